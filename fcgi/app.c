@@ -1,0 +1,937 @@
+/* app: request handlers. See app.h for the contract. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "kernel.h"
+
+/* Requests counted by status class for /metrics (index: status / 100). */
+#define APP_STATUS_CLASSES	6
+
+struct app {
+	const struct conf	*conf;
+	const struct tmpl_set	*tmpl;
+	struct sched		*sched;
+	struct journal		*journal;
+	unsigned char		 secret[APP_SECRET_LEN];
+	int64_t			 started_ms;
+	atomic_int		 draining;
+	atomic_llong		 requests[APP_STATUS_CLASSES];
+};
+
+struct app *
+app_create(const struct conf *conf, const struct tmpl_set *tmpl,
+    struct sched *sched, struct journal *journal,
+    const unsigned char secret[APP_SECRET_LEN])
+{
+	struct app	*a;
+	int		 i;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->conf = conf;
+	a->tmpl = tmpl;
+	a->sched = sched;
+	a->journal = journal;
+	memcpy(a->secret, secret, APP_SECRET_LEN);
+	a->started_ms = job_now_ms();
+	atomic_init(&a->draining, 0);
+	for (i = 0; i < APP_STATUS_CLASSES; i++)
+		atomic_init(&a->requests[i], 0);
+	return a;
+}
+
+void
+app_free(struct app *a)
+{
+	if (a == NULL)
+		return;
+	sodium_memzero(a->secret, sizeof(a->secret));
+	free(a);
+}
+
+void
+app_set_draining(struct app *a, int on)
+{
+	atomic_store(&a->draining, on);
+}
+
+void
+app_count_request(struct app *a, int status)
+{
+	int c = status / 100;
+
+	if (c >= 0 && c < APP_STATUS_CLASSES)
+		atomic_fetch_add(&a->requests[c], 1);
+}
+
+int
+app_load_secret(const char *state_dir, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	char	 path[4096];
+	int	 fd = -1, rc = -1;
+	ssize_t	 n;
+
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "sodium_init failed");
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/secret", state_dir) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", state_dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, secret, APP_SECRET_LEN);
+		if (n != APP_SECRET_LEN) {
+			snprintf(err, errlen, "%s: expected %d bytes", path,
+			    APP_SECRET_LEN);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	randombytes_buf(secret, APP_SECRET_LEN);
+	/* O_EXCL: when two responders race, one creates and the other reads. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == EEXIST)
+		return app_load_secret(state_dir, secret, err, errlen);
+	if (fd == -1 || write(fd, secret, APP_SECRET_LEN) != APP_SECRET_LEN ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+void
+app_csrf_token(const struct app *a, const char *session, char out[65])
+{
+	unsigned char tag[crypto_auth_BYTES];
+
+	crypto_auth(tag, (const unsigned char *)session, strlen(session),
+	    a->secret);
+	sodium_bin2hex(out, 65, tag, sizeof(tag));
+}
+
+/* Constant-time check of a presented token against the session's. */
+static int
+csrf_ok(const struct app *a, const char *session, const char *token)
+{
+	unsigned char	 tag[crypto_auth_BYTES];
+	size_t		 binlen;
+
+	if (token == NULL || strlen(token) != 2 * crypto_auth_BYTES)
+		return 0;
+	if (sodium_hex2bin(tag, sizeof(tag), token, strlen(token), NULL,
+	    &binlen, NULL) != 0 || binlen != sizeof(tag))
+		return 0;
+	return crypto_auth_verify(tag, (const unsigned char *)session,
+	    strlen(session), a->secret) == 0;
+}
+
+/* nginx issues sid as 32 hex characters; anything else is refused. */
+static int
+session_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != JOB_SESSION_LEN)
+		return 0;
+	for (i = 0; i < JOB_SESSION_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- rendering helpers ---- */
+
+/* A base context with what every page needs. Caller frees. */
+static struct tval *
+page_context(const char *title)
+{
+	struct tval *ctx = tval_map();
+
+	tval_set_str(ctx, "title", title);
+	tval_set_str(ctx, "version", PACKAGE_VERSION);
+	return ctx;
+}
+
+/* Renders template name into resp as HTML with status; 500 on failure. */
+static void
+render_page(struct app *a, const char *name, struct tval *ctx, int status,
+    struct http_resp *resp)
+{
+	buf_reset(&resp->body);
+	if (ctx == NULL || !tval_ok(ctx) ||
+	    tmpl_render(a->tmpl, name, ctx, &resp->body) == -1 ||
+	    !buf_ok(&resp->body)) {
+		fprintf(stderr, "level=error func=%s template=%s msg=\"render "
+		    "failed\"\n", __func__, name);
+		http_resp_text(resp, 500, "internal error: page could not be "
+		    "rendered");
+		return;
+	}
+	resp->status = status;
+	http_resp_header(resp, "Content-Type", "text/html; charset=utf-8");
+	http_resp_header(resp, "Cache-Control", "no-store");
+}
+
+static void
+set_retry_after(struct http_resp *resp, int seconds)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%d", seconds > 0 ? seconds : 1);
+	http_resp_header(resp, "Retry-After", v);
+}
+
+/* Error page or JSON with optional Retry-After (0 = none). */
+static void
+error_answer(struct app *a, const struct http_req *req, int status,
+    const char *message, int retry_after, struct http_resp *resp)
+{
+	struct tval *ctx;
+
+	if (retry_after > 0)
+		set_retry_after(resp, retry_after);
+	if (http_wants_json(req) || strcmp(req->path, "/healthz") == 0) {
+		http_resp_json_error(resp, status, message);
+		return;
+	}
+	ctx = page_context(http_reason(status));
+	tval_set(ctx, "status", tval_printf("%d", status));
+	tval_set_str(ctx, "reason", http_reason(status));
+	tval_set_str(ctx, "message", message);
+	if (retry_after > 0)
+		tval_set(ctx, "retry_after", tval_printf("%d", retry_after));
+	render_page(a, "error", ctx, status, resp);
+	tval_free(ctx);
+}
+
+void
+app_error(struct app *a, const struct http_req *req, int status,
+    const char *message, struct http_resp *resp)
+{
+	error_answer(a, req, status, message, 0, resp);
+}
+
+/* Formats a double for display the way JSON holds it. */
+static struct tval *
+tval_num(double v)
+{
+	struct buf	 b;
+	struct tval	*t;
+
+	buf_init(&b);
+	buf_json_num(&b, v);
+	t = tval_str(buf_cstr(&b));
+	buf_free(&b);
+	return t;
+}
+
+/*
+ * Walks a flat JSON object ({"k":1.5,"s":"x",...}, as kernels and the
+ * scheduler write them) and pushes {key, value} rows onto list. Nested
+ * values are shown as their raw text. Malformed input stops the walk.
+ */
+static void
+json_rows(const char *json, struct tval *list)
+{
+	const char	*p = json, *k, *v;
+	size_t		 klen, vlen;
+	int		 depth;
+	struct tval	*row;
+
+	if (p == NULL || *p++ != '{')
+		return;
+	for (;;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p != '"')
+			return;
+		k = ++p;
+		while (*p != '\0' && *p != '"')
+			p += (*p == '\\' && p[1] != '\0') ? 2 : 1;
+		if (*p != '"')
+			return;
+		klen = (size_t)(p - k);
+		if (*++p != ':')
+			return;
+		v = ++p;
+		depth = 0;
+		while (*p != '\0') {
+			if (*p == '"') {
+				for (p++; *p != '\0' && *p != '"'; )
+					p += (*p == '\\' && p[1] != '\0') ? 2 : 1;
+				if (*p == '"')
+					p++;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']') {
+				if (depth == 0)
+					break;
+				depth--;
+			} else if (*p == ',' && depth == 0)
+				break;
+			p++;
+		}
+		vlen = (size_t)(p - v);
+		if (vlen >= 2 && v[0] == '"') {
+			v++;
+			vlen -= 2;
+		}
+		row = tval_map();
+		tval_set(row, "key", tval_strn(k, klen));
+		tval_set(row, "value", tval_strn(v, vlen));
+		tval_push(list, row);
+		if (*p != ',')
+			return;
+	}
+}
+
+/* ---- the app page ---- */
+
+/* Submitted values and errors of one task's form, when re-rendering it. */
+struct form_state {
+	const char	*task;
+	const char	*values[KERNEL_MAX_PARAMS];
+	const char	*errors[KERNEL_MAX_PARAMS];
+	const char	*form_error;
+};
+
+static struct tval *
+task_context(struct app *a, const struct conf_task *t, const char *csrf,
+    const char *nonce, const struct form_state *fs)
+{
+	const struct kernel	*k = kernel_find(t->kernel);
+	const struct kparam_spec *p;
+	struct tval		*tv, *params, *pv, *locks, *lv;
+	int64_t			 eta;
+	size_t			 i;
+	int			 errors = 0;
+
+	tv = tval_map();
+	tval_set_str(tv, "name", t->name);
+	tval_set_str(tv, "task", t->name);
+	tval_set_str(tv, "title", t->title != NULL ? t->title :
+	    (k != NULL ? k->title : t->name));
+	tval_set_str(tv, "kernel", t->kernel);
+	tval_set_str(tv, "csrf", csrf);
+	tval_set_str(tv, "nonce", nonce);
+	locks = tval_list();
+	for (i = 0; i < t->nlocks; i++) {
+		lv = tval_map();
+		tval_set_str(lv, "name", t->locks[i]);
+		tval_push(locks, lv);
+	}
+	tval_set(tv, "locks", locks);
+	eta = a->sched != NULL ? sched_task_eta(a->sched, t->name) : -1;
+	if (eta >= 0)
+		tval_set(tv, "eta_s", tval_printf("%.1f", (double)eta / 1000.0));
+	params = tval_list();
+	for (i = 0; k != NULL && i < k->nparams; i++) {
+		p = &k->params[i];
+		pv = tval_map();
+		tval_set_str(pv, "name", p->name);
+		tval_set_str(pv, "label", p->label);
+		tval_set_str(pv, "unit", p->unit);
+		tval_set(pv, "min", tval_num(p->min));
+		tval_set(pv, "max", tval_num(p->max));
+		if (p->step > 0)
+			tval_set(pv, "step", tval_num(p->step));
+		else
+			tval_set_str(pv, "step", p->type == KPARAM_INT ? "1" :
+			    "any");
+		if (fs != NULL && fs->values[i] != NULL)
+			tval_set_str(pv, "value", fs->values[i]);
+		else
+			tval_set(pv, "value", tval_num(p->def));
+		if (fs != NULL && fs->errors[i] != NULL) {
+			tval_set_str(pv, "error", fs->errors[i]);
+			errors++;
+		}
+		tval_push(params, pv);
+	}
+	tval_set(tv, "params", params);
+	if (fs != NULL && fs->form_error != NULL) {
+		tval_set_str(tv, "form_error", fs->form_error);
+		errors++;
+	}
+	tval_set(tv, "has_errors", tval_bool(errors > 0));
+	return tv;
+}
+
+/* Renders the app page; fs (may be NULL) re-fills one task's form. */
+static void
+render_index(struct app *a, const struct http_req *req, int status,
+    const struct form_state *fs, struct http_resp *resp)
+{
+	const struct conf	*c = a->conf;
+	struct tval		*ctx, *tasks, *locks, *lv, *jobs, *jv;
+	struct job		*recent = NULL;
+	char			 csrf[65], nonce[33];
+	unsigned char		 raw[16];
+	int			 busy, queued, n = 0, i;
+	size_t			 j;
+
+	app_csrf_token(a, req->session, csrf);
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(nonce, sizeof(nonce), raw, sizeof(raw));
+
+	ctx = page_context("Tasks");
+	if (fs != NULL)
+		tval_set_str(ctx, "notice", "Some fields need attention: "
+		    "see the messages below.");
+	locks = tval_list();
+	for (j = 0; j < c->nlocks; j++) {
+		busy = queued = 0;
+		if (a->sched != NULL)
+			sched_lock_counts(a->sched, j, &busy, &queued);
+		lv = tval_map();
+		tval_set_str(lv, "name", c->locks[j].name);
+		tval_set(lv, "slots", tval_printf("%d", c->locks[j].slots));
+		tval_set(lv, "queue", tval_printf("%d", c->locks[j].queue));
+		tval_set(lv, "busy", tval_printf("%d", busy));
+		tval_set(lv, "queued", tval_printf("%d", queued));
+		tval_set(lv, "busy_pct", tval_printf("%d",
+		    100 * busy / c->locks[j].slots));
+		tval_set_str(lv, "order", c->locks[j].order == CONF_ORDER_FAIR ?
+		    "fair" : "fifo");
+		tval_push(locks, lv);
+	}
+	tval_set(ctx, "locks", locks);
+	tasks = tval_list();
+	for (j = 0; j < c->ntasks; j++)
+		tval_push(tasks, task_context(a, &c->tasks[j], csrf, nonce,
+		    fs != NULL && strcmp(fs->task, c->tasks[j].name) == 0 ?
+		    fs : NULL));
+	tval_set(ctx, "tasks", tasks);
+	jobs = tval_list();
+	if (a->journal != NULL &&
+	    (n = journal_session_jobs(a->journal, req->session, 10,
+	    &recent)) > 0) {
+		for (i = 0; i < n; i++) {
+			jv = tval_map();
+			tval_set_str(jv, "id", recent[i].id);
+			tval_set(jv, "short_id", tval_strn(recent[i].id, 8));
+			tval_set_str(jv, "task", recent[i].task);
+			tval_set_str(jv, "state",
+			    job_state_name(recent[i].state));
+			tval_push(jobs, jv);
+		}
+		journal_free_jobs(recent, n);
+	}
+	tval_set(ctx, "jobs", jobs);
+	render_page(a, "index", ctx, status, resp);
+	tval_free(ctx);
+}
+
+/* ---- submission ---- */
+
+static int
+is_urlencoded(const char *ct)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(want) - 1;
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Parses the body as a form; on failure answers (400/415) and returns -1. */
+static int
+parse_form_body(struct app *a, struct http_req *req, struct http_resp *resp)
+{
+	char err[160];
+
+	if (req->body_len > 0 && !is_urlencoded(req->content_type)) {
+		error_answer(a, req, 415, "the body must be "
+		    "application/x-www-form-urlencoded", 0, resp);
+		return -1;
+	}
+	if (form_parse(req->body != NULL ? req->body : "", req->body_len,
+	    &req->form, err, sizeof(err)) == -1) {
+		error_answer(a, req, 400, err, 0, resp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks the CSRF token (form field or header); answers 403 on failure. */
+static int
+check_csrf(struct app *a, struct http_req *req, struct http_resp *resp)
+{
+	const char *token = form_get(&req->form, "csrf");
+
+	if (token == NULL)
+		token = req->csrf_header;
+	if (csrf_ok(a, req->session, token))
+		return 0;
+	error_answer(a, req, 403, token == NULL ? "missing CSRF token "
+	    "(reload the page and submit again)" : "wrong CSRF token "
+	    "(reload the page and submit again)", 0, resp);
+	return -1;
+}
+
+/* Answers 400 for a form with field errors: JSON, or the page re-rendered. */
+static void
+answer_field_errors(struct app *a, struct http_req *req,
+    const struct kernel *k, struct form_state *fs, struct http_resp *resp)
+{
+	struct buf	*b = &resp->body;
+	size_t		 i;
+	int		 first = 1;
+
+	if (!http_wants_json(req)) {
+		render_index(a, req, 400, fs, resp);
+		return;
+	}
+	resp->status = 400;
+	http_resp_header(resp, "Content-Type", "application/json");
+	buf_reset(b);
+	buf_puts(b, "{\"error\":\"invalid fields\",\"fields\":{");
+	for (i = 0; i < k->nparams; i++) {
+		if (fs->errors[i] == NULL)
+			continue;
+		if (!first)
+			buf_putc(b, ',');
+		first = 0;
+		buf_json_str(b, k->params[i].name);
+		buf_putc(b, ':');
+		buf_json_str(b, fs->errors[i]);
+	}
+	buf_puts(b, "}");
+	if (fs->form_error != NULL) {
+		buf_puts(b, ",\"message\":");
+		buf_json_str(b, fs->form_error);
+	}
+	buf_puts(b, "}\n");
+}
+
+/* Answers the job as JSON with status (202 after a submission, 200). */
+static void
+answer_job_json(struct app *a, const char *id, const char *session,
+    int status, struct http_resp *resp)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	if (sched_lookup(a->sched, id, session, &j) != SCHED_OK) {
+		http_resp_json_error(resp, 404, "no such job");
+		return;
+	}
+	resp->status = status;
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Cache-Control", "no-store");
+	buf_reset(&resp->body);
+	job_to_json(&j, &resp->body);
+	buf_putc(&resp->body, '\n');
+	job_clear(&j);
+}
+
+static void
+handle_submit(struct app *a, struct http_req *req, const char *task_name,
+    struct http_resp *resp)
+{
+	const struct conf_task	*t;
+	const struct kernel	*k;
+	struct form_state	 fs;
+	struct buf		 pjson;
+	double			 values[KERNEL_MAX_PARAMS];
+	char			 errs[KERNEL_MAX_PARAMS][128], ferr[160];
+	char			 id[JOB_ID_LEN + 1], loc[64];
+	const char		*nonce, *v;
+	size_t			 i;
+	int			 bad = 0, retry = 0;
+	enum sched_rc		 rc;
+
+	buf_init(&pjson);
+	if ((t = conf_find_task(a->conf, task_name)) == NULL ||
+	    (k = kernel_find(t->kernel)) == NULL) {
+		error_answer(a, req, 404, "no such task", 0, resp);
+		goto out;
+	}
+	if (parse_form_body(a, req, resp) == -1 || check_csrf(a, req, resp) == -1)
+		goto out;
+	if (atomic_load(&a->draining)) {
+		error_answer(a, req, 503, "the server is shutting down; "
+		    "submit again in a moment", a->conf->drain_timeout + 1, resp);
+		goto out;
+	}
+	memset(&fs, 0, sizeof(fs));
+	fs.task = t->name;
+	/* Every field must be a parameter (or csrf/nonce), given once. */
+	for (i = 0; i < req->form.nfields; i++) {
+		const char *key = req->form.fields[i].key;
+
+		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
+			continue;
+		if (kernel_param_index(k, key) < 0) {
+			snprintf(ferr, sizeof(ferr), "unknown field '%.40s'",
+			    key);
+			fs.form_error = ferr;
+			bad++;
+		} else if (form_count(&req->form, key) > 1) {
+			snprintf(ferr, sizeof(ferr), "field '%.40s' given more "
+			    "than once", key);
+			fs.form_error = ferr;
+			bad++;
+		}
+	}
+	kernel_defaults(k, values);
+	buf_putc(&pjson, '{');
+	for (i = 0; i < k->nparams; i++) {
+		if ((v = form_get(&req->form, k->params[i].name)) != NULL) {
+			fs.values[i] = v;
+			if (kernel_parse_param(&k->params[i], v, &values[i],
+			    errs[i], sizeof(errs[i])) == -1) {
+				fs.errors[i] = errs[i];
+				bad++;
+			}
+		}
+		if (i > 0)
+			buf_putc(&pjson, ',');
+		buf_json_str(&pjson, k->params[i].name);
+		buf_putc(&pjson, ':');
+		buf_json_num(&pjson, values[i]);
+	}
+	buf_putc(&pjson, '}');
+	if (bad > 0) {
+		answer_field_errors(a, req, k, &fs, resp);
+		goto out;
+	}
+	if ((nonce = form_get(&req->form, "nonce")) == NULL)
+		nonce = "";
+	if (strlen(nonce) > JOB_NONCE_MAX) {
+		error_answer(a, req, 400, "nonce: at most 64 characters", 0,
+		    resp);
+		goto out;
+	}
+	rc = sched_submit(a->sched, t->name, req->session, nonce, values,
+	    buf_cstr(&pjson), id, &retry);
+	switch (rc) {
+	case SCHED_OK:
+		if (http_wants_json(req)) {
+			snprintf(loc, sizeof(loc), "/jobs/%s", id);
+			http_resp_header(resp, "Location", loc);
+			answer_job_json(a, id, req->session, 202, resp);
+		} else {
+			snprintf(loc, sizeof(loc), "/jobs/%s", id);
+			http_resp_redirect(resp, loc);
+		}
+		break;
+	case SCHED_QUEUE_FULL:
+		error_answer(a, req, 503, "the queue for this task is full; "
+		    "try again later", retry, resp);
+		break;
+	case SCHED_SESSION_LIMIT:
+		snprintf(ferr, sizeof(ferr), "you already have %d jobs queued "
+		    "or running; wait for one to finish", a->conf->max_active);
+		error_answer(a, req, 429, ferr, retry, resp);
+		break;
+	case SCHED_DRAINING:
+		error_answer(a, req, 503, "the server is shutting down; "
+		    "submit again in a moment", a->conf->drain_timeout + 1, resp);
+		break;
+	case SCHED_UNKNOWN_TASK:
+		error_answer(a, req, 404, "no such task", 0, resp);
+		break;
+	default:
+		fprintf(stderr, "level=error func=%s task=%s msg=\"submit "
+		    "failed\" rc=%d\n", __func__, t->name, (int)rc);
+		error_answer(a, req, 500, "the job could not be recorded; "
+		    "nothing was started", 0, resp);
+		break;
+	}
+out:
+	buf_free(&pjson);
+}
+
+/* ---- jobs ---- */
+
+static void
+handle_job_page(struct app *a, struct http_req *req, const char *id,
+    struct http_resp *resp)
+{
+	const struct conf_task	*t;
+	struct job		 j;
+	struct tval		*ctx, *rows;
+	char			 csrf[65];
+	int64_t			 now = job_now_ms();
+
+	memset(&j, 0, sizeof(j));
+	if (sched_lookup(a->sched, id, req->session, &j) != SCHED_OK) {
+		error_answer(a, req, 404, "no such job", 0, resp);
+		return;
+	}
+	t = conf_find_task(a->conf, j.task);
+	app_csrf_token(a, req->session, csrf);
+	ctx = page_context("Job");
+	tval_set_str(ctx, "id", j.id);
+	tval_set_str(ctx, "task", j.task);
+	tval_set_str(ctx, "task_title", t != NULL && t->title != NULL ?
+	    t->title : j.task);
+	tval_set_str(ctx, "state", job_state_name(j.state));
+	tval_set_str(ctx, "csrf", csrf);
+	tval_set_str(ctx, "device", j.device[0] != '\0' ? j.device : "cpu");
+	if (!job_state_final(j.state))
+		tval_set_str(ctx, "refresh", j.state == JOB_QUEUED ? "2" : "1");
+	switch (j.state) {
+	case JOB_QUEUED:
+		tval_set(ctx, "queued", tval_bool(1));
+		tval_set(ctx, "first", tval_bool(j.position <= 0));
+		tval_set(ctx, "ahead", tval_printf("%d", j.position));
+		if (j.eta_ms >= 0)
+			tval_set(ctx, "eta_s", tval_printf("%.1f",
+			    (double)j.eta_ms / 1000.0));
+		break;
+	case JOB_RUNNING:
+		tval_set(ctx, "running", tval_bool(1));
+		tval_set(ctx, "elapsed_s", tval_printf("%.1f",
+		    (double)(now - j.started_ms) / 1000.0));
+		break;
+	case JOB_DONE:
+		tval_set(ctx, "done", tval_bool(1));
+		tval_set(ctx, "has_png", tval_bool(j.has_png));
+		tval_set(ctx, "wait_ms", tval_printf("%lld",
+		    (long long)(j.started_ms - j.created_ms)));
+		tval_set(ctx, "run_ms", tval_printf("%lld",
+		    (long long)(j.finished_ms - j.started_ms)));
+		rows = tval_list();
+		json_rows(j.result, rows);
+		tval_set(ctx, "result", rows);
+		break;
+	default:
+		tval_set(ctx, "ended_badly", tval_bool(1));
+		if (j.error != NULL)
+			tval_set_str(ctx, "error", j.error);
+		break;
+	}
+	rows = tval_list();
+	json_rows(j.params, rows);
+	tval_set(ctx, "params", rows);
+	render_page(a, "job", ctx, 200, resp);
+	tval_free(ctx);
+	job_clear(&j);
+}
+
+static void
+handle_job_png(struct app *a, struct http_req *req, const char *id,
+    struct http_resp *resp)
+{
+	struct job	 j;
+	char		 path[4096];
+	FILE		*f = NULL;
+	char		 chunk[65536];
+	size_t		 n;
+
+	memset(&j, 0, sizeof(j));
+	if (sched_lookup(a->sched, id, req->session, &j) != SCHED_OK ||
+	    !j.has_png || a->journal == NULL ||
+	    journal_png_path(a->journal, j.id, path, sizeof(path)) == -1 ||
+	    (f = fopen(path, "rb")) == NULL) {
+		error_answer(a, req, 404, "no image for this job", 0, resp);
+		goto out;
+	}
+	buf_reset(&resp->body);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&resp->body, chunk, n);
+	if (ferror(f) || !buf_ok(&resp->body)) {
+		error_answer(a, req, 500, "the image could not be read", 0,
+		    resp);
+		goto out;
+	}
+	resp->status = 200;
+	http_resp_header(resp, "Content-Type", "image/png");
+	http_resp_header(resp, "Cache-Control", "private, max-age=3600");
+out:
+	if (f != NULL)
+		fclose(f);
+	job_clear(&j);
+}
+
+static void
+handle_job_cancel(struct app *a, struct http_req *req, const char *id,
+    struct http_resp *resp)
+{
+	char loc[64];
+
+	if (parse_form_body(a, req, resp) == -1 || check_csrf(a, req, resp) == -1)
+		return;
+	switch (sched_cancel(a->sched, id, req->session)) {
+	case SCHED_OK:
+		if (http_wants_json(req)) {
+			answer_job_json(a, id, req->session, 200, resp);
+			return;
+		}
+		snprintf(loc, sizeof(loc), "/jobs/%s", id);
+		http_resp_redirect(resp, loc);
+		return;
+	case SCHED_CONFLICT:
+		error_answer(a, req, 409, "this job is no longer queued: it "
+		    "runs or has ended, and cannot be cancelled", 0, resp);
+		return;
+	default:
+		error_answer(a, req, 404, "no such job", 0, resp);
+		return;
+	}
+}
+
+/* ---- small JSON endpoints ---- */
+
+static void
+handle_session(struct app *a, struct http_req *req, struct http_resp *resp)
+{
+	char csrf[65];
+
+	app_csrf_token(a, req->session, csrf);
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Cache-Control", "no-store");
+	buf_printf(&resp->body, "{\"session\":\"%s\",\"csrf\":\"%s\"}\n",
+	    req->session, csrf);
+}
+
+static void
+handle_status(struct app *a, struct http_resp *resp)
+{
+	struct buf	*b = &resp->body;
+	struct buf	 stats;
+	int		 i;
+
+	buf_init(&stats);
+	if (a->sched != NULL)
+		sched_stats_json(a->sched, &stats);
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Cache-Control", "no-store");
+	buf_printf(b, "{\"server\":{\"version\":\"%s\",\"uptime_s\":%lld,"
+	    "\"threads\":%d,\"draining\":%s,\"devices\":%d,\"requests\":{",
+	    PACKAGE_VERSION, (long long)(job_now_ms() - a->started_ms) / 1000,
+	    a->conf->threads, atomic_load(&a->draining) ? "true" : "false",
+	    kernel_device_count());
+	for (i = 1; i < APP_STATUS_CLASSES; i++)
+		buf_printf(b, "%s\"%dxx\":%lld", i > 1 ? "," : "", i,
+		    (long long)atomic_load(&a->requests[i]));
+	buf_puts(b, "}}");
+	/* The scheduler's object is {"locks":...,"tasks":...}: splice it in. */
+	if (stats.len > 2 && stats.data[0] == '{') {
+		buf_putc(b, ',');
+		buf_append(b, stats.data + 1, stats.len - 1);
+	} else
+		buf_putc(b, '}');
+	buf_putc(b, '\n');
+	buf_free(&stats);
+}
+
+static void
+handle_metrics(struct app *a, struct http_resp *resp)
+{
+	struct buf	*b = &resp->body;
+	size_t		 i;
+	int		 busy, queued, c;
+
+	http_resp_header(resp, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	buf_puts(b, "# HELP sluice_lock_slots Slots of each lock.\n"
+	    "# TYPE sluice_lock_slots gauge\n");
+	for (i = 0; i < a->conf->nlocks; i++)
+		buf_printf(b, "sluice_lock_slots{lock=\"%s\"} %d\n",
+		    a->conf->locks[i].name, a->conf->locks[i].slots);
+	buf_puts(b, "# HELP sluice_lock_busy Slots held by running jobs.\n"
+	    "# TYPE sluice_lock_busy gauge\n");
+	for (i = 0; i < a->conf->nlocks; i++) {
+		sched_lock_counts(a->sched, i, &busy, &queued);
+		buf_printf(b, "sluice_lock_busy{lock=\"%s\"} %d\n",
+		    a->conf->locks[i].name, busy);
+	}
+	buf_puts(b, "# HELP sluice_lock_queued Jobs waiting for each lock.\n"
+	    "# TYPE sluice_lock_queued gauge\n");
+	for (i = 0; i < a->conf->nlocks; i++) {
+		sched_lock_counts(a->sched, i, &busy, &queued);
+		buf_printf(b, "sluice_lock_queued{lock=\"%s\"} %d\n",
+		    a->conf->locks[i].name, queued);
+	}
+	buf_puts(b, "# HELP sluice_http_requests_total Requests answered, by "
+	    "status class.\n# TYPE sluice_http_requests_total counter\n");
+	for (c = 1; c < APP_STATUS_CLASSES; c++)
+		buf_printf(b, "sluice_http_requests_total{class=\"%dxx\"} %lld\n",
+		    c, (long long)atomic_load(&a->requests[c]));
+}
+
+void
+app_handle(struct app *a, struct http_req *req, const struct route_match *m,
+    struct http_resp *resp)
+{
+	/* Operational endpoints need no session; everything else does. */
+	switch (m->id) {
+	case ROUTE_HEALTHZ:
+		if (atomic_load(&a->draining))
+			http_resp_text(resp, 503, "draining");
+		else
+			http_resp_text(resp, 200, "ok");
+		return;
+	case ROUTE_STATUS:
+		handle_status(a, resp);
+		return;
+	case ROUTE_METRICS:
+		handle_metrics(a, resp);
+		return;
+	default:
+		break;
+	}
+	if (!session_valid(req->session)) {
+		error_answer(a, req, 400, "missing or malformed session "
+		    "(SLUICE_SESSION must be 32 hex characters; is nginx in "
+		    "front?)", 0, resp);
+		return;
+	}
+	switch (m->id) {
+	case ROUTE_INDEX:
+		render_index(a, req, 200, NULL, resp);
+		break;
+	case ROUTE_TASK_SUBMIT:
+		handle_submit(a, req, m->arg, resp);
+		break;
+	case ROUTE_JOB_PAGE:
+		handle_job_page(a, req, m->arg, resp);
+		break;
+	case ROUTE_JOB_JSON:
+		answer_job_json(a, m->arg, req->session, 200, resp);
+		break;
+	case ROUTE_JOB_PNG:
+		handle_job_png(a, req, m->arg, resp);
+		break;
+	case ROUTE_JOB_CANCEL:
+		handle_job_cancel(a, req, m->arg, resp);
+		break;
+	case ROUTE_SESSION:
+		handle_session(a, req, resp);
+		break;
+	default:
+		error_answer(a, req, 404, "not found", 0, resp);
+		break;
+	}
+}

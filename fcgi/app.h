@@ -1,0 +1,71 @@
+/*
+ * app: the handlers behind every route, and the glue between the request
+ * layer, the templates and the scheduler. Handlers never wait for a lock
+ * or a kernel (DESIGN.md, "the one rule"): they validate, ask the
+ * scheduler, render and return.
+ *
+ * A struct app is shared by all responder threads; every function here is
+ * thread-safe.
+ */
+#ifndef SLUICE_APP_H
+#define SLUICE_APP_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "http.h"
+#include "journal.h"
+#include "route.h"
+#include "sched.h"
+#include "tmpl.h"
+
+#define APP_SECRET_LEN	32
+
+struct app;
+
+/*
+ * Creates the application over conf, templates, scheduler and journal
+ * (all must outlive it; journal may be NULL). secret keys the CSRF HMAC.
+ * Returns NULL on ENOMEM.
+ */
+struct app	*app_create(const struct conf *, const struct tmpl_set *,
+		    struct sched *, struct journal *,
+		    const unsigned char secret[APP_SECRET_LEN]);
+void		 app_free(struct app *);
+
+/* From now on submissions get 503 and /healthz says draining. */
+void		 app_set_draining(struct app *, int);
+
+/*
+ * Answers one request. req carries params and the body (already bounded
+ * by max_body); m is the route route_find() matched. Fills resp; never
+ * fails (an internal problem becomes a 500 page and a log line).
+ */
+void		 app_handle(struct app *, struct http_req *,
+		    const struct route_match *, struct http_resp *);
+
+/*
+ * Renders a complete error answer (HTML page, or JSON when the client
+ * asked for it) for status with message; used by the server for errors
+ * found before a handler runs (404, 405, 413...).
+ */
+void		 app_error(struct app *, const struct http_req *, int status,
+		    const char *message, struct http_resp *);
+
+/* Counts a finished request of status for /metrics and /status.json. */
+void		 app_count_request(struct app *, int status);
+
+/*
+ * Loads STATE/secret (32 random bytes, mode 0600), creating it when
+ * missing, so CSRF tokens survive restarts and can be shared by several
+ * responders. Returns 0, or -1 with a message in err.
+ */
+int		 app_load_secret(const char *state_dir,
+		    unsigned char secret[APP_SECRET_LEN], char *err,
+		    size_t errlen);
+
+/* The CSRF token of session: 64 lowercase hex characters + NUL. */
+void		 app_csrf_token(const struct app *, const char *session,
+		    char out[65]);
+
+#endif

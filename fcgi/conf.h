@@ -1,0 +1,80 @@
+/*
+ * conf: the libconfig file, parsed and validated into plain structs.
+ *
+ * Every value is checked at load time so that nothing later has to: unknown
+ * keys, wrong types, out-of-range numbers, tasks naming unknown locks or
+ * kernels, devices/slots length mismatch. Errors read
+ * "FILE:LINE: path.to.key: what is wrong" (like nginx -t).
+ * A struct conf is immutable once loaded and may be shared across threads.
+ */
+#ifndef SLUICE_CONF_H
+#define SLUICE_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_MAX_SLOTS	1024
+#define CONF_NAME_MAX	63	/* lock and task names: [A-Za-z0-9_-], 1..63 */
+
+enum conf_order {
+	CONF_ORDER_FIFO,
+	CONF_ORDER_FAIR
+};
+
+struct conf_lock {
+	char		*name;
+	int		 slots;		/* 1..1024 */
+	int		 queue;		/* waiters allowed, 0..1000000 (default 64) */
+	int		 wait_timeout;	/* seconds, 0 = none (default 600) */
+	int		*devices;	/* one CUDA index per slot, or NULL */
+	enum conf_order	 order;		/* default fifo */
+};
+
+struct conf_task {
+	char		*name;
+	char		*kernel;	/* a name kernel_find() knows */
+	char		*title;		/* default: the kernel's title */
+	char		**locks;	/* names of locks in conf.locks, >= 1 */
+	size_t		 nlocks;
+	size_t		*lock_index;	/* the same locks as indices into conf.locks */
+};
+
+struct conf {
+	char		*path;		/* the file this came from */
+	/* server */
+	char		*listen;	/* "unix:PATH" or "HOST:PORT"; default "127.0.0.1:9000" */
+	int		 threads;	/* 1..1024, default 16 */
+	char		*templates;	/* directory, default SLUICE_DATADIR/templates */
+	char		*state;		/* directory, default "/var/lib/sluice" */
+	long		 max_body;	/* bytes, 1..1073741824, default 65536 */
+	int		 drain_timeout;	/* seconds, 0..86400, default 30 */
+	/* results */
+	long		 results_ttl;	/* seconds, 1..31536000, default 3600 */
+	int64_t		 results_max_bytes; /* default 1 GiB */
+	/* sessions */
+	int		 max_active;	/* 1..1000000, default 2 */
+	/* locks and tasks, in file order */
+	struct conf_lock *locks;
+	size_t		 nlocks;
+	struct conf_task *tasks;
+	size_t		 ntasks;
+};
+
+/*
+ * Loads and validates path. Returns the config, or NULL with a message of
+ * the form "FILE:LINE: key.path: problem" in err. The caller frees the
+ * result with conf_free(). Thread-safe (no shared state).
+ */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+
+/* Same, from a string; name is used in messages in place of a file name. */
+struct conf	*conf_load_string(const char *text, const char *name,
+		    char *err, size_t errlen);
+
+void		 conf_free(struct conf *);
+
+/* Lookups by name; NULL when absent. */
+const struct conf_lock	*conf_find_lock(const struct conf *, const char *);
+const struct conf_task	*conf_find_task(const struct conf *, const char *);
+
+#endif

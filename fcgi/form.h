@@ -1,0 +1,49 @@
+/*
+ * form: application/x-www-form-urlencoded parsing, following the WHATWG
+ * URL standard's "application/x-www-form-urlencoded parsing" (section 5.1),
+ * made strict where the standard is lenient: a malformed percent escape,
+ * a NUL (raw or %00), or invalid UTF-8 refuses the whole body instead of
+ * being passed through. Not thread-affine: a struct form belongs to the
+ * request that parsed it.
+ */
+#ifndef SLUICE_FORM_H
+#define SLUICE_FORM_H
+
+#include <stddef.h>
+
+#define FORM_MAX_FIELDS	256
+
+struct form_field {
+	char	*key;	/* decoded, NUL-terminated, may be "" */
+	char	*val;	/* decoded, NUL-terminated, may be "" */
+};
+
+struct form {
+	struct form_field	*fields;	/* in body order, repeats kept */
+	size_t			 nfields;
+};
+
+/*
+ * Parses body[0..len). Returns 0 and fills f, or -1 with f empty and a
+ * message naming the problem in err ("malformed percent escape in field 2").
+ * Empty sequences between '&' are skipped; a pair without '=' has an empty
+ * value; more than FORM_MAX_FIELDS pairs is an error. The caller frees f
+ * with form_free() in both cases.
+ */
+int		 form_parse(const char *body, size_t len, struct form *f,
+		    char *err, size_t errlen);
+void		 form_free(struct form *);
+
+/* The first value of key, or NULL. */
+const char	*form_get(const struct form *, const char *key);
+/* How many times key occurs. */
+size_t		 form_count(const struct form *, const char *key);
+
+/*
+ * Decodes one percent-encoded component (with '+' as space when plus is
+ * set) into a new malloc'd string of *outlen bytes. Returns NULL on a
+ * malformed escape, a NUL, invalid UTF-8, or ENOMEM. Used for URL paths.
+ */
+char		*form_decode(const char *s, size_t len, int plus, size_t *outlen);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * http: the request and response of one FastCGI exchange, independent of
+ * libfcgi so that handlers can be tested (and fuzzed) without a socket.
+ *
+ * A request's params are copied out of libfcgi's envp at once (envp dies
+ * with FCGX_Finish_r); its body is read by the server up to max_body.
+ * A response is built in memory (status, headers, body) and written in one
+ * go. Neither is shared between threads.
+ */
+#ifndef SLUICE_HTTP_H
+#define SLUICE_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "form.h"
+
+struct http_req {
+	char		 *method;	/* "GET", ...; never NULL after init */
+	char		 *path;		/* raw path, no query; never NULL */
+	char		 *query;	/* raw query string, "" when none */
+	char		 *content_type;	/* NULL when absent */
+	char		 *accept;	/* NULL when absent */
+	char		 *session;	/* SLUICE_SESSION, NULL when absent */
+	char		 *csrf_header;	/* X-CSRF-Token, NULL when absent */
+	char		 *remote_addr;
+	char		 *content_length; /* raw CONTENT_LENGTH or NULL */
+	char		 *body;		/* NUL-terminated, NULL when none */
+	size_t		  body_len;
+	struct form	  form;		/* parsed body (POST urlencoded) */
+};
+
+struct http_resp {
+	int		 status;
+	struct buf	 headers;	/* "Name: value\r\n" lines */
+	struct buf	 body;
+	int		 has_type;	/* Content-Type already set */
+};
+
+/*
+ * Copies the params the application uses out of a FastCGI envp
+ * ("NAME=value" strings, NULL-terminated). Returns 0, or -1 on ENOMEM
+ * (req is then safe to http_req_free).
+ */
+int	http_req_init(struct http_req *, char **envp);
+void	http_req_free(struct http_req *);
+
+/*
+ * Validates CONTENT_LENGTH against max_body before anything is read.
+ * Returns 0 and sets *len (0 when the method has no body), or an HTTP
+ * status (400 malformed or negative, 411 missing on POST, 413 too large)
+ * with a message for the client in err.
+ */
+int	http_body_length(const struct http_req *, long max_body, size_t *len,
+	    char *err, size_t errlen);
+
+/* 1 when the client asked for JSON (Accept names application/json). */
+int	http_wants_json(const struct http_req *);
+
+void	http_resp_init(struct http_resp *);
+void	http_resp_free(struct http_resp *);
+/*
+ * Adds a header. Refuses (returns -1, adds nothing) a name or value with
+ * CR, LF or NUL, so no input can split a response.
+ */
+int	http_resp_header(struct http_resp *, const char *name, const char *value);
+/* Sets status, Content-Type and replaces the body with a plain text message. */
+void	http_resp_text(struct http_resp *, int status, const char *msg);
+/* Sets status and a JSON error body {"error": msg}. */
+void	http_resp_json_error(struct http_resp *, int status, const char *msg);
+/* Sets 303 See Other to location. */
+void	http_resp_redirect(struct http_resp *, const char *location);
+
+/* The reason phrase of status ("Not Found"); "Unknown" for others. */
+const char *http_reason(int status);
+
+/*
+ * Serializes the response (Status line, headers, Content-Length, blank
+ * line, body unless head_only) into out, in the CGI response form libfcgi
+ * expects.
+ */
+void	http_resp_serialize(const struct http_resp *, int head_only,
+	    struct buf *out);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * job: what one submission is, as the scheduler, the journal and the HTTP
+ * layer share it, and its JSON form (DESIGN.md, "Job JSON").
+ */
+#ifndef SLUICE_JOB_H
+#define SLUICE_JOB_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JOB_ID_LEN	32	/* lowercase hex of 128 random bits */
+#define JOB_SESSION_LEN	32	/* nginx's sid: 32 hex characters */
+#define JOB_NONCE_MAX	64
+
+enum job_state {
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_EXPIRED,
+	JOB_CANCELLED
+};
+
+struct job {
+	char		 id[JOB_ID_LEN + 1];
+	char		 session[JOB_SESSION_LEN + 1];
+	char		 nonce[JOB_NONCE_MAX + 1];	/* "" when none */
+	char		*task;		/* task name */
+	char		*kernel;	/* kernel name */
+	char		*locks;		/* JSON array of lock names, e.g. ["gpu"] */
+	char		*params;	/* JSON object of validated params */
+	enum job_state	 state;
+	int64_t		 seq;		/* arrival order, increasing */
+	int64_t		 created_ms;	/* Unix ms; 0 = null */
+	int64_t		 started_ms;
+	int64_t		 finished_ms;
+	int		 slot;		/* slot of the first lock; -1 = none yet */
+	char		 device[16];	/* "cpu", "cuda:N", or "" = null */
+	char		*result;	/* JSON object, or NULL */
+	char		*error;		/* message, or NULL */
+	int		 has_png;	/* a result.png exists */
+	/* Only meaningful while queued; filled by the scheduler on lookup. */
+	int		 position;	/* 0-based among waiters of its first lock */
+	int64_t		 eta_ms;	/* estimated ms until it finishes; -1 = unknown */
+};
+
+/* "queued", "running", ...; NULL for an invalid value. */
+const char	*job_state_name(enum job_state);
+/* Parses a state name; returns -1 for an unknown one. */
+int		 job_state_parse(const char *);
+/* 1 for done, failed, expired and cancelled. */
+int		 job_state_final(enum job_state);
+
+/* Fills id with 32 lowercase hex from libsodium's randombytes_buf. */
+void		 job_new_id(char id[JOB_ID_LEN + 1]);
+/* 1 when s is exactly 32 lowercase hex characters. */
+int		 job_id_valid(const char *s);
+
+/* Appends the job JSON object (DESIGN.md fields, nulls where unknown). */
+void		 job_to_json(const struct job *, struct buf *);
+
+/* Deep copy into dst (strings duplicated); returns 0 or -1 on ENOMEM. */
+int		 job_copy(struct job *dst, const struct job *src);
+/* Frees the strings a job owns and zeroes it; the struct itself is the caller's. */
+void		 job_clear(struct job *);
+
+/* Wall clock in Unix ms, and a monotonic clock in ms / ns. */
+int64_t		 job_now_ms(void);
+int64_t		 job_mono_ms(void);
+int64_t		 job_mono_ns(void);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * journal: the durable job store. Jobs live in an SQLite database in WAL
+ * mode at STATE/jobs.db; result files (PNG) under STATE/results/ID.png.
+ * Every write is committed before the function returns, so a job the
+ * journal accepted survives kill -9. All functions are thread-safe (one
+ * connection behind a mutex the journal owns). Functions returning int
+ * return 0 on success and -1 on error with a message in the journal's
+ * last-error (journal_error()), never exiting.
+ */
+#ifndef SLUICE_JOURNAL_H
+#define SLUICE_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+
+struct journal;
+
+/*
+ * Opens (creating when needed) STATE/jobs.db and STATE/results/. Returns
+ * NULL with a message in err on failure. Close with journal_close().
+ */
+struct journal	*journal_open(const char *state_dir, char *err, size_t errlen);
+void		 journal_close(struct journal *);
+/* The last error message of this thread's last failed call. */
+const char	*journal_error(struct journal *);
+
+/* Inserts a new job (state queued), all fields as given. */
+int	journal_insert(struct journal *, const struct job *);
+/* Records the start: state running, started_ms, slot, device. */
+int	journal_start(struct journal *, const char *id, int64_t started_ms,
+	    int slot, const char *device);
+/*
+ * Records a final state with finished_ms, result (JSON or NULL), error
+ * (or NULL) and has_png. png/png_len, when png is not NULL, are written to
+ * STATE/results/ID.png first (atomically: temp file + rename).
+ */
+int	journal_finish(struct journal *, const struct job *,
+	    const unsigned char *png, size_t png_len);
+
+/*
+ * Looks up a job by id. Returns 1 and fills out (caller job_clear()s it),
+ * 0 when there is no such job, -1 on error.
+ */
+int	journal_get(struct journal *, const char *id, struct job *out);
+/* Same, for the job a (session, nonce) pair created: 1, 0 or -1. */
+int	journal_find_nonce(struct journal *, const char *session,
+	    const char *nonce, struct job *out);
+/*
+ * The session's most recent jobs, newest first, at most max. Returns the
+ * count (>= 0) with *out a malloc'd array the caller frees with
+ * journal_free_jobs(), or -1.
+ */
+int	journal_session_jobs(struct journal *, const char *session, int max,
+	    struct job **out);
+void	journal_free_jobs(struct job *, int n);
+
+/* Path of a job's PNG result (whether or not it exists) into out. */
+int	journal_png_path(struct journal *, const char *id, char *out,
+	    size_t outlen);
+
+/*
+ * Start-up recovery: every job left running is marked failed with
+ * "interrupted by restart" (finished_ms = now_ms); every queued job is
+ * passed to cb in arrival order (seq) so the scheduler can queue it again.
+ * Returns the number of queued jobs handed over, or -1.
+ */
+int	journal_recover(struct journal *, int64_t now_ms,
+	    void (*cb)(const struct job *, void *), void *arg);
+
+/* The largest seq in the journal (0 when empty), to continue numbering. */
+int64_t	journal_max_seq(struct journal *);
+
+/*
+ * Eviction: removes finished jobs (rows and files) finished before
+ * now_ms - ttl_ms, then, while result files total more than max_bytes,
+ * the oldest finished ones. Returns the number of jobs removed, or -1.
+ */
+int	journal_evict(struct journal *, int64_t now_ms, int64_t ttl_ms,
+	    int64_t max_bytes);
+/* Bytes of result files currently counted. */
+int64_t	journal_result_bytes(struct journal *);
+
+#endif

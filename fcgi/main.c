@@ -1,0 +1,138 @@
+/*
+ * sluice: the FastCGI responder. Loads the config, opens the journal,
+ * recovers jobs, starts the scheduler and serves until SIGTERM.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "conf.h"
+#include "journal.h"
+#include "kernel.h"
+#include "sched.h"
+#include "server.h"
+#include "tmpl.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sluice [-tq] [-c file] [-l listen] "
+	    "[-s state] [-T templates]\n"
+	    "  -c file       config file (default %s/sluice.conf)\n"
+	    "  -t            check the config (and templates) and exit\n"
+	    "  -l listen     override server.listen (unix:PATH or HOST:PORT)\n"
+	    "  -s state      override server.state\n"
+	    "  -T templates  override server.templates\n"
+	    "  -q            no per-request log lines\n", SLUICE_SYSCONFDIR);
+	exit(2);
+}
+
+/* Creates dir (one level) when missing; 0 or -1 with err. */
+static int
+ensure_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct conf		*conf = NULL;
+	struct tmpl_set		*tmpl = NULL;
+	struct journal		*journal = NULL;
+	struct sched		*sched = NULL;
+	struct app		*app = NULL;
+	struct server_opts	 sopts;
+	unsigned char		 secret[APP_SECRET_LEN];
+	char			 err[1024], devs[512];
+	const char		*path = SLUICE_SYSCONFDIR "/sluice.conf";
+	const char		*state = NULL, *templates = NULL;
+	int			 ch, test_only = 0, rc = 1;
+
+	memset(&sopts, 0, sizeof(sopts));
+	while ((ch = getopt(argc, argv, "c:l:qs:tT:")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'l': sopts.listen = optarg; break;
+		case 'q': sopts.quiet = 1; break;
+		case 's': state = optarg; break;
+		case 't': test_only = 1; break;
+		case 'T': templates = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	/* Before any thread: every thread inherits the blocked set. */
+	server_block_signals();
+
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (templates == NULL)
+		templates = conf->templates;
+	if (state == NULL)
+		state = conf->state;
+	if ((tmpl = tmpl_load_dir(templates, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (test_only) {
+		fprintf(stderr, "sluice: the configuration file %s syntax is "
+		    "ok\nsluice: templates in %s are ok\n", path, templates);
+		rc = 0;
+		goto out;
+	}
+
+	kernel_devices_init();
+	kernel_devices_describe(devs, sizeof(devs));
+	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
+	    "devices=\"%s\"\n", PACKAGE_VERSION, path, devs);
+
+	if (ensure_dir(state, err, sizeof(err)) == -1 ||
+	    app_load_secret(state, secret, err, sizeof(err)) == -1 ||
+	    (journal = journal_open(state, err, sizeof(err))) == NULL ||
+	    (sched = sched_create(conf, journal, NULL, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "level=error msg=\"%s\"\n", err);
+		goto out;
+	}
+	if ((app = app_create(conf, tmpl, sched, journal, secret)) == NULL) {
+		fprintf(stderr, "level=error msg=\"out of memory\"\n");
+		goto out;
+	}
+	if (server_run(app, sched, conf, &sopts, err, sizeof(err)) == -1) {
+		fprintf(stderr, "level=error msg=\"%s\"\n", err);
+		goto out;
+	}
+	rc = 0;
+	fprintf(stderr, "level=info msg=\"stopped\"\n");
+out:
+	app_free(app);
+	if (sched != NULL)
+		sched_destroy(sched);
+	if (journal != NULL)
+		journal_close(journal);
+	tmpl_free(tmpl);
+	conf_free(conf);
+	return rc;
+}

@@ -1,0 +1,1919 @@
+/*
+ * sched: runs jobs under the keyed locks of the config. See sched.h for
+ * the contract; this comment says how.
+ *
+ * One mutex (sched.mu) protects everything below: waiter lists, sessions,
+ * stats, the ready list. Each lock keeps its waiters in arrival (seq)
+ * order; a job that needs several locks waits in each of their lists at
+ * once and counts against each lock's `queue`.
+ *
+ * Dispatch runs, under the mutex, after every event (submit, finish,
+ * cancel, expiry). For each lock with a free slot it takes the first
+ * waiter, in that lock's order, whose locks ALL have a free slot, and
+ * starts it: all of its slots are claimed at once under the mutex, or
+ * none, so there is no hold-and-wait and no deadlock. Starting only
+ * consumes slots, so one pass over the locks leaves no waiter that could
+ * start (work-conserving).
+ *
+ * Order. fifo: by seq. fair: by (the session's turn on this lock, seq),
+ * where a lock's turn counter advances by 2 at every start and the
+ * session served gets the new value; a session that starts waiting on a
+ * lock gets turn - 1, i.e. it goes behind every session that has waited
+ * since before the last start but ahead of the one just served. So
+ * sessions alternate: one session's ten jobs do not block another's one.
+ *
+ * When a candidate found on one lock also needs other locks, it must be
+ * the first startable waiter of each of its fifo locks too; if not, the
+ * earlier startable waiter found there is started instead (this strictly
+ * lowers seq, so it ends). Then the same is tried for its fair locks, as
+ * long as it keeps the fifo property (bounded hops: with tasks that mix
+ * orders, two fair locks can disagree, and fifo wins). Hence: on a fifo
+ * lock a later job starts before an earlier one only when the earlier one
+ * could not start at that instant anyway (one of its other locks was
+ * full). That is what keeps the scheduler work-conserving; the earlier
+ * job may then wait longer than under a strict FIFO.
+ *
+ * Started jobs go to a ready list consumed by worker threads (default:
+ * the sum of all slots, which bounds the running jobs). A worker runs the
+ * kernel outside the mutex, journals the end, then releases the slots and
+ * dispatches. A timer thread expires waiters past a lock's wait_timeout:
+ * within a lock the list is in arrival order, so only heads need looking
+ * at.
+ *
+ * Devices. When the job's first lock has devices, its slot s maps to the
+ * configured index devices[s]. If kernel_device_count() (read once, at
+ * sched_create) is > 0, the kernel runs on that CUDA device and the job's
+ * device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU and the
+ * job's device is "cpu". The test hook always gets the configured index
+ * (devices[s]) when the lock has devices, KERNEL_CPU otherwise.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "job.h"
+#include "journal.h"
+#include "kernel.h"
+#include "lock.h"
+#include "sched.h"
+
+#define SCHED_KEEP_FINISHED	4096	/* finished jobs kept in memory ... */
+#define SCHED_KEEP_NOJOURNAL	65536	/* ... and without a journal */
+#define SCHED_ID_BUCKETS	16384
+#define SCHED_SESS_BUCKETS	4096
+#define SCHED_SEED_MS		1000.0	/* run time guess before any run */
+#define SCHED_EMA_ALPHA		0.2
+#define SCHED_FAIR_HOPS		64
+#define SCHED_NSTATES		6
+#define SCHED_RETRY_MAX		3600
+
+static const int64_t hist_bounds[] = {
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000,
+	50000, 100000, 200000, 600000
+};
+#define HIST_N	(sizeof(hist_bounds) / sizeof(hist_bounds[0]))
+
+struct hist {
+	uint64_t	 b[HIST_N + 1];	/* per bucket (not cumulative); last: +Inf */
+	double		 sum;
+	uint64_t	 n;
+};
+
+struct sjob;
+
+struct wnode {
+	struct sjob	*job;
+	struct wnode	*prev, *next;
+};
+
+struct sess {
+	char		 sid[JOB_SESSION_LEN + 1];
+	int		 active;	/* pending + queued + running */
+	int64_t		*turn;		/* per lock: fair order key */
+	int		*nwait;		/* per lock: waiters */
+	struct sess	*next;
+};
+
+struct stask {
+	const struct conf_task	*ct;
+	const struct kernel	*k;
+	size_t			 nparams;
+	double			 ema_ms;
+	int			 seen;
+	int			 nqueued, nrunning;	/* incl. pending */
+	uint64_t		 admitted, refused;
+	uint64_t		 ended[SCHED_NSTATES];
+	double			 run_sum_ms;
+	uint64_t		 run_n;
+};
+
+struct sjob {
+	struct job	 job;
+	struct stask	*st;
+	struct sess	*sess;
+	double		*params;
+	int		*slots;		/* per task lock */
+	struct wnode	*w;		/* per task lock */
+	int		 pending;	/* admitted, journal write in flight */
+	int		 run_device;	/* for kernel->run */
+	int		 hook_device;	/* for opts.run_hook */
+	int64_t		 enq_ns, start_ns;
+	struct sjob	*id_next, *nonce_next;
+	struct sjob	*ready_next;
+	struct sjob	*prev, *next;	/* running or finished list */
+};
+
+struct slock {
+	const struct conf_lock	*cl;
+	struct lock		 lk;
+	int			 busy;	/* == lock_busy(&lk), kept under mu */
+	struct wnode		*head, *tail;
+	int			 nwait, npending;
+	int64_t			 turn;
+	uint64_t		 admitted, refused, started;
+	uint64_t		 ended[SCHED_NSTATES];
+	struct hist		 wait, run;
+};
+
+struct slist {
+	struct sjob	*head, *tail;
+	size_t		 n;
+};
+
+struct sched {
+	const struct conf	*conf;
+	struct journal		*jr;
+	struct sched_opts	 opts;
+	int			 ngpu;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work_cv, timer_cv, drain_cv;
+	struct slock		*locks;
+	size_t			 nlocks;
+	struct stask		*tasks;
+	size_t			 ntasks;
+	struct sjob		**by_id, **by_nonce;
+	struct sess		**sessions;
+	struct sjob		*ready_head, *ready_tail;
+	struct slist		 running, finished;
+	int64_t			 next_seq;
+	int			 active;	/* pending + queued + running */
+	int			 idle;		/* workers waiting for work */
+	int			 draining, stop;
+	int			 drain_waiters;
+	int			 audit_starts;
+	uint64_t		 fifo_violations;
+	pthread_t		*workers;
+	int			 nworkers;
+	pthread_t		 timer;
+	int			 timer_started;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers */
+
+/* CLOCK_MONOTONIC in ns: the clock of every duration and condvar wait. */
+static int64_t
+mono_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void errf(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t
+hash_str(const char *a, const char *b)
+{
+	uint64_t	 h = UINT64_C(1469598103934665603);
+
+	for (; *a != '\0'; a++)
+		h = (h ^ (unsigned char)*a) * UINT64_C(1099511628211);
+	if (b != NULL) {
+		h = (h ^ 0xff) * UINT64_C(1099511628211);
+		for (; *b != '\0'; b++)
+			h = (h ^ (unsigned char)*b) *
+			    UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static void
+hist_add(struct hist *h, double ms)
+{
+	size_t	 i;
+
+	if (!(ms >= 0))
+		ms = 0;
+	for (i = 0; i < HIST_N && ms > (double)hist_bounds[i]; i++)
+		continue;
+	h->b[i]++;
+	h->sum += ms;
+	h->n++;
+}
+
+static void
+hist_json(struct buf *b, const struct hist *h)
+{
+	uint64_t	 cum = 0;
+	size_t		 i;
+
+	buf_puts(b, "{\"buckets\":{");
+	for (i = 0; i < HIST_N; i++) {
+		cum += h->b[i];
+		buf_printf(b, "\"%lld\":%llu,", (long long)hist_bounds[i],
+		    (unsigned long long)cum);
+	}
+	cum += h->b[HIST_N];
+	buf_printf(b, "\"+Inf\":%llu},\"sum\":", (unsigned long long)cum);
+	buf_json_num(b, h->sum);
+	buf_printf(b, ",\"count\":%llu}", (unsigned long long)h->n);
+}
+
+static void
+slist_add(struct slist *l, struct sjob *j)
+{
+	j->next = NULL;
+	j->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = j;
+	else
+		l->head = j;
+	l->tail = j;
+	l->n++;
+}
+
+static void
+slist_del(struct slist *l, struct sjob *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		l->head = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	else
+		l->tail = j->prev;
+	j->prev = j->next = NULL;
+	l->n--;
+}
+
+static struct stask *
+stask_find(struct sched *s, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->ntasks; i++)
+		if (strcmp(s->tasks[i].ct->name, name) == 0)
+			return &s->tasks[i];
+	return NULL;
+}
+
+/* Index into the task's locks of config lock li, or -1. */
+static int
+task_lock_pos(const struct stask *st, size_t li)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->ct->nlocks; i++)
+		if (st->ct->lock_index[i] == li)
+			return (int)i;
+	return -1;
+}
+
+static struct slock *
+job_lock(struct sched *s, const struct sjob *j, size_t i)
+{
+	return &s->locks[j->st->ct->lock_index[i]];
+}
+
+static void
+sjob_free(struct sjob *j)
+{
+	if (j == NULL)
+		return;
+	job_clear(&j->job);
+	free(j->params);
+	free(j->slots);
+	free(j->w);
+	free(j);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Indexes: jobs by id, by (session, nonce); sessions. */
+
+static struct sjob *
+id_find(struct sched *s, const char *id)
+{
+	struct sjob	*j;
+
+	j = s->by_id[hash_str(id, NULL) % SCHED_ID_BUCKETS];
+	for (; j != NULL; j = j->id_next)
+		if (strcmp(j->job.id, id) == 0)
+			return j;
+	return NULL;
+}
+
+static void
+id_add(struct sched *s, struct sjob *j)
+{
+	struct sjob	**bp;
+
+	bp = &s->by_id[hash_str(j->job.id, NULL) % SCHED_ID_BUCKETS];
+	j->id_next = *bp;
+	*bp = j;
+}
+
+static void
+id_del(struct sched *s, struct sjob *j)
+{
+	struct sjob	**pp;
+
+	pp = &s->by_id[hash_str(j->job.id, NULL) % SCHED_ID_BUCKETS];
+	for (; *pp != NULL; pp = &(*pp)->id_next)
+		if (*pp == j) {
+			*pp = j->id_next;
+			return;
+		}
+}
+
+static struct sjob *
+nonce_find(struct sched *s, const char *session, const char *nonce)
+{
+	struct sjob	*j;
+
+	j = s->by_nonce[hash_str(session, nonce) % SCHED_ID_BUCKETS];
+	for (; j != NULL; j = j->nonce_next)
+		if (strcmp(j->job.session, session) == 0 &&
+		    strcmp(j->job.nonce, nonce) == 0)
+			return j;
+	return NULL;
+}
+
+static void
+nonce_add(struct sched *s, struct sjob *j)
+{
+	struct sjob	**bp;
+
+	if (j->job.nonce[0] == '\0')
+		return;
+	bp = &s->by_nonce[hash_str(j->job.session, j->job.nonce) %
+	    SCHED_ID_BUCKETS];
+	j->nonce_next = *bp;
+	*bp = j;
+}
+
+static void
+nonce_del(struct sched *s, struct sjob *j)
+{
+	struct sjob	**pp;
+
+	if (j->job.nonce[0] == '\0')
+		return;
+	pp = &s->by_nonce[hash_str(j->job.session, j->job.nonce) %
+	    SCHED_ID_BUCKETS];
+	for (; *pp != NULL; pp = &(*pp)->nonce_next)
+		if (*pp == j) {
+			*pp = j->nonce_next;
+			return;
+		}
+}
+
+/* The session entry, created when create is set; NULL on ENOMEM/absent. */
+static struct sess *
+sess_get(struct sched *s, const char *sid, int create)
+{
+	struct sess	**bp, *e;
+
+	bp = &s->sessions[hash_str(sid, NULL) % SCHED_SESS_BUCKETS];
+	for (e = *bp; e != NULL; e = e->next)
+		if (strcmp(e->sid, sid) == 0)
+			return e;
+	if (!create)
+		return NULL;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->turn = calloc(s->nlocks, sizeof(*e->turn));
+	e->nwait = calloc(s->nlocks, sizeof(*e->nwait));
+	if (e->turn == NULL || e->nwait == NULL) {
+		free(e->turn);
+		free(e->nwait);
+		free(e);
+		return NULL;
+	}
+	snprintf(e->sid, sizeof(e->sid), "%s", sid);
+	e->next = *bp;
+	*bp = e;
+	return e;
+}
+
+/* Frees the session entry once it has no active job. */
+static void
+sess_put(struct sched *s, struct sess *e)
+{
+	struct sess	**pp;
+
+	if (e == NULL || e->active > 0)
+		return;
+	pp = &s->sessions[hash_str(e->sid, NULL) % SCHED_SESS_BUCKETS];
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	free(e->turn);
+	free(e->nwait);
+	free(e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Waiters and order */
+
+static int
+lock_has_room(const struct slock *L)
+{
+	return L->busy < L->cl->slots;
+}
+
+/* 1 when every lock of j has a free slot now. */
+static int
+startable(struct sched *s, const struct sjob *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->st->ct->nlocks; i++)
+		if (!lock_has_room(job_lock(s, j, i)))
+			return 0;
+	return 1;
+}
+
+/* 1 when a goes before b in lock li's order (both wait on li). */
+static int
+order_before(struct sched *s, size_t li, const struct sjob *a,
+    const struct sjob *b)
+{
+	int64_t	 ta, tb;
+
+	if (s->locks[li].cl->order == CONF_ORDER_FAIR) {
+		ta = a->sess->turn[li];
+		tb = b->sess->turn[li];
+		if (ta != tb)
+			return ta < tb;
+	}
+	return a->job.seq < b->job.seq;
+}
+
+/* The first waiter of lock li, in its order, that could start now. */
+static struct sjob *
+first_startable(struct sched *s, size_t li)
+{
+	struct slock	*L = &s->locks[li];
+	struct wnode	*w;
+	struct sjob	*best = NULL;
+
+	if (!lock_has_room(L))
+		return NULL;
+	for (w = L->head; w != NULL; w = w->next) {
+		if (!startable(s, w->job))
+			continue;
+		if (L->cl->order == CONF_ORDER_FIFO)
+			return w->job;
+		if (best == NULL || order_before(s, li, w->job, best))
+			best = w->job;
+	}
+	return best;
+}
+
+/*
+ * For a startable c: a waiter that goes before c on one of c's locks of
+ * the given order and could start now, or NULL when c is first on all.
+ */
+static struct sjob *
+blocker(struct sched *s, struct sjob *c, enum conf_order order)
+{
+	struct sjob	*f;
+	size_t		 i, li;
+
+	for (i = 0; i < c->st->ct->nlocks; i++) {
+		li = c->st->ct->lock_index[i];
+		if (s->locks[li].cl->order != order)
+			continue;
+		f = first_startable(s, li);
+		if (f != NULL && f != c)
+			return f;
+	}
+	return NULL;
+}
+
+/* See the comment at the top: which startable job to start for c. */
+static struct sjob *
+resolve(struct sched *s, struct sjob *c)
+{
+	struct sjob	*f;
+	int		 hops;
+
+	while ((f = blocker(s, c, CONF_ORDER_FIFO)) != NULL)
+		c = f;	/* f->job.seq < c->job.seq: this ends */
+	for (hops = 0; hops < SCHED_FAIR_HOPS; hops++) {
+		f = blocker(s, c, CONF_ORDER_FAIR);
+		if (f == NULL || blocker(s, f, CONF_ORDER_FIFO) != NULL)
+			break;
+		c = f;
+	}
+	return c;
+}
+
+/* Appends j to the waiter list of each of its locks, in seq order. */
+static void
+waiter_insert(struct sched *s, struct sjob *j)
+{
+	struct slock	*L;
+	struct wnode	*w, *at;
+	size_t		 i, li;
+	int		 signal = 0;
+
+	for (i = 0; i < j->st->ct->nlocks; i++) {
+		li = j->st->ct->lock_index[i];
+		L = &s->locks[li];
+		w = &j->w[i];
+		w->job = j;
+		for (at = L->tail; at != NULL && at->job->job.seq > j->job.seq;
+		    at = at->prev)
+			continue;
+		w->prev = at;
+		w->next = at != NULL ? at->next : L->head;
+		if (w->next != NULL)
+			w->next->prev = w;
+		else
+			L->tail = w;
+		if (at != NULL)
+			at->next = w;
+		else {
+			L->head = w;
+			if (L->cl->wait_timeout > 0)
+				signal = 1;
+		}
+		L->nwait++;
+		if (j->sess->nwait[li]++ == 0)
+			j->sess->turn[li] = L->turn - 1;
+	}
+	j->st->nqueued++;
+	if (signal)
+		pthread_cond_signal(&s->timer_cv);
+}
+
+static void
+waiter_remove(struct sched *s, struct sjob *j)
+{
+	struct slock	*L;
+	struct wnode	*w;
+	size_t		 i;
+
+	for (i = 0; i < j->st->ct->nlocks; i++) {
+		L = job_lock(s, j, i);
+		w = &j->w[i];
+		if (w->prev != NULL)
+			w->prev->next = w->next;
+		else
+			L->head = w->next;
+		if (w->next != NULL)
+			w->next->prev = w->prev;
+		else
+			L->tail = w->prev;
+		w->prev = w->next = NULL;
+		L->nwait--;
+		j->sess->nwait[j->st->ct->lock_index[i]]--;
+	}
+	j->st->nqueued--;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Start, end, dispatch */
+
+/* Audit: counts a start on a fifo lock ahead of a startable earlier job. */
+static void
+audit_start(struct sched *s, struct sjob *c)
+{
+	struct wnode	*w;
+	size_t		 i;
+
+	for (i = 0; i < c->st->ct->nlocks; i++) {
+		if (job_lock(s, c, i)->cl->order != CONF_ORDER_FIFO)
+			continue;
+		for (w = job_lock(s, c, i)->head; w != NULL && w->job != c;
+		    w = w->next)
+			if (startable(s, w->job))
+				s->fifo_violations++;
+	}
+}
+
+static void
+job_start(struct sched *s, struct sjob *j)
+{
+	const struct conf_lock	*cl0;
+	struct slock		*L;
+	size_t			 i, li;
+	int64_t			 now = mono_ns();
+	int			 slot;
+
+	waiter_remove(s, j);
+	for (i = 0; i < j->st->ct->nlocks; i++) {
+		li = j->st->ct->lock_index[i];
+		L = &s->locks[li];
+		if (lock_try_acquire(&L->lk, &slot) == -1)
+			slot = -1;	/* cannot happen: busy < slots */
+		j->slots[i] = slot;
+		L->busy++;
+		L->turn += 2;
+		j->sess->turn[li] = L->turn;
+		L->started++;
+		hist_add(&L->wait, (double)(now - j->enq_ns) / 1e6);
+	}
+	j->st->nrunning++;
+	j->job.state = JOB_RUNNING;
+	j->job.started_ms = job_now_ms();
+	j->start_ns = now;
+	j->job.slot = j->slots[0];
+
+	cl0 = job_lock(s, j, 0)->cl;
+	j->run_device = j->hook_device = KERNEL_CPU;
+	snprintf(j->job.device, sizeof(j->job.device), "cpu");
+	if (cl0->devices != NULL && j->slots[0] >= 0) {
+		j->hook_device = cl0->devices[j->slots[0]];
+		if (s->ngpu > 0) {
+			j->run_device = j->hook_device;
+			snprintf(j->job.device, sizeof(j->job.device),
+			    "cuda:%d", j->run_device);
+		}
+	}
+
+	slist_add(&s->running, j);
+	j->ready_next = NULL;
+	if (s->ready_tail != NULL)
+		s->ready_tail->ready_next = j;
+	else
+		s->ready_head = j;
+	s->ready_tail = j;
+	if (s->idle > 0)
+		pthread_cond_signal(&s->work_cv);
+}
+
+static void
+dispatch(struct sched *s)
+{
+	struct sjob	*c;
+	size_t		 li;
+
+	if (s->stop)
+		return;
+	/* Starting only takes slots, so one pass leaves nothing startable. */
+	for (li = 0; li < s->nlocks; li++)
+		while ((c = first_startable(s, li)) != NULL) {
+			c = resolve(s, c);
+			if (s->audit_starts)
+				audit_start(s, c);
+			job_start(s, c);
+		}
+}
+
+/* Drops the oldest finished jobs from memory beyond the bound. */
+static void
+finished_trim(struct sched *s)
+{
+	struct sjob	*j;
+
+	size_t		 keep;
+
+	keep = s->jr != NULL ? SCHED_KEEP_FINISHED : SCHED_KEEP_NOJOURNAL;
+	while (s->finished.n > keep) {
+		j = s->finished.head;
+		slist_del(&s->finished, j);
+		id_del(s, j);
+		nonce_del(s, j);
+		sjob_free(j);
+	}
+}
+
+/*
+ * Moves j (queued or running) to a final state, taking ownership of
+ * result and error (malloc'd or NULL). Accounting only: no journal.
+ */
+static void
+job_end(struct sched *s, struct sjob *j, enum job_state state,
+    char *result, char *error, int has_png)
+{
+	struct slock	*L;
+	double		 run_ms = 0;
+	size_t		 i;
+	int		 was_running = j->job.state == JOB_RUNNING;
+
+	if (was_running) {
+		run_ms = (double)(mono_ns() - j->start_ns) / 1e6;
+		slist_del(&s->running, j);
+		j->st->nrunning--;
+	} else
+		waiter_remove(s, j);
+	for (i = 0; i < j->st->ct->nlocks; i++) {
+		L = job_lock(s, j, i);
+		if (was_running) {
+			if (lock_release(&L->lk, j->slots[i]) == 0)
+				L->busy--;
+			hist_add(&L->run, run_ms);
+		}
+		L->ended[state]++;
+	}
+	if (was_running) {
+		j->st->run_sum_ms += run_ms;
+		j->st->run_n++;
+		if (state == JOB_DONE) {
+			if (!j->st->seen)
+				j->st->ema_ms = run_ms;
+			else
+				j->st->ema_ms = (1 - SCHED_EMA_ALPHA) *
+				    j->st->ema_ms + SCHED_EMA_ALPHA * run_ms;
+			j->st->seen = 1;
+		}
+	}
+	j->st->ended[state]++;
+	j->job.state = state;
+	j->job.finished_ms = job_now_ms();
+	free(j->job.result);
+	free(j->job.error);
+	j->job.result = result;
+	j->job.error = error;
+	j->job.has_png = has_png;
+	j->sess->active--;
+	sess_put(s, j->sess);
+	j->sess = NULL;
+	s->active--;
+	slist_add(&s->finished, j);
+	finished_trim(s);
+	if (s->drain_waiters > 0)
+		pthread_cond_broadcast(&s->drain_cv);
+}
+
+/* A deep copy for a journal write outside the mutex; NULL on ENOMEM. */
+static struct job *
+journal_snapshot(struct sched *s, const struct sjob *j)
+{
+	struct job	*c;
+
+	if (s->jr == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (job_copy(c, &j->job) == -1) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+journal_snapshot_write(struct sched *s, struct job *c)
+{
+	if (c == NULL)
+		return;
+	if (journal_finish(s->jr, c, NULL, 0) == -1)
+		fprintf(stderr, "%s: job %s: %s\n", __func__, c->id,
+		    journal_error(s->jr));
+	job_clear(c);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ETA */
+
+/* Estimated ms of work left in the jobs running on lock li. */
+static double
+running_left_ms(struct sched *s, size_t li, int64_t now)
+{
+	struct sjob	*j;
+	double		 left, sum = 0;
+
+	for (j = s->running.head; j != NULL; j = j->next) {
+		if (task_lock_pos(j->st, li) < 0)
+			continue;
+		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
+		if (left > 0)
+			sum += left;
+	}
+	return sum;
+}
+
+/*
+ * ETA of a job of st on its first lock behind the waiters before stop
+ * (NULL: all of them). Sets *pos to how many waiters are ahead.
+ */
+static int64_t
+eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
+    int *pos)
+{
+	size_t		 li = st->ct->lock_index[0];
+	struct slock	*L = &s->locks[li];
+	struct wnode	*w;
+	double		 ahead_ms = 0, eta;
+	int		 n = 0;
+
+	for (w = L->head; w != NULL; w = w->next) {
+		if (w->job == self)
+			continue;
+		if (self != NULL && !order_before(s, li, w->job, self))
+			continue;
+		ahead_ms += w->job->st->ema_ms;
+		n++;
+	}
+	if (pos != NULL)
+		*pos = n;
+	eta = st->ema_ms;
+	if (n > 0 || !lock_has_room(L))
+		eta += (ahead_ms + running_left_ms(s, li, mono_ns())) /
+		    L->cl->slots;
+	return (int64_t)ceil(eta);
+}
+
+static int
+retry_secs(double ms)
+{
+	double	 sec = ceil(ms / 1000.0);
+
+	if (!(sec >= 1))
+		return 1;
+	return sec > SCHED_RETRY_MAX ? SCHED_RETRY_MAX : (int)sec;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Threads */
+
+static void
+worker_run(struct sched *s, struct sjob *j)
+{
+	struct kernel_result	 res;
+	struct job		 fin;
+	enum job_state		 state;
+	char			 err[256];
+	char			*result = NULL, *error = NULL;
+	int			 rc;
+
+	if (s->jr != NULL && journal_start(s->jr, j->job.id,
+	    j->job.started_ms, j->job.slot, j->job.device) == -1)
+		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
+		    journal_error(s->jr));
+
+	memset(&res, 0, sizeof(res));
+	err[0] = '\0';
+	if (s->opts.run_hook != NULL)
+		rc = s->opts.run_hook(&j->job, j->slots, j->hook_device,
+		    s->opts.run_arg, err, sizeof(err));
+	else if (j->st->k == NULL) {
+		snprintf(err, sizeof(err), "kernel %s is not available",
+		    j->job.kernel);
+		rc = -1;
+	} else {
+		rc = j->st->k->run(j->params, j->run_device, &res);
+		if (rc != 0)
+			snprintf(err, sizeof(err), "%s", res.error);
+		else {
+			result = res.json;
+			res.json = NULL;
+		}
+	}
+	if (rc == 0)
+		state = JOB_DONE;
+	else {
+		state = JOB_FAILED;
+		error = strdup(err[0] != '\0' ? err : "kernel failed");
+	}
+
+	/* Nobody else writes a running job: a shallow copy is safe. */
+	fin = j->job;
+	fin.state = state;
+	fin.finished_ms = job_now_ms();
+	fin.result = result;
+	fin.error = error;
+	fin.has_png = s->jr != NULL && rc == 0 && res.png != NULL;
+	if (s->jr != NULL && journal_finish(s->jr, &fin,
+	    fin.has_png ? res.png : NULL, fin.has_png ? res.png_len : 0) == -1) {
+		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
+		    journal_error(s->jr));
+		fin.has_png = 0;
+	}
+	if (s->opts.run_hook == NULL && j->st->k != NULL)
+		kernel_result_clear(&res);
+
+	pthread_mutex_lock(&s->mu);
+	job_end(s, j, state, result, error, fin.has_png);
+	dispatch(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct sched	*s = arg;
+	struct sjob	*j;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->ready_head == NULL && !s->stop) {
+			s->idle++;
+			pthread_cond_wait(&s->work_cv, &s->mu);
+			s->idle--;
+		}
+		if ((j = s->ready_head) == NULL)
+			break;	/* stopping, nothing left to run */
+		if ((s->ready_head = j->ready_next) == NULL)
+			s->ready_tail = NULL;
+		j->ready_next = NULL;
+		pthread_mutex_unlock(&s->mu);
+		worker_run(s, j);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void
+expire_one(struct sched *s, struct sjob *j, const struct conf_lock *cl,
+    struct job ***snaps, size_t *nsnaps)
+{
+	struct job	**grown, *c;
+	char		 msg[160];
+
+	snprintf(msg, sizeof(msg), "waited longer than %d s for lock %s",
+	    cl->wait_timeout, cl->name);
+	job_end(s, j, JOB_EXPIRED, NULL, strdup(msg), 0);
+	if ((c = journal_snapshot(s, j)) == NULL)
+		return;
+	grown = realloc(*snaps, (*nsnaps + 1) * sizeof(**snaps));
+	if (grown == NULL) {
+		job_clear(c);
+		free(c);
+		return;
+	}
+	*snaps = grown;
+	(*snaps)[(*nsnaps)++] = c;
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct sched	*s = arg;
+	struct slock	*L;
+	struct job	**snaps = NULL;
+	struct timespec	 ts;
+	int64_t		 now, next, dl;
+	size_t		 li, nsnaps, i;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		now = mono_ns();
+		next = INT64_MAX;
+		nsnaps = 0;
+		for (li = 0; li < s->nlocks; li++) {
+			L = &s->locks[li];
+			if (L->cl->wait_timeout <= 0)
+				continue;
+			while (L->head != NULL) {
+				dl = L->head->job->enq_ns +
+				    (int64_t)L->cl->wait_timeout * 1000000000;
+				if (dl > now) {
+					if (dl < next)
+						next = dl;
+					break;
+				}
+				expire_one(s, L->head->job, L->cl, &snaps,
+				    &nsnaps);
+			}
+		}
+		if (nsnaps > 0) {
+			dispatch(s);
+			pthread_mutex_unlock(&s->mu);
+			for (i = 0; i < nsnaps; i++)
+				journal_snapshot_write(s, snaps[i]);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		if (next == INT64_MAX)
+			pthread_cond_wait(&s->timer_cv, &s->mu);
+		else {
+			ts.tv_sec = next / 1000000000;
+			ts.tv_nsec = next % 1000000000;
+			pthread_cond_timedwait(&s->timer_cv, &s->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(snaps);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Job construction */
+
+/* "{"a":1,"b":2}" from params in spec order. NULL on ENOMEM. */
+static char *
+params_to_json(const struct stask *st, const double *params)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b);
+	buf_putc(&b, '{');
+	for (i = 0; i < st->nparams; i++) {
+		if (i > 0)
+			buf_putc(&b, ',');
+		buf_json_str(&b, st->k->params[i].name);
+		buf_putc(&b, ':');
+		buf_json_num(&b, params[i]);
+	}
+	buf_putc(&b, '}');
+	if (!buf_ok(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
+/*
+ * Parses the flat {"name":number,...} that params_to_json (or the form
+ * layer, with buf_json_num) wrote back into out, in spec order, and checks
+ * each value against its spec. Returns 0, or -1 with a reason in err.
+ */
+static int
+params_from_json(const struct stask *st, const char *json, double *out,
+    char *err, size_t errlen)
+{
+	const struct kparam_spec	*sp;
+	const char			*p;
+	char				*end, key[80];
+	size_t				 i, klen;
+	double				 v;
+
+	for (i = 0; i < st->nparams; i++) {
+		sp = &st->k->params[i];
+		if ((size_t)snprintf(key, sizeof(key), "\"%s\"", sp->name) >=
+		    sizeof(key)) {
+			errf(err, errlen, "%s: name too long", sp->name);
+			return -1;
+		}
+		klen = strlen(key);
+		for (p = json; p != NULL && (p = strstr(p, key)) != NULL;
+		    p += klen) {
+			/* A key follows '{' or ',' (after blanks). */
+			const char *q = p;
+
+			while (q > json && (q[-1] == ' ' || q[-1] == '\t'))
+				q--;
+			if (q > json && (q[-1] == '{' || q[-1] == ','))
+				break;
+		}
+		if (p == NULL) {
+			errf(err, errlen, "%s: missing", sp->name);
+			return -1;
+		}
+		p += klen;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p++ != ':') {
+			errf(err, errlen, "%s: malformed", sp->name);
+			return -1;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		errno = 0;
+		v = strtod(p, &end);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (end == p || errno != 0 || !isfinite(v) ||
+		    (*end != ',' && *end != '}')) {
+			errf(err, errlen, "%s: not a number", sp->name);
+			return -1;
+		}
+		if (v < sp->min || v > sp->max ||
+		    (sp->type == KPARAM_INT && v != floor(v))) {
+			errf(err, errlen, "%s: out of range", sp->name);
+			return -1;
+		}
+		out[i] = v;
+	}
+	return 0;
+}
+
+/* A new job of st (not yet indexed or queued); NULL on ENOMEM. */
+static struct sjob *
+sjob_new(struct stask *st, const char *session, const char *nonce,
+    const double *params, const char *params_json)
+{
+	struct sjob	*j;
+	struct buf	 b;
+	size_t		 i, n = st->ct->nlocks;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	buf_init(&b);
+	j->st = st;
+	j->slots = calloc(n, sizeof(*j->slots));
+	j->w = calloc(n, sizeof(*j->w));
+	if (st->nparams > 0)
+		j->params = calloc(st->nparams, sizeof(*j->params));
+	if (j->slots == NULL || j->w == NULL ||
+	    (st->nparams > 0 && j->params == NULL))
+		goto fail;
+	for (i = 0; i < n; i++)
+		j->slots[i] = -1;
+	if (st->nparams > 0 && params != NULL)
+		memcpy(j->params, params, st->nparams * sizeof(*params));
+
+	snprintf(j->job.session, sizeof(j->job.session), "%s", session);
+	snprintf(j->job.nonce, sizeof(j->job.nonce), "%s", nonce);
+	j->job.task = strdup(st->ct->name);
+	j->job.kernel = strdup(st->ct->kernel);
+	buf_putc(&b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(&b, ',');
+		buf_json_str(&b, st->ct->locks[i]);
+	}
+	buf_putc(&b, ']');
+	if (!buf_ok(&b))
+		goto fail;
+	j->job.locks = buf_take(&b);
+	if (params_json != NULL)
+		j->job.params = strdup(params_json);
+	else if (st->nparams > 0)
+		j->job.params = params_to_json(st, j->params);
+	else
+		j->job.params = strdup("{}");
+	if (j->job.task == NULL || j->job.kernel == NULL ||
+	    j->job.params == NULL)
+		goto fail;
+	j->job.state = JOB_QUEUED;
+	j->job.slot = -1;
+	j->job.position = -1;
+	j->job.eta_ms = -1;
+	return j;
+fail:
+	buf_free(&b);
+	sjob_free(j);
+	return NULL;
+}
+
+/* Counts j as admitted everywhere (under mu). */
+static void
+count_admitted(struct sched *s, struct sjob *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->st->ct->nlocks; i++)
+		job_lock(s, j, i)->admitted++;
+	j->st->admitted++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Recovery */
+
+struct recover_list {
+	struct job	*jobs;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+static void
+recover_cb(const struct job *job, void *arg)
+{
+	struct recover_list	*rl = arg;
+	struct job		*grown;
+	size_t			 cap;
+
+	if (rl->oom)
+		return;
+	if (rl->n == rl->cap) {
+		cap = rl->cap ? rl->cap * 2 : 64;
+		if (cap > SIZE_MAX / sizeof(*grown) ||
+		    (grown = realloc(rl->jobs, cap * sizeof(*grown))) == NULL) {
+			rl->oom = 1;
+			return;
+		}
+		rl->jobs = grown;
+		rl->cap = cap;
+	}
+	memset(&rl->jobs[rl->n], 0, sizeof(rl->jobs[rl->n]));
+	if (job_copy(&rl->jobs[rl->n], job) == -1) {
+		rl->oom = 1;
+		return;
+	}
+	rl->n++;
+}
+
+/* Fails a recovered job in the journal with msg. */
+static void
+recover_fail(struct sched *s, struct job *job, const char *msg)
+{
+	job->state = JOB_FAILED;
+	job->finished_ms = job_now_ms();
+	free(job->error);
+	job->error = strdup(msg);
+	if (journal_finish(s->jr, job, NULL, 0) == -1)
+		fprintf(stderr, "%s: job %s: %s\n", __func__, job->id,
+		    journal_error(s->jr));
+}
+
+/* Queues a job read back from the journal again (before any thread runs). */
+static void
+recover_one(struct sched *s, struct job *job)
+{
+	struct stask	*st;
+	struct sjob	*j;
+	struct sess	*e;
+	char		 why[200], msg[256];
+	double		 params[KERNEL_MAX_PARAMS];
+
+	if (job->task == NULL || (st = stask_find(s, job->task)) == NULL) {
+		recover_fail(s, job, "task no longer configured");
+		return;
+	}
+	if (st->nparams > KERNEL_MAX_PARAMS || (st->nparams > 0 &&
+	    params_from_json(st, job->params != NULL ? job->params : "",
+	    params, why, sizeof(why)) == -1)) {
+		snprintf(msg, sizeof(msg), "invalid params after restart: %s",
+		    st->nparams > KERNEL_MAX_PARAMS ? "too many" : why);
+		recover_fail(s, job, msg);
+		return;
+	}
+	if ((j = sjob_new(st, job->session, job->nonce, params,
+	    job->params)) == NULL ||
+	    (e = sess_get(s, j->job.session, 1)) == NULL) {
+		sjob_free(j);
+		recover_fail(s, job, "out of memory during recovery");
+		return;
+	}
+	memcpy(j->job.id, job->id, sizeof(j->job.id));
+	j->job.seq = job->seq;
+	j->job.created_ms = job->created_ms;
+	if (job->seq >= s->next_seq)
+		s->next_seq = job->seq + 1;
+	j->sess = e;
+	e->active++;
+	s->active++;
+	j->enq_ns = mono_ns();	/* wait_timeout counts from here */
+	id_add(s, j);
+	nonce_add(s, j);
+	count_admitted(s, j);
+	waiter_insert(s, j);
+}
+
+static int
+recover(struct sched *s, char *err, size_t errlen)
+{
+	struct recover_list	 rl;
+	int64_t			 max;
+	size_t			 i;
+	int			 rc = -1;
+
+	memset(&rl, 0, sizeof(rl));
+	if ((max = journal_max_seq(s->jr)) > 0)
+		s->next_seq = max + 1;
+	/* The callback may run under the journal's lock: only collect. */
+	if (journal_recover(s->jr, job_now_ms(), recover_cb, &rl) == -1) {
+		errf(err, errlen, "journal recovery: %s",
+		    journal_error(s->jr));
+		goto out;
+	}
+	if (rl.oom) {
+		errf(err, errlen, "journal recovery: %s", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < rl.n; i++)
+		recover_one(s, &rl.jobs[i]);
+	rc = 0;
+out:
+	for (i = 0; i < rl.n; i++)
+		job_clear(&rl.jobs[i]);
+	free(rl.jobs);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Public API */
+
+struct sched *
+sched_create(const struct conf *conf, struct journal *jr,
+    const struct sched_opts *opts, char *err, size_t errlen)
+{
+	struct sched		*s;
+	pthread_condattr_t	 ca;
+	size_t			 i, k;
+	long			 total = 0;
+	int			 inited = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->conf = conf;
+	s->jr = jr;
+	if (opts != NULL)
+		s->opts = *opts;
+	s->next_seq = 1;
+	s->ngpu = kernel_device_count();
+	if (conf->nlocks == 0 || conf->ntasks == 0) {
+		errf(err, errlen, "no locks or no tasks");
+		goto fail;
+	}
+	s->nlocks = conf->nlocks;
+	s->ntasks = conf->ntasks;
+	s->locks = calloc(s->nlocks, sizeof(*s->locks));
+	s->tasks = calloc(s->ntasks, sizeof(*s->tasks));
+	s->by_id = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_id));
+	s->by_nonce = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_nonce));
+	s->sessions = calloc(SCHED_SESS_BUCKETS, sizeof(*s->sessions));
+	if (s->locks == NULL || s->tasks == NULL || s->by_id == NULL ||
+	    s->by_nonce == NULL || s->sessions == NULL) {
+		errf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < s->nlocks; i++) {
+		s->locks[i].cl = &conf->locks[i];
+		if (lock_init(&s->locks[i].lk, conf->locks[i].slots) == -1) {
+			errf(err, errlen, "locks.%s.slots: must be 1..1024",
+			    conf->locks[i].name);
+			goto fail;
+		}
+		total += conf->locks[i].slots;
+	}
+	for (i = 0; i < s->ntasks; i++) {
+		const struct conf_task	*ct = &conf->tasks[i];
+		struct stask		*st = &s->tasks[i];
+
+		st->ct = ct;
+		st->ema_ms = SCHED_SEED_MS;
+		st->k = kernel_find(ct->kernel);
+		if (st->k == NULL && s->opts.run_hook == NULL) {
+			errf(err, errlen, "tasks.%s.kernel: unknown kernel %s",
+			    ct->name, ct->kernel);
+			goto fail;
+		}
+		st->nparams = st->k != NULL ? st->k->nparams : 0;
+		if (ct->nlocks == 0) {
+			errf(err, errlen, "tasks.%s.locks: empty", ct->name);
+			goto fail;
+		}
+		for (k = 0; k < ct->nlocks; k++) {
+			if (ct->lock_index[k] >= s->nlocks ||
+			    task_lock_pos(st, ct->lock_index[k]) != (int)k) {
+				errf(err, errlen, "tasks.%s.locks: bad or "
+				    "repeated lock %s", ct->name, ct->locks[k]);
+				goto fail;
+			}
+		}
+	}
+
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		errf(err, errlen, "pthread_mutex_init failed");
+		goto fail;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->work_cv, NULL);
+	pthread_cond_init(&s->timer_cv, &ca);
+	pthread_cond_init(&s->drain_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	inited = 1;
+
+	if (jr != NULL && recover(s, err, errlen) == -1)
+		goto fail;
+
+	k = s->opts.threads > 0 ? (size_t)s->opts.threads :
+	    (size_t)(total > 4096 ? 4096 : total);
+	if ((s->workers = calloc(k, sizeof(*s->workers))) == NULL) {
+		errf(err, errlen, "out of memory");
+		goto fail;
+	}
+	s->nworkers = (int)k;
+	pthread_mutex_lock(&s->mu);
+	dispatch(s);	/* recovered jobs */
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < (size_t)s->nworkers; i++)
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0) {
+			s->nworkers = (int)i;
+			errf(err, errlen, "pthread_create failed");
+			goto fail;
+		}
+	if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
+		errf(err, errlen, "pthread_create failed");
+		goto fail;
+	}
+	s->timer_started = 1;
+	return s;
+fail:
+	if (inited) {
+		sched_destroy(s);
+		return NULL;
+	}
+	free(s->locks);
+	free(s->tasks);
+	free(s->by_id);
+	free(s->by_nonce);
+	free(s->sessions);
+	free(s);
+	return NULL;
+}
+
+enum sched_rc
+sched_submit(struct sched *s, const char *task, const char *session,
+    const char *nonce, const double *params, const char *params_json,
+    char id[JOB_ID_LEN + 1], int *retry_after)
+{
+	struct stask	*st;
+	struct sjob	*j = NULL, *old;
+	struct sess	*e;
+	struct slock	*L;
+	struct job	 found;
+	enum sched_rc	 rc;
+	size_t		 i;
+	int		 r;
+
+	if (retry_after != NULL)
+		*retry_after = 0;
+	if (nonce == NULL)
+		nonce = "";
+	if (session == NULL || strlen(session) > JOB_SESSION_LEN ||
+	    strlen(nonce) > JOB_NONCE_MAX)
+		return SCHED_ERROR;
+	if (task == NULL || (st = stask_find(s, task)) == NULL)
+		return SCHED_UNKNOWN_TASK;
+	if (st->nparams > 0 && params == NULL)
+		return SCHED_ERROR;
+
+	/* A repeated nonce: in memory first, then in the journal. */
+	if (nonce[0] != '\0') {
+		pthread_mutex_lock(&s->mu);
+		old = nonce_find(s, session, nonce);
+		if (old != NULL)
+			memcpy(id, old->job.id, JOB_ID_LEN + 1);
+		pthread_mutex_unlock(&s->mu);
+		if (old != NULL)
+			return SCHED_OK;
+		if (s->jr != NULL) {
+			memset(&found, 0, sizeof(found));
+			r = journal_find_nonce(s->jr, session, nonce, &found);
+			if (r == 1)
+				memcpy(id, found.id, JOB_ID_LEN + 1);
+			if (r == 1)
+				job_clear(&found);
+			if (r == 1)
+				return SCHED_OK;
+			if (r == -1)
+				return SCHED_ERROR;
+		}
+	}
+
+	if ((j = sjob_new(st, session, nonce, params, params_json)) == NULL)
+		return SCHED_ERROR;
+	job_new_id(j->job.id);
+	j->job.created_ms = job_now_ms();
+
+	pthread_mutex_lock(&s->mu);
+	if (s->draining) {
+		rc = SCHED_DRAINING;
+		goto unlock;
+	}
+	if (nonce[0] != '\0' && (old = nonce_find(s, session, nonce)) != NULL) {
+		memcpy(id, old->job.id, JOB_ID_LEN + 1);
+		rc = SCHED_OK;
+		goto unlock;
+	}
+	if ((e = sess_get(s, session, 1)) == NULL) {
+		rc = SCHED_ERROR;
+		goto unlock;
+	}
+	if (e->active >= s->conf->max_active) {
+		st->refused++;
+		if (retry_after != NULL)
+			*retry_after = retry_secs(eta_ms(s, st, NULL, NULL));
+		sess_put(s, e);
+		rc = SCHED_SESSION_LIMIT;
+		goto unlock;
+	}
+	for (i = 0; i < st->ct->nlocks; i++) {
+		L = &s->locks[st->ct->lock_index[i]];
+		/* A free slot is room too, so that queue = 0 still runs. */
+		if (L->nwait + L->npending >= L->cl->queue +
+		    (L->cl->slots - L->busy))
+			break;
+	}
+	if (i < st->ct->nlocks) {
+		L->refused++;
+		st->refused++;
+		if (retry_after != NULL)
+			*retry_after = retry_secs(running_left_ms(s,
+			    st->ct->lock_index[i], mono_ns()) /
+			    L->cl->slots);
+		sess_put(s, e);
+		rc = SCHED_QUEUE_FULL;
+		goto unlock;
+	}
+
+	/* Admitted, pending the journal write. */
+	j->sess = e;
+	e->active++;
+	s->active++;
+	j->job.seq = s->next_seq++;
+	j->enq_ns = mono_ns();
+	id_add(s, j);
+	nonce_add(s, j);
+	st->nqueued++;
+	if (s->jr != NULL) {
+		j->pending = 1;
+		for (i = 0; i < st->ct->nlocks; i++)
+			job_lock(s, j, i)->npending++;
+		pthread_mutex_unlock(&s->mu);
+		r = journal_insert(s->jr, &j->job);
+		pthread_mutex_lock(&s->mu);
+		j->pending = 0;
+		for (i = 0; i < st->ct->nlocks; i++)
+			job_lock(s, j, i)->npending--;
+		if (r == -1) {
+			fprintf(stderr, "%s: job %s: %s\n", __func__,
+			    j->job.id, journal_error(s->jr));
+			st->nqueued--;
+			id_del(s, j);
+			nonce_del(s, j);
+			e->active--;
+			sess_put(s, e);
+			s->active--;
+			if (s->drain_waiters > 0)
+				pthread_cond_broadcast(&s->drain_cv);
+			rc = SCHED_ERROR;
+			goto unlock;
+		}
+	}
+	st->nqueued--;	/* waiter_insert counts it again */
+	count_admitted(s, j);
+	waiter_insert(s, j);
+	memcpy(id, j->job.id, JOB_ID_LEN + 1);
+	j = NULL;	/* owned by the scheduler now */
+	dispatch(s);
+	rc = SCHED_OK;
+unlock:
+	pthread_mutex_unlock(&s->mu);
+	sjob_free(j);
+	return rc;
+}
+
+enum sched_rc
+sched_cancel(struct sched *s, const char *id, const char *session)
+{
+	struct sjob	*j;
+	struct job	*snap = NULL, found;
+	enum sched_rc	 rc;
+	int		 r;
+
+	if (id == NULL)
+		return SCHED_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	j = id_find(s, id);
+	if (j == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		if (s->jr == NULL)
+			return SCHED_NOT_FOUND;
+		memset(&found, 0, sizeof(found));
+		if ((r = journal_get(s->jr, id, &found)) != 1)
+			return SCHED_NOT_FOUND;
+		rc = session == NULL || strcmp(found.session, session) == 0 ?
+		    SCHED_CONFLICT : SCHED_NOT_FOUND;
+		job_clear(&found);
+		return rc;
+	}
+	if ((session != NULL && strcmp(j->job.session, session) != 0) ||
+	    j->pending)
+		rc = SCHED_NOT_FOUND;
+	else if (j->job.state != JOB_QUEUED)
+		rc = SCHED_CONFLICT;
+	else {
+		job_end(s, j, JOB_CANCELLED, NULL, strdup("cancelled"), 0);
+		snap = journal_snapshot(s, j);
+		dispatch(s);
+		rc = SCHED_OK;
+	}
+	pthread_mutex_unlock(&s->mu);
+	journal_snapshot_write(s, snap);
+	return rc;
+}
+
+enum sched_rc
+sched_lookup(struct sched *s, const char *id, const char *session,
+    struct job *out)
+{
+	struct sjob	*j;
+	enum sched_rc	 rc = SCHED_NOT_FOUND;
+	int64_t		 left;
+	int		 pos;
+
+	memset(out, 0, sizeof(*out));
+	if (id == NULL)
+		return SCHED_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	if ((j = id_find(s, id)) != NULL) {
+		if (session != NULL && strcmp(j->job.session, session) != 0)
+			goto unlock;
+		if (job_copy(out, &j->job) == -1) {
+			rc = SCHED_ERROR;
+			goto unlock;
+		}
+		out->position = -1;
+		out->eta_ms = -1;
+		if (j->job.state == JOB_QUEUED) {
+			out->eta_ms = eta_ms(s, j->st, j->pending ? NULL : j,
+			    &pos);
+			out->position = pos;
+		} else if (j->job.state == JOB_RUNNING) {
+			left = (int64_t)ceil(j->st->ema_ms -
+			    (double)(mono_ns() - j->start_ns) / 1e6);
+			out->eta_ms = left > 0 ? left : 0;
+		}
+		rc = SCHED_OK;
+	}
+unlock:
+	pthread_mutex_unlock(&s->mu);
+	if (j != NULL || s->jr == NULL)
+		return rc;
+	if (journal_get(s->jr, id, out) != 1) {
+		memset(out, 0, sizeof(*out));
+		return SCHED_NOT_FOUND;
+	}
+	if (session != NULL && strcmp(out->session, session) != 0) {
+		job_clear(out);
+		return SCHED_NOT_FOUND;
+	}
+	out->position = -1;
+	out->eta_ms = -1;
+	return SCHED_OK;
+}
+
+void
+sched_lock_counts(struct sched *s, size_t lock_index, int *busy, int *queued)
+{
+	int	 b = 0, q = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (lock_index < s->nlocks) {
+		b = s->locks[lock_index].busy;
+		q = s->locks[lock_index].nwait + s->locks[lock_index].npending;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (busy != NULL)
+		*busy = b;
+	if (queued != NULL)
+		*queued = q;
+}
+
+int64_t
+sched_task_eta(struct sched *s, const char *task)
+{
+	struct stask	*st;
+	int64_t		 eta = -1;
+
+	if (task == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	if ((st = stask_find(s, task)) != NULL)
+		eta = eta_ms(s, st, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	return eta;
+}
+
+void
+sched_stats_json(struct sched *s, struct buf *b)
+{
+	static const char *const names[SCHED_NSTATES] = {
+		"queued", "running", "done", "failed", "expired", "cancelled"
+	};
+	struct slock	*L;
+	struct stask	*st;
+	size_t		 i, k;
+
+	pthread_mutex_lock(&s->mu);
+	buf_puts(b, "{\"locks\":{");
+	for (i = 0; i < s->nlocks; i++) {
+		L = &s->locks[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_json_str(b, L->cl->name);
+		buf_printf(b, ":{\"slots\":%d,\"busy\":%d,\"queued\":%d,"
+		    "\"queue\":%d,\"order\":\"%s\",\"admitted\":%llu,"
+		    "\"refused\":%llu,\"started\":%llu",
+		    L->cl->slots, L->busy, L->nwait + L->npending,
+		    L->cl->queue,
+		    L->cl->order == CONF_ORDER_FAIR ? "fair" : "fifo",
+		    (unsigned long long)L->admitted,
+		    (unsigned long long)L->refused,
+		    (unsigned long long)L->started);
+		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
+			buf_printf(b, ",\"%s\":%llu", names[k],
+			    (unsigned long long)L->ended[k]);
+		buf_puts(b, ",\"wait_ms\":");
+		hist_json(b, &L->wait);
+		buf_puts(b, ",\"run_ms\":");
+		hist_json(b, &L->run);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "},\"tasks\":{");
+	for (i = 0; i < s->ntasks; i++) {
+		st = &s->tasks[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_json_str(b, st->ct->name);
+		buf_printf(b, ":{\"queued\":%d,\"running\":%d", st->nqueued,
+		    st->nrunning);
+		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
+			buf_printf(b, ",\"%s\":%llu", names[k],
+			    (unsigned long long)st->ended[k]);
+		buf_printf(b, ",\"admitted\":%llu,\"refused\":%llu,"
+		    "\"mean_run_ms\":", (unsigned long long)st->admitted,
+		    (unsigned long long)st->refused);
+		if (st->run_n > 0)
+			buf_json_num(b, st->run_sum_ms / (double)st->run_n);
+		else
+			buf_puts(b, "null");
+		buf_puts(b, ",\"eta_run_ms\":");
+		buf_json_num(b, round(st->ema_ms));
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
+	pthread_mutex_unlock(&s->mu);
+}
+
+int
+sched_drain(struct sched *s, int64_t timeout_ms)
+{
+	struct timespec	 ts;
+	int64_t		 dl;
+	int		 n;
+
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	dl = mono_ns() + (timeout_ms > INT64_MAX / 2000000 ?
+	    INT64_MAX / 2 : timeout_ms * 1000000);
+	ts.tv_sec = dl / 1000000000;
+	ts.tv_nsec = dl % 1000000000;
+	pthread_mutex_lock(&s->mu);
+	s->draining = 1;
+	s->drain_waiters++;
+	while (s->active > 0)
+		if (pthread_cond_timedwait(&s->drain_cv, &s->mu, &ts) ==
+		    ETIMEDOUT)
+			break;
+	s->drain_waiters--;
+	n = s->active;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void
+sched_destroy(struct sched *s)
+{
+	struct sjob	*j;
+	struct wnode	*w;
+	struct sess	*e;
+	size_t		 i;
+	int		 k;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	s->draining = 1;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_cond_broadcast(&s->timer_cv);
+	pthread_mutex_unlock(&s->mu);
+	for (k = 0; k < s->nworkers; k++)
+		pthread_join(s->workers[k], NULL);
+	if (s->timer_started)
+		pthread_join(s->timer, NULL);
+
+	/* Queued jobs stay journaled as queued; free their memory. */
+	for (i = 0; i < s->nlocks; i++)
+		while ((w = s->locks[i].head) != NULL) {
+			j = w->job;
+			waiter_remove(s, j);
+			id_del(s, j);
+			sjob_free(j);
+		}
+	while ((j = s->finished.head) != NULL) {
+		slist_del(&s->finished, j);
+		sjob_free(j);
+	}
+	while ((j = s->running.head) != NULL) {	/* only if workers failed */
+		slist_del(&s->running, j);
+		sjob_free(j);
+	}
+	for (i = 0; i < SCHED_SESS_BUCKETS; i++)
+		while ((e = s->sessions[i]) != NULL) {
+			s->sessions[i] = e->next;
+			free(e->turn);
+			free(e->nwait);
+			free(e);
+		}
+	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->timer_cv);
+	pthread_cond_destroy(&s->drain_cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->workers);
+	free(s->locks);
+	free(s->tasks);
+	free(s->by_id);
+	free(s->by_nonce);
+	free(s->sessions);
+	free(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Self-check for tests (declared in lock.h) */
+
+void
+sched_audit_starts(struct sched *s, int on)
+{
+	pthread_mutex_lock(&s->mu);
+	s->audit_starts = on;
+	pthread_mutex_unlock(&s->mu);
+}
+
+int
+sched_audit(struct sched *s, char *err, size_t errlen)
+{
+	struct slock	*L;
+	struct sjob	*j;
+	struct wnode	*w;
+	size_t		 li;
+	int		 holders, nw, rc = -1;
+	char		 num[32];
+
+	pthread_mutex_lock(&s->mu);
+	for (li = 0; li < s->nlocks; li++) {
+		L = &s->locks[li];
+		holders = 0;
+		for (j = s->running.head; j != NULL; j = j->next)
+			if (task_lock_pos(j->st, li) >= 0)
+				holders++;
+		if (L->busy > L->cl->slots || L->busy != lock_busy(&L->lk) ||
+		    L->busy != holders) {
+			snprintf(num, sizeof(num), "%d/%d/%d", L->busy,
+			    lock_busy(&L->lk), holders);
+			errf(err, errlen, "lock %s: busy/bitmap/holders %s",
+			    L->cl->name, num);
+			goto out;
+		}
+		nw = 0;
+		for (w = L->head; w != NULL; w = w->next) {
+			nw++;
+			if (w->next != NULL &&
+			    w->next->job->job.seq <= w->job->job.seq) {
+				errf(err, errlen, "lock %s: waiters out of "
+				    "order", L->cl->name);
+				goto out;
+			}
+			if (!s->stop && startable(s, w->job)) {
+				errf(err, errlen, "lock %s: job %s could start "
+				    "but waits", L->cl->name, w->job->job.id);
+				goto out;
+			}
+		}
+		if (nw != L->nwait) {
+			errf(err, errlen, "lock %s: waiter count",
+			    L->cl->name);
+			goto out;
+		}
+	}
+	if (s->fifo_violations > 0) {
+		snprintf(num, sizeof(num), "%llu",
+		    (unsigned long long)s->fifo_violations);
+		errf(err, errlen, "%s starts passed an earlier startable "
+		    "job on a fifo lock", num);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

@@ -1,0 +1,273 @@
+/* server: FastCGI accept loop, responder threads, signals. See server.h. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "http.h"
+#include "job.h"
+#include "route.h"
+#include "server.h"
+
+struct server {
+	struct app		*app;
+	struct sched		*sched;
+	const struct conf	*conf;
+	int			 listen_fd;
+	int			 quiet;
+	pthread_mutex_t		 accept_mu;	/* serializes FCGX_Accept_r */
+	atomic_int		 stopping;
+};
+
+void
+server_block_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Opens listen ("unix:PATH" or "HOST:PORT"), or returns fd 0 if it is a socket. */
+static int
+open_listener(const char *listen, char *err, size_t errlen)
+{
+	struct stat	 st;
+	const char	*path;
+	mode_t		 old;
+	int		 fd;
+
+	if (fstat(0, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "level=info msg=\"listening on fd 0\"\n");
+		return 0;
+	}
+	if (strncmp(listen, "unix:", 5) == 0) {
+		path = listen + 5;
+		/* Remove a stale socket of a previous run, nothing else. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+		old = umask(0117);	/* socket mode 0660 */
+		fd = FCGX_OpenSocket(path, 1024);
+		umask(old);
+	} else
+		fd = FCGX_OpenSocket(listen, 1024);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen,
+		    strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "level=info msg=\"listening\" listen=%s\n", listen);
+	return fd;
+}
+
+/* Reads exactly len body bytes; returns 0, or -1 when the stream ends early. */
+static int
+read_body(FCGX_Stream *in, struct http_req *req, size_t len)
+{
+	size_t	 got = 0;
+	int	 n;
+
+	if ((req->body = malloc(len + 1)) == NULL)
+		return -1;
+	while (got < len) {
+		n = FCGX_GetStr(req->body + got, (int)(len - got > 65536 ?
+		    65536 : len - got), in);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	req->body[len] = '\0';
+	req->body_len = len;
+	return 0;
+}
+
+/* Answers one FastCGI request. */
+static void
+serve_one(struct server *s, FCGX_Request *fr)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	struct route_match	 m;
+	struct buf		 out;
+	char			 allow[32], err[160];
+	size_t			 len;
+	int			 st;
+	int64_t			 t0 = job_mono_ns();
+
+	http_resp_init(&resp);
+	buf_init(&out);
+	memset(&m, 0, sizeof(m));
+	if (http_req_init(&req, fr->envp) == -1) {
+		http_resp_text(&resp, 500, "out of memory");
+		goto write;
+	}
+	m.head = strcmp(req.method, "HEAD") == 0;
+	st = route_find(req.method, req.path, &m, allow, sizeof(allow));
+	if (st == 405) {
+		http_resp_header(&resp, "Allow", allow);
+		app_error(s->app, &req, 405, "this method is not allowed here",
+		    &resp);
+		goto write;
+	}
+	if (st != 200) {
+		app_error(s->app, &req, 404, "not found", &resp);
+		goto write;
+	}
+	if ((st = http_body_length(&req, s->conf->max_body, &len, err,
+	    sizeof(err))) != 0) {
+		app_error(s->app, &req, st, err, &resp);
+		goto write;
+	}
+	if (len > 0 && read_body(fr->in, &req, len) == -1) {
+		app_error(s->app, &req, 400, "request body shorter than its "
+		    "Content-Length", &resp);
+		goto write;
+	}
+	app_handle(s->app, &req, &m, &resp);
+write:
+	http_resp_serialize(&resp, m.head, &out);
+	if (buf_ok(&out))
+		FCGX_PutStr(out.data, (int)out.len, fr->out);
+	app_count_request(s->app, resp.status);
+	if (!s->quiet)
+		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
+		    "route=%s us=%lld\n", req.method ? req.method : "-",
+		    req.path ? req.path : "-", resp.status,
+		    st == 200 ? route_name(m.id) : "-",
+		    (long long)(job_mono_ns() - t0) / 1000);
+	buf_free(&out);
+	http_resp_free(&resp);
+	http_req_free(&req);
+}
+
+static void *
+responder_main(void *arg)
+{
+	struct server	*s = arg;
+	FCGX_Request	 fr;
+	int		 rc;
+
+	if (FCGX_InitRequest(&fr, s->listen_fd, 0) != 0)
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&s->accept_mu);
+		if (atomic_load(&s->stopping)) {
+			pthread_mutex_unlock(&s->accept_mu);
+			break;
+		}
+		rc = FCGX_Accept_r(&fr);
+		pthread_mutex_unlock(&s->accept_mu);
+		if (rc < 0) {
+			if (atomic_load(&s->stopping))
+				break;
+			/* A failed accept (peer reset); keep serving. */
+			continue;
+		}
+		serve_one(s, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 0);
+	return NULL;
+}
+
+/* Waits for SIGTERM/SIGINT; SIGHUP is logged (reload is not wired yet). */
+static void
+wait_for_stop(void)
+{
+	sigset_t	 set;
+	int		 sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			fprintf(stderr, "level=warn msg=\"SIGHUP: reload is not "
+			    "supported yet; restart to apply a new config\"\n");
+			continue;
+		}
+		fprintf(stderr, "level=info msg=\"stopping\" signal=%s\n",
+		    sig == SIGTERM ? "TERM" : "INT");
+		return;
+	}
+}
+
+int
+server_run(struct app *app, struct sched *sched, const struct conf *conf,
+    const struct server_opts *opts, char *err, size_t errlen)
+{
+	struct server	 s;
+	pthread_t	*threads = NULL;
+	const char	*listen = opts->listen != NULL ? opts->listen :
+			    conf->listen;
+	int		 i, started = 0, rc = -1, left;
+
+	memset(&s, 0, sizeof(s));
+	s.app = app;
+	s.sched = sched;
+	s.conf = conf;
+	s.quiet = opts->quiet;
+	atomic_init(&s.stopping, 0);
+	pthread_mutex_init(&s.accept_mu, NULL);
+	if (FCGX_Init() != 0) {
+		snprintf(err, errlen, "FCGX_Init failed");
+		goto out;
+	}
+	s.listen_fd = open_listener(listen, err, errlen);
+	if (s.listen_fd < 0)
+		goto out;
+	if ((threads = calloc((size_t)conf->threads, sizeof(*threads))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < conf->threads; i++) {
+		if ((errno = pthread_create(&threads[i], NULL, responder_main,
+		    &s)) != 0) {
+			snprintf(err, errlen, "pthread_create: %s",
+			    strerror(errno));
+			break;
+		}
+		started++;
+	}
+	if (started == conf->threads) {
+		fprintf(stderr, "level=info msg=\"serving\" threads=%d\n",
+		    started);
+		wait_for_stop();
+		/* Drain while responders keep answering job pages. */
+		app_set_draining(app, 1);
+		left = sched_drain(sched, (int64_t)conf->drain_timeout * 1000);
+		if (left > 0)
+			fprintf(stderr, "level=warn msg=\"drain timeout: jobs "
+			    "left in the journal\" jobs=%d\n", left);
+		rc = 0;
+	}
+	atomic_store(&s.stopping, 1);
+	/* Wakes every accept blocked on the socket (see STYLE.md). */
+	shutdown(s.listen_fd, SHUT_RDWR);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	close(s.listen_fd);
+	if (strncmp(listen, "unix:", 5) == 0 && s.listen_fd != 0)
+		unlink(listen + 5);
+out:
+	free(threads);
+	pthread_mutex_destroy(&s.accept_mu);
+	return rc;
+}

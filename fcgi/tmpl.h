@@ -1,0 +1,81 @@
+/*
+ * tmpl: a small mustache subset, ours because Debian packages no C template
+ * library. Supported:
+ *   {{name}}        value, HTML-escaped (& < > " ')
+ *   {{{name}}}      value, raw (the template asks for it by name)
+ *   {{#name}}..{{/name}}  section: repeated for each item of a list, once
+ *                   for a true/non-empty scalar, skipped for false/empty/missing
+ *   {{^name}}..{{/name}}  inverted section: rendered when the value is
+ *                   missing, false, "" or an empty list
+ *   {{> partial}}   another loaded template, rendered in the current context
+ *   {{! comment}}
+ * Names may be dotted (a.b) and resolve through the context stack, innermost
+ * first; "." is the current item. A missing variable renders as "".
+ *
+ * Data comes as a tree of struct tval built by the caller (tval_* helpers).
+ * Templates are compiled at load; a syntax error (unterminated tag, unclosed
+ * or mismatched section, unknown partial) is reported as "FILE:LINE: what".
+ * A compiled set is immutable and may be rendered from many threads at once.
+ */
+#ifndef SLUICE_TMPL_H
+#define SLUICE_TMPL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* ---- values ---- */
+
+enum tval_type { TVAL_NULL, TVAL_STR, TVAL_BOOL, TVAL_LIST, TVAL_MAP };
+
+struct tval;
+
+/*
+ * Constructors return a new value or NULL on ENOMEM; a NULL child passed to
+ * tval_set/tval_push is tolerated (the container is marked failed and
+ * tval_ok() reports it). Containers own their children; free the root once.
+ */
+struct tval	*tval_str(const char *);		/* copies */
+struct tval	*tval_strn(const char *, size_t);
+struct tval	*tval_printf(const char *, ...) __attribute__((format(printf, 1, 2)));
+struct tval	*tval_bool(int);
+struct tval	*tval_list(void);
+struct tval	*tval_map(void);
+/* Sets key in a map (replacing); returns the map. */
+struct tval	*tval_set(struct tval *map, const char *key, struct tval *v);
+/* Convenience: tval_set(map, key, tval_str(s)). */
+struct tval	*tval_set_str(struct tval *map, const char *key, const char *s);
+/* Appends to a list; returns the list. */
+struct tval	*tval_push(struct tval *list, struct tval *v);
+int		 tval_ok(const struct tval *);	/* no allocation failed inside */
+void		 tval_free(struct tval *);
+
+/* ---- templates ---- */
+
+struct tmpl_set;
+
+/*
+ * Loads every *.html file of dir as a template named by its file name
+ * without ".html" (index.html -> "index"; partials the same way). Returns
+ * NULL with "FILE:LINE: what" in err on the first error.
+ */
+struct tmpl_set	*tmpl_load_dir(const char *dir, char *err, size_t errlen);
+
+/* Builds a set from in-memory sources (tests, fuzzing); names[i] -> srcs[i]. */
+struct tmpl_set	*tmpl_load_strings(const char *const *names,
+		    const char *const *srcs, size_t n, char *err, size_t errlen);
+
+void		 tmpl_free(struct tmpl_set *);
+
+/* 1 when the set has a template called name. */
+int		 tmpl_has(const struct tmpl_set *, const char *name);
+
+/*
+ * Renders template name with data ctx (a map) appended to out. Returns 0,
+ * or -1 when there is no such template or recursion through partials goes
+ * deeper than 32. Thread-safe for a given set.
+ */
+int		 tmpl_render(const struct tmpl_set *, const char *name,
+		    const struct tval *ctx, struct buf *out);
+
+#endif

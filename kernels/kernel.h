@@ -1,0 +1,85 @@
+/*
+ * kernel: the one interface between the scheduler and the compute it runs.
+ *
+ * A kernel has a name, a table of parameter specs (used both to validate a
+ * form and to render it) and a run function. Parameters reach run() as an
+ * array of doubles in spec order, already validated (integers are whole).
+ * run() executes on a scheduler-owned thread, on the device of the job's
+ * slot: device >= 0 is a CUDA device index, KERNEL_CPU (-1) means the CPU.
+ * It returns 0 and fills res, or -1 with res->error set; it never exits the
+ * process. Kernels are stateless between calls and safe to run concurrently.
+ */
+#ifndef SLUICE_KERNEL_H
+#define SLUICE_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KERNEL_CPU		(-1)
+#define KERNEL_MAX_PARAMS	16
+
+enum kparam_type {
+	KPARAM_INT,	/* whole numbers only: "12", not "12.5" or "1e3" */
+	KPARAM_FLOAT	/* any finite decimal number */
+};
+
+struct kparam_spec {
+	const char		*name;	/* form field and JSON key */
+	enum kparam_type	 type;
+	double			 min, max, def;
+	double			 step;	/* for <input step>; 0 means "any" */
+	const char		*label;	/* human label for the form */
+	const char		*unit;	/* "px", "ms", or "" */
+};
+
+struct kernel_result {
+	char		*json;		/* malloc'd JSON object, e.g. {"ms":1.5} */
+	unsigned char	*png;		/* malloc'd PNG bytes, or NULL */
+	size_t		 png_len;
+	char		 error[256];	/* set when run() returns -1 */
+	char		 device[16];	/* "cpu" or "cuda:N", set by run() */
+};
+
+struct kernel {
+	const char			*name;
+	const char			*title;		/* default task title */
+	const struct kparam_spec	*params;
+	size_t				 nparams;
+	int	(*run)(const double *params, int device, struct kernel_result *);
+};
+
+/* Returns the kernel called name, or NULL. Thread-safe. */
+const struct kernel	*kernel_find(const char *name);
+/* Kernels in registry order; kernel_at(i) is NULL past the end. */
+size_t			 kernel_count(void);
+const struct kernel	*kernel_at(size_t);
+
+/*
+ * Parses one textual value for spec: the whole string must be a number
+ * (no leading/trailing space or garbage), finite, whole for KPARAM_INT, and
+ * within [min, max]. Returns 0 and sets *out, or -1 with a message for the
+ * user in err (e.g. "must be between 16 and 4096"). Thread-safe.
+ */
+int	kernel_parse_param(const struct kparam_spec *, const char *value,
+	    double *out, char *err, size_t errlen);
+
+/* Index of the parameter called name in k, or -1. */
+int	kernel_param_index(const struct kernel *k, const char *name);
+
+/* Fills values with every parameter's default. */
+void	kernel_defaults(const struct kernel *k, double *values);
+
+/* Frees what run() allocated in res and clears it; res may be reused. */
+void	kernel_result_clear(struct kernel_result *);
+
+/*
+ * Devices. kernel_devices_init() discovers CUDA devices once at start-up
+ * (any CUDA error means none; SLUICE_FORCE_CPU=1 forces none) and returns
+ * how many there are. kernel_device_count() returns that number afterwards.
+ * kernel_devices_describe() writes a one-line summary for the log.
+ */
+int	kernel_devices_init(void);
+int	kernel_device_count(void);
+void	kernel_devices_describe(char *out, size_t outlen);
+
+#endif

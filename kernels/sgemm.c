@@ -1,0 +1,309 @@
+/*
+ * sgemm: C = A * B for n x n float matrices drawn from a seed. CPU:
+ * OpenBLAS cblas_sgemm; GPU: our tiled kernel (sgemm.cu).
+ *
+ * Result: gflops and ms (2 n^3 flops over the multiply alone), checksum
+ * (sum of every C entry, in double, in index order), and max_rel_err, the
+ * largest kernel_rel_err() over a reference set, its scale being the RMS
+ * of the reference entries of that set:
+ *  - CPU, n <= 512: every entry against a double-accumulated naive product;
+ *  - CPU, n > 512: the 64 x 64 = 4096 entries where 64 rows and 64
+ *    columns drawn from the seed cross, each against its double-accumulated
+ *    dot product;
+ *  - GPU, n <= 2048: every entry against the CPU (OpenBLAS) result;
+ *  - GPU, n > 2048: the same sampled entries as the CPU.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "kernel.h"
+#include "kernel_int.h"
+#ifdef HAVE_CUDA
+#include "kernel_cuda.h"
+#endif
+
+#define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
+#define SGEMM_GPU_CHECK_MAX	2048	/* GPU: checked against the CPU */
+#define SGEMM_SAMPLE_RC		64	/* sampled rows and columns */
+
+enum { SG_N, SG_SEED, SG__MAX };
+
+static const struct kparam_spec sgemm_params[SG__MAX] = {
+	[SG_N] = { "n", KPARAM_INT, 16, 8192, 1024, 1,
+	    "Matrix size", "" },
+	[SG_SEED] = { "seed", KPARAM_INT, 0, 4294967295.0, 1, 1,
+	    "Seed", "" },
+};
+
+static uint64_t
+sgemm_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void
+kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
+{
+	uint64_t	key = sgemm_mix(seed * 2 + (which ? 1 : 0) +
+			    0x9e3779b97f4a7c15ULL);
+	size_t		i, len = n * n;
+
+	for (i = 0; i < len; i++) {
+		uint64_t x = sgemm_mix(key + (i + 1) * 0x9e3779b97f4a7c15ULL);
+
+		/* 24 random bits: exact in a float, in [-1, 1). */
+		m[i] = (float)((double)(x >> 40) / 8388608.0 - 1.0);
+	}
+}
+
+double
+kernel_rel_err(double got, double want, double scale)
+{
+	double den = fabs(want);
+
+	if (den < scale)
+		den = scale;
+	if (den == 0.0)
+		return got == want ? 0.0 : INFINITY;
+	return fabs(got - want) / den;
+}
+
+/* Allocates an n x n float matrix, or NULL (also on size overflow). */
+static float *
+sgemm_alloc(size_t n)
+{
+	if (n == 0 || n > SIZE_MAX / n / sizeof(float))
+		return NULL;
+	return malloc(n * n * sizeof(float));
+}
+
+static int
+sgemm_multiply(int device, size_t n, const float *a, const float *b,
+    float *c, double *ms, char *err, size_t errlen)
+{
+	double t0;
+
+	if (device != KERNEL_CPU) {
+#ifdef HAVE_CUDA
+		return kernel_cuda_sgemm(device, (int)n, a, b, c, ms, err,
+		    errlen);
+#else
+		snprintf(err, errlen, "built without CUDA");
+		return -1;
+#endif
+	}
+	/* Fault C's fresh pages in before the clock starts. */
+	memset(c, 0, n * n * sizeof(float));
+	t0 = kernel_now_ms();
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
+	    (int)n, 1.0f, a, (int)n, b, (int)n, 0.0f, c, (int)n);
+	*ms = kernel_now_ms() - t0;
+	return 0;
+}
+
+int
+kernel_sgemm_compute(int device, size_t n, uint64_t seed, float *c,
+    double *ms, char *err, size_t errlen)
+{
+	float	*a = NULL, *b = NULL;
+	int	 rc = -1;
+
+	if (n < 1 || n > 46340) {
+		snprintf(err, errlen, "sgemm: bad size %zu", n);
+		return -1;
+	}
+	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL) {
+		snprintf(err, errlen, "out of memory for n=%zu", n);
+		goto out;
+	}
+	kernel_sgemm_fill(a, n, seed, 0);
+	kernel_sgemm_fill(b, n, seed, 1);
+	rc = sgemm_multiply(device, n, a, b, c, ms, err, errlen);
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
+/* Every entry against a double-accumulated product, row by row. */
+static int
+sgemm_err_full(size_t n, const float *a, const float *b, const float *c,
+    double *maxerr)
+{
+	double	*ref, scale = 0, e, m = 0;
+	size_t	 i, j, k;
+
+	if (n > SIZE_MAX / n / sizeof(double) ||
+	    (ref = calloc(n * n, sizeof(double))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < n; k++) {
+			double aik = a[i * n + k];
+
+			for (j = 0; j < n; j++)
+				ref[i * n + j] += aik * b[k * n + j];
+		}
+	for (i = 0; i < n * n; i++)
+		scale += ref[i] * ref[i];
+	scale = sqrt(scale / (n * n));
+	for (i = 0; i < n * n; i++)
+		if ((e = kernel_rel_err(c[i], ref[i], scale)) > m)
+			m = e;
+	free(ref);
+	*maxerr = m;
+	return 0;
+}
+
+/*
+ * SGEMM_SAMPLE_RC rows times SGEMM_SAMPLE_RC columns drawn from the seed
+ * (with replacement), every entry where they cross against its
+ * double-accumulated dot product. The sampled columns of B are copied out
+ * first so that the products read memory in order.
+ */
+static int
+sgemm_err_sampled(size_t n, uint64_t seed, const float *a, const float *b,
+    const float *c, double *maxerr)
+{
+	enum { RC = SGEMM_SAMPLE_RC };
+	double		*ref = NULL, *bs = NULL, scale = 0, e, m = 0, aik;
+	size_t		 rows[RC], cols[RC], s, t, k;
+	uint64_t	 key = sgemm_mix(seed ^ 0x5ca1ab1e0ddba11ULL);
+	int		 rc = -1;
+
+	if (n > SIZE_MAX / RC / sizeof(double))
+		goto out;
+	ref = calloc(RC * RC, sizeof(*ref));
+	bs = calloc(n * RC, sizeof(*bs));
+	if (ref == NULL || bs == NULL)
+		goto out;
+	for (s = 0; s < RC; s++) {
+		rows[s] = sgemm_mix(key + 2 * s) % n;
+		cols[s] = sgemm_mix(key + 2 * s + 1) % n;
+	}
+	for (k = 0; k < n; k++)
+		for (t = 0; t < RC; t++)
+			bs[k * RC + t] = b[k * n + cols[t]];
+	for (s = 0; s < RC; s++)
+		for (k = 0; k < n; k++) {
+			aik = a[rows[s] * n + k];
+			for (t = 0; t < RC; t++)
+				ref[s * RC + t] += aik * bs[k * RC + t];
+		}
+	for (s = 0; s < RC * RC; s++)
+		scale += ref[s] * ref[s];
+	scale = sqrt(scale / (RC * RC));
+	for (s = 0; s < RC; s++)
+		for (t = 0; t < RC; t++)
+			if ((e = kernel_rel_err(c[rows[s] * n + cols[t]],
+			    ref[s * RC + t], scale)) > m)
+				m = e;
+	*maxerr = m;
+	rc = 0;
+out:
+	free(ref);
+	free(bs);
+	return rc;
+}
+
+/* Every entry of c against the CPU's product of a and b. */
+static int
+sgemm_err_cpu(size_t n, const float *a, const float *b, const float *c,
+    double *maxerr, char *err, size_t errlen)
+{
+	float	*ref;
+	double	 ms, scale = 0, e, m = 0;
+	size_t	 i;
+
+	if ((ref = sgemm_alloc(n)) == NULL) {
+		snprintf(err, errlen, "out of memory for the reference");
+		return -1;
+	}
+	sgemm_multiply(KERNEL_CPU, n, a, b, ref, &ms, err, errlen);
+	for (i = 0; i < n * n; i++)
+		scale += (double)ref[i] * ref[i];
+	scale = sqrt(scale / (n * n));
+	for (i = 0; i < n * n; i++)
+		if ((e = kernel_rel_err(c[i], ref[i], scale)) > m)
+			m = e;
+	free(ref);
+	*maxerr = m;
+	return 0;
+}
+
+static int
+sgemm_run(const double *params, int device, struct kernel_result *res)
+{
+	float		*a = NULL, *b = NULL, *c = NULL;
+	double		 ms = 0, sum = 0, maxerr = 0, gflops;
+	size_t		 n, i;
+	uint64_t	 seed;
+	int		 rc = -1;
+
+	if (kernel_device_select(device, res) == -1)
+		return -1;
+	if (!(params[SG_N] >= sgemm_params[SG_N].min &&
+	    params[SG_N] <= sgemm_params[SG_N].max &&
+	    params[SG_SEED] >= 0 && params[SG_SEED] <=
+	    sgemm_params[SG_SEED].max))
+		return kernel_fail(res, "sgemm: parameters out of range");
+	n = (size_t)params[SG_N];
+	seed = (uint64_t)params[SG_SEED];
+	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL ||
+	    (c = sgemm_alloc(n)) == NULL) {
+		kernel_fail(res, "out of memory for n=%zu", n);
+		goto out;
+	}
+	kernel_sgemm_fill(a, n, seed, 0);
+	kernel_sgemm_fill(b, n, seed, 1);
+	if (sgemm_multiply(device, n, a, b, c, &ms, res->error,
+	    sizeof(res->error)) == -1)
+		goto out;
+	for (i = 0; i < n * n; i++)
+		sum += c[i];
+	if (device == KERNEL_CPU && n <= SGEMM_FULL_REF_MAX) {
+		if (sgemm_err_full(n, a, b, c, &maxerr) == -1) {
+			kernel_fail(res, "out of memory for the reference");
+			goto out;
+		}
+	} else if (device != KERNEL_CPU && n <= SGEMM_GPU_CHECK_MAX) {
+		if (sgemm_err_cpu(n, a, b, c, &maxerr, res->error,
+		    sizeof(res->error)) == -1)
+			goto out;
+	} else if (sgemm_err_sampled(n, seed, a, b, c, &maxerr) == -1) {
+		kernel_fail(res, "out of memory for the reference");
+		goto out;
+	}
+	if (!isfinite(sum) || !isfinite(maxerr)) {
+		kernel_fail(res, "sgemm: result is not finite");
+		goto out;
+	}
+	gflops = ms > 0 ? 2.0 * n * n * n / (ms * 1e6) : 0.0;
+	if (kernel_result_json(res, "{\"gflops\":%.3f,\"ms\":%.3f,"
+	    "\"checksum\":%.9g,\"max_rel_err\":%.3g,\"n\":%zu,"
+	    "\"backend\":\"%s\"}", gflops, ms, sum, maxerr, n,
+	    device == KERNEL_CPU ? "openblas" : "cuda-tiled") == -1)
+		goto out;
+	rc = 0;
+out:
+	free(a);
+	free(b);
+	free(c);
+	return rc;
+}
+
+const struct kernel kernel_sgemm = {
+	.name = "sgemm",
+	.title = "SGEMM",
+	.params = sgemm_params,
+	.nparams = SG__MAX,
+	.run = sgemm_run,
+};

@@ -1,0 +1,259 @@
+/* itest: integration test helpers. See itest.h. */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+
+static const char *
+env_dir(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL ? v : ".";
+}
+
+const char *
+itest_src(const char *rel, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", env_dir("top_srcdir"), rel);
+	return out;
+}
+
+const char *
+itest_build(const char *rel, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", env_dir("top_builddir"), rel);
+	return out;
+}
+
+int
+itest_free_port(void)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	int			 fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+int
+itest_start(struct itest_server *s, const char *config, const char *state,
+    const char *const *extra)
+{
+	char	 serve[512], conf[512], sluice[512], tmpl[512], stat[512];
+	char	 portstr[16], line[256];
+	const char *argv[40];
+	int	 pfd[2], argc = 0, i;
+	FILE	*f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->prefix, sizeof(s->prefix), "/tmp/sluice-it.XXXXXX");
+	if (mkdtemp(s->prefix) == NULL)
+		return -1;
+	if (state != NULL)
+		snprintf(s->state, sizeof(s->state), "%s", state);
+	else
+		snprintf(s->state, sizeof(s->state), "%s/state", s->prefix);
+	if ((s->port = itest_free_port()) <= 0 || pipe(pfd) == -1)
+		return -1;
+	snprintf(portstr, sizeof(portstr), "%d", s->port);
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	argv[argc++] = itest_build("nginx/sluice-serve", serve, sizeof(serve));
+	argv[argc++] = "--port";
+	argv[argc++] = portstr;
+	argv[argc++] = "--config";
+	argv[argc++] = itest_src(config, conf, sizeof(conf));
+	argv[argc++] = "--prefix";
+	argv[argc++] = s->prefix;
+	argv[argc++] = "--state";
+	argv[argc++] = s->state;
+	argv[argc++] = "--sluice";
+	argv[argc++] = itest_build("sluice", sluice, sizeof(sluice));
+	argv[argc++] = "--templates";
+	argv[argc++] = itest_src("templates", tmpl, sizeof(tmpl));
+	argv[argc++] = "--static";
+	argv[argc++] = itest_src("nginx/static", stat, sizeof(stat));
+	argv[argc++] = "--quiet";
+	for (i = 0; extra != NULL && extra[i] != NULL && argc < 38; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
+	if ((s->pid = fork()) == -1)
+		return -1;
+	if (s->pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		/* Its own process group, so a stop reaches nginx and responders. */
+		setpgid(0, 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if ((f = fdopen(pfd[0], "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "ready ", 6) == 0) {
+			fclose(f);
+			return 0;
+		}
+	fclose(f);
+	itest_stop(s);
+	return -1;
+}
+
+int
+itest_stop(struct itest_server *s)
+{
+	int st;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	if (waitpid(s->pid, &st, 0) == -1)
+		return -1;
+	s->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, p, size * n);
+	return size * n;
+}
+
+int
+itest_req(const struct itest_server *s, const char *method, const char *path,
+    const char *body, size_t bodylen, const char *const *headers,
+    const char *cookie, struct itest_resp *r)
+{
+	CURL			*c;
+	struct curl_slist	*hl = NULL;
+	char			 url[1024], ck[128];
+	int			 i, rc = -1;
+
+	buf_init(&r->headers);
+	buf_init(&r->body);
+	r->status = 0;
+	if ((c = curl_easy_init()) == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)bodylen);
+	}
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (cookie != NULL) {
+		snprintf(ck, sizeof(ck), "sid=%s", cookie);
+		curl_easy_setopt(c, CURLOPT_COOKIE, ck);
+	}
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (curl_easy_perform(c) == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+		rc = 0;
+	}
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	buf_cstr(&r->body);
+	return rc;
+}
+
+void
+itest_resp_free(struct itest_resp *r)
+{
+	buf_free(&r->headers);
+	buf_free(&r->body);
+}
+
+int
+itest_header(const struct itest_resp *r, const char *name, char *out,
+    size_t outlen)
+{
+	const char	*p = r->headers.data, *end, *v;
+	size_t		 n = strlen(name);
+
+	if (p == NULL)
+		return -1;
+	while ((end = strstr(p, "\r\n")) != NULL) {
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0 &&
+		    p[n] == ':') {
+			for (v = p + n + 1; *v == ' '; v++)
+				;
+			snprintf(out, outlen, "%.*s", (int)(end - v), v);
+			return 0;
+		}
+		p = end + 2;
+	}
+	return -1;
+}
+
+int
+itest_new_session(const struct itest_server *s, char sid[33])
+{
+	struct itest_resp	 r;
+	char			 v[256];
+	int			 rc = -1;
+
+	if (itest_req(s, "GET", "/healthz", NULL, 0, NULL, NULL, &r) == 0 &&
+	    itest_header(&r, "Set-Cookie", v, sizeof(v)) == 0 &&
+	    strncmp(v, "sid=", 4) == 0 && strlen(v) >= 36) {
+		memcpy(sid, v + 4, 32);
+		sid[32] = '\0';
+		rc = 0;
+	}
+	itest_resp_free(&r);
+	return rc;
+}
+
+int
+itest_csrf(const struct itest_server *s, const char *sid, char csrf[65])
+{
+	struct itest_resp	 r;
+	const char		*p;
+	int			 rc = -1;
+
+	if (itest_req(s, "GET", "/session.json", NULL, 0, NULL, sid, &r) == 0 &&
+	    r.status == 200 && (p = strstr(buf_cstr(&r.body), "\"csrf\":\"")) !=
+	    NULL && strlen(p + 8) >= 64) {
+		memcpy(csrf, p + 8, 64);
+		csrf[64] = '\0';
+		rc = 0;
+	}
+	itest_resp_free(&r);
+	return rc;
+}

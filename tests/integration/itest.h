@@ -1,0 +1,64 @@
+/*
+ * itest: helpers for integration tests: start sluice-serve (real nginx in
+ * front of real responders) on a free port, and speak HTTP with libcurl.
+ */
+#ifndef SLUICE_ITEST_H
+#define SLUICE_ITEST_H
+
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct itest_server {
+	pid_t	pid;
+	int	port;
+	char	base[64];	/* "http://127.0.0.1:PORT" */
+	char	prefix[256];	/* private prefix dir */
+	char	state[300];
+};
+
+struct itest_resp {
+	long		 status;
+	struct buf	 headers;	/* raw header block */
+	struct buf	 body;
+};
+
+/* Path under top_srcdir / top_builddir (static buffer per call site: copy it). */
+const char	*itest_src(const char *rel, char *out, size_t outlen);
+const char	*itest_build(const char *rel, char *out, size_t outlen);
+
+/*
+ * Starts sluice-serve with config (path relative to top_srcdir) and extra
+ * arguments (NULL-terminated list, may be NULL); waits for "ready".
+ * Returns 0 or -1. The state directory persists across itest_stop/start
+ * when state is given (NULL: fresh one in the prefix).
+ */
+int	itest_start(struct itest_server *, const char *config,
+	    const char *state, const char *const *extra);
+/* SIGTERM, wait; returns the exit status of sluice-serve or -1. */
+int	itest_stop(struct itest_server *);
+
+/*
+ * One request. method "GET"/"POST"/"HEAD"; body may be NULL; headers is a
+ * NULL-terminated list of "Name: value" lines or NULL; cookie the sid
+ * value or NULL. Does not follow redirects. Returns 0 or -1 (transport).
+ */
+int	itest_req(const struct itest_server *, const char *method,
+	    const char *path, const char *body, size_t bodylen,
+	    const char *const *headers, const char *cookie,
+	    struct itest_resp *);
+void	itest_resp_free(struct itest_resp *);
+
+/* Value of header name (case-insensitive) in r, copied into out; 0 or -1. */
+int	itest_header(const struct itest_resp *, const char *name, char *out,
+	    size_t outlen);
+
+/* Fetches a new session: GET / and returns the sid from Set-Cookie. */
+int	itest_new_session(const struct itest_server *, char sid[33]);
+/* The CSRF token of a session via /session.json. */
+int	itest_csrf(const struct itest_server *, const char *sid, char csrf[65]);
+
+/* Free TCP port on 127.0.0.1 (bind to 0, read, close). */
+int	itest_free_port(void);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * The form flow through real nginx: submit, queue, watch, result, and every
+ * error status of the contract.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static struct itest_server srv;
+
+static void
+setup(void)
+{
+	cr_assert_eq(itest_start(&srv, "tests/data/it.conf", NULL, NULL), 0,
+	    "sluice-serve did not become ready");
+}
+
+static void
+teardown(void)
+{
+	cr_expect_eq(itest_stop(&srv), 0, "sluice-serve did not exit cleanly");
+}
+
+TestSuite(flow, .init = setup, .fini = teardown, .timeout = 120);
+
+static const char *const form_h[] = {
+	"Content-Type: application/x-www-form-urlencoded", NULL };
+static const char *const form_json_h[] = {
+	"Content-Type: application/x-www-form-urlencoded",
+	"Accept: application/json", NULL };
+
+/* POSTs fields (without csrf) to task for sid with its token. */
+static int
+submit(const char *sid, const char *task, const char *fields,
+    const char *const *headers, struct itest_resp *r)
+{
+	char	 csrf[65], body[2048], path[128];
+
+	if (itest_csrf(&srv, sid, csrf) == -1)
+		return -1;
+	snprintf(body, sizeof(body), "csrf=%s%s%s", csrf,
+	    fields[0] != '\0' ? "&" : "", fields);
+	snprintf(path, sizeof(path), "/tasks/%s", task);
+	return itest_req(&srv, "POST", path, body, strlen(body),
+	    headers != NULL ? headers : form_h, sid, r);
+}
+
+/* Submits and returns the job id from the 303 Location; -1 on any other answer. */
+static int
+submit_id(const char *sid, const char *task, const char *fields, char id[33])
+{
+	struct itest_resp	 r;
+	char			 loc[128];
+	int			 rc = -1;
+
+	if (submit(sid, task, fields, NULL, &r) == 0 && r.status == 303 &&
+	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
+	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
+		memcpy(id, loc + 6, 32);
+		id[32] = '\0';
+		rc = 0;
+	}
+	itest_resp_free(&r);
+	return rc;
+}
+
+/* The value of "state" in a job's JSON, polled until final or timeout_ms. */
+static void
+job_state(const char *sid, const char *id, char *state, size_t len)
+{
+	struct itest_resp	 r;
+	char			 path[128];
+	const char		*p;
+
+	snprintf(state, len, "?");
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	if (itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
+	    r.status == 200 && (p = strstr(r.body.data, "\"state\":\"")) != NULL)
+		snprintf(state, len, "%.*s", (int)strcspn(p + 9, "\""), p + 9);
+	itest_resp_free(&r);
+}
+
+static void
+wait_state(const char *sid, const char *id, const char *want, int timeout_ms)
+{
+	char	 st[32];
+	int	 waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		job_state(sid, id, st, sizeof(st));
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
+}
+
+Test(flow, submit_303_job_page_done)
+{
+	struct itest_resp	 r;
+	char			 sid[33], id[33], path[128];
+	size_t			 i;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(sid, "burn", "ms=50", id), 0);
+	for (i = 0; i < 32; i++)
+		cr_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	snprintf(path, sizeof(path), "/jobs/%s", id);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strstr(r.body.data, id) != NULL);
+	itest_resp_free(&r);
+	wait_state(sid, id, "done", 20000);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect(strstr(r.body.data, "elapsed_ms") != NULL,
+	    "result table missing");
+	cr_expect(strstr(r.body.data, "http-equiv=\"refresh\"") == NULL,
+	    "a finished job page still refreshes");
+	itest_resp_free(&r);
+}
+
+Test(flow, json_variant_202_and_png)
+{
+	struct itest_resp	 r;
+	char			 sid[33], id[33], path[128], ct[64];
+	const char		*p;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit(sid, "mandelbrot", "width=64&height=48&iters=100",
+	    form_json_h, &r), 0);
+	cr_assert_eq(r.status, 202, "%s", r.body.data);
+	cr_assert_not_null(p = strstr(r.body.data, "\"id\":\""));
+	memcpy(id, p + 6, 32);
+	id[32] = '\0';
+	cr_expect(strstr(r.body.data, "\"task\":\"mandelbrot\"") != NULL);
+	itest_resp_free(&r);
+	wait_state(sid, id, "done", 30000);
+	snprintf(path, sizeof(path), "/jobs/%s/result.png", id);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_assert_eq(itest_header(&r, "Content-Type", ct, sizeof(ct)), 0);
+	cr_expect_str_eq(ct, "image/png");
+	cr_expect(r.body.len > 8 && memcmp(r.body.data, "\x89PNG", 4) == 0);
+	itest_resp_free(&r);
+}
+
+Test(flow, csrf_missing_or_wrong_403)
+{
+	struct itest_resp	 r;
+	char			 sid[33], other[33], csrf[65], body[256];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(itest_new_session(&srv, other), 0);
+	cr_assert_eq(itest_req(&srv, "POST", "/tasks/burn", "ms=1", 4, form_h,
+	    sid, &r), 0);
+	cr_expect_eq(r.status, 403);
+	itest_resp_free(&r);
+	/* Another session's token is wrong for this one. */
+	cr_assert_eq(itest_csrf(&srv, other, csrf), 0);
+	snprintf(body, sizeof(body), "csrf=%s&ms=1", csrf);
+	cr_assert_eq(itest_req(&srv, "POST", "/tasks/burn", body, strlen(body),
+	    form_h, sid, &r), 0);
+	cr_expect_eq(r.status, 403);
+	itest_resp_free(&r);
+}
+
+Test(flow, invalid_fields_400_rerendered_and_escaped)
+{
+	struct itest_resp	 r;
+	char			 sid[33];
+	const char *bad[] = { "ms=-1", "ms=abc", "ms=12abc", "ms=1e999",
+	    "ms=", "ms=%20%2012" };
+	size_t			 i;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(submit(sid, "burn", bad[i], NULL, &r), 0);
+		cr_expect_eq(r.status, 400, "%s -> %ld", bad[i], r.status);
+		cr_expect(strstr(r.body.data, "field-error") != NULL,
+		    "%s: no message beside the field", bad[i]);
+		itest_resp_free(&r);
+	}
+	/* The submitted value comes back, escaped, never as markup. */
+	cr_assert_eq(submit(sid, "burn", "ms=%22%3E%3Cimg+src%3Dx+onerror%3D"
+	    "alert(1)%3E%3Cscript%3Ealert(2)%3C%2Fscript%3E", NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, "<script>alert(2)") == NULL);
+	cr_expect(strstr(r.body.data, "<img src=x") == NULL);
+	cr_expect(strstr(r.body.data, "&quot;&gt;&lt;img src=x onerror=alert(1)"
+	    "&gt;&lt;script&gt;alert(2)&lt;/script&gt;") != NULL);
+	itest_resp_free(&r);
+	/* JSON clients get the field map. */
+	cr_assert_eq(submit(sid, "burn", "ms=zzz", form_json_h, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, "\"fields\":{\"ms\":") != NULL, "%s",
+	    r.body.data);
+	itest_resp_free(&r);
+}
+
+Test(flow, unknown_task_404_and_unknown_field_400)
+{
+	struct itest_resp	 r;
+	char			 sid[33];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit(sid, "nosuch", "ms=1", NULL, &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+	cr_assert_eq(submit(sid, "burn", "ms=1&bogus=2", NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, "bogus") != NULL);
+	itest_resp_free(&r);
+}
+
+Test(flow, wrong_media_type_415)
+{
+	struct itest_resp	 r;
+	char			 sid[33];
+	const char *mp[] = { "Content-Type: multipart/form-data; boundary=x",
+	    NULL };
+	const char *js[] = { "Content-Type: application/json", NULL };
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit(sid, "burn", "ms=1", mp, &r), 0);
+	cr_expect_eq(r.status, 415);
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "POST", "/tasks/burn", "{\"ms\":1}", 8,
+	    js, sid, &r), 0);
+	cr_expect_eq(r.status, 415);
+	itest_resp_free(&r);
+}
+
+Test(flow, session_cap_429_and_full_queue_503)
+{
+	struct itest_resp	 r;
+	char			 a[33], b[33], c[33], id[33], ra[16];
+
+	/* lock "one": 1 slot, queue 2; max_active 2 per session. */
+	cr_assert_eq(itest_new_session(&srv, a), 0);
+	cr_assert_eq(itest_new_session(&srv, b), 0);
+	cr_assert_eq(itest_new_session(&srv, c), 0);
+	cr_assert_eq(submit_id(a, "burn", "ms=1500", id), 0);
+	wait_state(a, id, "running", 10000);
+	cr_assert_eq(submit_id(a, "burn", "ms=1", id), 0);
+	cr_assert_eq(submit(a, "burn", "ms=1", NULL, &r), 0);
+	cr_expect_eq(r.status, 429);
+	cr_expect_eq(itest_header(&r, "Retry-After", ra, sizeof(ra)), 0);
+	itest_resp_free(&r);
+	cr_assert_eq(submit_id(b, "burn", "ms=1", id), 0);
+	cr_assert_eq(submit(c, "burn", "ms=1", NULL, &r), 0);
+	cr_expect_eq(r.status, 503);
+	cr_expect_eq(itest_header(&r, "Retry-After", ra, sizeof(ra)), 0);
+	cr_expect_gt(atoi(ra), 0);
+	itest_resp_free(&r);
+}
+
+Test(flow, session_isolation_404)
+{
+	struct itest_resp	 r;
+	char			 a[33], b[33], id[33], path[128];
+
+	cr_assert_eq(itest_new_session(&srv, a), 0);
+	cr_assert_eq(itest_new_session(&srv, b), 0);
+	cr_assert_eq(submit_id(a, "burn", "ms=1", id), 0);
+	snprintf(path, sizeof(path), "/jobs/%s", id);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, b, &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, b, &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, a, &r), 0);
+	cr_expect_eq(r.status, 200);
+	itest_resp_free(&r);
+}
+
+Test(flow, same_nonce_same_job)
+{
+	char	 sid[33], id1[33], id2[33], id3[33];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(sid, "burn", "ms=1&nonce=abc123", id1), 0);
+	cr_assert_eq(submit_id(sid, "burn", "ms=1&nonce=abc123", id2), 0);
+	cr_expect_str_eq(id1, id2, "a repeated nonce started a second job");
+	cr_assert_eq(submit_id(sid, "burn", "ms=1&nonce=abc124", id3), 0);
+	cr_expect_str_neq(id1, id3);
+}
+
+Test(flow, cancel_queued_303_running_409)
+{
+	struct itest_resp	 r;
+	char			 sid[33], run[33], q[33], csrf[65], path[128];
+	char			 body[128], st[32];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(itest_csrf(&srv, sid, csrf), 0);
+	snprintf(body, sizeof(body), "csrf=%s", csrf);
+	cr_assert_eq(submit_id(sid, "burn", "ms=1500", run), 0);
+	wait_state(sid, run, "running", 10000);
+	cr_assert_eq(submit_id(sid, "burn", "ms=1", q), 0);
+	snprintf(path, sizeof(path), "/jobs/%s/cancel", q);
+	cr_assert_eq(itest_req(&srv, "POST", path, body, strlen(body), form_h,
+	    sid, &r), 0);
+	cr_expect_eq(r.status, 303);
+	itest_resp_free(&r);
+	job_state(sid, q, st, sizeof(st));
+	cr_expect_str_eq(st, "cancelled");
+	snprintf(path, sizeof(path), "/jobs/%s/cancel", run);
+	cr_assert_eq(itest_req(&srv, "POST", path, body, strlen(body), form_h,
+	    sid, &r), 0);
+	cr_expect_eq(r.status, 409);
+	itest_resp_free(&r);
+	/* Cancel without the token: 403. */
+	cr_assert_eq(itest_req(&srv, "POST", path, "", 0, form_h, sid, &r), 0);
+	cr_expect_eq(r.status, 403);
+	itest_resp_free(&r);
+}
+
+Test(flow, status_json_counts)
+{
+	struct itest_resp	 r;
+
+	cr_assert_eq(itest_req(&srv, "GET", "/status.json", NULL, 0, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strstr(r.body.data, "\"locks\"") != NULL, "%s", r.body.data);
+	cr_expect(strstr(r.body.data, "\"one\"") != NULL);
+	cr_expect(strstr(r.body.data, "\"server\"") != NULL);
+	itest_resp_free(&r);
+}

@@ -1,0 +1,180 @@
+/*
+ * Integration through real nginx: sluice-serve on a free port, libcurl.
+ * The app page, the session cookie, static files, routing errors, limits.
+ */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "itest.h"
+
+static struct itest_server srv;
+
+static void
+setup(void)
+{
+	cr_assert_eq(itest_start(&srv, "tests/data/it.conf", NULL, NULL), 0,
+	    "sluice-serve did not become ready");
+}
+
+static void
+teardown(void)
+{
+	cr_expect_eq(itest_stop(&srv), 0, "sluice-serve did not exit cleanly");
+}
+
+TestSuite(http, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(http, app_page_lists_every_task_and_lock)
+{
+	struct itest_resp r;
+	char ct[128];
+
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(itest_header(&r, "Content-Type", ct, sizeof(ct)), 0);
+	cr_expect(strstr(ct, "text/html") != NULL);
+	cr_expect(strstr(r.body.data, "action=\"/tasks/burn\"") != NULL);
+	cr_expect(strstr(r.body.data, "action=\"/tasks/mandelbrot\"") != NULL);
+	cr_expect(strstr(r.body.data, "action=\"/tasks/both\"") != NULL);
+	cr_expect(strstr(r.body.data, "data-lock=\"one\"") != NULL);
+	cr_expect(strstr(r.body.data, "data-lock=\"pool\"") != NULL);
+	cr_expect(strstr(r.body.data, "Mandelbrot set") != NULL);
+	cr_expect(strstr(r.body.data, "/static/app.css") != NULL);
+	cr_expect(strstr(r.body.data, "name=\"csrf\"") != NULL);
+	itest_resp_free(&r);
+}
+
+Test(http, sid_cookie_set_once_and_kept)
+{
+	struct itest_resp r;
+	char v[256], sid[33];
+	size_t i;
+
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, NULL, &r), 0);
+	cr_assert_eq(itest_header(&r, "Set-Cookie", v, sizeof(v)), 0,
+	    "no Set-Cookie on the first visit");
+	cr_assert(strncmp(v, "sid=", 4) == 0, "cookie: %s", v);
+	memcpy(sid, v + 4, 32);
+	sid[32] = '\0';
+	for (i = 0; i < 32; i++)
+		cr_assert(strchr("0123456789abcdef", sid[i]) != NULL &&
+		    sid[i] != '\0', "sid not 32 hex: %s", v);
+	cr_expect(v[36] == ';', "sid longer than 32: %s", v);
+	cr_expect(strstr(v, "HttpOnly") != NULL);
+	cr_expect(strstr(v, "SameSite=Lax") != NULL);
+	cr_expect(strstr(v, "Path=/") != NULL);
+	itest_resp_free(&r);
+
+	/* Second visit with the cookie: kept, no new one. */
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_expect_neq(itest_header(&r, "Set-Cookie", v, sizeof(v)), 0,
+	    "a valid sid was replaced: %s", v);
+	itest_resp_free(&r);
+}
+
+Test(http, malformed_sid_gets_a_fresh_session)
+{
+	struct itest_resp r;
+	char v[256];
+
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL,
+	    "not-hex\";<script>", &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(itest_header(&r, "Set-Cookie", v, sizeof(v)), 0);
+	cr_expect(strncmp(v, "sid=", 4) == 0 && v[36] == ';', "%s", v);
+	itest_resp_free(&r);
+}
+
+Test(http, static_asset_served_by_nginx)
+{
+	struct itest_resp r;
+	char v[256];
+
+	cr_assert_eq(itest_req(&srv, "GET", "/static/app.css", NULL, 0, NULL,
+	    NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(itest_header(&r, "Content-Type", v, sizeof(v)), 0);
+	cr_expect(strstr(v, "text/css") != NULL, "%s", v);
+	cr_expect_eq(itest_header(&r, "Last-Modified", v, sizeof(v)), 0);
+	cr_expect_eq(itest_header(&r, "ETag", v, sizeof(v)), 0);
+	cr_expect_eq(itest_header(&r, "Expires", v, sizeof(v)), 0);
+	cr_assert_eq(itest_header(&r, "Cache-Control", v, sizeof(v)), 0);
+	cr_expect(strstr(v, "max-age=3600") != NULL, "%s", v);
+	cr_expect(strstr(r.body.data, "--accent") != NULL);
+	itest_resp_free(&r);
+}
+
+Test(http, unknown_path_404)
+{
+	struct itest_resp r;
+
+	cr_assert_eq(itest_req(&srv, "GET", "/nope", NULL, 0, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "GET", "/jobs/0123", NULL, 0, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, 404);
+	itest_resp_free(&r);
+}
+
+Test(http, wrong_method_405_with_allow)
+{
+	struct itest_resp r;
+	char v[64];
+
+	cr_assert_eq(itest_req(&srv, "GET", "/tasks/burn", NULL, 0, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, 405);
+	cr_assert_eq(itest_header(&r, "Allow", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "POST");
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "POST", "/", "a=b", 3, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 405);
+	cr_assert_eq(itest_header(&r, "Allow", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "GET, HEAD");
+	itest_resp_free(&r);
+}
+
+Test(http, head_like_get_without_body)
+{
+	struct itest_resp r;
+	char v[64];
+
+	cr_assert_eq(itest_req(&srv, "HEAD", "/", NULL, 0, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect_eq(r.body.len, 0);
+	cr_assert_eq(itest_header(&r, "Content-Length", v, sizeof(v)), 0);
+	cr_expect_gt(atol(v), 500);
+	itest_resp_free(&r);
+}
+
+Test(http, body_over_limit_413_from_responder)
+{
+	struct itest_resp r;
+	const char *h[] = { "Content-Type: application/x-www-form-urlencoded",
+	    NULL };
+	char body[4096];
+
+	/* nginx allows 16m here; the responder's max_body is 1024. */
+	memset(body, 'a', sizeof(body));
+	memcpy(body, "ms=", 3);
+	cr_assert_eq(itest_req(&srv, "POST", "/tasks/burn", body, sizeof(body),
+	    h, NULL, &r), 0);
+	cr_expect_eq(r.status, 413);
+	cr_expect(strstr(r.body.data, "larger than 1024") != NULL, "%s",
+	    r.body.data);
+	itest_resp_free(&r);
+}
+
+Test(http, healthz_ok)
+{
+	struct itest_resp r;
+
+	cr_assert_eq(itest_req(&srv, "GET", "/healthz", NULL, 0, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect(strncmp(r.body.data, "ok", 2) == 0);
+	itest_resp_free(&r);
+}

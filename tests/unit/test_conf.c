@@ -1,0 +1,552 @@
+/*
+ * test_conf: the config loader. The shipped example loads with the values
+ * it documents, omitted keys take their defaults, every invalid file under
+ * tests/data/conf/ is refused with its exact "FILE:LINE: key: problem"
+ * message, and lookups find what was loaded. Run under ASan, the refusal
+ * tests also show that every error path frees what it allocated.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "conf.h"
+#include "kernel.h"
+
+#ifndef SLUICE_DATADIR	/* set by the makefile; the same fallback as conf.c */
+#define SLUICE_DATADIR	"/usr/local/share/sluice"
+#endif
+
+#define ERRLEN	512
+
+/* Writes top_srcdir/rel into out. */
+static void
+data_path(char *out, size_t outlen, const char *rel)
+{
+	const char	*top = getenv("top_srcdir");
+	int		 n;
+
+	n = snprintf(out, outlen, "%s/%s", top != NULL ? top : ".", rel);
+	cr_assert(n > 0 && (size_t)n < outlen, "path too long: %s", rel);
+}
+
+static struct conf *
+load_data(const char *rel, char *err)
+{
+	char	 path[PATH_MAX];
+
+	data_path(path, sizeof(path), rel);
+	return conf_load(path, err, ERRLEN);
+}
+
+/* Loads a file that must be valid. */
+static struct conf *
+load_good(const char *rel)
+{
+	char		 err[ERRLEN] = "";
+	struct conf	*c;
+
+	c = load_data(rel, err);
+	cr_assert_not_null(c, "%s refused: %s", rel, err);
+	cr_assert_str_empty(err);
+	return c;
+}
+
+Test(conf, example_server)
+{
+	struct conf	*c = load_good("fcgi/sluice.conf");
+
+	cr_expect_str_eq(c->listen, "127.0.0.1:9000");
+	cr_expect_eq(c->threads, 16);
+	cr_expect_str_eq(c->templates, SLUICE_DATADIR "/templates");
+	cr_expect_str_eq(c->state, "/var/lib/sluice");
+	cr_expect_eq(c->max_body, 65536);
+	cr_expect_eq(c->drain_timeout, 30);
+	cr_expect_eq(c->results_ttl, 3600);
+	cr_expect_eq(c->results_max_bytes, 1073741824LL);
+	cr_expect_eq(c->max_active, 2);
+	cr_expect(strstr(c->path, "fcgi/sluice.conf") != NULL);
+	conf_free(c);
+}
+
+Test(conf, example_locks)
+{
+	struct conf	*c = load_good("fcgi/sluice.conf");
+
+	cr_assert_eq(c->nlocks, 2);
+	cr_expect_str_eq(c->locks[0].name, "gpu");
+	cr_expect_eq(c->locks[0].slots, 1);
+	cr_expect_eq(c->locks[0].queue, 32);
+	cr_expect_eq(c->locks[0].wait_timeout, 600);
+	cr_assert_not_null(c->locks[0].devices);
+	cr_expect_eq(c->locks[0].devices[0], 0);
+	cr_expect_eq(c->locks[0].order, CONF_ORDER_FIFO);
+	cr_expect_str_eq(c->locks[1].name, "cpu");
+	cr_expect_eq(c->locks[1].slots, 2);
+	cr_expect_eq(c->locks[1].queue, 64);
+	cr_expect_eq(c->locks[1].wait_timeout, 600);
+	cr_expect_null(c->locks[1].devices);
+	cr_expect_eq(c->locks[1].order, CONF_ORDER_FAIR);
+	conf_free(c);
+}
+
+Test(conf, example_tasks)
+{
+	struct conf	*c = load_good("fcgi/sluice.conf");
+	static const struct {
+		const char *name, *kernel, *title, *lock;
+		size_t	 lock_index;
+	} want[] = {
+		{ "mandelbrot", "mandelbrot", "Mandelbrot set", "gpu", 0 },
+		{ "sgemm", "sgemm", "Matrix multiply (SGEMM)", "gpu", 0 },
+		{ "burn", "burn", "Burn (hold a slot)", "cpu", 1 },
+	};
+	size_t		 i;
+
+	cr_assert_eq(c->ntasks, 3);
+	for (i = 0; i < 3; i++) {
+		cr_expect_str_eq(c->tasks[i].name, want[i].name);
+		cr_expect_str_eq(c->tasks[i].kernel, want[i].kernel);
+		cr_expect_str_eq(c->tasks[i].title, want[i].title);
+		cr_assert_eq(c->tasks[i].nlocks, 1);
+		cr_expect_str_eq(c->tasks[i].locks[0], want[i].lock);
+		cr_expect_eq(c->tasks[i].lock_index[0], want[i].lock_index);
+	}
+	conf_free(c);
+}
+
+Test(conf, defaults)
+{
+	struct conf	*c = load_good("tests/data/conf/good_minimal.conf");
+
+	cr_expect_str_eq(c->listen, "127.0.0.1:9000");
+	cr_expect_eq(c->threads, 16);
+	cr_expect_str_eq(c->templates, SLUICE_DATADIR "/templates");
+	cr_expect_str_eq(c->state, "/var/lib/sluice");
+	cr_expect_eq(c->max_body, 65536);
+	cr_expect_eq(c->drain_timeout, 30);
+	cr_expect_eq(c->results_ttl, 3600);
+	cr_expect_eq(c->results_max_bytes, 1073741824LL);
+	cr_expect_eq(c->max_active, 2);
+	cr_assert_eq(c->nlocks, 1);
+	cr_expect_eq(c->locks[0].slots, 1);
+	cr_expect_eq(c->locks[0].queue, 64);
+	cr_expect_eq(c->locks[0].wait_timeout, 600);
+	cr_expect_null(c->locks[0].devices);
+	cr_expect_eq(c->locks[0].order, CONF_ORDER_FIFO);
+	conf_free(c);
+}
+
+Test(conf, default_title_is_kernel_title)
+{
+	struct conf		*c;
+	const struct kernel	*k = kernel_find("burn");
+
+	c = load_good("tests/data/conf/good_minimal.conf");
+	cr_assert_not_null(k);
+	cr_assert_eq(c->ntasks, 1);
+	cr_expect_str_eq(c->tasks[0].title, k->title);
+	conf_free(c);
+}
+
+Test(conf, every_key_set)
+{
+	struct conf	*c = load_good("tests/data/conf/good_full.conf");
+
+	cr_expect_str_eq(c->listen, "unix:/run/sluice/sluice.sock");
+	cr_expect_eq(c->threads, 4);
+	cr_expect_str_eq(c->templates, "/opt/sluice/templates");
+	cr_expect_str_eq(c->state, "/tmp/sluice-state");
+	cr_expect_eq(c->max_body, 1024);
+	cr_expect_eq(c->drain_timeout, 0);
+	cr_expect_eq(c->results_ttl, 60);
+	cr_expect_eq(c->results_max_bytes, 5000000000LL);
+	cr_expect_eq(c->max_active, 7);
+	cr_assert_eq(c->nlocks, 3);
+	cr_expect_eq(c->locks[0].slots, 2);
+	cr_expect_eq(c->locks[0].queue, 0);
+	cr_expect_eq(c->locks[0].wait_timeout, 0);
+	cr_expect_eq(c->locks[0].devices[0], 1);
+	cr_expect_eq(c->locks[0].devices[1], 0);
+	cr_expect_eq(c->locks[0].order, CONF_ORDER_FAIR);
+	cr_expect_eq(c->locks[1].slots, 1024);
+	cr_expect_eq(c->locks[1].queue, 1000000);
+	cr_expect_eq(c->locks[1].wait_timeout, 31536000);
+	cr_expect_str_eq(c->locks[2].name, "net-io_2");
+	cr_expect_eq(c->locks[2].devices[2], 0);
+	cr_assert_eq(c->ntasks, 2);
+	cr_expect_str_eq(c->tasks[0].title, "Both locks");
+	cr_assert_eq(c->tasks[0].nlocks, 2);
+	cr_expect_str_eq(c->tasks[0].locks[0], "cpu");
+	cr_expect_eq(c->tasks[0].lock_index[0], 1);
+	cr_expect_str_eq(c->tasks[0].locks[1], "gpu");
+	cr_expect_eq(c->tasks[0].lock_index[1], 0);
+	cr_expect_eq(c->tasks[1].lock_index[0], 2);
+	conf_free(c);
+}
+
+Test(conf, plain_64bit_integer)
+{
+	struct conf	*c = load_good("tests/data/conf/good_bigint.conf");
+
+	cr_expect_eq(c->results_max_bytes, 3000000000LL);
+	conf_free(c);
+}
+
+Test(conf, lookups)
+{
+	struct conf		*c = load_good("fcgi/sluice.conf");
+	const struct conf_lock	*l;
+	const struct conf_task	*t;
+
+	l = conf_find_lock(c, "cpu");
+	cr_assert_not_null(l);
+	cr_expect_eq(l, &c->locks[1]);
+	cr_expect_null(conf_find_lock(c, "gpu0"));
+	cr_expect_null(conf_find_lock(c, ""));
+	cr_expect_null(conf_find_lock(c, NULL));
+	t = conf_find_task(c, "sgemm");
+	cr_assert_not_null(t);
+	cr_expect_eq(t, &c->tasks[1]);
+	cr_expect_null(conf_find_task(c, "SGEMM"));
+	cr_expect_null(conf_find_task(c, "gpu"));
+	cr_expect_null(conf_find_task(NULL, "sgemm"));
+	conf_free(c);
+}
+
+Test(conf, free_null)
+{
+	conf_free(NULL);
+}
+
+Test(conf, from_string)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load_string("locks = { a = { slots = 3; }; };\n"
+	    "tasks = { t = { kernel = \"sgemm\"; locks = [\"a\"];"
+	    " title = \"T\"; }; };\n", "inline", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->path, "inline");
+	cr_expect_eq(c->locks[0].slots, 3);
+	cr_expect_str_eq(c->tasks[0].title, "T");
+	conf_free(c);
+}
+
+Test(conf, string_errors_name_the_given_name)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load_string("locks = { a = { slots = 3; }; };\n"
+	    "tasks = { t = { kernel = \"sgemm\"; locks = [\"b\"]; }; };\n",
+	    "reload.conf", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "reload.conf:2: tasks.t.locks[0]: "
+	    "unknown lock \"b\"");
+}
+
+Test(conf, missing_file)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load("/nonexistent/sluice.conf", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "/nonexistent/sluice.conf: cannot open: "
+	    "No such file or directory");
+}
+
+Test(conf, small_error_buffer)
+{
+	char		 err[8];
+	struct conf	*c;
+
+	memset(err, 'x', sizeof(err));
+	c = conf_load_string("bogus = 1;", "name.conf", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "name.co");
+	cr_expect_null(conf_load_string("bogus = 1;", "n", NULL, 0));
+}
+
+Test(conf, listen_forms)
+{
+	static const char *const good[] = {
+		"unix:/run/sluice.sock", "localhost:1", "[::1]:65535",
+		"0.0.0.0:9000",
+	};
+	static const char *const bad[] = {
+		"unix:", "9000", ":9000", "host:", "host:0", "host:65536",
+		"host:12x", "::1:9000", "[::1:9000", "a b:80", "host:+80",
+	};
+	char		 text[512], err[ERRLEN];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };\n"
+		    "locks = { a = { slots = 1; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		    good[i]);
+		c = conf_load_string(text, "l", err, sizeof(err));
+		cr_expect_not_null(c, "%s: %s", good[i], err);
+		if (c != NULL)
+			cr_expect_str_eq(c->listen, good[i]);
+		conf_free(c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };\n"
+		    "locks = { a = { slots = 1; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		    bad[i]);
+		c = conf_load_string(text, "l", err, sizeof(err));
+		cr_expect_null(c, "%s accepted", bad[i]);
+		cr_expect(strncmp(err, "l:1: server.listen: ", 20) == 0,
+		    "%s: %s", bad[i], err);
+		conf_free(c);
+	}
+}
+
+Test(conf, long_unix_path)
+{
+	char		 text[1024], path[200], err[ERRLEN];
+	struct conf	*c;
+
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	snprintf(text, sizeof(text), "server = { listen = \"unix:%s\"; };\n"
+	    "locks = { a = { slots = 1; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };", path);
+	c = conf_load_string(text, "l", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "l:1: server.listen: unix socket path must be "
+	    "at most 107 bytes");
+}
+
+/* Integer literals around the 32- and 64-bit edges. */
+Test(conf, integer_edges)
+{
+	static const struct {
+		const char	*lit;
+		int64_t		 want;	/* 0: must be refused */
+	} cases[] = {
+		{ "2147483647", 2147483647LL },
+		{ "2147483648", 2147483648LL },
+		{ "9223372036854775807", INT64_MAX },
+		{ "9223372036854775807L", INT64_MAX },
+		{ "0x7fffffff", 0x7fffffffLL },
+		{ "0xffffffff", 0xffffffffLL },
+		{ "0x100000000", 0x100000000LL },
+		{ "9223372036854775808", 0 },
+		{ "99999999999999999999L", 0 },
+		{ "0xffffffffffffffffL", 0 },
+		{ "-1", 0 },
+		{ "-4294967295", 0 },
+	};
+	char		 text[256], err[ERRLEN];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "results = { max_bytes = %s; };\n"
+		    "locks = { a = { slots = 1; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		    cases[i].lit);
+		c = conf_load_string(text, "i", err, sizeof(err));
+		if (cases[i].want == 0)
+			cr_expect_null(c, "%s accepted", cases[i].lit);
+		else if (c == NULL)
+			cr_expect_fail("%s refused: %s", cases[i].lit, err);
+		else
+			cr_expect_eq(c->results_max_bytes, cases[i].want,
+			    "%s", cases[i].lit);
+		conf_free(c);
+	}
+}
+
+/* Numbers inside strings and comments, and floats, are left alone. */
+Test(conf, big_literals_in_strings_untouched)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load_string("# 99999999999999999999999\n"
+	    "/* 3000000000 */ server = { state = \"/x/3000000000\"; };\n"
+	    "// 3000000000\n"
+	    "locks = { a = { slots = 1; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"];"
+	    " title = \"\\\"3000000000\\\" .30000000000\"; }; };",
+	    "s", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->state, "/x/3000000000");
+	cr_expect_str_eq(c->tasks[0].title, "\"3000000000\" .30000000000");
+	conf_free(c);
+	c = conf_load_string("results = { max_bytes = .30000000000; };\n",
+	    "f", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "f:1: results.max_bytes: must be an integer");
+}
+
+/*
+ * Refused or defused before libconfig sees them (libconfig 1.5 would leak
+ * or misread them). Run under ASan to see that nothing leaks.
+ */
+Test(conf, prescan_refusals)
+{
+	char		 err[ERRLEN];
+
+	cr_expect_null(conf_load_string("locks = {};\ntasks = { t = {\n"
+	    "title = \"open\\\"\n", "u", err, sizeof(err)));
+	cr_expect_str_eq(err, "u:3: syntax error: unterminated string");
+	cr_expect_null(conf_load_string("a = 1;\n  @include \"x\"\n", "i",
+	    err, sizeof(err)));
+	cr_expect_str_eq(err, "i:2: syntax error: @include is not supported");
+	/* A misplaced string: libconfig's own message, at its line. */
+	cr_expect_null(conf_load_string("a = 1;\nb = 2 \"x\n y\";\n", "m",
+	    err, sizeof(err)));
+	cr_expect_str_eq(err, "m:2: syntax error: syntax error");
+	cr_expect_null(conf_load_string("a = { b = 1, \"x\" };\n", "g",
+	    err, sizeof(err)));
+	cr_expect_str_eq(err, "g:1: syntax error: syntax error");
+}
+
+/* A task with many locks: all resolved, in order. */
+Test(conf, many_locks)
+{
+	char		*text;
+	size_t		 cap = 1 << 20, len = 0, i;
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	text = malloc(cap);
+	cr_assert_not_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "locks = {\n");
+	for (i = 0; i < 500; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    " l%zu = { slots = 1; };\n", i);
+	len += (size_t)snprintf(text + len, cap - len,
+	    "};\ntasks = { t = { kernel = \"burn\"; locks = [");
+	for (i = 500; i > 0; i--)
+		len += (size_t)snprintf(text + len, cap - len, "%s\"l%zu\"",
+		    i < 500 ? ", " : "", i - 1);
+	snprintf(text + len, cap - len, "]; }; };\n");
+	c = conf_load_string(text, "m", err, sizeof(err));
+	free(text);
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->tasks[0].nlocks, 500);
+	for (i = 0; i < 500; i++)
+		cr_expect_eq(c->tasks[0].lock_index[i], 499 - i);
+	conf_free(c);
+}
+
+Test(conf, too_large)
+{
+	size_t		 n = 1024 * 1024 + 10;
+	char		*text, err[ERRLEN];
+	struct conf	*c;
+
+	text = malloc(n + 1);
+	cr_assert_not_null(text);
+	memset(text, '#', n);
+	text[n] = '\0';
+	c = conf_load_string(text, "big", err, sizeof(err));
+	free(text);
+	cr_assert_null(c);
+	cr_expect_str_eq(err, "big: too large (more than 1048576 bytes)");
+}
+
+/*
+ * The refusal table: file under tests/data/conf/, line, and the message
+ * after "FILE:LINE: ". Kept in char arrays so that Criterion can copy the
+ * parameters into the test's process.
+ */
+struct bad_case {
+	char	 file[48];
+	int	 line;
+	char	 msg[160];
+};
+
+static struct bad_case bad_cases[] = {
+	{ "bad_syntax.conf", 3, "syntax error: syntax error" },
+	{ "bad_duplicate.conf", 3, "syntax error: duplicate setting name" },
+	{ "bad_include.conf", 2, "syntax error: @include is not supported" },
+	{ "bad_int_range.conf", 2, "syntax error: integer out of range" },
+	{ "bad_nul.conf", 2, "syntax error: NUL byte in file" },
+	{ "bad_root_key.conf", 1, "servers: unknown key" },
+	{ "bad_server_type.conf", 1, "server: must be a group" },
+	{ "bad_server_key.conf", 3, "server.thread: unknown key" },
+	{ "bad_threads_type.conf", 2, "server.threads: must be an integer" },
+	{ "bad_threads_range.conf", 2, "server.threads: must be 1..1024" },
+	{ "bad_threads_wrap.conf", 2, "server.threads: must be 1..1024" },
+	{ "bad_listen_port.conf", 2, "server.listen: port must be 1..65535" },
+	{ "bad_listen_unix.conf", 2,
+	    "server.listen: unix socket path must be absolute" },
+	{ "bad_listen_type.conf", 2, "server.listen: must be a string" },
+	{ "bad_max_body.conf", 2, "server.max_body: must be 1..1073741824" },
+	{ "bad_ttl.conf", 2, "results.ttl: must be 1..31536000" },
+	{ "bad_max_bytes_type.conf", 2,
+	    "results.max_bytes: must be an integer" },
+	{ "bad_max_active.conf", 2, "sessions.max_active: must be 1..1000000" },
+	{ "bad_lock_type.conf", 2, "locks.cpu: must be a group" },
+	{ "bad_lock_key.conf", 4, "locks.cpu.timeout: unknown key" },
+	{ "bad_lock_name.conf", 3, "locks.g*pu: lock names must be 1..63 "
+	    "characters of A-Z a-z 0-9 _ -" },
+	{ "bad_lock_name_long.conf", 2, "locks.a1234567890123456789012345678"
+	    "90123456789012345678901234567890123: lock names must be 1..63 "
+	    "characters of A-Z a-z 0-9 _ -" },
+	{ "bad_slots_range.conf", 4, "locks.gpu.slots: must be 1..1024" },
+	{ "bad_slots_missing.conf", 3, "locks.gpu.slots: missing (required)" },
+	{ "bad_order.conf", 4,
+	    "locks.cpu.order: must be \"fifo\" or \"fair\"" },
+	{ "bad_devices_len.conf", 4, "locks.gpu.devices: must list one device "
+	    "per slot (slots = 2, devices has 1)" },
+	{ "bad_devices_neg.conf", 5,
+	    "locks.gpu.devices[1]: must be a device index 0..1023" },
+	{ "bad_devices_type.conf", 4,
+	    "locks.gpu.devices: must be an array of integers" },
+	{ "bad_task_key.conf", 6, "tasks.burn.titel: unknown key" },
+	{ "bad_task_kernel.conf", 4,
+	    "tasks.fractal.kernel: unknown kernel \"julia\"" },
+	{ "bad_task_no_kernel.conf", 4,
+	    "tasks.spin.kernel: missing (required)" },
+	{ "bad_task_no_locks_key.conf", 3,
+	    "tasks.burn.locks: missing (required)" },
+	{ "bad_task_locks_empty.conf", 5,
+	    "tasks.burn.locks: must name at least one lock" },
+	{ "bad_task_locks_type.conf", 5,
+	    "tasks.burn.locks: must be an array of strings" },
+	{ "bad_task_unknown_lock.conf", 6,
+	    "tasks.burn.locks[1]: unknown lock \"gpux\"" },
+	{ "bad_task_dup_lock.conf", 5,
+	    "tasks.burn.locks[2]: lock \"gpu\" named twice" },
+	{ "bad_task_title.conf", 6, "tasks.burn.title: must not be empty" },
+	{ "bad_tasks_empty.conf", 3, "tasks: at least one task is required" },
+	{ "bad_tasks_absent.conf", 1,
+	    "tasks: missing (at least one task is required)" },
+};
+
+ParameterizedTestParameters(conf, refused)
+{
+	return cr_make_param_array(struct bad_case, bad_cases,
+	    sizeof(bad_cases) / sizeof(bad_cases[0]));
+}
+
+ParameterizedTest(struct bad_case *bc, conf, refused)
+{
+	char		 rel[128], path[PATH_MAX], want[PATH_MAX + 256];
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	snprintf(rel, sizeof(rel), "tests/data/conf/%s", bc->file);
+	data_path(path, sizeof(path), rel);
+	snprintf(want, sizeof(want), "%s:%d: %s", path, bc->line, bc->msg);
+	memset(err, 0, sizeof(err));
+	c = conf_load(path, err, sizeof(err));
+	cr_assert_null(c, "%s was accepted", bc->file);
+	cr_expect_str_eq(err, want);
+}

@@ -1,0 +1,1285 @@
+/*
+ * Unit tests for sched.c: order (fifo, fair), admission (queue, max_active),
+ * expiry, cancel, devices, nonces, drain, stats, and a stress test of the
+ * six invariants of issue 3. Jobs run through opts.run_hook, instrumented
+ * here; the journal is NULL (memory only). Deterministic: blocking hooks
+ * are released by the test, never by a timer.
+ */
+/*
+ * Criterion cannot start under ThreadSanitizer (its BoxFort arena fails:
+ * Snaipe/Criterion#274), so with -DSLUICE_TAP_STANDALONE this file builds
+ * without Criterion: a minimal stand-in for the few macros used here runs
+ * each Test() in a forked child and writes TAP to --tap=FILE, as
+ * tests/criterion-tap expects. The TSan build of this test uses it.
+ * (The same stand-in is in test_lock.c.)
+ */
+#ifdef SLUICE_TAP_STANDALONE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct tap_test {
+	const char	*suite, *name;
+	void		(*fn)(void);
+};
+static struct tap_test	 tap_tests[64];
+static int		 tap_ntests, tap_failed;
+
+static void
+tap_add(const char *suite, const char *name, void (*fn)(void))
+{
+	if (tap_ntests < 64)
+		tap_tests[tap_ntests++] = (struct tap_test){ suite, name, fn };
+}
+
+static void
+tap_fail(const char *file, int line, const char *what, int fatal)
+{
+	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, what);
+	tap_failed = 1;
+	if (fatal)
+		exit(1);
+}
+
+#define Test(suite, name, ...)						\
+	static void tap_fn_##suite##_##name(void);			\
+	__attribute__((constructor)) static void			\
+	tap_reg_##suite##_##name(void)					\
+	{ tap_add(#suite, #name, tap_fn_##suite##_##name); }		\
+	static void tap_fn_##suite##_##name(void)
+#define cr_assert(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 1); } while (0)
+#define cr_expect(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 0); } while (0)
+#define cr_assert_not(c, ...)	cr_assert(!(c))
+#define cr_expect_not(c, ...)	cr_expect(!(c))
+#define cr_assert_eq(a, b, ...)	cr_assert((a) == (b))
+#define cr_expect_eq(a, b, ...)	cr_expect((a) == (b))
+#define cr_assert_neq(a, b, ...) cr_assert((a) != (b))
+#define cr_expect_neq(a, b, ...) cr_expect((a) != (b))
+#define cr_assert_gt(a, b, ...)	cr_assert((a) > (b))
+#define cr_expect_gt(a, b, ...)	cr_expect((a) > (b))
+#define cr_assert_geq(a, b, ...) cr_assert((a) >= (b))
+#define cr_expect_geq(a, b, ...) cr_expect((a) >= (b))
+#define cr_assert_leq(a, b, ...) cr_assert((a) <= (b))
+#define cr_expect_leq(a, b, ...) cr_expect((a) <= (b))
+#define cr_assert_str_eq(a, b, ...) cr_assert(strcmp((a), (b)) == 0)
+#define cr_expect_str_eq(a, b, ...) cr_expect(strcmp((a), (b)) == 0)
+#define cr_expect_lt(a, b, ...) cr_expect((a) < (b))
+#define cr_expect_str_neq(a, b, ...) cr_expect(strcmp((a), (b)) != 0)
+#define cr_log_info(...)	do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } while (0)
+#define cr_skip_test(...)	do { fprintf(stderr, __VA_ARGS__); exit(77); } while (0)
+
+int
+main(int argc, char *argv[])
+{
+	FILE	*tap = stdout;
+	pid_t	 pid;
+	int	 i, st, bad = 0;
+
+	for (i = 1; i < argc; i++)
+		if (strncmp(argv[i], "--tap=", 6) == 0 &&
+		    (tap = fopen(argv[i] + 6, "w")) == NULL)
+			return 2;
+	fprintf(tap, "TAP version 13\n1..%d\n", tap_ntests);
+	for (i = 0; i < tap_ntests; i++) {
+		fflush(NULL);
+		if ((pid = fork()) == -1)
+			return 2;
+		if (pid == 0) {
+			tap_tests[i].fn();
+			exit(tap_failed);
+		}
+		waitpid(pid, &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+			fprintf(tap, "ok %d - %s::%s # SKIP\n", i + 1,
+			    tap_tests[i].suite, tap_tests[i].name);
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			fprintf(tap, "ok %d - %s::%s\n", i + 1,
+			    tap_tests[i].suite, tap_tests[i].name);
+		else {
+			bad = 1;
+			fprintf(tap, "not ok %d - %s::%s (status %d)\n", i + 1,
+			    tap_tests[i].suite, tap_tests[i].name, st);
+		}
+	}
+	if (tap != stdout)
+		fclose(tap);
+	return bad;
+}
+#else
+#include <criterion/criterion.h>
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "job.h"
+#include "kernel.h"
+#include "lock.h"
+#include "sched.h"
+
+/* ---------------------------------------------------------------------- */
+/* Config built by hand (independent of conf.c) */
+
+struct tlock {
+	const char	*name;
+	int		 slots, queue, wait_timeout;
+	enum conf_order	 order;
+	const int	*devices;
+};
+
+struct ttask {
+	const char	*name;
+	const char	*locks[5];	/* NULL-terminated */
+};
+
+static char *
+xstrdup(const char *s)
+{
+	char	*p = strdup(s);
+
+	cr_assert(p != NULL);
+	return p;
+}
+
+static struct conf *
+mkconf(const struct tlock *tl, size_t nl, const struct ttask *tt, size_t nt,
+    int max_active)
+{
+	struct conf	*c;
+	size_t		 i, k, m;
+
+	c = calloc(1, sizeof(*c));
+	cr_assert(c != NULL);
+	c->max_active = max_active;
+	c->threads = 4;
+	c->nlocks = nl;
+	c->locks = calloc(nl, sizeof(*c->locks));
+	cr_assert(c->locks != NULL);
+	for (i = 0; i < nl; i++) {
+		c->locks[i].name = xstrdup(tl[i].name);
+		c->locks[i].slots = tl[i].slots;
+		c->locks[i].queue = tl[i].queue;
+		c->locks[i].wait_timeout = tl[i].wait_timeout;
+		c->locks[i].order = tl[i].order;
+		if (tl[i].devices != NULL) {
+			c->locks[i].devices = calloc(tl[i].slots, sizeof(int));
+			cr_assert(c->locks[i].devices != NULL);
+			memcpy(c->locks[i].devices, tl[i].devices,
+			    tl[i].slots * sizeof(int));
+		}
+	}
+	c->ntasks = nt;
+	c->tasks = calloc(nt, sizeof(*c->tasks));
+	cr_assert(c->tasks != NULL);
+	for (i = 0; i < nt; i++) {
+		c->tasks[i].name = xstrdup(tt[i].name);
+		/* No such kernel: the hook runs instead. */
+		c->tasks[i].kernel = xstrdup("test-hook");
+		for (m = 0; tt[i].locks[m] != NULL; m++)
+			continue;
+		c->tasks[i].nlocks = m;
+		c->tasks[i].locks = calloc(m, sizeof(char *));
+		c->tasks[i].lock_index = calloc(m, sizeof(size_t));
+		cr_assert(c->tasks[i].locks && c->tasks[i].lock_index);
+		for (k = 0; k < m; k++) {
+			c->tasks[i].locks[k] = xstrdup(tt[i].locks[k]);
+			for (c->tasks[i].lock_index[k] = 0;
+			    c->tasks[i].lock_index[k] < nl &&
+			    strcmp(tl[c->tasks[i].lock_index[k]].name,
+			    tt[i].locks[k]) != 0;
+			    c->tasks[i].lock_index[k]++)
+				continue;
+			cr_assert(c->tasks[i].lock_index[k] < nl);
+		}
+	}
+	return c;
+}
+
+static void
+freeconf(struct conf *c)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < c->nlocks; i++) {
+		free(c->locks[i].name);
+		free(c->locks[i].devices);
+	}
+	for (i = 0; i < c->ntasks; i++) {
+		free(c->tasks[i].name);
+		free(c->tasks[i].kernel);
+		for (k = 0; k < c->tasks[i].nlocks; k++)
+			free(c->tasks[i].locks[k]);
+		free(c->tasks[i].locks);
+		free(c->tasks[i].lock_index);
+	}
+	free(c->locks);
+	free(c->tasks);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Instrumented hook */
+
+#define MAXREC	256
+
+struct hctx {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 gate;		/* hooks wait while gate == 0 ... */
+	int		 gated;		/* ... if gated */
+	int		 inside;	/* hooks currently running */
+	int		 nrec;
+	char		 ids[MAXREC][JOB_ID_LEN + 1];
+	char		 sessions[MAXREC][JOB_SESSION_LEN + 1];
+	int		 slots[MAXREC], devices[MAXREC];
+	int		 overlap_pairs;	/* devices test */
+};
+
+static double
+param_ms(const struct job *job)
+{
+	const char	*p;
+
+	if (job->params == NULL || (p = strstr(job->params, "\"ms\":")) == NULL)
+		return 0;
+	return strtod(p + 5, NULL);
+}
+
+static void
+sleep_ms(double ms)
+{
+	struct timespec	 ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000) * 1e6);
+	nanosleep(&ts, NULL);
+}
+
+static int
+hook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	struct hctx	*h = arg;
+	double		 ms = param_ms(job);
+
+	pthread_mutex_lock(&h->mu);
+	if (h->nrec < MAXREC) {
+		memcpy(h->ids[h->nrec], job->id, sizeof(h->ids[0]));
+		memcpy(h->sessions[h->nrec], job->session,
+		    sizeof(h->sessions[0]));
+		h->slots[h->nrec] = slots[0];
+		h->devices[h->nrec] = device;
+		h->nrec++;
+	}
+	h->inside++;
+	pthread_cond_broadcast(&h->cv);
+	while (h->gated && !h->gate)
+		pthread_cond_wait(&h->cv, &h->mu);
+	h->inside--;
+	pthread_mutex_unlock(&h->mu);
+	sleep_ms(ms);
+	if (ms < 0) {	/* negative ms: fail, as a broken kernel would */
+		snprintf(err, errlen, "boom %g", ms);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+hctx_init(struct hctx *h, int gated)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->gated = gated;
+}
+
+static void
+hctx_open(struct hctx *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->gate = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void
+hctx_close(struct hctx *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->gate = 0;
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Waits until at least n hooks are inside (blocked at the gate). */
+static void
+hctx_wait_inside(struct hctx *h, int n)
+{
+	struct timespec	 ts;
+	int		 ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	pthread_mutex_lock(&h->mu);
+	while (h->inside < n)
+		if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) != 0)
+			break;
+	ok = h->inside >= n;
+	pthread_mutex_unlock(&h->mu);
+	cr_assert(ok, "hooks did not start");
+}
+
+static int
+hctx_count(struct hctx *h)
+{
+	int	 n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->nrec;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+static int
+hctx_ran(struct hctx *h, const char *id)
+{
+	int	 i, n = 0;
+
+	pthread_mutex_lock(&h->mu);
+	for (i = 0; i < h->nrec; i++)
+		if (strcmp(h->ids[i], id) == 0)
+			n++;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+static struct sched *
+mksched(const struct conf *c, struct hctx *h, int threads)
+{
+	struct sched_opts	 o;
+	struct sched		*s;
+	char			 err[256];
+
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = h;
+	o.threads = threads;
+	s = sched_create(c, NULL, &o, err, sizeof(err));
+	cr_assert(s != NULL, "sched_create: %s", err);
+	return s;
+}
+
+/* Session i as 32 hex. */
+static void
+sid(char out[JOB_SESSION_LEN + 1], int i)
+{
+	snprintf(out, JOB_SESSION_LEN + 1, "%032x", i);
+}
+
+static enum sched_rc
+submit(struct sched *s, const char *task, int session, const char *nonce,
+    double ms, char id[JOB_ID_LEN + 1], int *retry)
+{
+	char	 sess[JOB_SESSION_LEN + 1], pj[64];
+	int	 r;
+
+	sid(sess, session);
+	snprintf(pj, sizeof(pj), "{\"ms\":%g}", ms);
+	return sched_submit(s, task, sess, nonce, NULL, pj, id,
+	    retry != NULL ? retry : &r);
+}
+
+static enum job_state
+state_of(struct sched *s, const char *id)
+{
+	struct job	 j;
+	enum job_state	 st;
+
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	st = j.state;
+	job_clear(&j);
+	return st;
+}
+
+static void
+audit_ok(struct sched *s)
+{
+	char	 err[256] = "";
+
+	cr_assert_eq(sched_audit(s, err, sizeof(err)), 0, "%s", err);
+}
+
+/* Value of "key":N inside the object that follows "name": in json. */
+static long long
+json_count(const char *json, const char *name, const char *key)
+{
+	char		 pat[96];
+	const char	*p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":{", name);
+	p = strstr(json, pat);
+	cr_assert(p != NULL, "%s not in %s", name, json);
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(p, pat);
+	cr_assert(p != NULL, "%s.%s not in %s", name, key, json);
+	return strtoll(p + strlen(pat), NULL, 10);
+}
+
+/* ---------------------------------------------------------------------- */
+
+Test(sched, fifo_order_exact)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 ids[21][JOB_ID_LEN + 1];
+	int		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 0, "", 0, ids[0], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	/* Alternate sessions: fifo ignores them. */
+	for (i = 1; i <= 20; i++)
+		cr_assert_eq(submit(s, "t", i % 3, "", 0, ids[i], NULL),
+		    SCHED_OK);
+	audit_ok(s);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 21);
+	for (i = 0; i <= 20; i++)
+		cr_expect_str_eq(h.ids[i], ids[i], "start %d out of order", i);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, fair_round_robin_exact)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FAIR, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id[JOB_ID_LEN + 1], want[JOB_SESSION_LEN + 1];
+	/* X blocks; then A submits 3, B 3, C 1, A 1 more. */
+	static const int subs[] = { 1, 1, 1, 2, 2, 2, 3, 1 };
+	static const int order[] = { 9, 1, 2, 3, 1, 2, 1, 2, 1 };
+	size_t		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 9, "", 0, id, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		cr_assert_eq(submit(s, "t", subs[i], "", 0, id, NULL),
+		    SCHED_OK);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 9);
+	for (i = 0; i < 9; i++) {
+		sid(want, order[i]);
+		cr_expect_str_eq(h.sessions[i], want, "turn %zu", i);
+	}
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, queue_full_exact_counts)
+{
+	struct tlock	 tl[] = { { "one", 1, 3, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct buf	 b;
+	char		 id[JOB_ID_LEN + 1];
+	int		 i, ok = 0, full = 0, retry, busy, queued;
+	enum sched_rc	 rc;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 100, "", 0, id, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	for (i = 0; i < 9; i++) {
+		retry = -1;
+		rc = submit(s, "t", i, "", 0, id, &retry);
+		if (rc == SCHED_OK)
+			ok++;
+		else {
+			cr_expect_eq(rc, SCHED_QUEUE_FULL);
+			cr_expect_geq(retry, 1);
+			full++;
+		}
+	}
+	cr_expect_eq(ok, 3);
+	cr_expect_eq(full, 6);
+	sched_lock_counts(s, 0, &busy, &queued);
+	cr_expect_eq(busy, 1);
+	cr_expect_eq(queued, 3);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_assert(buf_ok(&b));
+	cr_expect_eq(json_count(buf_cstr(&b), "one", "admitted"), 4);
+	cr_expect_eq(json_count(buf_cstr(&b), "one", "refused"), 6);
+	cr_expect_eq(json_count(buf_cstr(&b), "one", "done"), 4);
+	buf_free(&b);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, queue_zero_runs_when_free)
+{
+	struct tlock	 tl[] = { { "one", 1, 0, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_expect_eq(submit(s, "t", 2, "", 0, id, NULL), SCHED_QUEUE_FULL);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, max_active_per_session)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 2);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id[JOB_ID_LEN + 1];
+	int		 retry = -1;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_expect_eq(submit(s, "t", 1, "", 0, id, &retry),
+	    SCHED_SESSION_LIMIT);
+	cr_expect_geq(retry, 1);
+	cr_expect_eq(submit(s, "t", 2, "", 0, id, NULL), SCHED_OK,
+	    "another session is not limited");
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_DRAINING);
+	sched_destroy(s);
+
+	/* After its jobs end, the session may submit again. */
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, wait_timeout_expires)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 1, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	struct buf	 b;
+	char		 id0[JOB_ID_LEN + 1], id1[JOB_ID_LEN + 1];
+	int		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id0, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "t", 2, "", 0, id1, NULL), SCHED_OK);
+	cr_expect_eq(state_of(s, id1), JOB_QUEUED);
+	for (i = 0; i < 300 && state_of(s, id1) == JOB_QUEUED; i++)
+		sleep_ms(50);	/* at most 15 s for a 1 s timeout */
+	cr_assert_eq(sched_lookup(s, id1, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_EXPIRED);
+	cr_expect(j.error != NULL && strstr(j.error, "wait") != NULL);
+	cr_expect_gt(j.finished_ms, 0);
+	job_clear(&j);
+	cr_expect_eq(state_of(s, id0), JOB_RUNNING);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(hctx_ran(&h, id1), 0, "an expired job never runs");
+	cr_expect_eq(state_of(s, id0), JOB_DONE);
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_expect_eq(json_count(buf_cstr(&b), "one", "expired"), 1);
+	buf_free(&b);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, cancel_queued_and_running)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id0[JOB_ID_LEN + 1], id1[JOB_ID_LEN + 1];
+	char		 s1[JOB_SESSION_LEN + 1], s2[JOB_SESSION_LEN + 1];
+
+	sid(s1, 1);
+	sid(s2, 2);
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id0, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id1, NULL), SCHED_OK);
+	cr_expect_eq(sched_cancel(s, id1, s2), SCHED_NOT_FOUND,
+	    "another session's job is not found");
+	cr_expect_eq(sched_cancel(s, "0123456789abcdef0123456789abcdef", s1),
+	    SCHED_NOT_FOUND);
+	cr_expect_eq(sched_cancel(s, id0, s1), SCHED_CONFLICT, "running");
+	cr_expect_eq(sched_cancel(s, id1, s1), SCHED_OK);
+	cr_expect_eq(state_of(s, id1), JOB_CANCELLED);
+	cr_expect_eq(sched_cancel(s, id1, s1), SCHED_CONFLICT, "ended");
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(hctx_ran(&h, id1), 0);
+	cr_expect_eq(state_of(s, id0), JOB_DONE);
+	cr_expect_eq(sched_cancel(s, id0, s1), SCHED_CONFLICT, "done");
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, devices_map_slots)
+{
+	static const int devs[] = { 3, 5 };
+	struct tlock	 tl[] = { { "gpu", 2, 100, 0, CONF_ORDER_FIFO, devs } };
+	struct ttask	 tt[] = { { "t", { "gpu", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 ida[JOB_ID_LEN + 1], idb[JOB_ID_LEN + 1], want[16];
+	int		 round, k, seen;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	for (round = 0; round < 10; round++) {
+		hctx_close(&h);
+		pthread_mutex_lock(&h.mu);
+		h.nrec = 0;
+		pthread_mutex_unlock(&h.mu);
+		cr_assert_eq(submit(s, "t", 1, "", 0, ida, NULL), SCHED_OK);
+		cr_assert_eq(submit(s, "t", 2, "", 0, idb, NULL), SCHED_OK);
+		hctx_wait_inside(&h, 2);	/* both run at once */
+		seen = 0;
+		pthread_mutex_lock(&h.mu);
+		for (k = 0; k < 2; k++) {
+			cr_expect(h.slots[k] == 0 || h.slots[k] == 1);
+			cr_expect_eq(h.devices[k], devs[h.slots[k]]);
+			seen |= 1 << h.slots[k];
+		}
+		pthread_mutex_unlock(&h.mu);
+		cr_expect_eq(seen, 3, "slots 0 and 1, never both on one");
+		cr_assert_eq(sched_lookup(s, ida, NULL, &j), SCHED_OK);
+		if (kernel_device_count() > 0)
+			snprintf(want, sizeof(want), "cuda:%d",
+			    devs[j.slot]);
+		else
+			snprintf(want, sizeof(want), "cpu");
+		cr_expect_str_eq(j.device, want);
+		job_clear(&j);
+		hctx_open(&h);
+		cr_assert_eq(sched_drain(s, 30000), 0);
+		/* sched_drain stops admission: make a fresh scheduler. */
+		sched_destroy(s);
+		s = mksched(c, &h, 0);
+	}
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, nonce_reuse)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1];
+	int		 i;
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "n1", 0, a, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 1, "n1", 0, b, NULL), SCHED_OK);
+	cr_expect_str_eq(a, b, "same (session, nonce): same job");
+	for (i = 0; i < 600 && state_of(s, a) != JOB_DONE; i++)
+		sleep_ms(10);
+	cr_assert_eq(state_of(s, a), JOB_DONE);
+	cr_assert_eq(submit(s, "t", 1, "n1", 0, b, NULL), SCHED_OK);
+	cr_expect_str_eq(a, b, "also once the job has ended");
+	cr_assert_eq(submit(s, "t", 2, "n1", 0, b, NULL), SCHED_OK);
+	cr_expect_str_neq(a, b, "another session's nonce is its own");
+	cr_assert_eq(submit(s, "t", 1, "", 0, a, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 1, "", 0, b, NULL), SCHED_OK);
+	cr_expect_str_neq(a, b, "no nonce: two jobs");
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(hctx_count(&h), 4);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, drain)
+{
+	struct tlock	 tl[] = { { "one", 2, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id[JOB_ID_LEN + 1];
+	int		 i;
+
+	/* Jobs that end in time: drain returns 0 and admits no more. */
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	for (i = 0; i < 6; i++)
+		cr_assert_eq(submit(s, "t", i, "", 5, id, NULL), SCHED_OK);
+	cr_expect_eq(sched_drain(s, 60000), 0);
+	cr_expect_eq(hctx_count(&h), 6);
+	cr_expect_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_DRAINING);
+	sched_destroy(s);
+
+	/* Jobs that cannot end in time: drain says how many are left. */
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, id, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 2);
+	cr_expect_eq(sched_drain(s, 50), 5, "2 running + 3 queued");
+	hctx_open(&h);
+	cr_expect_eq(sched_drain(s, 60000), 0, "queued jobs still run");
+	cr_expect_eq(hctx_count(&h), 5);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, stats_after_known_workload)
+{
+	struct tlock	 tl[] = {
+		{ "a", 2, 50, 0, CONF_ORDER_FIFO, NULL },
+		{ "b", 1, 50, 1, CONF_ORDER_FAIR, NULL },
+	};
+	struct ttask	 tt[] = {
+		{ "ta", { "a", NULL } },
+		{ "tab", { "a", "b", NULL } },
+	};
+	struct conf	*c = mkconf(tl, 2, tt, 2, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct buf	 b;
+	struct job	 j;
+	char		 id[JOB_ID_LEN + 1], blk[JOB_ID_LEN + 1];
+	char		 fail[JOB_ID_LEN + 1], canc[JOB_ID_LEN + 1];
+	const char	*js, *tabs;
+	int		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	/* tab blocker holds a and b; then one tab waits (to be expired
+	 * after 1 s) and one (to be cancelled): they wait on a and b. */
+	cr_assert_eq(submit(s, "tab", 1, "", 0, blk, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "tab", 2, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "tab", 3, "", 0, canc, NULL), SCHED_OK);
+	cr_assert_eq(sched_cancel(s, canc, NULL), SCHED_OK);
+	for (i = 0; i < 300 && state_of(s, id) == JOB_QUEUED; i++)
+		sleep_ms(50);
+	cr_assert_eq(state_of(s, id), JOB_EXPIRED);
+	hctx_open(&h);
+	/* ta: 3 done, 1 failed (negative ms makes the hook fail). */
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(submit(s, "ta", 10 + i, "", 1, id, NULL),
+		    SCHED_OK);
+	cr_assert_eq(submit(s, "ta", 20, "", -1, fail, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	cr_assert_eq(sched_lookup(s, fail, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_FAILED);
+	cr_expect(j.error != NULL && strcmp(j.error, "boom -1") == 0);
+	job_clear(&j);
+
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_assert(buf_ok(&b));
+	js = buf_cstr(&b);
+	/* lock a: 3 tab + 4 ta admitted; started 1 tab + 4 ta. */
+	cr_expect_eq(json_count(js, "a", "admitted"), 7);
+	cr_expect_eq(json_count(js, "a", "started"), 5);
+	cr_expect_eq(json_count(js, "a", "done"), 4);
+	cr_expect_eq(json_count(js, "a", "failed"), 1);
+	cr_expect_eq(json_count(js, "a", "expired"), 1);
+	cr_expect_eq(json_count(js, "a", "cancelled"), 1);
+	cr_expect_eq(json_count(js, "a", "busy"), 0);
+	cr_expect_eq(json_count(js, "a", "queued"), 0);
+	cr_expect_eq(json_count(js, "b", "admitted"), 3);
+	cr_expect_eq(json_count(js, "b", "started"), 1);
+	cr_expect_eq(json_count(js, "b", "done"), 1);
+	cr_expect_eq(json_count(js, "b", "expired"), 1);
+	cr_expect_eq(json_count(js, "b", "cancelled"), 1);
+	cr_expect_eq(json_count(js, "run_ms", "count"), 5, "a's run_ms");
+	tabs = strstr(js, "\"tasks\":");
+	cr_assert(tabs != NULL);
+	cr_expect_eq(json_count(tabs, "ta", "done"), 3);
+	cr_expect_eq(json_count(tabs, "ta", "failed"), 1);
+	cr_expect_eq(json_count(tabs, "tab", "done"), 1);
+	cr_expect_eq(json_count(tabs, "tab", "expired"), 1);
+	cr_expect_eq(json_count(tabs, "tab", "cancelled"), 1);
+	cr_expect(strstr(tabs, "\"mean_run_ms\":null") == NULL);
+	buf_free(&b);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, position_and_eta)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 ids[4][JOB_ID_LEN + 1];
+	int64_t		 last = 0;
+	int		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_expect_eq(sched_task_eta(s, "t"), 1000, "seed before any run");
+	cr_expect_eq(sched_task_eta(s, "nope"), -1);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(sched_lookup(s, ids[0], NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_RUNNING);
+	cr_expect_eq(j.slot, 0);
+	job_clear(&j);
+	for (i = 1; i < 4; i++) {
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		cr_expect_eq(j.state, JOB_QUEUED);
+		cr_expect_eq(j.position, i - 1);
+		cr_expect_gt(j.eta_ms, last);
+		last = j.eta_ms;
+		job_clear(&j);
+	}
+	cr_expect_geq(sched_task_eta(s, "t"), last);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_lt(sched_task_eta(s, "t"), 1000, "learned from runs");
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, unknown_task_and_lookup_scope)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 id[JOB_ID_LEN + 1], s1[JOB_SESSION_LEN + 1];
+	char		 s2[JOB_SESSION_LEN + 1];
+
+	sid(s1, 1);
+	sid(s2, 2);
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_expect_eq(submit(s, "nope", 1, "", 0, id, NULL),
+	    SCHED_UNKNOWN_TASK);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_expect_eq(strlen(id), 32);
+	cr_expect_eq(sched_lookup(s, id, s2, &j), SCHED_NOT_FOUND);
+	cr_assert_eq(sched_lookup(s, id, s1, &j), SCHED_OK);
+	cr_expect_str_eq(j.task, "t");
+	cr_expect_str_eq(j.locks, "[\"one\"]");
+	cr_expect_str_eq(j.params, "{\"ms\":0}");
+	cr_expect_gt(j.created_ms, 0);
+	job_clear(&j);
+	cr_expect_eq(sched_lookup(s, "ffffffffffffffffffffffffffffffff",
+	    NULL, &j), SCHED_NOT_FOUND);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * fifo passing: x (needs a and b) waits because b is held; y (needs a
+ * only), submitted after x, starts at once: x could not start anyway.
+ */
+Test(sched, fifo_passes_only_blocked_jobs)
+{
+	struct tlock	 tl[] = {
+		{ "a", 1, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "b", 1, 10, 0, CONF_ORDER_FIFO, NULL },
+	};
+	struct ttask	 tt[] = {
+		{ "tab", { "a", "b", NULL } },
+		{ "ta", { "a", NULL } },
+		{ "tb", { "b", NULL } },
+	};
+	struct conf	*c = mkconf(tl, 2, tt, 3, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 hb[JOB_ID_LEN + 1], x[JOB_ID_LEN + 1];
+	char		 y[JOB_ID_LEN + 1], z[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	sched_audit_starts(s, 1);
+	cr_assert_eq(submit(s, "tb", 1, "", 0, hb, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "tab", 2, "", 0, x, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "ta", 3, "", 0, y, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 2);
+	cr_expect_eq(state_of(s, y), JOB_RUNNING);
+	cr_expect_eq(state_of(s, x), JOB_QUEUED);
+	/* z (needs a) queues behind x on a: once b and a free up, x first. */
+	cr_assert_eq(submit(s, "ta", 4, "", 0, z, NULL), SCHED_OK);
+	audit_ok(s);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, x), JOB_DONE);
+	cr_expect_eq(state_of(s, z), JOB_DONE);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, kernel_failure_keeps_worker)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 1);	/* one worker: it must survive */
+	cr_assert_eq(submit(s, "t", 1, "", -2, a, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(sched_lookup(s, a, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_FAILED);
+	cr_expect_str_eq(j.error, "boom -2");
+	cr_expect_gt(j.finished_ms, 0);
+	job_clear(&j);
+	cr_expect_eq(state_of(s, b), JOB_DONE);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * With a journal: jobs still queued when the scheduler stops are queued
+ * again, in order, by the next one (sched_create -> journal_recover).
+ */
+Test(sched, journal_requeues_in_order)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct sched_opts o;
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 ids[4][JOB_ID_LEN + 1], cmd[128];
+	int		 i;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	if ((jr = journal_open(dir, err, sizeof(err))) == NULL)
+		cr_skip_test("journal_open: %s", err);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = &h;
+	hctx_init(&h, 1);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	hctx_open(&h);
+	sched_destroy(s);	/* the running job ends; 3 stay queued */
+	cr_assert_eq(hctx_count(&h), 1);
+	cr_assert_eq(journal_get(jr, ids[0], &j), 1);
+	cr_expect_eq(j.state, JOB_DONE);
+	job_clear(&j);
+
+	hctx_init(&h, 0);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 3);
+	for (i = 1; i < 4; i++) {
+		cr_expect_str_eq(h.ids[i - 1], ids[i], "requeued out of order");
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		cr_expect_eq(j.state, JOB_DONE);
+		job_clear(&j);
+		cr_assert_eq(journal_get(jr, ids[i], &j), 1);
+		cr_expect_eq(j.state, JOB_DONE, "journaled at the end");
+		job_clear(&j);
+	}
+	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Stress: 16 submitters, 5000 jobs, 4 locks, random subsets. */
+
+#define ST_THREADS	16
+#define ST_JOBS		5000
+#define ST_PER		(ST_JOBS / ST_THREADS + 1)
+#define ST_MAXSEQ	(ST_JOBS + 64)
+
+static const struct tlock st_locks[] = {
+	{ "l0", 1, 40, 0, CONF_ORDER_FIFO, NULL },
+	{ "l1", 2, 40, 0, CONF_ORDER_FAIR, NULL },
+	{ "l2", 3, 40, 0, CONF_ORDER_FIFO, NULL },
+	{ "l3", 2, 40, 1, CONF_ORDER_FAIR, NULL },
+};
+
+struct stress {
+	struct sched	*s;
+	struct conf	*c;
+	atomic_int	 holders[4];
+	atomic_int	 slot_holder[4][3];
+	atomic_int	 excess;
+	atomic_int	 ran[ST_MAXSEQ];
+	atomic_int	 submitted;
+	atomic_int	 cancels_ok;
+	atomic_int	 audit_fail;
+	atomic_int	 stop_audit;
+	char		 audit_err[256];
+	char		 ids[ST_THREADS][ST_PER][JOB_ID_LEN + 1];
+	int		 nids[ST_THREADS];
+	int		 task_locks[15];	/* bitmask per task */
+};
+
+static struct stress	 st;
+
+static int
+stress_hook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	struct stress	*x = arg;
+	int		 t, mask, l, i = 0, n;
+
+	(void)device;
+	(void)err;
+	(void)errlen;
+	t = atoi(job->task + 1);	/* "t<N>" */
+	mask = x->task_locks[t];
+	if (job->seq > 0 && job->seq < ST_MAXSEQ)
+		atomic_fetch_add(&x->ran[job->seq], 1);
+	for (l = 0; l < 4; l++) {
+		if (!(mask & (1 << l)))
+			continue;
+		n = atomic_fetch_add(&x->holders[l], 1) + 1;
+		if (n > st_locks[l].slots)
+			atomic_fetch_add(&x->excess, 1);
+		if (slots[i] < 0 || slots[i] >= st_locks[l].slots ||
+		    atomic_fetch_add(&x->slot_holder[l][slots[i]], 1) != 0)
+			atomic_fetch_add(&x->excess, 1);
+		i++;
+	}
+	sleep_ms(param_ms(job));
+	i = 0;
+	for (l = 0; l < 4; l++) {
+		if (!(mask & (1 << l)))
+			continue;
+		if (slots[i] >= 0 && slots[i] < st_locks[l].slots)
+			atomic_fetch_sub(&x->slot_holder[l][slots[i]], 1);
+		atomic_fetch_sub(&x->holders[l], 1);
+		i++;
+	}
+	return 0;
+}
+
+static void *
+stress_submitter(void *arg)
+{
+	int		 t = (int)(intptr_t)arg, n = 0, rc, retry;
+	unsigned int	 seed = 12345u + (unsigned int)t;
+	char		 task[16], sess[JOB_SESSION_LEN + 1], pj[32];
+	char		*id;
+
+	while (atomic_load(&st.submitted) < ST_JOBS && n < ST_PER) {
+		snprintf(task, sizeof(task), "t%d", rand_r(&seed) % 15);
+		sid(sess, t * 8 + rand_r(&seed) % 8);
+		snprintf(pj, sizeof(pj), "{\"ms\":%.2f}",
+		    (rand_r(&seed) % 201) / 100.0);
+		id = st.ids[t][n];
+		rc = sched_submit(st.s, task, sess, "", NULL, pj, id, &retry);
+		if (rc == SCHED_QUEUE_FULL || rc == SCHED_SESSION_LIMIT) {
+			sleep_ms(1);
+			continue;
+		}
+		if (rc != SCHED_OK)
+			return (void *)1;
+		atomic_fetch_add(&st.submitted, 1);
+		n++;
+		if (rand_r(&seed) % 10 == 0) {
+			/* Cancel one of ours, queued or not: OK or CONFLICT. */
+			char	*victim = st.ids[t][rand_r(&seed) % n];
+
+			rc = sched_cancel(st.s, victim, NULL);
+			if (rc == SCHED_OK)
+				atomic_fetch_add(&st.cancels_ok, 1);
+			else if (rc != SCHED_CONFLICT)
+				return (void *)2;
+		}
+	}
+	st.nids[t] = n;
+	return NULL;
+}
+
+static void *
+stress_auditor(void *arg)
+{
+	char	 err[256];
+
+	(void)arg;
+	while (!atomic_load(&st.stop_audit)) {
+		if (sched_audit(st.s, err, sizeof(err)) != 0 &&
+		    atomic_fetch_add(&st.audit_fail, 1) == 0)
+			memcpy(st.audit_err, err, sizeof(err));
+		sleep_ms(2);
+	}
+	return NULL;
+}
+
+Test(sched, stress_invariants, .timeout = 300)
+{
+	struct ttask		 tt[15];
+	struct sched_opts	 o;
+	struct buf		 b;
+	struct job		 j;
+	pthread_t		 th[ST_THREADS], aud;
+	char			 names[15][16], err[256];
+	void			*ret;
+	int64_t			 t0;
+	long long		 adm, sum;
+	int			 i, k, l, m, total = 0, ended[6] = { 0 };
+	int			 cancelled = 0;
+
+	memset(&st, 0, sizeof(st));
+	/* Tasks t0..t14: every non-empty subset of 4 locks, listed in lock
+	 * order (the hook pairs slots[] with locks in that order). */
+	for (i = 0; i < 15; i++) {
+		snprintf(names[i], sizeof(names[i]), "t%d", i);
+		tt[i].name = names[i];
+		st.task_locks[i] = i + 1;
+	}
+	for (i = 0; i < 15; i++) {
+		m = 0;
+		for (l = 0; l < 4; l++)
+			if ((i + 1) & (1 << l))
+				tt[i].locks[m++] = st_locks[l].name;
+		tt[i].locks[m] = NULL;
+	}
+	st.c = mkconf(st_locks, 4, tt, 15, 4);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = stress_hook;
+	o.run_arg = &st;
+	st.s = sched_create(st.c, NULL, &o, err, sizeof(err));
+	cr_assert(st.s != NULL, "%s", err);
+	sched_audit_starts(st.s, 1);
+
+	t0 = job_mono_ms();
+	cr_assert_eq(pthread_create(&aud, NULL, stress_auditor, NULL), 0);
+	for (i = 0; i < ST_THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, stress_submitter,
+		    (void *)(intptr_t)i), 0);
+	for (i = 0; i < ST_THREADS; i++) {
+		pthread_join(th[i], &ret);
+		cr_expect(ret == NULL, "submitter %d failed: %p", i, ret);
+	}
+	/* Invariant 2: everything ends, well within a generous bound. */
+	cr_expect_eq(sched_drain(st.s, 120000), 0, "deadlock or stall");
+	atomic_store(&st.stop_audit, 1);
+	pthread_join(aud, NULL);
+	cr_log_info("stress: %d jobs in %lld ms, %d cancelled by request",
+	    atomic_load(&st.submitted), (long long)(job_mono_ms() - t0),
+	    atomic_load(&st.cancels_ok));
+
+	/* Invariant 1: never more holders than slots, no slot shared. */
+	cr_expect_eq(atomic_load(&st.excess), 0);
+	/* Invariants 3 and 4 (sched_audit, checked all along). */
+	cr_expect_eq(atomic_load(&st.audit_fail), 0, "%s", st.audit_err);
+	audit_ok(st.s);
+
+	/* Invariant 6: every admitted job ended exactly once. */
+	for (i = 0; i < ST_THREADS; i++)
+		for (k = 0; k < st.nids[i]; k++) {
+			cr_assert_eq(sched_lookup(st.s, st.ids[i][k], NULL, &j),
+			    SCHED_OK);
+			cr_expect(job_state_final(j.state), "job not final");
+			ended[j.state]++;
+			cancelled += j.state == JOB_CANCELLED;
+			if (j.seq > 0 && j.seq < ST_MAXSEQ)
+				cr_expect_eq(atomic_load(&st.ran[j.seq]),
+				    j.state == JOB_DONE ? 1 : 0,
+				    "seq %lld ran %d times in state %d",
+				    (long long)j.seq,
+				    atomic_load(&st.ran[j.seq]), j.state);
+			job_clear(&j);
+			total++;
+		}
+	cr_expect_geq(total, ST_JOBS);
+	cr_expect_eq(cancelled, atomic_load(&st.cancels_ok));
+	cr_expect_eq(ended[JOB_FAILED], 0);
+
+	/* Stats agree: per lock admitted = started + expired + cancelled. */
+	buf_init(&b);
+	sched_stats_json(st.s, &b);
+	cr_assert(buf_ok(&b));
+	sum = 0;
+	for (l = 0; l < 4; l++) {
+		adm = json_count(buf_cstr(&b), st_locks[l].name, "admitted");
+		cr_expect_eq(adm, json_count(buf_cstr(&b), st_locks[l].name,
+		    "started") + json_count(buf_cstr(&b), st_locks[l].name,
+		    "expired") + json_count(buf_cstr(&b), st_locks[l].name,
+		    "cancelled"), "lock %d", l);
+		cr_expect_eq(json_count(buf_cstr(&b), st_locks[l].name,
+		    "busy"), 0);
+		sum += json_count(buf_cstr(&b), st_locks[l].name, "done");
+	}
+	cr_expect_gt(sum, 0);
+	buf_free(&b);
+	sched_destroy(st.s);
+	freeconf(st.c);
+}
