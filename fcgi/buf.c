@@ -85,8 +85,11 @@ buf_take(struct buf *b)
 		buf_free(b);
 		return NULL;
 	}
-	if (b->data == NULL && buf_grow(b, 0) == -1)
-		return NULL;
+	if (b->data == NULL) {
+		if (buf_grow(b, 0) == -1)
+			return NULL;
+		b->data[0] = '\0';
+	}
 	p = b->data;
 	buf_init(b);
 	return p;

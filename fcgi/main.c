@@ -24,14 +24,16 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sluice [-tq] [-c file] [-l listen] "
+	fprintf(stderr, "usage: sluice [-qRt] [-c file] [-l listen] "
 	    "[-s state] [-T templates]\n"
 	    "  -c file       config file (default %s/sluice.conf)\n"
 	    "  -t            check the config (and templates) and exit\n"
 	    "  -l listen     override server.listen (unix:PATH or HOST:PORT)\n"
 	    "  -s state      override server.state\n"
 	    "  -T templates  override server.templates\n"
-	    "  -q            no per-request log lines\n", SLUICE_SYSCONFDIR);
+	    "  -q            no per-request log lines\n"
+	    "  -R            allow running as root (refused otherwise)\n",
+	    SLUICE_SYSCONFDIR);
 	exit(2);
 }
 
@@ -65,14 +67,15 @@ main(int argc, char *argv[])
 	char			 err[1024], devs[512];
 	const char		*path = SLUICE_SYSCONFDIR "/sluice.conf";
 	const char		*state = NULL, *templates = NULL;
-	int			 ch, test_only = 0, rc = 1;
+	int			 ch, test_only = 0, allow_root = 0, rc = 1;
 
 	memset(&sopts, 0, sizeof(sopts));
-	while ((ch = getopt(argc, argv, "c:l:qs:tT:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:l:qRs:tT:")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'l': sopts.listen = optarg; break;
 		case 'q': sopts.quiet = 1; break;
+		case 'R': allow_root = 1; break;
 		case 's': state = optarg; break;
 		case 't': test_only = 1; break;
 		case 'T': templates = optarg; break;
@@ -103,6 +106,16 @@ main(int argc, char *argv[])
 		goto out;
 	}
 
+	/*
+	 * A web-facing process has no business being root: it would own the
+	 * journal and results as root and turn any bug into a root bug.
+	 */
+	if (geteuid() == 0 && !allow_root) {
+		fprintf(stderr, "sluice: refusing to run as root; run it as an "
+		    "unprivileged user (the systemd unit uses DynamicUser), or "
+		    "pass -R if you really mean it\n");
+		goto out;
+	}
 	kernel_devices_init();
 	kernel_devices_describe(devs, sizeof(devs));
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "

@@ -37,7 +37,7 @@ setup(void)
 	pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		execl(bin, bin, "-q", "-c", conf, "-l", listen, "-s", state,
+		execl(bin, bin, "-q", "-R", "-c", conf, "-l", listen, "-s", state,
 		    "-T", tmpl, (char *)NULL);
 		_exit(127);
 	}
