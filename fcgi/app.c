@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,45 @@
 
 #include "app.h"
 #include "kernel.h"
+#include "metrics.h"
 
 /* Requests counted by status class for /metrics (index: status / 100). */
 #define APP_STATUS_CLASSES	6
+/* ... and by status code, 100..599 (index: status - 100). */
+#define APP_STATUS_CODES	500
 
+/*
+ * One config generation: the conf and templates that requests read. A
+ * SIGHUP publishes a new one with one atomic store; every generation stays
+ * alive until app_free (reloads are rare, a generation is small), so a
+ * request that loaded the pointer never sees it freed, and no request
+ * takes a lock to read it.
+ */
+struct app_gen {
+	const struct conf	*conf;
+	const struct tmpl_set	*tmpl;
+	int			 owned;		/* freed by app_free */
+	struct app_gen		*next;		/* older generation */
+};
+
+/* What all threads share: counters and the current generation. */
+struct app_shared {
+	_Atomic(struct app_gen *) gen;
+	pthread_mutex_t		 gen_mu;	/* reload against reload */
+	atomic_int		 draining;
+	atomic_int		 busy, threads;	/* responder threads */
+	atomic_llong		 reloads, reload_errors;
+	atomic_llong		 requests[APP_STATUS_CLASSES];
+	atomic_llong		 by_status[APP_STATUS_CODES];
+};
+
+/*
+ * The object the handlers read. The one app_create returns is shared by
+ * all threads; app_handle and app_error give each request its own copy
+ * (a "view") with conf and tmpl of one generation, so a request never
+ * mixes two configs. Shared mutable state lives behind sh, never in the
+ * view (draining in a view is its value when the request began).
+ */
 struct app {
 	const struct conf	*conf;
 	const struct tmpl_set	*tmpl;
@@ -27,7 +63,7 @@ struct app {
 	unsigned char		 secret[APP_SECRET_LEN];
 	int64_t			 started_ms;
 	atomic_int		 draining;
-	atomic_llong		 requests[APP_STATUS_CLASSES];
+	struct app_shared	*sh;
 };
 
 struct app *
@@ -36,10 +72,19 @@ app_create(const struct conf *conf, const struct tmpl_set *tmpl,
     const unsigned char secret[APP_SECRET_LEN])
 {
 	struct app	*a;
+	struct app_gen	*g;
 	int		 i;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
+	if ((a->sh = calloc(1, sizeof(*a->sh))) == NULL ||
+	    (g = calloc(1, sizeof(*g))) == NULL) {
+		free(a->sh);
+		free(a);
+		return NULL;
+	}
+	g->conf = conf;
+	g->tmpl = tmpl;
 	a->conf = conf;
 	a->tmpl = tmpl;
 	a->sched = sched;
@@ -47,24 +92,112 @@ app_create(const struct conf *conf, const struct tmpl_set *tmpl,
 	memcpy(a->secret, secret, APP_SECRET_LEN);
 	a->started_ms = job_now_ms();
 	atomic_init(&a->draining, 0);
+	atomic_init(&a->sh->gen, g);
+	pthread_mutex_init(&a->sh->gen_mu, NULL);
+	atomic_init(&a->sh->draining, 0);
+	atomic_init(&a->sh->busy, 0);
+	atomic_init(&a->sh->threads, 0);
+	atomic_init(&a->sh->reloads, 0);
+	atomic_init(&a->sh->reload_errors, 0);
 	for (i = 0; i < APP_STATUS_CLASSES; i++)
-		atomic_init(&a->requests[i], 0);
+		atomic_init(&a->sh->requests[i], 0);
+	for (i = 0; i < APP_STATUS_CODES; i++)
+		atomic_init(&a->sh->by_status[i], 0);
 	return a;
 }
 
 void
 app_free(struct app *a)
 {
+	struct app_gen	*g, *next;
+
 	if (a == NULL)
 		return;
+	for (g = atomic_load(&a->sh->gen); g != NULL; g = next) {
+		next = g->next;
+		if (g->owned) {
+			tmpl_free((struct tmpl_set *)g->tmpl);
+			conf_free((struct conf *)g->conf);
+		}
+		free(g);
+	}
+	pthread_mutex_destroy(&a->sh->gen_mu);
+	free(a->sh);
 	sodium_memzero(a->secret, sizeof(a->secret));
 	free(a);
+}
+
+int
+app_reload(struct app *a, struct conf *conf, struct tmpl_set *tmpl)
+{
+	struct app_gen	*g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		atomic_fetch_add(&a->sh->reload_errors, 1);
+		return -1;
+	}
+	g->conf = conf;
+	g->tmpl = tmpl;
+	g->owned = 1;
+	pthread_mutex_lock(&a->sh->gen_mu);
+	g->next = atomic_load_explicit(&a->sh->gen, memory_order_relaxed);
+	atomic_store_explicit(&a->sh->gen, g, memory_order_release);
+	pthread_mutex_unlock(&a->sh->gen_mu);
+	atomic_fetch_add(&a->sh->reloads, 1);
+	return 0;
+}
+
+void
+app_count_reload_error(struct app *a)
+{
+	atomic_fetch_add(&a->sh->reload_errors, 1);
+}
+
+const struct conf *
+app_conf(struct app *a)
+{
+	return atomic_load_explicit(&a->sh->gen, memory_order_acquire)->conf;
+}
+
+/* Fills v, a per-request copy of a over the current generation. */
+static void
+app_view(struct app *a, struct app *v)
+{
+	struct app_gen	*g;
+
+	g = atomic_load_explicit(&a->sh->gen, memory_order_acquire);
+	v->conf = g->conf;
+	v->tmpl = g->tmpl;
+	v->sched = a->sched;
+	v->journal = a->journal;
+	memcpy(v->secret, a->secret, APP_SECRET_LEN);
+	v->started_ms = a->started_ms;
+	atomic_init(&v->draining, atomic_load(&a->sh->draining));
+	v->sh = a->sh;
+}
+
+static void
+app_view_done(struct app *v)
+{
+	sodium_memzero(v->secret, sizeof(v->secret));
 }
 
 void
 app_set_draining(struct app *a, int on)
 {
-	atomic_store(&a->draining, on);
+	atomic_store(&a->sh->draining, on);
+}
+
+void
+app_responder_busy(struct app *a, int delta)
+{
+	atomic_fetch_add(&a->sh->busy, delta);
+}
+
+void
+app_set_responders(struct app *a, int n)
+{
+	atomic_store(&a->sh->threads, n);
 }
 
 void
@@ -73,7 +206,9 @@ app_count_request(struct app *a, int status)
 	int c = status / 100;
 
 	if (c >= 0 && c < APP_STATUS_CLASSES)
-		atomic_fetch_add(&a->requests[c], 1);
+		atomic_fetch_add(&a->sh->requests[c], 1);
+	if (status >= 100 && status < 100 + APP_STATUS_CODES)
+		atomic_fetch_add(&a->sh->by_status[status - 100], 1);
 }
 
 int
@@ -234,7 +369,11 @@ void
 app_error(struct app *a, const struct http_req *req, int status,
     const char *message, struct http_resp *resp)
 {
-	error_answer(a, req, status, message, 0, resp);
+	struct app	 v;
+
+	app_view(a, &v);
+	error_answer(&v, req, status, message, 0, resp);
+	app_view_done(&v);
 }
 
 /* Formats a double for display the way JSON holds it. */
@@ -563,7 +702,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	struct buf		 pjson;
 	double			 values[KERNEL_MAX_PARAMS];
 	char			 errs[KERNEL_MAX_PARAMS][128], ferr[160];
-	char			 id[JOB_ID_LEN + 1], loc[64];
+	char			 id[JOB_ID_LEN + 1], loc[80];
 	const char		*nonce, *v;
 	size_t			 i;
 	int			 bad = 0, retry = 0;
@@ -778,7 +917,7 @@ static void
 handle_job_cancel(struct app *a, struct http_req *req, const char *id,
     struct http_resp *resp)
 {
-	char loc[64];
+	char loc[80];
 
 	if (parse_form_body(a, req, resp) == -1 || check_csrf(a, req, resp) == -1)
 		return;
@@ -815,26 +954,56 @@ handle_session(struct app *a, struct http_req *req, struct http_resp *resp)
 	    req->session, csrf);
 }
 
+/* Server-side numbers for /status.json and /metrics, read once. */
+static void
+server_numbers(struct app *a, struct metrics_server *ms)
+{
+	int	 i;
+
+	memset(ms, 0, sizeof(*ms));
+	ms->threads = atomic_load(&a->sh->threads);
+	if (ms->threads == 0)
+		ms->threads = a->conf->threads;
+	ms->threads_busy = atomic_load(&a->sh->busy);
+	ms->draining = atomic_load(&a->sh->draining);
+	ms->devices = kernel_device_count();
+	ms->uptime_s = (double)(job_now_ms() - a->started_ms) / 1000.0;
+	ms->start_time_s = (double)a->started_ms / 1000.0;
+	ms->reloads = (uint64_t)atomic_load(&a->sh->reloads);
+	ms->reload_errors = (uint64_t)atomic_load(&a->sh->reload_errors);
+	for (i = 0; i < APP_STATUS_CODES && i < METRICS_STATUS_CODES; i++)
+		ms->by_status[i] = (uint64_t)atomic_load(&a->sh->by_status[i]);
+}
+
 static void
 handle_status(struct app *a, struct http_resp *resp)
 {
-	struct buf	*b = &resp->body;
-	struct buf	 stats;
-	int		 i;
+	struct buf		*b = &resp->body;
+	struct buf		 stats;
+	struct metrics_server	 ms;
+	int			 i, n;
 
 	buf_init(&stats);
 	if (a->sched != NULL)
 		sched_stats_json(a->sched, &stats);
+	server_numbers(a, &ms);
 	http_resp_header(resp, "Content-Type", "application/json");
 	http_resp_header(resp, "Cache-Control", "no-store");
 	buf_printf(b, "{\"server\":{\"version\":\"%s\",\"uptime_s\":%lld,"
-	    "\"threads\":%d,\"draining\":%s,\"devices\":%d,\"requests\":{",
-	    PACKAGE_VERSION, (long long)(job_now_ms() - a->started_ms) / 1000,
-	    a->conf->threads, atomic_load(&a->draining) ? "true" : "false",
-	    kernel_device_count());
+	    "\"threads\":%d,\"threads_busy\":%d,\"draining\":%s,"
+	    "\"devices\":%d,\"reloads\":%llu,\"reload_errors\":%llu,"
+	    "\"requests\":{", PACKAGE_VERSION, (long long)ms.uptime_s,
+	    ms.threads, ms.threads_busy, ms.draining ? "true" : "false",
+	    ms.devices, (unsigned long long)ms.reloads,
+	    (unsigned long long)ms.reload_errors);
 	for (i = 1; i < APP_STATUS_CLASSES; i++)
 		buf_printf(b, "%s\"%dxx\":%lld", i > 1 ? "," : "", i,
-		    (long long)atomic_load(&a->requests[i]));
+		    (long long)atomic_load(&a->sh->requests[i]));
+	buf_puts(b, "},\"status\":{");
+	for (i = 0, n = 0; i < METRICS_STATUS_CODES; i++)
+		if (ms.by_status[i] > 0)
+			buf_printf(b, "%s\"%d\":%llu", n++ > 0 ? "," : "",
+			    i + 100, (unsigned long long)ms.by_status[i]);
 	buf_puts(b, "}}");
 	/* The scheduler's object is {"locks":...,"tasks":...}: splice it in. */
 	if (stats.len > 2 && stats.data[0] == '{') {
@@ -849,40 +1018,39 @@ handle_status(struct app *a, struct http_resp *resp)
 static void
 handle_metrics(struct app *a, struct http_resp *resp)
 {
-	struct buf	*b = &resp->body;
-	size_t		 i;
-	int		 busy, queued, c;
+	struct sched_stats	 ss;
+	struct metrics_server	 ms;
 
+	memset(&ss, 0, sizeof(ss));
+	if (a->sched != NULL && sched_stats_get(a->sched, &ss) == -1) {
+		http_resp_text(resp, 500, "out of memory");
+		return;
+	}
+	server_numbers(a, &ms);
 	http_resp_header(resp, "Content-Type",
 	    "text/plain; version=0.0.4; charset=utf-8");
-	buf_puts(b, "# HELP sluice_lock_slots Slots of each lock.\n"
-	    "# TYPE sluice_lock_slots gauge\n");
-	for (i = 0; i < a->conf->nlocks; i++)
-		buf_printf(b, "sluice_lock_slots{lock=\"%s\"} %d\n",
-		    a->conf->locks[i].name, a->conf->locks[i].slots);
-	buf_puts(b, "# HELP sluice_lock_busy Slots held by running jobs.\n"
-	    "# TYPE sluice_lock_busy gauge\n");
-	for (i = 0; i < a->conf->nlocks; i++) {
-		sched_lock_counts(a->sched, i, &busy, &queued);
-		buf_printf(b, "sluice_lock_busy{lock=\"%s\"} %d\n",
-		    a->conf->locks[i].name, busy);
-	}
-	buf_puts(b, "# HELP sluice_lock_queued Jobs waiting for each lock.\n"
-	    "# TYPE sluice_lock_queued gauge\n");
-	for (i = 0; i < a->conf->nlocks; i++) {
-		sched_lock_counts(a->sched, i, &busy, &queued);
-		buf_printf(b, "sluice_lock_queued{lock=\"%s\"} %d\n",
-		    a->conf->locks[i].name, queued);
-	}
-	buf_puts(b, "# HELP sluice_http_requests_total Requests answered, by "
-	    "status class.\n# TYPE sluice_http_requests_total counter\n");
-	for (c = 1; c < APP_STATUS_CLASSES; c++)
-		buf_printf(b, "sluice_http_requests_total{class=\"%dxx\"} %lld\n",
-		    c, (long long)atomic_load(&a->requests[c]));
+	http_resp_header(resp, "Cache-Control", "no-store");
+	metrics_render(&resp->body, &ss, &ms);
+	sched_stats_free(&ss);
 }
+
+static void	app_dispatch(struct app *, struct http_req *,
+		    const struct route_match *, struct http_resp *);
 
 void
 app_handle(struct app *a, struct http_req *req, const struct route_match *m,
+    struct http_resp *resp)
+{
+	struct app	 v;
+
+	app_view(a, &v);
+	app_dispatch(&v, req, m, resp);
+	app_view_done(&v);
+}
+
+/* app_handle over one request's view of the app. */
+static void
+app_dispatch(struct app *a, struct http_req *req, const struct route_match *m,
     struct http_resp *resp)
 {
 	/* Operational endpoints need no session; everything else does. */

@@ -33,6 +33,24 @@ struct app	*app_create(const struct conf *, const struct tmpl_set *,
 		    const unsigned char secret[APP_SECRET_LEN]);
 void		 app_free(struct app *);
 
+/*
+ * Publishes a new generation of config and templates (SIGHUP): requests
+ * that begin afterwards see them, requests in flight finish on the old
+ * ones. Takes ownership of conf and tmpl (freed by app_free, as is every
+ * older reloaded generation: none is freed before). The scheduler must
+ * have been reconfigured to conf first. Returns 0, or -1 on ENOMEM
+ * (nothing changed; the caller still owns both). Thread-safe.
+ */
+int		 app_reload(struct app *, struct conf *, struct tmpl_set *);
+/* Counts a refused reload for /metrics and /status.json. Thread-safe. */
+void		 app_count_reload_error(struct app *);
+/* The config of the current generation; valid until app_free. */
+const struct conf *app_conf(struct app *);
+
+/* Responder threads: delta +1/-1 around each request; the pool size. */
+void		 app_responder_busy(struct app *, int delta);
+void		 app_set_responders(struct app *, int);
+
 /* From now on submissions get 503 and /healthz says draining. */
 void		 app_set_draining(struct app *, int);
 

@@ -86,17 +86,14 @@ http_body_length(const struct http_req *r, long max_body, size_t *len,
 	const char	*s = r->content_length;
 	char		*end;
 	long long	 v;
-	int		 has_body;
 
 	*len = 0;
-	has_body = strcmp(r->method, "POST") == 0 ||
-	    strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
-	if (s == NULL || *s == '\0') {
-		if (!has_body)
-			return 0;
-		snprintf(err, errlen, "Content-Length is required");
-		return 411;
-	}
+	/*
+	 * No Content-Length means an empty body (RFC 9112 section 6.3);
+	 * nginx fills it in for chunked bodies, which it buffers first.
+	 */
+	if (s == NULL || *s == '\0')
+		return 0;
 	if (*s < '0' || *s > '9') {
 		snprintf(err, errlen, "Content-Length must be a non-negative integer");
 		return 400;

@@ -47,9 +47,9 @@ void	http_req_free(struct http_req *);
 
 /*
  * Validates CONTENT_LENGTH against max_body before anything is read.
- * Returns 0 and sets *len (0 when the method has no body), or an HTTP
- * status (400 malformed or negative, 411 missing on POST, 413 too large)
- * with a message for the client in err.
+ * Returns 0 and sets *len (0 when absent: an empty body), or an HTTP
+ * status (400 malformed or negative, 413 too large) with a message for
+ * the client in err.
  */
 int	http_body_length(const struct http_req *, long max_body, size_t *len,
 	    char *err, size_t errlen);

@@ -18,16 +18,36 @@ lock_init(struct lock *l, int nslots)
 	return 0;
 }
 
-/* Bits of word w that stand for real slots. */
+/*
+ * Bits of word w that stand for real slots. After a shrink, words beyond
+ * nslots may still hold slots (nwords covers them) but offer none.
+ */
 static inline uint64_t
 lock_word_mask(const struct lock *l, int w)
 {
 	int	 rem;
 
-	if (w < l->nwords - 1)
-		return UINT64_MAX;
 	rem = l->nslots - 64 * w;
+	if (rem <= 0)
+		return 0;
 	return rem >= 64 ? UINT64_MAX : (UINT64_C(1) << rem) - 1;
+}
+
+int
+lock_resize(struct lock *l, int nslots)
+{
+	int	 w, nwords;
+
+	if (nslots < 1 || nslots > LOCK_MAX_SLOTS)
+		return -1;
+	nwords = (nslots + 63) / 64;
+	for (w = nwords; w < LOCK_WORDS; w++)
+		if (atomic_load_explicit(&l->bits[w],
+		    memory_order_relaxed) != 0)
+			nwords = w + 1;
+	l->nslots = nslots;
+	l->nwords = nwords;
+	return 0;
 }
 
 int
@@ -58,7 +78,8 @@ lock_release(struct lock *l, int slot)
 {
 	uint64_t	 bit, old;
 
-	if (slot < 0 || slot >= l->nslots)
+	/* Slots past nslots may still be held after a shrink. */
+	if (slot < 0 || slot >= 64 * l->nwords)
 		return -1;
 	bit = UINT64_C(1) << (slot % 64);
 	old = atomic_fetch_and_explicit(&l->bits[slot / 64], ~bit,
@@ -80,7 +101,9 @@ lock_busy(const struct lock *l)
 int
 lock_free(const struct lock *l)
 {
-	return l->nslots - lock_busy(l);
+	int	 n = l->nslots - lock_busy(l);
+
+	return n > 0 ? n : 0;
 }
 
 int
@@ -88,7 +111,7 @@ lock_held(const struct lock *l, int slot)
 {
 	uint64_t	 cur;
 
-	if (slot < 0 || slot >= l->nslots)
+	if (slot < 0 || slot >= 64 * l->nwords)
 		return 0;
 	cur = atomic_load_explicit((_Atomic uint64_t *)&l->bits[slot / 64],
 	    memory_order_acquire);

@@ -37,6 +37,15 @@ struct lock {
 int	lock_init(struct lock *l, int nslots);
 
 /*
+ * Changes the number of slots to nslots (1..LOCK_MAX_SLOTS; -1 otherwise,
+ * nothing changed). Held slots stay held: after a shrink, slots at or past
+ * nslots are released as usual but never claimed again, and lock_busy()
+ * may exceed nslots until they are. Not thread-safe against the other
+ * functions: the scheduler calls it under its mutex, as it does them all.
+ */
+int	lock_resize(struct lock *l, int nslots);
+
+/*
  * Claims the lowest free slot and stores its index in *slot. Returns 0, or
  * -1 when every slot is held (*slot untouched). Never blocks.
  */
@@ -52,7 +61,7 @@ int	lock_release(struct lock *l, int slot);
 /* Number of held slots (a snapshot when other threads race). */
 int	lock_busy(const struct lock *l);
 
-/* Number of free slots: nslots - lock_busy(). */
+/* Number of free slots: nslots - lock_busy(), at least 0. */
 int	lock_free(const struct lock *l);
 
 /* 1 when slot is held, 0 when free or out of range. */

@@ -63,6 +63,7 @@ main(int argc, char *argv[])
 	struct sched		*sched = NULL;
 	struct app		*app = NULL;
 	struct server_opts	 sopts;
+	struct sched_opts	 schopts;
 	unsigned char		 secret[APP_SECRET_LEN];
 	char			 err[1024], devs[512];
 	const char		*path = SLUICE_SYSCONFDIR "/sluice.conf";
@@ -84,6 +85,10 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* For SIGHUP: the same file, the same overrides. */
+	sopts.config = path;
+	sopts.state = state;
+	sopts.templates = templates;
 	/* Before any thread: every thread inherits the blocked set. */
 	server_block_signals();
 
@@ -121,11 +126,13 @@ main(int argc, char *argv[])
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
 	    "devices=\"%s\"\n", PACKAGE_VERSION, path, devs);
 
+	memset(&schopts, 0, sizeof(schopts));
+	schopts.log = stderr;	/* one line per job transition */
 	if (ensure_dir(state, err, sizeof(err)) == -1 ||
 	    app_load_secret(state, secret, err, sizeof(err)) == -1 ||
 	    (journal = journal_open(state, err, sizeof(err))) == NULL ||
-	    (sched = sched_create(conf, journal, NULL, err, sizeof(err))) ==
-	    NULL) {
+	    (sched = sched_create(conf, journal, &schopts, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "level=error msg=\"%s\"\n", err);
 		goto out;
 	}
@@ -138,11 +145,25 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	rc = 0;
+	/*
+	 * Jobs still running after the drain deadline stay journaled as
+	 * running (the next start marks them interrupted) and queued ones as
+	 * queued; waiting here for a kernel to end would outlive the
+	 * deadline, so leave without tearing the scheduler down. Every
+	 * journal write is already committed.
+	 */
+	if (sched_drain(sched, 0) > 0) {
+		fprintf(stderr, "level=warn msg=\"stopped with jobs left in "
+		    "the journal\"\n");
+		fflush(stderr);
+		_exit(0);
+	}
 	fprintf(stderr, "level=info msg=\"stopped\"\n");
 out:
-	app_free(app);
+	/* The scheduler may run on a reloaded conf that app_free frees. */
 	if (sched != NULL)
 		sched_destroy(sched);
+	app_free(app);
 	if (journal != NULL)
 		journal_close(journal);
 	tmpl_free(tmpl);

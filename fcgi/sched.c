@@ -72,14 +72,18 @@
 #define SCHED_SEED_MS		1000.0	/* run time guess before any run */
 #define SCHED_EMA_ALPHA		0.2
 #define SCHED_FAIR_HOPS		64
-#define SCHED_NSTATES		6
 #define SCHED_RETRY_MAX		3600
 
-static const int64_t hist_bounds[] = {
+const int64_t sched_hist_bounds_ms[SCHED_HIST_N] = {
 	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000,
 	50000, 100000, 200000, 600000
 };
-#define HIST_N	(sizeof(hist_bounds) / sizeof(hist_bounds[0]))
+#define hist_bounds	sched_hist_bounds_ms
+#define HIST_N		((size_t)SCHED_HIST_N)
+
+const char *const sched_state_names[SCHED_NSTATES] = {
+	"queued", "running", "done", "failed", "expired", "cancelled"
+};
 
 struct hist {
 	uint64_t	 b[HIST_N + 1];	/* per bucket (not cumulative); last: +Inf */
@@ -103,7 +107,7 @@ struct sess {
 };
 
 struct stask {
-	const struct conf_task	*ct;
+	const struct conf_task	*ct;		/* NULL once removed by reload */
 	const struct kernel	*k;
 	size_t			 nparams;
 	double			 ema_ms;
@@ -113,15 +117,19 @@ struct stask {
 	uint64_t		 ended[SCHED_NSTATES];
 	double			 run_sum_ms;
 	uint64_t		 run_n;
+	struct stask		*retired_next;
 };
 
 struct sjob {
 	struct job	 job;
 	struct stask	*st;
 	struct sess	*sess;
+	const struct kernel *k;		/* as admitted (a reload may change the task's) */
 	double		*params;
-	int		*slots;		/* per task lock */
-	struct wnode	*w;		/* per task lock */
+	size_t		 nlocks;	/* the locks it was admitted with */
+	size_t		*lidx;		/* per job lock: index in s->locks; SIZE_MAX: removed */
+	int		*slots;		/* per job lock */
+	struct wnode	*w;		/* per job lock */
 	int		 pending;	/* admitted, journal write in flight */
 	int		 run_device;	/* for kernel->run */
 	int		 hook_device;	/* for opts.run_hook */
@@ -138,6 +146,7 @@ struct slock {
 	struct wnode		*head, *tail;
 	int			 nwait, npending;
 	int64_t			 turn;
+	int			 shrunk;	/* busy may exceed slots (reload) */
 	uint64_t		 admitted, refused, started;
 	uint64_t		 ended[SCHED_NSTATES];
 	struct hist		 wait, run;
@@ -157,8 +166,12 @@ struct sched {
 	pthread_cond_t		 work_cv, timer_cv, drain_cv;
 	struct slock		*locks;
 	size_t			 nlocks;
-	struct stask		*tasks;
+	struct stask		**tasks;
 	size_t			 ntasks;
+	struct stask		*retired;	/* tasks removed by reload */
+	int			 npending;	/* journal writes of submits in flight */
+	int			 reconf;	/* a reconfigure waits for npending == 0 */
+	pthread_cond_t		 reconf_cv;
 	struct sjob		**by_id, **by_nonce;
 	struct sess		**sessions;
 	struct sjob		*ready_head, *ready_tail;
@@ -204,6 +217,72 @@ errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * One key=value line per job transition on opts.log (DESIGN.md, logs):
+ * wait_ms/run_ms < 0 and an empty device print as "-"; error is quoted.
+ * Called outside the mutex: a slow log must not stall the scheduler.
+ */
+static void
+sched_log(struct sched *s, const char *event, const char *id,
+    const char *task, const char *session, int64_t wait_ms, int64_t run_ms,
+    const char *device, const char *error)
+{
+	char		 w[24], r[24], e[256];
+	const char	*p;
+	size_t		 n = 0;
+
+	if (s->opts.log == NULL)
+		return;
+	snprintf(w, sizeof(w), wait_ms >= 0 ? "%lld" : "-",
+	    (long long)wait_ms);
+	snprintf(r, sizeof(r), run_ms >= 0 ? "%lld" : "-", (long long)run_ms);
+	e[0] = '\0';
+	if (error != NULL) {
+		/* Quote: no raw quote, backslash or control character. */
+		for (p = error; *p != '\0' && n + 3 < sizeof(e); p++) {
+			if (*p == '"' || *p == '\\')
+				e[n++] = '\\';
+			e[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+		}
+		e[n] = '\0';
+	}
+	fprintf(s->opts.log, "level=info event=%s id=%s task=%s session=%.8s "
+	    "wait_ms=%s run_ms=%s device=%s%s%s%s\n", event, id,
+	    task != NULL ? task : "-", session != NULL ? session : "-", w, r,
+	    device != NULL && device[0] != '\0' ? device : "-",
+	    error != NULL ? " error=\"" : "", e, error != NULL ? "\"" : "");
+	fflush(s->opts.log);
+}
+
+/* Logs a job from its (final) record: times from its timestamps. */
+static void
+sched_log_job(struct sched *s, const char *event, const struct job *jb)
+{
+	int64_t	 wait = -1, run = -1;
+
+	if (jb->started_ms > 0 && jb->created_ms > 0)
+		wait = jb->started_ms - jb->created_ms;
+	else if (jb->finished_ms > 0 && jb->created_ms > 0)
+		wait = jb->finished_ms - jb->created_ms;
+	if (jb->started_ms > 0 && jb->finished_ms > 0)
+		run = jb->finished_ms - jb->started_ms;
+	sched_log(s, event, jb->id, jb->task, jb->session, wait, run,
+	    jb->device, jb->error);
+}
+
+static const char *
+event_name(enum job_state st)
+{
+	switch (st) {
+	case JOB_DONE:		return "job_done";
+	case JOB_FAILED:	return "job_failed";
+	case JOB_EXPIRED:	return "job_expired";
+	case JOB_CANCELLED:	return "job_cancelled";
+	case JOB_RUNNING:	return "job_started";
+	default:		return "job_queued";
+	}
+}
+
 static uint64_t
 hash_str(const char *a, const char *b)
 {
@@ -232,24 +311,6 @@ hist_add(struct hist *h, double ms)
 	h->b[i]++;
 	h->sum += ms;
 	h->n++;
-}
-
-static void
-hist_json(struct buf *b, const struct hist *h)
-{
-	uint64_t	 cum = 0;
-	size_t		 i;
-
-	buf_puts(b, "{\"buckets\":{");
-	for (i = 0; i < HIST_N; i++) {
-		cum += h->b[i];
-		buf_printf(b, "\"%lld\":%llu,", (long long)hist_bounds[i],
-		    (unsigned long long)cum);
-	}
-	cum += h->b[HIST_N];
-	buf_printf(b, "\"+Inf\":%llu},\"sum\":", (unsigned long long)cum);
-	buf_json_num(b, h->sum);
-	buf_printf(b, ",\"count\":%llu}", (unsigned long long)h->n);
 }
 
 static void
@@ -286,27 +347,30 @@ stask_find(struct sched *s, const char *name)
 	size_t	 i;
 
 	for (i = 0; i < s->ntasks; i++)
-		if (strcmp(s->tasks[i].ct->name, name) == 0)
-			return &s->tasks[i];
+		if (strcmp(s->tasks[i]->ct->name, name) == 0)
+			return s->tasks[i];
 	return NULL;
 }
 
-/* Index into the task's locks of config lock li, or -1. */
+/* Index into the job's locks of config lock li, or -1. */
 static int
-task_lock_pos(const struct stask *st, size_t li)
+job_lock_pos(const struct sjob *j, size_t li)
 {
 	size_t	 i;
 
-	for (i = 0; i < st->ct->nlocks; i++)
-		if (st->ct->lock_index[i] == li)
+	for (i = 0; i < j->nlocks; i++)
+		if (j->lidx[i] == li)
 			return (int)i;
 	return -1;
 }
 
+/* Lock i of j; NULL only for a running job's lock removed by reload. */
 static struct slock *
 job_lock(struct sched *s, const struct sjob *j, size_t i)
 {
-	return &s->locks[j->st->ct->lock_index[i]];
+	if (j->lidx[i] >= s->nlocks)
+		return NULL;
+	return &s->locks[j->lidx[i]];
 }
 
 static void
@@ -316,6 +380,7 @@ sjob_free(struct sjob *j)
 		return;
 	job_clear(&j->job);
 	free(j->params);
+	free(j->lidx);
 	free(j->slots);
 	free(j->w);
 	free(j);
@@ -463,7 +528,7 @@ startable(struct sched *s, const struct sjob *j)
 {
 	size_t	 i;
 
-	for (i = 0; i < j->st->ct->nlocks; i++)
+	for (i = 0; i < j->nlocks; i++)
 		if (!lock_has_room(job_lock(s, j, i)))
 			return 0;
 	return 1;
@@ -516,8 +581,8 @@ blocker(struct sched *s, struct sjob *c, enum conf_order order)
 	struct sjob	*f;
 	size_t		 i, li;
 
-	for (i = 0; i < c->st->ct->nlocks; i++) {
-		li = c->st->ct->lock_index[i];
+	for (i = 0; i < c->nlocks; i++) {
+		li = c->lidx[i];
 		if (s->locks[li].cl->order != order)
 			continue;
 		f = first_startable(s, li);
@@ -554,8 +619,8 @@ waiter_insert(struct sched *s, struct sjob *j)
 	size_t		 i, li;
 	int		 signal = 0;
 
-	for (i = 0; i < j->st->ct->nlocks; i++) {
-		li = j->st->ct->lock_index[i];
+	for (i = 0; i < j->nlocks; i++) {
+		li = j->lidx[i];
 		L = &s->locks[li];
 		w = &j->w[i];
 		w->job = j;
@@ -591,7 +656,7 @@ waiter_remove(struct sched *s, struct sjob *j)
 	struct wnode	*w;
 	size_t		 i;
 
-	for (i = 0; i < j->st->ct->nlocks; i++) {
+	for (i = 0; i < j->nlocks; i++) {
 		L = job_lock(s, j, i);
 		w = &j->w[i];
 		if (w->prev != NULL)
@@ -604,7 +669,7 @@ waiter_remove(struct sched *s, struct sjob *j)
 			L->tail = w->prev;
 		w->prev = w->next = NULL;
 		L->nwait--;
-		j->sess->nwait[j->st->ct->lock_index[i]]--;
+		j->sess->nwait[j->lidx[i]]--;
 	}
 	j->st->nqueued--;
 }
@@ -619,7 +684,7 @@ audit_start(struct sched *s, struct sjob *c)
 	struct wnode	*w;
 	size_t		 i;
 
-	for (i = 0; i < c->st->ct->nlocks; i++) {
+	for (i = 0; i < c->nlocks; i++) {
 		if (job_lock(s, c, i)->cl->order != CONF_ORDER_FIFO)
 			continue;
 		for (w = job_lock(s, c, i)->head; w != NULL && w->job != c;
@@ -639,8 +704,8 @@ job_start(struct sched *s, struct sjob *j)
 	int			 slot;
 
 	waiter_remove(s, j);
-	for (i = 0; i < j->st->ct->nlocks; i++) {
-		li = j->st->ct->lock_index[i];
+	for (i = 0; i < j->nlocks; i++) {
+		li = j->lidx[i];
 		L = &s->locks[li];
 		if (lock_try_acquire(&L->lk, &slot) == -1)
 			slot = -1;	/* cannot happen: busy < slots */
@@ -735,8 +800,9 @@ job_end(struct sched *s, struct sjob *j, enum job_state state,
 		j->st->nrunning--;
 	} else
 		waiter_remove(s, j);
-	for (i = 0; i < j->st->ct->nlocks; i++) {
-		L = job_lock(s, j, i);
+	for (i = 0; i < j->nlocks; i++) {
+		if ((L = job_lock(s, j, i)) == NULL)
+			continue;	/* lock removed by reload */
 		if (was_running) {
 			if (lock_release(&L->lk, j->slots[i]) == 0)
 				L->busy--;
@@ -780,7 +846,8 @@ journal_snapshot(struct sched *s, const struct sjob *j)
 {
 	struct job	*c;
 
-	if (s->jr == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+	if ((s->jr == NULL && s->opts.log == NULL) ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if (job_copy(c, &j->job) == -1) {
 		free(c);
@@ -794,9 +861,10 @@ journal_snapshot_write(struct sched *s, struct job *c)
 {
 	if (c == NULL)
 		return;
-	if (journal_finish(s->jr, c, NULL, 0) == -1)
+	if (s->jr != NULL && journal_finish(s->jr, c, NULL, 0) == -1)
 		fprintf(stderr, "%s: job %s: %s\n", __func__, c->id,
 		    journal_error(s->jr));
+	sched_log_job(s, event_name(c->state), c);
 	job_clear(c);
 	free(c);
 }
@@ -812,7 +880,7 @@ running_left_ms(struct sched *s, size_t li, int64_t now)
 	double		 left, sum = 0;
 
 	for (j = s->running.head; j != NULL; j = j->next) {
-		if (task_lock_pos(j->st, li) < 0)
+		if (job_lock_pos(j, li) < 0)
 			continue;
 		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
 		if (left > 0)
@@ -829,7 +897,8 @@ static int64_t
 eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
     int *pos)
 {
-	size_t		 li = st->ct->lock_index[0];
+	size_t		 li = self != NULL ? self->lidx[0] :
+			    st->ct->lock_index[0];
 	struct slock	*L = &s->locks[li];
 	struct wnode	*w;
 	double		 ahead_ms = 0, eta;
@@ -879,18 +948,20 @@ worker_run(struct sched *s, struct sjob *j)
 	    j->job.started_ms, j->job.slot, j->job.device) == -1)
 		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
 		    journal_error(s->jr));
+	sched_log(s, "job_started", j->job.id, j->job.task, j->job.session,
+	    (j->start_ns - j->enq_ns) / 1000000, -1, j->job.device, NULL);
 
 	memset(&res, 0, sizeof(res));
 	err[0] = '\0';
 	if (s->opts.run_hook != NULL)
 		rc = s->opts.run_hook(&j->job, j->slots, j->hook_device,
 		    s->opts.run_arg, err, sizeof(err));
-	else if (j->st->k == NULL) {
+	else if (j->k == NULL) {
 		snprintf(err, sizeof(err), "kernel %s is not available",
 		    j->job.kernel);
 		rc = -1;
 	} else {
-		rc = j->st->k->run(j->params, j->run_device, &res);
+		rc = j->k->run(j->params, j->run_device, &res);
 		if (rc != 0)
 			snprintf(err, sizeof(err), "%s", res.error);
 		else {
@@ -918,8 +989,11 @@ worker_run(struct sched *s, struct sjob *j)
 		    journal_error(s->jr));
 		fin.has_png = 0;
 	}
-	if (s->opts.run_hook == NULL && j->st->k != NULL)
+	if (s->opts.run_hook == NULL && j->k != NULL)
 		kernel_result_clear(&res);
+	sched_log(s, state == JOB_DONE ? "job_done" : "job_failed", j->job.id,
+	    j->job.task, j->job.session, (j->start_ns - j->enq_ns) / 1000000,
+	    (mono_ns() - j->start_ns) / 1000000, j->job.device, error);
 
 	pthread_mutex_lock(&s->mu);
 	job_end(s, j, state, result, error, fin.has_png);
@@ -953,16 +1027,14 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Ends waiter j in state with msg; its snapshot is added to *snaps. */
 static void
-expire_one(struct sched *s, struct sjob *j, const struct conf_lock *cl,
-    struct job ***snaps, size_t *nsnaps)
+end_waiter(struct sched *s, struct sjob *j, enum job_state state,
+    const char *msg, struct job ***snaps, size_t *nsnaps)
 {
 	struct job	**grown, *c;
-	char		 msg[160];
 
-	snprintf(msg, sizeof(msg), "waited longer than %d s for lock %s",
-	    cl->wait_timeout, cl->name);
-	job_end(s, j, JOB_EXPIRED, NULL, strdup(msg), 0);
+	job_end(s, j, state, NULL, strdup(msg), 0);
 	if ((c = journal_snapshot(s, j)) == NULL)
 		return;
 	grown = realloc(*snaps, (*nsnaps + 1) * sizeof(**snaps));
@@ -973,6 +1045,17 @@ expire_one(struct sched *s, struct sjob *j, const struct conf_lock *cl,
 	}
 	*snaps = grown;
 	(*snaps)[(*nsnaps)++] = c;
+}
+
+static void
+expire_one(struct sched *s, struct sjob *j, const struct conf_lock *cl,
+    struct job ***snaps, size_t *nsnaps)
+{
+	char	 msg[160];
+
+	snprintf(msg, sizeof(msg), "waited longer than %d s for lock %s",
+	    cl->wait_timeout, cl->name);
+	end_waiter(s, j, JOB_EXPIRED, msg, snaps, nsnaps);
 }
 
 static void *
@@ -1132,15 +1215,20 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 		return NULL;
 	buf_init(&b);
 	j->st = st;
+	j->k = st->k;
+	j->nlocks = n;
+	j->lidx = calloc(n, sizeof(*j->lidx));
 	j->slots = calloc(n, sizeof(*j->slots));
 	j->w = calloc(n, sizeof(*j->w));
 	if (st->nparams > 0)
 		j->params = calloc(st->nparams, sizeof(*j->params));
-	if (j->slots == NULL || j->w == NULL ||
+	if (j->lidx == NULL || j->slots == NULL || j->w == NULL ||
 	    (st->nparams > 0 && j->params == NULL))
 		goto fail;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		j->lidx[i] = st->ct->lock_index[i];
 		j->slots[i] = -1;
+	}
 	if (st->nparams > 0 && params != NULL)
 		memcpy(j->params, params, st->nparams * sizeof(*params));
 
@@ -1184,7 +1272,7 @@ count_admitted(struct sched *s, struct sjob *j)
 {
 	size_t	 i;
 
-	for (i = 0; i < j->st->ct->nlocks; i++)
+	for (i = 0; i < j->nlocks; i++)
 		job_lock(s, j, i)->admitted++;
 	j->st->admitted++;
 }
@@ -1236,6 +1324,7 @@ recover_fail(struct sched *s, struct job *job, const char *msg)
 	if (journal_finish(s->jr, job, NULL, 0) == -1)
 		fprintf(stderr, "%s: job %s: %s\n", __func__, job->id,
 		    journal_error(s->jr));
+	sched_log_job(s, "job_failed", job);
 }
 
 /* Queues a job read back from the journal again (before any thread runs). */
@@ -1280,6 +1369,8 @@ recover_one(struct sched *s, struct job *job)
 	nonce_add(s, j);
 	count_admitted(s, j);
 	waiter_insert(s, j);
+	sched_log(s, "job_queued", j->job.id, j->job.task, j->job.session, -1,
+	    -1, NULL, NULL);
 }
 
 static int
@@ -1311,6 +1402,63 @@ out:
 		job_clear(&rl.jobs[i]);
 	free(rl.jobs);
 	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config checks shared by create and reconfigure */
+
+/* What the scheduler needs of a config, beyond conf_load's checks. */
+static int
+conf_check(struct sched *s, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	const struct conf_task	*ct;
+	size_t			 i, k, m;
+
+	if (conf->nlocks == 0 || conf->ntasks == 0) {
+		errf(err, errlen, "no locks or no tasks");
+		return -1;
+	}
+	for (i = 0; i < conf->nlocks; i++)
+		if (conf->locks[i].slots < 1 ||
+		    conf->locks[i].slots > LOCK_MAX_SLOTS) {
+			errf(err, errlen, "locks.%s.slots: must be 1..1024",
+			    conf->locks[i].name);
+			return -1;
+		}
+	for (i = 0; i < conf->ntasks; i++) {
+		ct = &conf->tasks[i];
+		if (kernel_find(ct->kernel) == NULL &&
+		    s->opts.run_hook == NULL) {
+			errf(err, errlen, "tasks.%s.kernel: unknown kernel %s",
+			    ct->name, ct->kernel);
+			return -1;
+		}
+		if (ct->nlocks == 0) {
+			errf(err, errlen, "tasks.%s.locks: empty", ct->name);
+			return -1;
+		}
+		for (k = 0; k < ct->nlocks; k++) {
+			for (m = 0; m < k; m++)
+				if (ct->lock_index[m] == ct->lock_index[k])
+					break;
+			if (ct->lock_index[k] >= conf->nlocks || m < k) {
+				errf(err, errlen, "tasks.%s.locks: bad or "
+				    "repeated lock %s", ct->name, ct->locks[k]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Points st at task ct of a (checked) config. */
+static void
+stask_bind(struct stask *st, const struct conf_task *ct)
+{
+	st->ct = ct;
+	st->k = kernel_find(ct->kernel);
+	st->nparams = st->k != NULL ? st->k->nparams : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1352,40 +1500,20 @@ sched_create(const struct conf *conf, struct journal *jr,
 		errf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (conf_check(s, conf, err, errlen) == -1)
+		goto fail;
 	for (i = 0; i < s->nlocks; i++) {
 		s->locks[i].cl = &conf->locks[i];
-		if (lock_init(&s->locks[i].lk, conf->locks[i].slots) == -1) {
-			errf(err, errlen, "locks.%s.slots: must be 1..1024",
-			    conf->locks[i].name);
-			goto fail;
-		}
+		lock_init(&s->locks[i].lk, conf->locks[i].slots);
 		total += conf->locks[i].slots;
 	}
 	for (i = 0; i < s->ntasks; i++) {
-		const struct conf_task	*ct = &conf->tasks[i];
-		struct stask		*st = &s->tasks[i];
-
-		st->ct = ct;
-		st->ema_ms = SCHED_SEED_MS;
-		st->k = kernel_find(ct->kernel);
-		if (st->k == NULL && s->opts.run_hook == NULL) {
-			errf(err, errlen, "tasks.%s.kernel: unknown kernel %s",
-			    ct->name, ct->kernel);
+		if ((s->tasks[i] = calloc(1, sizeof(**s->tasks))) == NULL) {
+			errf(err, errlen, "out of memory");
 			goto fail;
 		}
-		st->nparams = st->k != NULL ? st->k->nparams : 0;
-		if (ct->nlocks == 0) {
-			errf(err, errlen, "tasks.%s.locks: empty", ct->name);
-			goto fail;
-		}
-		for (k = 0; k < ct->nlocks; k++) {
-			if (ct->lock_index[k] >= s->nlocks ||
-			    task_lock_pos(st, ct->lock_index[k]) != (int)k) {
-				errf(err, errlen, "tasks.%s.locks: bad or "
-				    "repeated lock %s", ct->name, ct->locks[k]);
-				goto fail;
-			}
-		}
+		s->tasks[i]->ema_ms = SCHED_SEED_MS;
+		stask_bind(s->tasks[i], &conf->tasks[i]);
 	}
 
 	if (pthread_mutex_init(&s->mu, NULL) != 0) {
@@ -1397,6 +1525,7 @@ sched_create(const struct conf *conf, struct journal *jr,
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->timer_cv, &ca);
 	pthread_cond_init(&s->drain_cv, &ca);
+	pthread_cond_init(&s->reconf_cv, NULL);
 	pthread_condattr_destroy(&ca);
 	inited = 1;
 
@@ -1430,6 +1559,9 @@ fail:
 		sched_destroy(s);
 		return NULL;
 	}
+	if (s->tasks != NULL)
+		for (i = 0; i < s->ntasks; i++)
+			free(s->tasks[i]);
 	free(s->locks);
 	free(s->tasks);
 	free(s->by_id);
@@ -1451,7 +1583,7 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	struct job	 found;
 	enum sched_rc	 rc;
 	size_t		 i;
-	int		 r;
+	int		 r, queued = 0;
 
 	if (retry_after != NULL)
 		*retry_after = 0;
@@ -1460,10 +1592,8 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	if (session == NULL || strlen(session) > JOB_SESSION_LEN ||
 	    strlen(nonce) > JOB_NONCE_MAX)
 		return SCHED_ERROR;
-	if (task == NULL || (st = stask_find(s, task)) == NULL)
+	if (task == NULL)
 		return SCHED_UNKNOWN_TASK;
-	if (st->nparams > 0 && params == NULL)
-		return SCHED_ERROR;
 
 	/* A repeated nonce: in memory first, then in the journal. */
 	if (nonce[0] != '\0') {
@@ -1488,12 +1618,21 @@ sched_submit(struct sched *s, const char *task, const char *session,
 		}
 	}
 
-	if ((j = sjob_new(st, session, nonce, params, params_json)) == NULL)
-		return SCHED_ERROR;
+	/* The task is looked up under the mutex: a reload may change it. */
+	pthread_mutex_lock(&s->mu);
+	while (s->reconf)
+		pthread_cond_wait(&s->reconf_cv, &s->mu);
+	if ((st = stask_find(s, task)) == NULL) {
+		rc = SCHED_UNKNOWN_TASK;
+		goto unlock;
+	}
+	if ((st->nparams > 0 && params == NULL) ||
+	    (j = sjob_new(st, session, nonce, params, params_json)) == NULL) {
+		rc = SCHED_ERROR;
+		goto unlock;
+	}
 	job_new_id(j->job.id);
 	j->job.created_ms = job_now_ms();
-
-	pthread_mutex_lock(&s->mu);
 	if (s->draining) {
 		rc = SCHED_DRAINING;
 		goto unlock;
@@ -1545,14 +1684,23 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	st->nqueued++;
 	if (s->jr != NULL) {
 		j->pending = 1;
-		for (i = 0; i < st->ct->nlocks; i++)
+		s->npending++;
+		for (i = 0; i < j->nlocks; i++)
 			job_lock(s, j, i)->npending++;
 		pthread_mutex_unlock(&s->mu);
+		/* Logged now: no worker can start it before the relock. */
+		sched_log(s, "job_queued", j->job.id, task, session, -1, -1,
+		    NULL, NULL);
 		r = journal_insert(s->jr, &j->job);
+		if (r == -1)
+			sched_log(s, "job_failed", j->job.id, task, session,
+			    -1, -1, NULL, "journal write failed");
 		pthread_mutex_lock(&s->mu);
 		j->pending = 0;
-		for (i = 0; i < st->ct->nlocks; i++)
+		for (i = 0; i < j->nlocks; i++)
 			job_lock(s, j, i)->npending--;
+		if (--s->npending == 0 && s->reconf)
+			pthread_cond_broadcast(&s->reconf_cv);
 		if (r == -1) {
 			fprintf(stderr, "%s: job %s: %s\n", __func__,
 			    j->job.id, journal_error(s->jr));
@@ -1575,9 +1723,13 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	j = NULL;	/* owned by the scheduler now */
 	dispatch(s);
 	rc = SCHED_OK;
+	queued = s->jr == NULL;	/* else logged before the journal write */
 unlock:
 	pthread_mutex_unlock(&s->mu);
 	sjob_free(j);
+	if (queued)
+		sched_log(s, "job_queued", id, task, session, -1, -1, NULL,
+		    NULL);
 	return rc;
 }
 
@@ -1703,34 +1855,126 @@ sched_task_eta(struct sched *s, const char *task)
 	return eta;
 }
 
+static void
+hist_get(struct sched_hist *out, const struct hist *h)
+{
+	uint64_t	 cum = 0;
+	size_t		 i;
+
+	for (i = 0; i <= HIST_N; i++) {
+		cum += h->b[i];
+		out->cum[i] = cum;
+	}
+	out->sum_ms = h->sum;
+	out->count = h->n;
+}
+
+int
+sched_stats_get(struct sched *s, struct sched_stats *out)
+{
+	struct sched_lock_stats	*ls;
+	struct sched_task_stats	*ts;
+	struct slock		*L;
+	struct stask		*st;
+	size_t			 i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	out->locks = calloc(s->nlocks, sizeof(*out->locks));
+	out->tasks = calloc(s->ntasks, sizeof(*out->tasks));
+	if (out->locks == NULL || out->tasks == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		sched_stats_free(out);
+		return -1;
+	}
+	out->nlocks = s->nlocks;
+	out->ntasks = s->ntasks;
+	for (i = 0; i < s->nlocks; i++) {
+		L = &s->locks[i];
+		ls = &out->locks[i];
+		snprintf(ls->name, sizeof(ls->name), "%s", L->cl->name);
+		ls->slots = L->cl->slots;
+		ls->busy = L->busy;
+		ls->queued = L->nwait + L->npending;
+		ls->queue = L->cl->queue;
+		ls->fair = L->cl->order == CONF_ORDER_FAIR;
+		ls->admitted = L->admitted;
+		ls->refused = L->refused;
+		ls->started = L->started;
+		memcpy(ls->ended, L->ended, sizeof(ls->ended));
+		hist_get(&ls->wait, &L->wait);
+		hist_get(&ls->run, &L->run);
+	}
+	for (i = 0; i < s->ntasks; i++) {
+		st = s->tasks[i];
+		ts = &out->tasks[i];
+		snprintf(ts->name, sizeof(ts->name), "%s", st->ct->name);
+		ts->queued = st->nqueued;
+		ts->running = st->nrunning;
+		ts->admitted = st->admitted;
+		ts->refused = st->refused;
+		memcpy(ts->ended, st->ended, sizeof(ts->ended));
+		ts->run_sum_ms = st->run_sum_ms;
+		ts->run_n = st->run_n;
+		ts->eta_run_ms = st->ema_ms;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+void
+sched_stats_free(struct sched_stats *st)
+{
+	if (st == NULL)
+		return;
+	free(st->locks);
+	free(st->tasks);
+	memset(st, 0, sizeof(*st));
+}
+
+static void
+hist_json(struct buf *b, const struct sched_hist *h)
+{
+	size_t	 i;
+
+	buf_puts(b, "{\"buckets\":{");
+	for (i = 0; i < HIST_N; i++)
+		buf_printf(b, "\"%lld\":%llu,", (long long)hist_bounds[i],
+		    (unsigned long long)h->cum[i]);
+	buf_printf(b, "\"+Inf\":%llu},\"sum\":",
+	    (unsigned long long)h->cum[HIST_N]);
+	buf_json_num(b, h->sum_ms);
+	buf_printf(b, ",\"count\":%llu}", (unsigned long long)h->count);
+}
+
 void
 sched_stats_json(struct sched *s, struct buf *b)
 {
-	static const char *const names[SCHED_NSTATES] = {
-		"queued", "running", "done", "failed", "expired", "cancelled"
-	};
-	struct slock	*L;
-	struct stask	*st;
-	size_t		 i, k;
+	struct sched_stats		 ss;
+	const struct sched_lock_stats	*L;
+	const struct sched_task_stats	*st;
+	size_t				 i, k;
 
-	pthread_mutex_lock(&s->mu);
+	if (sched_stats_get(s, &ss) == -1) {
+		buf_puts(b, "{\"locks\":{},\"tasks\":{}}");
+		return;
+	}
 	buf_puts(b, "{\"locks\":{");
-	for (i = 0; i < s->nlocks; i++) {
-		L = &s->locks[i];
+	for (i = 0; i < ss.nlocks; i++) {
+		L = &ss.locks[i];
 		if (i > 0)
 			buf_putc(b, ',');
-		buf_json_str(b, L->cl->name);
+		buf_json_str(b, L->name);
 		buf_printf(b, ":{\"slots\":%d,\"busy\":%d,\"queued\":%d,"
 		    "\"queue\":%d,\"order\":\"%s\",\"admitted\":%llu,"
 		    "\"refused\":%llu,\"started\":%llu",
-		    L->cl->slots, L->busy, L->nwait + L->npending,
-		    L->cl->queue,
-		    L->cl->order == CONF_ORDER_FAIR ? "fair" : "fifo",
+		    L->slots, L->busy, L->queued, L->queue,
+		    L->fair ? "fair" : "fifo",
 		    (unsigned long long)L->admitted,
 		    (unsigned long long)L->refused,
 		    (unsigned long long)L->started);
 		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
-			buf_printf(b, ",\"%s\":%llu", names[k],
+			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
 			    (unsigned long long)L->ended[k]);
 		buf_puts(b, ",\"wait_ms\":");
 		hist_json(b, &L->wait);
@@ -1739,15 +1983,15 @@ sched_stats_json(struct sched *s, struct buf *b)
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "},\"tasks\":{");
-	for (i = 0; i < s->ntasks; i++) {
-		st = &s->tasks[i];
+	for (i = 0; i < ss.ntasks; i++) {
+		st = &ss.tasks[i];
 		if (i > 0)
 			buf_putc(b, ',');
-		buf_json_str(b, st->ct->name);
-		buf_printf(b, ":{\"queued\":%d,\"running\":%d", st->nqueued,
-		    st->nrunning);
+		buf_json_str(b, st->name);
+		buf_printf(b, ":{\"queued\":%d,\"running\":%d", st->queued,
+		    st->running);
 		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
-			buf_printf(b, ",\"%s\":%llu", names[k],
+			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
 			    (unsigned long long)st->ended[k]);
 		buf_printf(b, ",\"admitted\":%llu,\"refused\":%llu,"
 		    "\"mean_run_ms\":", (unsigned long long)st->admitted,
@@ -1757,11 +2001,11 @@ sched_stats_json(struct sched *s, struct buf *b)
 		else
 			buf_puts(b, "null");
 		buf_puts(b, ",\"eta_run_ms\":");
-		buf_json_num(b, round(st->ema_ms));
+		buf_json_num(b, round(st->eta_run_ms));
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "}}");
-	pthread_mutex_unlock(&s->mu);
+	sched_stats_free(&ss);
 }
 
 int
@@ -1790,12 +2034,246 @@ sched_drain(struct sched *s, int64_t timeout_ms)
 	return n;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Reload */
+
+/* Per-session arrays of the new lock layout, allocated before committing. */
+struct reconf_sess {
+	int64_t	*turn;
+	int	*nwait;
+};
+
+/* Why queued job j cannot stay under conf, or NULL when it can. */
+static const char *
+reconf_doom(struct sched *s, const struct conf *conf, const struct sjob *j,
+    const size_t *lmap, char *buf, size_t len)
+{
+	size_t	 i;
+
+	if (conf_find_task(conf, j->job.task) == NULL)
+		return "task removed by reload";
+	for (i = 0; i < j->nlocks; i++)
+		if (lmap[j->lidx[i]] == SIZE_MAX) {
+			snprintf(buf, len, "lock %s removed by reload",
+			    s->locks[j->lidx[i]].cl->name);
+			return buf;
+		}
+	return NULL;
+}
+
+int
+sched_reconfigure(struct sched *s, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct slock		*nl = NULL, *L;
+	struct stask		**nt = NULL, **fresh = NULL, *st;
+	struct sjob		*j, **queued = NULL;
+	struct sess		*e;
+	struct reconf_sess	*rs = NULL;
+	struct job		**snaps = NULL;
+	pthread_t		*grown;
+	const struct conf_task	*ct;
+	size_t			*lmap = NULL, *rmap = NULL, nqueued = 0, nsess = 0;
+	size_t			 i, k, n, nsnaps = 0, used = 0, want;
+	long			 total = 0;
+	int			 rc = -1, held = 0;
+	char			 why[160];
+	const char		*msg;
+
+	if (conf_check(s, conf, err, errlen) == -1)
+		return -1;
+	nl = calloc(conf->nlocks, sizeof(*nl));
+	nt = calloc(conf->ntasks, sizeof(*nt));
+	fresh = calloc(conf->ntasks, sizeof(*fresh));
+	rmap = calloc(conf->nlocks, sizeof(*rmap));
+	if (nl == NULL || nt == NULL || fresh == NULL || rmap == NULL)
+		goto oom;
+	for (i = 0; i < conf->ntasks; i++)
+		if ((fresh[i] = calloc(1, sizeof(*fresh[i]))) == NULL)
+			goto oom;
+
+	pthread_mutex_lock(&s->mu);
+	held = 1;
+	while (s->reconf)
+		pthread_cond_wait(&s->reconf_cv, &s->mu);
+	s->reconf = 1;
+	/* No admission is half done (journal write in flight) from here. */
+	while (s->npending > 0)
+		pthread_cond_wait(&s->reconf_cv, &s->mu);
+
+	/* Old lock index -> new one (SIZE_MAX: removed), and back. */
+	if ((lmap = calloc(s->nlocks, sizeof(*lmap))) == NULL)
+		goto oom;
+	for (k = 0; k < conf->nlocks; k++)
+		rmap[k] = SIZE_MAX;
+	for (i = 0; i < s->nlocks; i++) {
+		lmap[i] = SIZE_MAX;
+		for (k = 0; k < conf->nlocks; k++)
+			if (strcmp(s->locks[i].cl->name,
+			    conf->locks[k].name) == 0) {
+				lmap[i] = k;
+				rmap[k] = i;
+				break;
+			}
+	}
+
+	/* Every allocation before any change: the queued jobs, sessions. */
+	n = 0;
+	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+		for (j = s->by_id[i]; j != NULL; j = j->id_next)
+			if (j->job.state == JOB_QUEUED)
+				n++;
+	if (n > 0 && (queued = calloc(n, sizeof(*queued))) == NULL)
+		goto oom;
+	for (i = 0; i < SCHED_SESS_BUCKETS; i++)
+		for (e = s->sessions[i]; e != NULL; e = e->next)
+			nsess++;
+	if (nsess > 0 && (rs = calloc(nsess, sizeof(*rs))) == NULL)
+		goto oom;
+	for (i = 0; i < nsess; i++) {
+		rs[i].turn = calloc(conf->nlocks, sizeof(*rs[i].turn));
+		rs[i].nwait = calloc(conf->nlocks, sizeof(*rs[i].nwait));
+		if (rs[i].turn == NULL || rs[i].nwait == NULL)
+			goto oom;
+	}
+
+	/* Commit. 1: fail the queued jobs that lost their task or a lock. */
+	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+		for (j = s->by_id[i]; j != NULL; j = j->id_next)
+			if (j->job.state == JOB_QUEUED && nqueued < n)
+				queued[nqueued++] = j;
+	for (i = 0; i < nqueued; i++) {
+		j = queued[i];
+		msg = reconf_doom(s, conf, j, lmap, why, sizeof(why));
+		if (msg != NULL)
+			end_waiter(s, j, JOB_FAILED, msg, &snaps, &nsnaps);
+	}
+
+	/* 2: the new locks, moving the state of those kept. */
+	for (k = 0; k < conf->nlocks; k++) {
+		L = &nl[k];
+		if (rmap[k] != SIZE_MAX) {
+			*L = s->locks[rmap[k]];
+			lock_resize(&L->lk, conf->locks[k].slots);
+			L->shrunk = L->busy > conf->locks[k].slots;
+		} else
+			lock_init(&L->lk, conf->locks[k].slots);
+		L->cl = &conf->locks[k];
+		total += conf->locks[k].slots;
+	}
+
+	/* 3: tasks: kept ones (by name) keep their counters. */
+	/* retired_next == itself marks a task not (yet) in the new set. */
+	for (i = 0; i < s->ntasks; i++)
+		s->tasks[i]->retired_next = s->tasks[i];
+	for (k = 0; k < conf->ntasks; k++) {
+		ct = &conf->tasks[k];
+		st = NULL;
+		for (i = 0; i < s->ntasks; i++)
+			if (strcmp(s->tasks[i]->ct->name, ct->name) == 0) {
+				st = s->tasks[i];
+				break;
+			}
+		if (st == NULL) {
+			st = fresh[used];
+			fresh[used++] = NULL;
+			st->ema_ms = SCHED_SEED_MS;
+		} else
+			st->retired_next = NULL;
+		stask_bind(st, ct);
+		nt[k] = st;
+	}
+	for (i = 0; i < s->ntasks; i++) {
+		st = s->tasks[i];
+		if (st->retired_next != st)
+			continue;
+		st->ct = NULL;	/* only running or finished jobs point here */
+		st->retired_next = s->retired;
+		s->retired = st;
+	}
+
+	/* 4: jobs and sessions to the new lock indices. */
+	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+		for (j = s->by_id[i]; j != NULL; j = j->id_next)
+			for (k = 0; k < j->nlocks; k++)
+				if (j->lidx[k] < s->nlocks)
+					j->lidx[k] = lmap[j->lidx[k]];
+	n = 0;
+	for (i = 0; i < SCHED_SESS_BUCKETS; i++)
+		for (e = s->sessions[i]; e != NULL && n < nsess; e = e->next) {
+			for (k = 0; k < conf->nlocks; k++)
+				if (rmap[k] != SIZE_MAX) {
+					rs[n].turn[k] = e->turn[rmap[k]];
+					rs[n].nwait[k] = e->nwait[rmap[k]];
+				}
+			free(e->turn);
+			free(e->nwait);
+			e->turn = rs[n].turn;
+			e->nwait = rs[n].nwait;
+			rs[n].turn = NULL;
+			rs[n].nwait = NULL;
+			n++;
+		}
+
+	free(s->locks);
+	s->locks = nl;
+	s->nlocks = conf->nlocks;
+	nl = NULL;
+	free(s->tasks);
+	s->tasks = nt;
+	s->ntasks = conf->ntasks;
+	nt = NULL;
+	s->conf = conf;
+
+	/* 5: enough workers for every slot; grown locks start at once. */
+	want = s->opts.threads > 0 ? (size_t)s->opts.threads :
+	    (size_t)(total > 4096 ? 4096 : total);
+	if (want > (size_t)s->nworkers && !s->stop &&
+	    (grown = realloc(s->workers, want * sizeof(*grown))) != NULL) {
+		s->workers = grown;
+		while ((size_t)s->nworkers < want && pthread_create(
+		    &s->workers[s->nworkers], NULL, worker_main, s) == 0)
+			s->nworkers++;
+	}
+	dispatch(s);
+	pthread_cond_broadcast(&s->timer_cv);
+	rc = 0;
+	goto out;
+oom:
+	errf(err, errlen, "out of memory");
+out:
+	if (held) {
+		s->reconf = 0;
+		pthread_cond_broadcast(&s->reconf_cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+	for (i = 0; i < nsnaps; i++)
+		journal_snapshot_write(s, snaps[i]);
+	free(snaps);
+	if (fresh != NULL)
+		for (i = 0; i < conf->ntasks; i++)
+			free(fresh[i]);
+	for (i = 0; i < nsess && rs != NULL; i++) {
+		free(rs[i].turn);
+		free(rs[i].nwait);
+	}
+	free(rs);
+	free(queued);
+	free(lmap);
+	free(rmap);
+	free(fresh);
+	free(nt);
+	free(nl);
+	return rc;
+}
+
 void
 sched_destroy(struct sched *s)
 {
 	struct sjob	*j;
 	struct wnode	*w;
 	struct sess	*e;
+	struct stask	*st;
 	size_t		 i;
 	int		 k;
 
@@ -1838,9 +2316,16 @@ sched_destroy(struct sched *s)
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->timer_cv);
 	pthread_cond_destroy(&s->drain_cv);
+	pthread_cond_destroy(&s->reconf_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->workers);
 	free(s->locks);
+	for (i = 0; i < s->ntasks; i++)
+		free(s->tasks[i]);
+	while ((st = s->retired) != NULL) {
+		s->retired = st->retired_next;
+		free(st);
+	}
 	free(s->tasks);
 	free(s->by_id);
 	free(s->by_nonce);
@@ -1874,9 +2359,10 @@ sched_audit(struct sched *s, char *err, size_t errlen)
 		L = &s->locks[li];
 		holders = 0;
 		for (j = s->running.head; j != NULL; j = j->next)
-			if (task_lock_pos(j->st, li) >= 0)
+			if (job_lock_pos(j, li) >= 0)
 				holders++;
-		if (L->busy > L->cl->slots || L->busy != lock_busy(&L->lk) ||
+		if ((L->busy > L->cl->slots && !L->shrunk) ||
+		    L->busy != lock_busy(&L->lk) ||
 		    L->busy != holders) {
 			snprintf(num, sizeof(num), "%d/%d/%d", L->busy,
 			    lock_busy(&L->lk), holders);

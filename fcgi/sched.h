@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -46,6 +47,7 @@ struct sched_opts {
 		    int device, void *arg, char *err, size_t errlen);
 	void	*run_arg;
 	int	 threads;	/* worker threads; 0 = sum of all slots */
+	FILE	*log;		/* job transition lines; NULL = none */
 };
 
 /*
@@ -94,6 +96,72 @@ int64_t		 sched_task_eta(struct sched *, const char *task);
  * "tasks":{name:{...,mean_run_ms}}}.
  */
 void		 sched_stats_json(struct sched *, struct buf *);
+
+/*
+ * Applies a new config in place (SIGHUP): lock slots, queue, wait_timeout,
+ * order and devices, and the set of tasks. Running jobs keep running; a
+ * lock shrunk below its busy count starts nothing until busy < slots;
+ * grown locks start their waiters at once. A queued job whose task or one
+ * of whose locks is gone fails ("task removed by reload", "lock NAME
+ * removed by reload"); other queued jobs keep their place, their locks and
+ * their kernel. A running job of a removed lock keeps running but its slot
+ * of that lock is forgotten. Counters of kept locks and tasks carry over.
+ * conf must outlive the scheduler (or the next reconfigure); the old conf
+ * is no longer referenced once this returns 0. Returns 0, or -1 with a
+ * message in err and nothing changed. Thread-safe; submissions wait for
+ * the few microseconds it holds the mutex (and for journal writes in
+ * flight to end).
+ */
+int		 sched_reconfigure(struct sched *, const struct conf *conf,
+		    char *err, size_t errlen);
+
+/* Histogram bounds (upper, inclusive, ms) of the wait and run times. */
+#define SCHED_HIST_N	18
+extern const int64_t sched_hist_bounds_ms[SCHED_HIST_N];
+
+/* The job states, indexed by enum job_state ("queued", ..., "cancelled"). */
+#define SCHED_NSTATES	6
+extern const char *const sched_state_names[SCHED_NSTATES];
+
+struct sched_hist {
+	uint64_t	 cum[SCHED_HIST_N + 1];	/* cumulative; last is +Inf */
+	double		 sum_ms;
+	uint64_t	 count;
+};
+
+struct sched_lock_stats {
+	char		 name[CONF_NAME_MAX + 1];
+	int		 slots, busy, queued, queue;
+	int		 fair;		/* order: 1 fair, 0 fifo */
+	uint64_t	 admitted, refused, started;
+	uint64_t	 ended[SCHED_NSTATES];	/* by final state */
+	struct sched_hist wait, run;
+};
+
+struct sched_task_stats {
+	char		 name[CONF_NAME_MAX + 1];
+	int		 queued, running;
+	uint64_t	 admitted, refused;
+	uint64_t	 ended[SCHED_NSTATES];
+	double		 run_sum_ms;
+	uint64_t	 run_n;		/* mean run = run_sum_ms / run_n */
+	double		 eta_run_ms;	/* the run time the ETAs assume */
+};
+
+struct sched_stats {
+	struct sched_lock_stats	*locks;
+	size_t			 nlocks;
+	struct sched_task_stats	*tasks;
+	size_t			 ntasks;
+};
+
+/*
+ * Fills out with a consistent snapshot (taken under the mutex) of every
+ * lock and task in config order. Returns 0, or -1 on ENOMEM (out is then
+ * empty). The caller frees with sched_stats_free(). Thread-safe.
+ */
+int		 sched_stats_get(struct sched *, struct sched_stats *out);
+void		 sched_stats_free(struct sched_stats *);
 
 /*
  * Stops admitting (submit returns DRAINING), waits until every queued and

@@ -18,11 +18,12 @@
 #include "job.h"
 #include "route.h"
 #include "server.h"
+#include "tmpl.h"
 
 struct server {
 	struct app		*app;
 	struct sched		*sched;
-	const struct conf	*conf;
+	const struct server_opts *opts;
 	int			 listen_fd;
 	int			 quiet;
 	pthread_mutex_t		 accept_mu;	/* serializes FCGX_Accept_r */
@@ -105,7 +106,7 @@ serve_one(struct server *s, FCGX_Request *fr)
 	struct buf		 out;
 	char			 allow[32], err[160];
 	size_t			 len;
-	int			 st;
+	int			 st = 0, routed = 0;
 	int64_t			 t0 = job_mono_ns();
 
 	http_resp_init(&resp);
@@ -127,7 +128,8 @@ serve_one(struct server *s, FCGX_Request *fr)
 		app_error(s->app, &req, 404, "not found", &resp);
 		goto write;
 	}
-	if ((st = http_body_length(&req, s->conf->max_body, &len, err,
+	routed = 1;
+	if ((st = http_body_length(&req, app_conf(s->app)->max_body, &len, err,
 	    sizeof(err))) != 0) {
 		app_error(s->app, &req, st, err, &resp);
 		goto write;
@@ -147,7 +149,7 @@ write:
 		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
 		    "route=%s us=%lld\n", req.method ? req.method : "-",
 		    req.path ? req.path : "-", resp.status,
-		    st == 200 ? route_name(m.id) : "-",
+		    routed ? route_name(m.id) : "-",
 		    (long long)(job_mono_ns() - t0) / 1000);
 	buf_free(&out);
 	http_resp_free(&resp);
@@ -177,16 +179,92 @@ responder_main(void *arg)
 			/* A failed accept (peer reset); keep serving. */
 			continue;
 		}
+		app_responder_busy(s->app, 1);
 		serve_one(s, &fr);
 		FCGX_Finish_r(&fr);
+		app_responder_busy(s->app, -1);
 	}
 	FCGX_Free(&fr, 0);
 	return NULL;
 }
 
-/* Waits for SIGTERM/SIGINT; SIGHUP is logged (reload is not wired yet). */
+/* err with quotes and backslashes escaped, for a key="value" log field. */
 static void
-wait_for_stop(void)
+log_quoted(char *out, size_t outlen, const char *err)
+{
+	size_t	 n = 0;
+
+	for (; *err != '\0' && n + 3 < outlen; err++) {
+		if (*err == '"' || *err == '\\')
+			out[n++] = '\\';
+		out[n++] = (unsigned char)*err < 0x20 ? ' ' : *err;
+	}
+	out[n] = '\0';
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
+}
+
+/*
+ * SIGHUP: loads the config file and its templates again and switches the
+ * scheduler and the app to them; on any error keeps the old ones.
+ */
+static void
+server_reload(struct server *s)
+{
+	const struct server_opts	*o = s->opts;
+	const struct conf		*old = app_conf(s->app);
+	struct conf			*conf = NULL;
+	struct tmpl_set			*tmpl = NULL;
+	char				 err[1024], q[1100];
+
+	err[0] = '\0';
+	if (o->config == NULL) {
+		snprintf(err, sizeof(err), "no config file to read");
+		goto refused;
+	}
+	if ((conf = conf_load(o->config, err, sizeof(err))) == NULL)
+		goto refused;
+	if ((tmpl = tmpl_load_dir(o->templates != NULL ? o->templates :
+	    conf->templates, err, sizeof(err))) == NULL)
+		goto refused;
+	if (sched_reconfigure(s->sched, conf, err, sizeof(err)) == -1)
+		goto refused;
+	if (app_reload(s->app, conf, tmpl) == -1) {
+		/* The scheduler runs on conf now: it must stay alive. */
+		fprintf(stderr, "level=error msg=\"reload: out of memory; "
+		    "templates not switched\"\n");
+		tmpl_free(tmpl);
+		return;
+	}
+	if ((o->listen == NULL && str_differs(old->listen, conf->listen)) ||
+	    old->threads != conf->threads ||
+	    (o->state == NULL && str_differs(old->state, conf->state)))
+		fprintf(stderr, "level=warn msg=\"reload: changes that need a "
+		    "restart are not applied\"%s%s%s\n",
+		    o->listen == NULL && str_differs(old->listen,
+		    conf->listen) ? " server.listen=changed" : "",
+		    old->threads != conf->threads ? " server.threads=changed" :
+		    "", o->state == NULL && str_differs(old->state,
+		    conf->state) ? " server.state=changed" : "");
+	fprintf(stderr, "level=info msg=\"reloaded\" config=%s locks=%zu "
+	    "tasks=%zu\n", o->config, conf->nlocks, conf->ntasks);
+	return;
+refused:
+	log_quoted(q, sizeof(q), err);
+	fprintf(stderr, "level=error msg=\"reload refused\" error=\"%s\"\n",
+	    q);
+	app_count_reload_error(s->app);
+	tmpl_free(tmpl);
+	conf_free(conf);
+}
+
+/* Waits for SIGTERM/SIGINT; reloads on SIGHUP. */
+static void
+wait_for_stop(struct server *s)
 {
 	sigset_t	 set;
 	int		 sig;
@@ -199,8 +277,8 @@ wait_for_stop(void)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			fprintf(stderr, "level=warn msg=\"SIGHUP: reload is not "
-			    "supported yet; restart to apply a new config\"\n");
+			fprintf(stderr, "level=info msg=\"SIGHUP: reloading\"\n");
+			server_reload(s);
 			continue;
 		}
 		fprintf(stderr, "level=info msg=\"stopping\" signal=%s\n",
@@ -222,7 +300,7 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	memset(&s, 0, sizeof(s));
 	s.app = app;
 	s.sched = sched;
-	s.conf = conf;
+	s.opts = opts;
 	s.quiet = opts->quiet;
 	atomic_init(&s.stopping, 0);
 	pthread_mutex_init(&s.accept_mu, NULL);
@@ -249,10 +327,12 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	if (started == conf->threads) {
 		fprintf(stderr, "level=info msg=\"serving\" threads=%d\n",
 		    started);
-		wait_for_stop();
+		app_set_responders(app, started);
+		wait_for_stop(&s);
 		/* Drain while responders keep answering job pages. */
 		app_set_draining(app, 1);
-		left = sched_drain(sched, (int64_t)conf->drain_timeout * 1000);
+		left = sched_drain(sched,
+		    (int64_t)app_conf(app)->drain_timeout * 1000);
 		if (left > 0)
 			fprintf(stderr, "level=warn msg=\"drain timeout: jobs "
 			    "left in the journal\" jobs=%d\n", left);

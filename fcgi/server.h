@@ -15,6 +15,10 @@
 struct server_opts {
 	const char	*listen;	/* overrides conf->listen when set */
 	int		 quiet;		/* no per-request log lines */
+	/* For SIGHUP: the file to read again and the -s/-T overrides. */
+	const char	*config;	/* NULL: reload refused */
+	const char	*state;		/* overrides conf->state when set */
+	const char	*templates;	/* overrides conf->templates when set */
 };
 
 /*
@@ -24,7 +28,13 @@ struct server_opts {
 void	server_block_signals(void);
 
 /*
- * Serves until SIGTERM or SIGINT: then /healthz says draining, new
+ * Serves until SIGTERM or SIGINT. SIGHUP reloads opts->config: the new
+ * config and templates are checked, the scheduler is reconfigured and the
+ * app switched to them; on any error the line
+ * level=error msg="reload refused" error="..." is logged and the old ones
+ * stay. listen, threads and state cannot change without a restart (a
+ * warning names them). conf is the config at start; the app owns the
+ * reloaded ones. On SIGTERM or SIGINT: /healthz says draining, new
  * submissions get 503, queued and running jobs get drain_timeout seconds
  * to finish, accepting stops, every responder thread is joined, and 0 is
  * returned. Returns -1 with a message in err when the server cannot start

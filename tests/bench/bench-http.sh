@@ -9,7 +9,7 @@ work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 trap 'kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null; rm -rf "$work"' EXIT
 cp -r "$srcdir/nginx/static" "$work/static"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
-"$builddir/nginx/sluice-serve" --port "$port" --config "$srcdir/fcgi/sluice.conf" \
+"$builddir/nginx/sluice-serve" --port "$port" --config "$srcdir/tests/bench/bench.conf" \
 	--prefix "$work/prefix" --sluice "$builddir/sluice" \
 	--templates "$srcdir/templates" --static "$work/static" --quiet \
 	> "$work/serve.out" 2>"$work/serve.err" &
@@ -35,3 +35,31 @@ d=$(median "${dyn[@]}") s=$(median "${sta[@]}")
 ratio=$(awk -v d="$d" -v s="$s" 'BEGIN {printf "%.2f", (s > 0 ? d / s : 0)}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.45 ? "meets" : "MISSES")}')
 echo "http GET /: $d req/s vs nginx static same $bytes bytes: $s req/s: ratio $ratio (target >= 0.45: $verdict)"
+
+# p50/p99 of GET / idle, then with the burn queue saturated (2 running, 64
+# waiting, 66 sessions) while other clients poll a job's JSON.
+# wrk --latency prints "99%  1.23ms"; convert to microseconds.
+lat() { wrk -t2 -c16 -d"${secs}s" --latency -H "Cookie: sid=$sid" "$1" 2>/dev/null > "$work/lat.txt"
+	for p in 50 99; do awk -v p="$p%" '$1 == p {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+		m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 0; print v * m}' "$work/lat.txt"; done; }
+read -r idle50 idle99 < <(lat "http://127.0.0.1:$port/" | tr '\n' ' ')
+first_job=
+for i in $(seq 1 66); do
+	s=$(printf '%032x' "$((0xbe00 + i))")
+	tok=$(curl -s -H "Cookie: sid=$s" "http://127.0.0.1:$port/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/')
+	loc=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: sid=$s" \
+		--data "csrf=$tok&ms=600000" "http://127.0.0.1:$port/tasks/burn")
+	[ -n "$first_job" ] || { first_job=${loc##*/jobs/}; first_sid=$s; }
+done
+queued=$(curl -s "http://127.0.0.1:$port/status.json" | grep -o '"queued":[0-9]*' | head -1)
+wrk -t1 -c16 -d"$((secs + 2))s" -H "Cookie: sid=$first_sid" \
+	"http://127.0.0.1:$port/jobs/$first_job.json" >/dev/null 2>&1 &
+poll_pid=$!
+sleep 1
+read -r sat50 sat99 < <(lat "http://127.0.0.1:$port/" | tr '\n' ' ')
+wait $poll_pid 2>/dev/null
+r99=$(awk -v a="$sat99" -v b="$idle99" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+r50=$(awk -v a="$sat50" -v b="$idle50" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
+verdict=$(awk -v r="$r99" 'BEGIN {print (r <= 2.0 ? "meets" : "MISSES")}')
+echo "http GET / p99 saturated vs idle: ${sat99} us vs ${idle99} us ($queued, 16 clients polling a job): ratio $r99 (target <= 2.0: $verdict)"
+echo "http GET / p50 saturated vs idle: ${sat50} us vs ${idle50} us: ratio $r50"

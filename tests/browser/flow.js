@@ -1,0 +1,477 @@
+'use strict';
+/*
+ * Sluice browser tests: what a user does, in real headless Chromium.
+ * Started by tests/browser/browser.sh, which runs sluice-serve with
+ * tests/data/it.conf (burn: lock "one", 1 slot, queue 2; mandelbrot: lock
+ * "pool"; max_active 2 per session) and sets:
+ *   SLUICE_URL        http://127.0.0.1:PORT
+ *   SLUICE_CHROMIUM   the browser binary (Debian's /usr/bin/chromium)
+ *   SLUICE_ARTIFACTS  where screenshots go (build dir)
+ * Prints TAP, one line per test. Every page fails its test on a JavaScript
+ * dialog (alert: injected script ran) or an uncaught page error.
+ */
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.SLUICE_URL;
+const EXE = process.env.SLUICE_CHROMIUM || '/usr/bin/chromium';
+const ART = process.env.SLUICE_ARTIFACTS || '.';
+const TEST_TIMEOUT_MS = 60000;
+const SUITE_TIMEOUT_MS = 300000;
+const JOB_RE = /\/jobs\/([0-9a-f]{32})$/;
+
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+
+class Fail extends Error {}
+function assert(cond, msg) { if (!cond) throw new Fail(msg); }
+function eq(got, want, what) {
+	if (got !== want)
+		throw new Fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let browser;
+let problems = [];	/* dialogs and page errors of the running test */
+let contexts = [];	/* closed after each test */
+
+async function session(opts = {}) {
+	const ctx = await browser.newContext({
+		baseURL: BASE,
+		viewport: { width: 1100, height: 800 },
+		colorScheme: 'light',
+		...opts,
+	});
+	contexts.push(ctx);
+	ctx.on('page', watch);
+	const page = await ctx.newPage();
+	return page;
+}
+
+function watch(page) {
+	page.on('dialog', (d) => {
+		problems.push(`unexpected ${d.type()} dialog: ${d.message()}`);
+		d.dismiss().catch(() => {});
+	});
+	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}
+
+function jobId(page) {
+	const m = JOB_RE.exec(new URL(page.url()).pathname);
+	assert(m, `not on a job page: ${page.url()}`);
+	return m[1];
+}
+
+/* Fills a task's form (values: name -> string) and presses Run. */
+async function fill(page, task, values) {
+	for (const [k, v] of Object.entries(values))
+		await page.fill(`#task-${task} input[name="${k}"]`, String(v));
+}
+async function run(page, task, values = {}, how = 'click') {
+	await fill(page, task, values);
+	const button = page.locator(`#task-${task} button[type=submit]`);
+	await Promise.all([
+		page.waitForURL(JOB_RE, { timeout: 30000 }),
+		how === 'dblclick' ? button.dblclick() : button.click(),
+	]);
+	return jobId(page);
+}
+
+async function state(page) {
+	return page.locator('#job').getAttribute('data-state', { timeout: 2000 });
+}
+
+/* Waits for the job page to show one of states, by itself (JS or refresh). */
+async function until(page, states, ms = 30000) {
+	const end = Date.now() + ms;
+	let s = null;
+	while (Date.now() < end) {
+		try { s = await state(page); } catch (e) { s = null; /* navigating */ }
+		if (states.includes(s)) return s;
+		await sleep(100);
+	}
+	throw new Fail(`job never reached ${states.join('/')} (last seen: ${s})`);
+}
+
+/* Arms a job page: a marker that a reload would lose, a log of aria-live text. */
+async function arm(page) {
+	await page.evaluate(() => {
+		window.__sluiceMarker = 42;
+		window.__live = [];
+		const live = document.getElementById('job-live');
+		new MutationObserver(() => {
+			window.__live.push(live.textContent.replace(/\s+/g, ' ').trim());
+		}).observe(live, { childList: true, subtree: true, characterData: true });
+	});
+}
+async function armed(page) {
+	return page.evaluate(() => window.__sluiceMarker === 42);
+}
+
+async function resultRows(page) {
+	return page.$$eval('#job-live table.result tr', (trs) => Object.fromEntries(
+	    trs.map((tr) => [tr.querySelector('th').textContent.trim(),
+	    tr.querySelector('td').textContent.trim()])));
+}
+
+async function jobCount(page) {
+	await page.goto('/');
+	return page.locator('section.jobs .job-list li').count();
+}
+
+/* ---- the tests ---- */
+
+test('app page: a form per task with csrf and nonce, locks, no jobs yet', async () => {
+	const page = await session();
+	const r = await page.goto('/');
+	eq(r.status(), 200, 'GET / status');
+	eq(await page.locator('form.task').count(), 3, 'task forms');
+	for (const t of ['burn', 'mandelbrot', 'both']) {
+		const f = page.locator(`#task-${t}`);
+		eq(await f.getAttribute('method'), 'post', `${t} method`);
+		eq(await f.getAttribute('action'), `/tasks/${t}`, `${t} action`);
+		assert(/^[0-9a-f]{64}$/.test(await f.locator('input[name=csrf]').inputValue()),
+		    `${t}: csrf is not 64 hex`);
+		assert(/^[0-9a-f]{32}$/.test(await f.locator('input[name=nonce]').inputValue()),
+		    `${t}: nonce is not 32 hex`);
+		assert(await f.locator('button[type=submit]').isVisible(), `${t}: no Run button`);
+	}
+	/* Every visible input has a label (the input sits inside its label). */
+	const unlabelled = await page.$$eval('form.task input:not([type=hidden])',
+	    (ins) => ins.filter((i) => !i.closest('label')).map((i) => i.name));
+	eq(unlabelled.length, 0, `inputs without a label (${unlabelled})`);
+	eq(await page.locator('#task-burn input[name=ms]').getAttribute('max'), '600000', 'burn ms max');
+	eq(await page.locator('li.lock').count(), 2, 'locks listed');
+	assert(await page.locator('section.jobs .empty').isVisible(), 'no "no jobs yet" text');
+	await page.screenshot({ path: path.join(ART, 'index.png'), fullPage: true });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await page.screenshot({ path: path.join(ART, 'index-dark.png'), fullPage: true });
+});
+
+test('with JS: burn runs, the page updates in place to done, aria-live announces it', async () => {
+	const page = await session();
+	let navigations = 0;
+	await page.goto('/');
+	const id = await run(page, 'burn', { ms: 3000 });
+	const first = await state(page);
+	assert(['queued', 'running'].includes(first), `landed in state ${first}`);
+	eq((await page.locator('#job-state').textContent()).trim(), first, 'state badge');
+	assert(await page.locator('#job-live .spinner').count() === 1, 'no spinner while waiting');
+	eq(await page.locator('#job-live').getAttribute('aria-live'), 'polite', 'aria-live');
+	eq(await page.locator('meta[http-equiv=refresh]').count(), 0,
+	    'meta refresh still present with JS (it should be removed)');
+	await arm(page);
+	page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+	await page.waitForFunction(() => document.getElementById('job').dataset.state === 'done',
+	    null, { timeout: 30000 });
+	assert(await armed(page), 'the page was reloaded (marker lost)');
+	eq(navigations, 0, 'navigations while waiting');
+	eq(new URL(page.url()).pathname, `/jobs/${id}`, 'still on the job page');
+	eq((await page.locator('#job-state').textContent()).trim(), 'done', 'state badge');
+	assert((await page.getAttribute('#job-state', 'class')).includes('state-done'), 'badge class');
+	const live = await page.evaluate(() => window.__live);
+	assert(live.length > 0, 'the aria-live region never changed');
+	assert(/Done/.test(live[live.length - 1]), `last aria-live text: ${live[live.length - 1]}`);
+	const rows = await resultRows(page);
+	assert('elapsed_ms' in rows, `no elapsed_ms in result table (${JSON.stringify(rows)})`);
+	const ms = Number(rows.elapsed_ms);
+	assert(Number.isFinite(ms) && ms > 0, `elapsed_ms = ${rows.elapsed_ms}`);
+	eq(await page.locator('#job-live .spinner').count(), 0, 'spinner left after done');
+});
+
+/*
+ * Queue scenario on lock "one" (1 slot, queue 2). The job holding the slot
+ * is submitted over plain HTTP (no page to render, so its start does not
+ * depend on how fast the browser is) and runs BLOCK_MS, long enough for two
+ * browser sessions to queue behind it even on a loaded machine.
+ */
+const BLOCK_MS = 10000;
+let queue = null;	/* shared by the two queue tests */
+
+/* Submits a job for this context's session without a page; returns its JSON. */
+async function submitHttp(ctx, task, values) {
+	const s = await ctx.request.get('/session.json');
+	eq(s.status(), 200, 'session.json');
+	const { csrf } = await s.json();
+	const r = await ctx.request.post(`/tasks/${task}`, {
+		headers: { Accept: 'application/json' },
+		form: { csrf, nonce: `blocker-${Date.now()}`, ...values },
+	});
+	eq(r.status(), 202, `HTTP submit of ${task}`);
+	return r.json();
+}
+
+test('two sessions queue behind a running job and see their positions', async () => {
+	queue = null;
+	const a = await session(), b = await session(), c = await session();
+	const keep = contexts.splice(0);	/* the next test closes them */
+	try {
+		await Promise.all([b.goto('/'), c.goto('/')]);
+		const blocker = await submitHttp(a.context(), 'burn', { ms: BLOCK_MS });
+		eq(blocker.state, 'running', 'first job (a free slot)');
+		const t0 = Date.now();
+		const idb = await run(b, 'burn', { ms: 300 });
+		eq(await state(b), 'queued', 'second session while the first runs');
+		eq((await b.locator('#job-position').textContent()).trim(), 'Next in line.',
+		    'second: position');
+		assert(await b.locator('#job-live .spinner').count() === 1, 'no spinner');
+		const idc = await run(c, 'burn', { ms: 300 });
+		eq(await state(c), 'queued', 'third session');
+		eq((await c.locator('#job-position').textContent()).trim(), '1 job(s) ahead of you.',
+		    'third: position');
+		const eta = c.locator('#job-eta');
+		if (await eta.count())
+			assert(/^\d+(\.\d)?$/.test((await eta.textContent()).trim()), 'eta is not a number');
+		await arm(c);
+		/* Each session sees only its own jobs. */
+		const other = await b.request.get(`/jobs/${idc}.json`);
+		eq(other.status(), 404, "another session's job");
+		queue = { b, c, idb, keep, t0 };
+	} finally {
+		if (!queue)
+			contexts.push(...keep);
+	}
+});
+
+test('cancel a queued job with its button; the one behind moves up in place', async () => {
+	assert(queue, 'needs the previous test');
+	const { b, c, idb, keep, t0 } = queue;
+	contexts.push(...keep);
+	queue = null;
+	eq(await state(b), 'queued', 'second job before cancel');
+	const cancel = b.locator('#job-live button', { hasText: 'Cancel' });
+	assert(await cancel.isVisible(), 'no Cancel button');
+	await cancel.click();
+	await until(b, ['cancelled'], 10000);
+	console.log(`# cancelled ${Date.now() - t0} ms after the ${BLOCK_MS} ms blocker started`);
+	eq(new URL(b.url()).pathname, `/jobs/${idb}`, 'back on the job page');
+	eq((await b.locator('#job-state').textContent()).trim(), 'cancelled', 'badge');
+	assert(/cancelled/.test(await b.locator('#job-live').textContent()), 'no reason shown');
+	eq(await b.locator('#job-live button').count(), 0, 'Cancel button still there');
+	eq(await b.locator('meta[http-equiv=refresh]').count(), 0, 'final page refreshes');
+	/* c moves up without a reload, then runs once the blocker ends. */
+	await c.waitForFunction(() => {
+		const p = document.getElementById('job-position');
+		return p && p.textContent.trim() === 'Next in line.';
+	}, null, { timeout: 10000 });
+	await until(c, ['done'], BLOCK_MS + 20000);
+	assert(await armed(c), 'the third page was reloaded (marker lost)');
+	const live = await c.evaluate(() => window.__live);
+	assert(live.some((t) => /Next in line/.test(t)), 'position change not in aria-live region');
+	/* (The short running phase may fall between two polls: not asserted.) */
+	assert(/Done/.test(live[live.length - 1]), 'done not in aria-live region');
+});
+
+test('with JS: mandelbrot result image loads, download link works', async () => {
+	const page = await session();
+	await page.goto('/');
+	const id = await run(page, 'mandelbrot', { width: 800, height: 600 });
+	await until(page, ['done']);
+	const img = page.locator('#job-live figure.result-img img');
+	await img.waitFor({ timeout: 5000 });
+	await page.waitForFunction(() => {
+		const i = document.querySelector('#job-live figure.result-img img');
+		return i && i.complete;
+	}, null, { timeout: 10000 });
+	const size = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+	eq(size.join('x'), '800x600', 'image natural size');
+	assert((await img.getAttribute('alt')).length > 0, 'image without alt text');
+	const link = page.locator('#job-live a[download]');
+	eq(await link.getAttribute('href'), `/jobs/${id}/result.png`, 'download href');
+	assert(/\.png$/.test(await link.getAttribute('download')), 'download name');
+	const r = await page.request.get(`/jobs/${id}/result.png`);
+	eq(r.status(), 200, 'PNG status');
+	eq(r.headers()['content-type'], 'image/png', 'PNG content type');
+	const body = await r.body();
+	eq(body.subarray(1, 4).toString(), 'PNG', 'PNG signature');
+	const rows = await resultRows(page);
+	assert(Object.keys(rows).length > 0, 'no result table');
+	await page.screenshot({ path: path.join(ART, 'job-mandelbrot.png'), fullPage: true });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await page.screenshot({ path: path.join(ART, 'job-mandelbrot-dark.png'), fullPage: true });
+});
+
+test('a field error is shown beside the field, with the value kept', async () => {
+	const page = await session();
+	await page.goto('/');
+	/* The browser's own validation would stop this; the server must too. */
+	await page.$eval('#task-burn', (f) => { f.noValidate = true; });
+	await fill(page, 'burn', { ms: '99999999' });
+	const [resp] = await Promise.all([
+		page.waitForNavigation(),
+		page.click('#task-burn button[type=submit]'),
+	]);
+	eq(resp.status(), 400, 'status');
+	assert(await page.locator('.notice').isVisible(), 'no notice at the top');
+	const input = page.locator('#task-burn input[name=ms]');
+	eq(await input.inputValue(), '99999999', 'value kept');
+	eq(await input.getAttribute('aria-invalid'), 'true', 'aria-invalid');
+	const msg = await input.evaluate((i) => {
+		const e = document.getElementById(i.getAttribute('aria-describedby'));
+		return e && i.closest('label') === e.closest('label') ? e.textContent : null;
+	});
+	assert(msg && /600000/.test(msg), `message beside the field: ${msg}`);
+	assert(await page.locator('#task-burn .field-error').isVisible(), 'message not visible');
+	eq(await page.locator('#task-both input[name=ms]').inputValue(), '1000',
+	    'the other form kept its default');
+	eq(await page.locator('#task-both .field-error').count(), 0, 'error on the other form');
+	await page.screenshot({ path: path.join(ART, 'field-error.png'), fullPage: false });
+	/* Fix it and submit again: the re-rendered form works. */
+	await run(page, 'burn', { ms: 200 });
+	await until(page, ['done']);
+});
+
+test('script in a field comes back escaped, never executed', async () => {
+	const page = await session();
+	await page.goto('/');
+	const evil = {
+		cx: '<script>alert("xss1")</script>',
+		cy: '"><img src=x onerror=alert("xss2")>',
+		iters: "'><svg onload=alert(3)>",
+	};
+	await page.$eval('#task-mandelbrot', (f, evil) => {
+		f.noValidate = true;
+		for (const [k, v] of Object.entries(evil)) {
+			const i = f.querySelector(`input[name="${k}"]`);
+			i.type = 'text';
+			i.value = v;
+		}
+	}, evil);
+	const [resp] = await Promise.all([
+		page.waitForNavigation(),
+		page.click('#task-mandelbrot button[type=submit]'),
+	]);
+	eq(resp.status(), 400, 'status');
+	await sleep(500);	/* give an injected onerror/onload the chance to fire */
+	for (const [k, v] of Object.entries(evil)) {
+		const i = page.locator(`#task-mandelbrot input[name="${k}"]`);
+		eq(await i.getAttribute('value'), v, `${k}: value attribute`);
+		eq(await i.getAttribute('aria-invalid'), 'true', `${k}: marked invalid`);
+	}
+	eq(await page.locator('main img, main svg').count(), 0, 'injected elements');
+	eq(await page.evaluate(() => document.scripts.length), 1, 'script elements (app.js only)');
+	eq(await jobCount(page), 0, 'jobs created');
+});
+
+test('double click, a replayed POST and a reload start one job only', async () => {
+	const page = await session();
+	await page.goto('/');
+	await fill(page, 'burn', { ms: 300 });
+	const body = await page.$eval('#task-burn',
+	    (f) => new URLSearchParams(new FormData(f)).toString());
+	const id = await run(page, 'burn', {}, 'dblclick');
+	/* The same form (same nonce) arriving again, e.g. a second click. */
+	const again = await page.evaluate(async (body) => {
+		const r = await fetch('/tasks/burn', { method: 'POST', body,
+		    headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+		return { status: r.status, url: r.url };
+	}, body);
+	eq(again.status, 200, 'replayed POST (after its redirect)');
+	eq(new URL(again.url).pathname, `/jobs/${id}`, 'replayed POST lands on the same job');
+	await page.reload();
+	eq(jobId(page), id, 'after reload');
+	await until(page, ['done']);
+	eq(await jobCount(page), 1, 'jobs in "Your recent jobs"');
+});
+
+test('without JS: submit, meta refresh until done; mandelbrot image shown', async () => {
+	const page = await session({ javaScriptEnabled: false });
+	let navigations = 0;
+	page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+	await page.goto('/');
+	const id = await run(page, 'burn', { ms: 3000 }, 'dblclick');
+	const first = await state(page);
+	assert(['queued', 'running'].includes(first), `landed in state ${first}`);
+	const refresh = await page.locator('meta[http-equiv=refresh]').getAttribute('content');
+	assert(/^\d+$/.test(refresh) && Number(refresh) >= 1, `meta refresh content ${refresh}`);
+	const before = navigations;
+	await until(page, ['done']);
+	assert(navigations > before, 'done without any refresh?');
+	eq(new URL(page.url()).pathname, `/jobs/${id}`, 'still on the job page');
+	eq(await page.locator('meta[http-equiv=refresh]').count(), 0, 'final page still refreshes');
+	assert('elapsed_ms' in await resultRows(page), 'no elapsed_ms in result');
+
+	await page.goto('/');
+	await run(page, 'mandelbrot', { width: 320, height: 240 });
+	await until(page, ['done']);
+	const img = page.locator('#job-live figure.result-img img');
+	await img.waitFor({ timeout: 5000 });
+	const end = Date.now() + 5000;
+	let size = [0, 0];
+	while (Date.now() < end && !(size[0] > 0)) {
+		size = await img.evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+		if (!(size[0] > 0)) await sleep(100);
+	}
+	eq(size.join('x'), '320x240', 'image natural size');
+	eq(await jobCount(page), 2, 'jobs (the double click made one)');
+});
+
+/* ---- the harness ---- */
+
+function withTimeout(p, ms, what) {
+	let t;
+	return Promise.race([p, new Promise((_, rej) => {
+		t = setTimeout(() => rej(new Fail(`${what}: timed out after ${ms} ms`)), ms);
+	})]).finally(() => clearTimeout(t));
+}
+
+function diag(text) {
+	for (const line of String(text).split('\n').slice(0, 15))
+		console.log(`# ${line}`);
+}
+
+async function main() {
+	if (!BASE) {
+		console.log('Bail out! SLUICE_URL is not set (run through browser.sh)');
+		process.exit(1);
+	}
+	const suiteTimer = setTimeout(() => {
+		console.log(`Bail out! browser suite over ${SUITE_TIMEOUT_MS} ms`);
+		process.exit(1);
+	}, SUITE_TIMEOUT_MS);
+	console.log(`1..${tests.length}`);
+	try {
+		browser = await chromium.launch({
+			executablePath: EXE,
+			headless: true,
+			args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			    '--disable-background-networking', '--disable-component-update',
+			    '--disable-sync', '--disable-dev-shm-usage'],
+			timeout: 30000,
+		});
+	} catch (e) {
+		console.log(`Bail out! cannot launch ${EXE}: ${e.message.split('\n')[0]}`);
+		process.exit(1);
+	}
+	let failed = 0;
+	for (let i = 0; i < tests.length; i++) {
+		const t = tests[i];
+		const t0 = Date.now();
+		problems = [];
+		let err = null;
+		try {
+			await withTimeout(t.fn(), TEST_TIMEOUT_MS, t.name);
+		} catch (e) {
+			err = e;
+		}
+		for (const ctx of contexts)
+			await ctx.close().catch(() => {});
+		contexts = [];
+		if (!err && problems.length)
+			err = new Fail(problems.join('\n'));
+		if (err) {
+			failed++;
+			console.log(`not ok ${i + 1} - ${t.name}`);
+			diag(err instanceof Fail ? err.message : err.stack || err);
+			if (problems.length && !(err.message || '').includes(problems[0]))
+				diag(problems.join('\n'));
+		} else {
+			console.log(`ok ${i + 1} - ${t.name} (${Date.now() - t0} ms)`);
+		}
+	}
+	await browser.close().catch(() => {});
+	clearTimeout(suiteTimer);
+	process.exit(failed ? 1 : 0);
+}
+
+main();

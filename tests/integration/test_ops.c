@@ -1,0 +1,484 @@
+/*
+ * Operations through real nginx (issue 6): drain on SIGTERM, reload on
+ * SIGHUP (lock grown under load, broken file refused), crash restart on
+ * the same state, and /metrics checked by promtool and against
+ * /status.json. Signals go to the responder itself (its pid file in the
+ * sluice-serve prefix): sluice-serve would stop nginx at once.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "job.h"
+#include "journal.h"
+
+TestSuite(ops, .timeout = 180);
+
+static const char *const form_h[] = {
+	"Content-Type: application/x-www-form-urlencoded", NULL };
+
+/* The responder's stderr goes to log while sluice-serve starts. */
+static void
+start_logged(struct itest_server *srv, const char *config, const char *state,
+    const char *log)
+{
+	int	 fd, saved, rc;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	cr_assert(fd != -1, "%s: %s", log, strerror(errno));
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	rc = itest_start(srv, config, state, NULL);
+	dup2(saved, 2);
+	close(saved);
+	cr_assert_eq(rc, 0, "sluice-serve did not become ready (log %s)", log);
+}
+
+static pid_t
+responder_pid(const struct itest_server *srv)
+{
+	char	 path[512];
+	FILE	*f;
+	long	 pid = -1;
+
+	snprintf(path, sizeof(path), "%s/run/sluice-1.pid", srv->prefix);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	cr_assert_gt(pid, 1, "no responder pid in %s", path);
+	return (pid_t)pid;
+}
+
+/* A temp dir for state and logs: /tmp/sluice-ops.XXXXXX. */
+static void
+tmpdir(char *out, size_t len)
+{
+	snprintf(out, len, "/tmp/sluice-ops.XXXXXX");
+	cr_assert(mkdtemp(out) != NULL);
+}
+
+/* config as itest_start wants it: relative to top_srcdir. */
+static void
+rel_config(const char *abs, char *out, size_t len)
+{
+	/* ".." past / stays at /: any depth of top_srcdir works. */
+	snprintf(out, len, "../../../../../../../../../../../..%s", abs);
+}
+
+static int
+submit_id(const struct itest_server *srv, const char *sid, const char *task,
+    const char *fields, char id[33], long *status)
+{
+	struct itest_resp	 r;
+	char			 csrf[65], body[1024], path[128], loc[128];
+	int			 rc = -1;
+
+	if (itest_csrf(srv, sid, csrf) == -1)
+		return -1;
+	snprintf(body, sizeof(body), "csrf=%s&%s", csrf, fields);
+	snprintf(path, sizeof(path), "/tasks/%s", task);
+	if (itest_req(srv, "POST", path, body, strlen(body), form_h, sid,
+	    &r) == -1)
+		return -1;
+	if (status != NULL)
+		*status = r.status;
+	if (r.status == 303 &&
+	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
+	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
+		memcpy(id, loc + 6, 32);
+		id[32] = '\0';
+		rc = 0;
+	}
+	itest_resp_free(&r);
+	return rc;
+}
+
+/* A string field of a job's JSON ("" when absent or null). */
+static void
+job_field(const struct itest_server *srv, const char *sid, const char *id,
+    const char *key, char *out, size_t len)
+{
+	struct itest_resp	 r;
+	char			 path[128], pat[64];
+	const char		*p;
+
+	snprintf(out, len, "?");
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (itest_req(srv, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
+	    r.status == 200 && (p = strstr(r.body.data, pat)) != NULL) {
+		p += strlen(pat);
+		if (*p == '"')
+			snprintf(out, len, "%.*s", (int)strcspn(p + 1, "\""),
+			    p + 1);
+		else
+			snprintf(out, len, "%.*s", (int)strcspn(p, ",}"), p);
+	}
+	itest_resp_free(&r);
+}
+
+static void
+wait_state(const struct itest_server *srv, const char *sid, const char *id,
+    const char *want, int timeout_ms)
+{
+	char	 st[32];
+	int	 waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		job_field(srv, sid, id, "state", st, sizeof(st));
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
+}
+
+/* A number in /status.json: "key": inside the object of name (or top). */
+static double
+status_num(const struct itest_server *srv, const char *name, const char *key)
+{
+	struct itest_resp	 r;
+	char			 pat[96];
+	const char		*p = NULL;
+	double			 v = -1;
+
+	if (itest_req(srv, "GET", "/status.json", NULL, 0, NULL, NULL, &r) ==
+	    0 && r.status == 200) {
+		p = r.body.data;
+		if (name != NULL) {
+			snprintf(pat, sizeof(pat), "\"%s\":{", name);
+			p = strstr(p, pat);
+		}
+		snprintf(pat, sizeof(pat), "\"%s\":", key);
+		if (p != NULL && (p = strstr(p, pat)) != NULL)
+			v = strtod(p + strlen(pat), NULL);
+	}
+	itest_resp_free(&r);
+	return v;
+}
+
+/* The value of the sample line that starts with "series " in text. */
+static double
+metric(const char *text, const char *series)
+{
+	const char	*p = text;
+	size_t		 n = strlen(series);
+
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+static int
+file_has(const char *path, const char *needle)
+{
+	char	 buf[1 << 16];
+	size_t	 n;
+	FILE	*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, needle) != NULL;
+}
+
+/* Waits up to timeout_ms for sluice-serve to end; its exit status or -1. */
+static int
+wait_serve(struct itest_server *srv, int timeout_ms)
+{
+	int	 st, waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		if (waitpid(srv->pid, &st, WNOHANG) == srv->pid) {
+			srv->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+Test(ops, drain_finishes_accepted_jobs_and_refuses_new)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	struct journal		*jr;
+	struct job		 j;
+	char			 dir[64], state[128], log[128], sid[33];
+	char			 ids[3][33], id[33], st[32], ra[16], err[256];
+	long			 status = 0;
+	int			 i, waited;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=1200", ids[i],
+		    NULL), 0);
+	wait_state(&srv, sid, ids[0], "running", 10000);
+
+	cr_assert_eq(kill(responder_pid(&srv), SIGTERM), 0);
+	for (waited = 0; waited < 5000; waited += 50) {
+		cr_assert_eq(itest_req(&srv, "GET", "/healthz", NULL, 0, NULL,
+		    NULL, &r), 0);
+		status = r.status;
+		itest_resp_free(&r);
+		if (status == 503)
+			break;
+		usleep(50000);
+	}
+	cr_assert_eq(status, 503, "/healthz does not say draining");
+	cr_expect_neq(submit_id(&srv, sid, "burn", "ms=10", id, &status), 0);
+	cr_expect_eq(status, 503, "a POST while draining got %ld", status);
+	{
+		char	 csrf[65], body[256];
+
+		cr_assert_eq(itest_csrf(&srv, sid, csrf), 0);
+		snprintf(body, sizeof(body), "csrf=%s&ms=10", csrf);
+		cr_assert_eq(itest_req(&srv, "POST", "/tasks/burn", body,
+		    strlen(body), form_h, sid, &r), 0);
+		cr_expect_eq(r.status, 503);
+		cr_expect_eq(itest_header(&r, "Retry-After", ra, sizeof(ra)),
+		    0, "503 while draining without Retry-After");
+		itest_resp_free(&r);
+	}
+	/* Job pages keep answering meanwhile. */
+	job_field(&srv, sid, ids[2], "state", st, sizeof(st));
+	cr_expect(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0,
+	    "job page while draining: %s", st);
+
+	/* The responder exits 0 once all ran; sluice-serve then stops. */
+	wait_serve(&srv, 60000);
+	if (srv.pid > 0)
+		itest_stop(&srv);
+	cr_expect(file_has(log, "a child exited (status 0)"),
+	    "the responder did not exit 0 (see %s)", log);
+	cr_expect(file_has(log, "msg=\"stopped\""));
+	cr_expect(file_has(log, "event=job_done"));
+
+	jr = journal_open(state, err, sizeof(err));
+	cr_assert(jr != NULL, "%s", err);
+	for (i = 0; i < 3; i++) {
+		memset(&j, 0, sizeof(j));
+		cr_assert_eq(journal_get(jr, ids[i], &j), 1);
+		cr_expect_eq(j.state, JOB_DONE, "job %d: %s", i,
+		    job_state_name(j.state));
+		job_clear(&j);
+	}
+	journal_close(jr);
+}
+
+static void
+write_conf(const char *path, int slots, int broken)
+{
+	FILE	*f = fopen(path, "w");
+
+	cr_assert(f != NULL);
+	fprintf(f, "server = { threads = 8; drain_timeout = 5; };\n"
+	    "sessions = { max_active = 100; };\n"
+	    "locks = { one = { slots = %d; queue = 20; order = \"fifo\"; }; };\n"
+	    "tasks = { burn = { kernel = \"burn\"; locks = [\"one\"]; }; };\n",
+	    slots);
+	if (broken)
+		fprintf(f, "locks = { this is not libconfig\n");
+	fclose(f);
+}
+
+Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
+{
+	struct itest_server	 srv;
+	char			 dir[64], conf[128], rel[256], log[128];
+	char			 sid[33], id[33];
+	double			 busy = 0, slots = 0;
+	int			 i, waited;
+	pid_t			 pid;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/reload.conf", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	write_conf(conf, 1, 0);
+	rel_config(conf, rel, sizeof(rel));
+	start_logged(&srv, rel, NULL, log);
+	pid = responder_pid(&srv);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=3000", id, NULL),
+		    0);
+	usleep(300000);
+	cr_expect_eq(status_num(&srv, "one", "busy"), 1);
+	cr_expect_eq(status_num(&srv, "one", "queued"), 3);
+
+	write_conf(conf, 2, 0);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	for (waited = 0; waited < 10000; waited += 50) {
+		slots = status_num(&srv, "one", "slots");
+		busy = status_num(&srv, "one", "busy");
+		if (slots == 2 && busy == 2)
+			break;
+		usleep(50000);
+	}
+	cr_expect_eq(slots, 2, "slots after reload: %g", slots);
+	cr_expect_eq(busy, 2, "two jobs should run at once after the reload");
+	cr_expect_eq(status_num(&srv, "server", "reloads"), 1);
+
+	/* A broken file: refused, logged, the old config stays. */
+	write_conf(conf, 1, 1);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	for (waited = 0; waited < 10000; waited += 50) {
+		if (file_has(log, "msg=\"reload refused\""))
+			break;
+		usleep(50000);
+	}
+	cr_expect(file_has(log, "msg=\"reload refused\" error=\""),
+	    "no refusal in %s", log);
+	cr_expect(file_has(log, "reload.conf:"), "the error names the file");
+	cr_expect_eq(status_num(&srv, "server", "reload_errors"), 1);
+	cr_expect_eq(status_num(&srv, "one", "slots"), 2);
+	cr_expect_eq(submit_id(&srv, sid, "burn", "ms=10", id, NULL), 0,
+	    "still serving after a refused reload");
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+Test(ops, crash_restart_keeps_every_accepted_job)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], state[128], log[128], sid[33];
+	char			 png[33], run[33], q1[33], q2[33], path[128];
+	char			 v[64], s1[32], s2[32], ct[64];
+	int			 st;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(&srv, sid, "mandelbrot",
+	    "width=64&height=48&iters=100", png, NULL), 0);
+	wait_state(&srv, sid, png, "done", 20000);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=20000", run, NULL), 0);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=100", q1, NULL), 0);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=100", q2, NULL), 0);
+	wait_state(&srv, sid, run, "running", 10000);
+	usleep(200000);	/* the start is journaled by the worker */
+
+	/* kill -9 nginx, the responder and sluice-serve (one group). */
+	cr_assert_eq(kill(-srv.pid, SIGKILL), 0);
+	waitpid(srv.pid, &st, 0);
+	srv.pid = 0;
+
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	wait_state(&srv, sid, q2, "done", 20000);
+	wait_state(&srv, sid, q1, "done", 1000);
+	job_field(&srv, sid, run, "state", v, sizeof(v));
+	cr_expect_str_eq(v, "failed");
+	job_field(&srv, sid, run, "error", v, sizeof(v));
+	cr_expect_str_eq(v, "interrupted by restart");
+	job_field(&srv, sid, q1, "started_ms", s1, sizeof(s1));
+	job_field(&srv, sid, q2, "started_ms", s2, sizeof(s2));
+	cr_expect(strtoll(s1, NULL, 10) <= strtoll(s2, NULL, 10),
+	    "queued jobs ran out of order: %s > %s", s1, s2);
+
+	/* The result from before the crash, PNG included. */
+	job_field(&srv, sid, png, "state", v, sizeof(v));
+	cr_expect_str_eq(v, "done");
+	snprintf(path, sizeof(path), "/jobs/%s/result.png", png);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect_eq(itest_header(&r, "Content-Type", ct, sizeof(ct)), 0);
+	cr_expect(strstr(ct, "image/png") != NULL);
+	cr_expect(r.body.len > 8 && memcmp(r.body.data, "\x89PNG", 4) == 0);
+	itest_resp_free(&r);
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+Test(ops, metrics_pass_promtool_and_agree_with_status)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 m;
+	char			 dir[64], log[128], sid[33], id[4][33];
+	char			 mfile[128], cmd[512];
+	FILE			*f;
+	int			 i, rc;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	start_logged(&srv, "tests/data/ops.conf", NULL, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=20", id[i],
+		    NULL), 0);
+	cr_assert_eq(submit_id(&srv, sid, "mandelbrot",
+	    "width=32&height=24&iters=50", id[3], NULL), 0);
+	for (i = 0; i < 4; i++)
+		wait_state(&srv, sid, id[i], "done", 20000);
+
+	cr_assert_eq(itest_req(&srv, "GET", "/metrics", NULL, 0, NULL, NULL,
+	    &m), 0);
+	cr_assert_eq(m.status, 200);
+	buf_cstr(&m.body);
+	cr_expect_eq(metric(m.body.data, "sluice_lock_slots{lock=\"one\"}"), 1);
+	cr_expect_eq(metric(m.body.data,
+	    "sluice_lock_started_total{lock=\"one\"}"), 3);
+	cr_expect_eq(metric(m.body.data,
+	    "sluice_lock_finished_total{lock=\"one\",state=\"done\"}"), 3);
+	cr_expect_eq(metric(m.body.data,
+	    "sluice_lock_wait_seconds_count{lock=\"one\"}"), 3);
+	cr_expect_eq(metric(m.body.data,
+	    "sluice_lock_run_seconds_bucket{lock=\"one\",le=\"+Inf\"}"), 3);
+	cr_expect_eq(metric(m.body.data,
+	    "sluice_task_finished_total{task=\"mandelbrot\",state=\"done\"}"),
+	    1);
+	cr_expect_gt(metric(m.body.data,
+	    "sluice_http_requests_total{status=\"303\"}"), 3.5);
+	cr_expect_eq(metric(m.body.data, "sluice_responder_threads"), 8);
+	/* The same numbers in /status.json. */
+	cr_expect_eq(status_num(&srv, "one", "started"), metric(m.body.data,
+	    "sluice_lock_started_total{lock=\"one\"}"));
+	cr_expect_eq(status_num(&srv, "one", "admitted"), metric(m.body.data,
+	    "sluice_lock_admitted_total{lock=\"one\"}"));
+	cr_expect_eq(status_num(&srv, "one", "done"), metric(m.body.data,
+	    "sluice_lock_finished_total{lock=\"one\",state=\"done\"}"));
+	cr_expect_eq(status_num(&srv, "pool", "done"), metric(m.body.data,
+	    "sluice_lock_finished_total{lock=\"pool\",state=\"done\"}"));
+	cr_expect_eq(status_num(&srv, "one", "busy"), metric(m.body.data,
+	    "sluice_lock_busy{lock=\"one\"}"));
+	cr_expect_eq(status_num(&srv, "one", "queued"), metric(m.body.data,
+	    "sluice_lock_queued{lock=\"one\"}"));
+	cr_expect_eq(status_num(&srv, "server", "threads"), metric(m.body.data,
+	    "sluice_responder_threads"));
+
+	snprintf(mfile, sizeof(mfile), "%s/metrics.txt", dir);
+	cr_assert((f = fopen(mfile, "w")) != NULL);
+	fwrite(m.body.data, 1, m.body.len, f);
+	fclose(f);
+	itest_resp_free(&m);
+	cr_expect_eq(itest_stop(&srv), 0);
+
+	if (system("command -v promtool >/dev/null 2>&1") != 0)
+		cr_skip_test("promtool not installed (Debian: prometheus)");
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >&2", mfile);
+	rc = system(cmd);
+	cr_expect_eq(rc, 0, "promtool check metrics failed on %s", mfile);
+}
