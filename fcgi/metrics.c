@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "job.h"
+#include "kernel.h"
 #include "metrics.h"
 #include "sched.h"
 
@@ -206,7 +207,8 @@ static void
 render_server(struct buf *b, const struct metrics_server *ms)
 {
 	char	 code[8];
-	int	 i;
+	int	 i, d;
+	long	 fails, row;
 
 	head(b, "sluice_responder_threads", "gauge",
 	    "Responder threads answering FastCGI requests.");
@@ -229,6 +231,20 @@ render_server(struct buf *b, const struct metrics_server *ms)
 	buf_printf(b, "sluice_draining %d\n", ms->draining ? 1 : 0);
 	head(b, "sluice_devices", "gauge", "CUDA devices found at start.");
 	buf_printf(b, "sluice_devices %d\n", ms->devices);
+	head(b, "sluice_device_job_failures_total", "counter",
+	    "Jobs that failed on each CUDA device.");
+	for (d = 0; d < ms->devices; d++) {
+		kernel_device_health(d, &fails, &row);
+		buf_printf(b, "sluice_device_job_failures_total{device=\"cuda:%d\"}"
+		    " %ld\n", d, fails);
+	}
+	head(b, "sluice_device_failures_in_a_row", "gauge",
+	    "Jobs failed in a row on each CUDA device (0 after a success).");
+	for (d = 0; d < ms->devices; d++) {
+		kernel_device_health(d, &fails, &row);
+		buf_printf(b, "sluice_device_failures_in_a_row{device=\"cuda:%d\"}"
+		    " %ld\n", d, row);
+	}
 	head(b, "sluice_config_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");
 	buf_printf(b, "sluice_config_reloads_total{result=\"ok\"} %llu\n"

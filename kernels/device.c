@@ -133,3 +133,54 @@ kernel_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+/*
+ * Device health: per CUDA device, jobs failed in a row and in total. A job
+ * error on a device (launch, allocation, illegal address) fails only that
+ * job, but a device that keeps failing is worth an operator's attention:
+ * it is logged once per KERNEL_DEVICE_WARN failures in a row and counted
+ * for /metrics and /status.json.
+ */
+#define KERNEL_DEVICE_SLOTS	64
+#define KERNEL_DEVICE_WARN	3
+
+static pthread_mutex_t	 health_mu = PTHREAD_MUTEX_INITIALIZER;
+static long		 health_fail[KERNEL_DEVICE_SLOTS];
+static long		 health_streak[KERNEL_DEVICE_SLOTS];
+
+int
+kernel_run(const struct kernel *k, const double *params, int device,
+    struct kernel_result *res)
+{
+	long	 streak = 0;
+	int	 rc;
+
+	rc = k->run(params, device, res);
+	if (device < 0 || device >= KERNEL_DEVICE_SLOTS)
+		return rc;
+	pthread_mutex_lock(&health_mu);
+	if (rc == 0)
+		health_streak[device] = 0;
+	else {
+		health_fail[device]++;
+		streak = ++health_streak[device];
+	}
+	pthread_mutex_unlock(&health_mu);
+	if (streak > 0 && streak % KERNEL_DEVICE_WARN == 0)
+		fprintf(stderr, "level=warn msg=\"device keeps failing\" "
+		    "device=cuda:%d failures_in_a_row=%ld last_error=\"%.120s\"\n",
+		    device, streak, res->error);
+	return rc;
+}
+
+void
+kernel_device_health(int device, long *failures, long *in_a_row)
+{
+	*failures = *in_a_row = 0;
+	if (device < 0 || device >= KERNEL_DEVICE_SLOTS)
+		return;
+	pthread_mutex_lock(&health_mu);
+	*failures = health_fail[device];
+	*in_a_row = health_streak[device];
+	pthread_mutex_unlock(&health_mu);
+}

@@ -82,4 +82,14 @@ int	kernel_devices_init(void);
 int	kernel_device_count(void);
 void	kernel_devices_describe(char *out, size_t outlen);
 
+/*
+ * Runs k on device like k->run, and keeps the device's health: failures
+ * in total and in a row, logged as "device keeps failing" every 3 in a
+ * row. The scheduler calls kernels through this. Thread-safe.
+ */
+int	kernel_run(const struct kernel *k, const double *params, int device,
+	    struct kernel_result *res);
+/* Failures of CUDA device index so far, and how many in a row now. */
+void	kernel_device_health(int device, long *failures, long *in_a_row);
+
 #endif

@@ -257,3 +257,83 @@ itest_csrf(const struct itest_server *s, const char *sid, char csrf[65])
 	itest_resp_free(&r);
 	return rc;
 }
+
+static const char *const itest_form_h[] = {
+	"Content-Type: application/x-www-form-urlencoded", NULL };
+
+int
+itest_submit(const struct itest_server *s, const char *sid, const char *task,
+    const char *fields, const char *const *headers, struct itest_resp *r)
+{
+	char	 csrf[65], body[2048], path[128];
+
+	if (itest_csrf(s, sid, csrf) == -1)
+		return -1;
+	snprintf(body, sizeof(body), "csrf=%s%s%s", csrf,
+	    fields[0] != '\0' ? "&" : "", fields);
+	snprintf(path, sizeof(path), "/tasks/%s", task);
+	return itest_req(s, "POST", path, body, strlen(body),
+	    headers != NULL ? headers : itest_form_h, sid, r);
+}
+
+int
+itest_submit_id(const struct itest_server *s, const char *sid,
+    const char *task, const char *fields, char id[33], long *status)
+{
+	struct itest_resp	 r;
+	char			 loc[128];
+	int			 rc = -1;
+
+	if (itest_submit(s, sid, task, fields, NULL, &r) == -1)
+		return -1;
+	if (status != NULL)
+		*status = r.status;
+	if (r.status == 303 &&
+	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
+	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
+		memcpy(id, loc + 6, 32);
+		id[32] = '\0';
+		rc = 0;
+	}
+	itest_resp_free(&r);
+	return rc;
+}
+
+void
+itest_job_field(const struct itest_server *s, const char *sid, const char *id,
+    const char *key, char *out, size_t len)
+{
+	struct itest_resp	 r;
+	char			 path[128], pat[64];
+	const char		*p;
+
+	snprintf(out, len, "?");
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (itest_req(s, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
+	    r.status == 200 && (p = strstr(r.body.data, pat)) != NULL) {
+		p += strlen(pat);
+		if (*p == '"')
+			snprintf(out, len, "%.*s", (int)strcspn(p + 1, "\""),
+			    p + 1);
+		else
+			snprintf(out, len, "%.*s", (int)strcspn(p, ",}"), p);
+	}
+	itest_resp_free(&r);
+}
+
+int
+itest_wait_state(const struct itest_server *s, const char *sid,
+    const char *id, const char *want, int timeout_ms, char *last,
+    size_t lastlen)
+{
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		itest_job_field(s, sid, id, "state", last, lastlen);
+		if (strcmp(last, want) == 0)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}

@@ -58,6 +58,27 @@ int	itest_new_session(const struct itest_server *, char sid[33]);
 /* The CSRF token of a session via /session.json. */
 int	itest_csrf(const struct itest_server *, const char *sid, char csrf[65]);
 
+/*
+ * POSTs "csrf=TOKEN&fields" (token fetched for sid) to /tasks/task with
+ * headers (NULL: urlencoded content type only). Returns 0 or -1.
+ */
+int	itest_submit(const struct itest_server *, const char *sid,
+	    const char *task, const char *fields, const char *const *headers,
+	    struct itest_resp *);
+/*
+ * Same, expecting 303 to /jobs/ID: returns 0 with id set, or -1; the
+ * status is stored in *status when status is not NULL.
+ */
+int	itest_submit_id(const struct itest_server *, const char *sid,
+	    const char *task, const char *fields, char id[33], long *status);
+/* A field of a job's JSON ("?" when the job or field is not there). */
+void	itest_job_field(const struct itest_server *, const char *sid,
+	    const char *id, const char *key, char *out, size_t len);
+/* Polls the job's state until it is want; 0, or -1 after timeout_ms. */
+int	itest_wait_state(const struct itest_server *, const char *sid,
+	    const char *id, const char *want, int timeout_ms, char *last,
+	    size_t lastlen);
+
 /* Free TCP port on 127.0.0.1 (bind to 0, read, close). */
 int	itest_free_port(void);
 

@@ -34,70 +34,33 @@ static const char *const form_json_h[] = {
 	"Content-Type: application/x-www-form-urlencoded",
 	"Accept: application/json", NULL };
 
-/* POSTs fields (without csrf) to task for sid with its token. */
 static int
 submit(const char *sid, const char *task, const char *fields,
     const char *const *headers, struct itest_resp *r)
 {
-	char	 csrf[65], body[2048], path[128];
-
-	if (itest_csrf(&srv, sid, csrf) == -1)
-		return -1;
-	snprintf(body, sizeof(body), "csrf=%s%s%s", csrf,
-	    fields[0] != '\0' ? "&" : "", fields);
-	snprintf(path, sizeof(path), "/tasks/%s", task);
-	return itest_req(&srv, "POST", path, body, strlen(body),
-	    headers != NULL ? headers : form_h, sid, r);
+	return itest_submit(&srv, sid, task, fields, headers, r);
 }
 
-/* Submits and returns the job id from the 303 Location; -1 on any other answer. */
 static int
 submit_id(const char *sid, const char *task, const char *fields, char id[33])
 {
-	struct itest_resp	 r;
-	char			 loc[128];
-	int			 rc = -1;
-
-	if (submit(sid, task, fields, NULL, &r) == 0 && r.status == 303 &&
-	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
-	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
-		memcpy(id, loc + 6, 32);
-		id[32] = '\0';
-		rc = 0;
-	}
-	itest_resp_free(&r);
-	return rc;
+	return itest_submit_id(&srv, sid, task, fields, id, NULL);
 }
 
-/* The value of "state" in a job's JSON, polled until final or timeout_ms. */
 static void
 job_state(const char *sid, const char *id, char *state, size_t len)
 {
-	struct itest_resp	 r;
-	char			 path[128];
-	const char		*p;
-
-	snprintf(state, len, "?");
-	snprintf(path, sizeof(path), "/jobs/%s.json", id);
-	if (itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body.data, "\"state\":\"")) != NULL)
-		snprintf(state, len, "%.*s", (int)strcspn(p + 9, "\""), p + 9);
-	itest_resp_free(&r);
+	itest_job_field(&srv, sid, id, "state", state, len);
 }
 
 static void
 wait_state(const char *sid, const char *id, const char *want, int timeout_ms)
 {
-	char	 st[32];
-	int	 waited;
+	char st[32];
 
-	for (waited = 0; waited < timeout_ms; waited += 50) {
-		job_state(sid, id, st, sizeof(st));
-		if (strcmp(st, want) == 0)
-			return;
-		usleep(50000);
-	}
-	cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
+	if (itest_wait_state(&srv, sid, id, want, timeout_ms, st,
+	    sizeof(st)) == -1)
+		cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
 }
 
 Test(flow, submit_303_job_page_done)

@@ -79,72 +79,19 @@ rel_config(const char *abs, char *out, size_t len)
 	snprintf(out, len, "../../../../../../../../../../../..%s", abs);
 }
 
-static int
-submit_id(const struct itest_server *srv, const char *sid, const char *task,
-    const char *fields, char id[33], long *status)
-{
-	struct itest_resp	 r;
-	char			 csrf[65], body[1024], path[128], loc[128];
-	int			 rc = -1;
-
-	if (itest_csrf(srv, sid, csrf) == -1)
-		return -1;
-	snprintf(body, sizeof(body), "csrf=%s&%s", csrf, fields);
-	snprintf(path, sizeof(path), "/tasks/%s", task);
-	if (itest_req(srv, "POST", path, body, strlen(body), form_h, sid,
-	    &r) == -1)
-		return -1;
-	if (status != NULL)
-		*status = r.status;
-	if (r.status == 303 &&
-	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
-	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
-		memcpy(id, loc + 6, 32);
-		id[32] = '\0';
-		rc = 0;
-	}
-	itest_resp_free(&r);
-	return rc;
-}
-
-/* A string field of a job's JSON ("" when absent or null). */
-static void
-job_field(const struct itest_server *srv, const char *sid, const char *id,
-    const char *key, char *out, size_t len)
-{
-	struct itest_resp	 r;
-	char			 path[128], pat[64];
-	const char		*p;
-
-	snprintf(out, len, "?");
-	snprintf(path, sizeof(path), "/jobs/%s.json", id);
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (itest_req(srv, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body.data, pat)) != NULL) {
-		p += strlen(pat);
-		if (*p == '"')
-			snprintf(out, len, "%.*s", (int)strcspn(p + 1, "\""),
-			    p + 1);
-		else
-			snprintf(out, len, "%.*s", (int)strcspn(p, ",}"), p);
-	}
-	itest_resp_free(&r);
-}
+#define submit_id(srv, sid, task, fields, id, status) \
+	itest_submit_id(srv, sid, task, fields, id, status)
+#define job_field itest_job_field
 
 static void
 wait_state(const struct itest_server *srv, const char *sid, const char *id,
     const char *want, int timeout_ms)
 {
-	char	 st[32];
-	int	 waited;
+	char st[32];
 
-	for (waited = 0; waited < timeout_ms; waited += 50) {
-		job_field(srv, sid, id, "state", st, sizeof(st));
-		if (strcmp(st, want) == 0)
-			return;
-		usleep(50000);
-	}
-	cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
+	if (itest_wait_state(srv, sid, id, want, timeout_ms, st,
+	    sizeof(st)) == -1)
+		cr_assert_fail("job %s: state %s, wanted %s", id, st, want);
 }
 
 /* A number in /status.json: "key": inside the object of name (or top). */

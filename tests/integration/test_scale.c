@@ -47,7 +47,9 @@ Test(scale, spill_over_and_job_pages_reach_their_holder)
 		cr_assert_eq(r.status, 303, "submission %d answered %ld: %s",
 		    i + 1, r.status, r.body.data);
 		cr_assert_eq(itest_header(&r, "Location", loc, sizeof(loc)), 0);
-		snprintf(ids[i], sizeof(ids[i]), "%s", loc + 6);
+		cr_assert_eq(strlen(loc), 38, "Location %s", loc);
+		memcpy(ids[i], loc + 6, 32);
+		ids[i][32] = '\0';
 		itest_resp_free(&r);
 	}
 	/* Both responders are full now: the fifth is refused by both. */

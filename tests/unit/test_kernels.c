@@ -856,3 +856,47 @@ Test(gpu, cuda_error_invalid_device)
 	cr_skip_test("no CUDA device");
 #endif
 }
+
+/* ---- device health (kernel_run) ---- */
+
+static int health_fail_next;
+
+static int
+health_fake_run(const double *params, int device, struct kernel_result *res)
+{
+	(void)params;
+	(void)device;
+	if (health_fail_next) {
+		snprintf(res->error, sizeof(res->error), "CUDA error: fake");
+		return -1;
+	}
+	return 0;
+}
+
+Test(device_health, failures_counted_and_reset_by_success)
+{
+	struct kernel		 k = { "fake", "Fake", NULL, 0, health_fake_run };
+	struct kernel_result	 res;
+	long			 fails, row;
+	int			 i;
+
+	memset(&res, 0, sizeof(res));
+	kernel_device_health(7, &fails, &row);
+	cr_assert_eq(fails, 0);
+	health_fail_next = 1;
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(kernel_run(&k, NULL, 7, &res), -1);
+	kernel_device_health(7, &fails, &row);
+	cr_expect_eq(fails, 4);
+	cr_expect_eq(row, 4);
+	health_fail_next = 0;
+	cr_expect_eq(kernel_run(&k, NULL, 7, &res), 0);
+	kernel_device_health(7, &fails, &row);
+	cr_expect_eq(fails, 4, "a success must not erase the total");
+	cr_expect_eq(row, 0, "a success ends the run of failures");
+	/* The CPU is not a device: nothing counted. */
+	health_fail_next = 1;
+	cr_expect_eq(kernel_run(&k, NULL, KERNEL_CPU, &res), -1);
+	kernel_device_health(-1, &fails, &row);
+	cr_expect_eq(fails, 0);
+}
