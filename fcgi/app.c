@@ -194,6 +194,31 @@ app_responder_busy(struct app *a, int delta)
 	atomic_fetch_add(&a->sh->busy, delta);
 }
 
+int
+app_responders_busy(struct app *a)
+{
+	return atomic_load(&a->sh->busy);
+}
+
+void
+app_maintain(struct app *a)
+{
+	const struct conf	*c = app_conf(a);
+	int			 n;
+
+	if (a->journal == NULL)
+		return;
+	n = journal_evict(a->journal, job_now_ms(),
+	    (int64_t)c->results_ttl * 1000, c->results_max_bytes);
+	if (n > 0)
+		fprintf(stderr, "level=info msg=\"results evicted\" jobs=%d "
+		    "result_bytes=%lld\n", n,
+		    (long long)journal_result_bytes(a->journal));
+	else if (n < 0)
+		fprintf(stderr, "level=error func=%s msg=\"eviction failed\" "
+		    "error=\"%s\"\n", __func__, journal_error(a->journal));
+}
+
 void
 app_set_responders(struct app *a, int n)
 {
@@ -538,8 +563,6 @@ render_index(struct app *a, const struct http_req *req, int status,
 	size_t			 j;
 
 	app_csrf_token(a, req->session, csrf);
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(nonce, sizeof(nonce), raw, sizeof(raw));
 
 	ctx = page_context("Tasks");
 	if (fs != NULL)
@@ -564,10 +587,14 @@ render_index(struct app *a, const struct http_req *req, int status,
 	}
 	tval_set(ctx, "locks", locks);
 	tasks = tval_list();
-	for (j = 0; j < c->ntasks; j++)
+	for (j = 0; j < c->ntasks; j++) {
+		/* One nonce per form: each form is its own submission. */
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(nonce, sizeof(nonce), raw, sizeof(raw));
 		tval_push(tasks, task_context(a, &c->tasks[j], csrf, nonce,
 		    fs != NULL && strcmp(fs->task, c->tasks[j].name) == 0 ?
 		    fs : NULL));
+	}
 	tval_set(ctx, "tasks", tasks);
 	jobs = tval_list();
 	if (a->journal != NULL &&
@@ -716,11 +743,11 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	}
 	if (parse_form_body(a, req, resp) == -1 || check_csrf(a, req, resp) == -1)
 		goto out;
-	if (atomic_load(&a->draining)) {
-		error_answer(a, req, 503, "the server is shutting down; "
-		    "submit again in a moment", a->conf->drain_timeout + 1, resp);
-		goto out;
-	}
+	/*
+	 * Draining is the scheduler's answer (SCHED_DRAINING), given after
+	 * its nonce lookup: a repeated submission during a shutdown still
+	 * gets the job it already made.
+	 */
 	memset(&fs, 0, sizeof(fs));
 	fs.task = t->name;
 	/* Every field must be a parameter (or csrf/nonce), given once. */
@@ -884,32 +911,19 @@ handle_job_png(struct app *a, struct http_req *req, const char *id,
 {
 	struct job	 j;
 	char		 path[4096];
-	FILE		*f = NULL;
-	char		 chunk[65536];
-	size_t		 n;
 
 	memset(&j, 0, sizeof(j));
 	if (sched_lookup(a->sched, id, req->session, &j) != SCHED_OK ||
 	    !j.has_png || a->journal == NULL ||
 	    journal_png_path(a->journal, j.id, path, sizeof(path)) == -1 ||
-	    (f = fopen(path, "rb")) == NULL) {
+	    http_resp_file(resp, path) == -1) {
 		error_answer(a, req, 404, "no image for this job", 0, resp);
-		goto out;
-	}
-	buf_reset(&resp->body);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&resp->body, chunk, n);
-	if (ferror(f) || !buf_ok(&resp->body)) {
-		error_answer(a, req, 500, "the image could not be read", 0,
-		    resp);
 		goto out;
 	}
 	resp->status = 200;
 	http_resp_header(resp, "Content-Type", "image/png");
 	http_resp_header(resp, "Cache-Control", "private, max-age=3600");
 out:
-	if (f != NULL)
-		fclose(f);
 	job_clear(&j);
 }
 

@@ -49,6 +49,14 @@ const struct conf *app_conf(struct app *);
 
 /* Responder threads: delta +1/-1 around each request; the pool size. */
 void		 app_responder_busy(struct app *, int delta);
+/* Responder threads answering a request now. */
+int		 app_responders_busy(struct app *);
+/*
+ * Housekeeping, called from the signal thread every few seconds and at
+ * start: removes finished jobs older than results.ttl and, past
+ * results.max_bytes, the oldest result files. Never blocks for long.
+ */
+void		 app_maintain(struct app *);
 void		 app_set_responders(struct app *, int);
 
 /* From now on submissions get 503 and /healthz says draining. */

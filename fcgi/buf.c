@@ -203,7 +203,7 @@ buf_json_num(struct buf *b, double v)
 		buf_puts(b, "null");
 		return;
 	}
-	if (v == (double)(long long)v && fabs(v) < 9e15)
+	if (fabs(v) < 9e15 && v == (double)(long long)v)
 		buf_printf(b, "%lld", (long long)v);
 	else {
 		char tmp[40];

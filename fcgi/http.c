@@ -1,4 +1,6 @@
 /* http: request params, body length checks and response building. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +125,8 @@ http_resp_init(struct http_resp *p)
 {
 	p->status = 200;
 	p->has_type = 0;
+	p->file = NULL;
+	p->file_len = 0;
 	buf_init(&p->headers);
 	buf_init(&p->body);
 }
@@ -130,6 +134,8 @@ http_resp_init(struct http_resp *p)
 void
 http_resp_free(struct http_resp *p)
 {
+	free(p->file);
+	p->file = NULL;
 	buf_free(&p->headers);
 	buf_free(&p->body);
 }
@@ -166,6 +172,22 @@ http_resp_json_error(struct http_resp *p, int status, const char *msg)
 	buf_puts(&p->body, "{\"error\":");
 	buf_json_str(&p->body, msg);
 	buf_puts(&p->body, "}\n");
+}
+
+int
+http_resp_file(struct http_resp *p, const char *path)
+{
+	struct stat	 st;
+	char		*copy;
+
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (copy = strdup(path)) == NULL)
+		return -1;
+	free(p->file);
+	p->file = copy;
+	p->file_len = (size_t)st.st_size;
+	buf_reset(&p->body);
+	return 0;
 }
 
 void
@@ -212,7 +234,8 @@ http_resp_serialize(const struct http_resp *p, int head_only, struct buf *out)
 		buf_append(out, p->headers.data, p->headers.len);
 	if (!p->has_type)
 		buf_puts(out, "Content-Type: text/plain; charset=utf-8\r\n");
-	buf_printf(out, "Content-Length: %zu\r\n\r\n", p->body.len);
-	if (!head_only && p->body.len > 0)
+	buf_printf(out, "Content-Length: %zu\r\n\r\n",
+	    p->file != NULL ? p->file_len : p->body.len);
+	if (!head_only && p->file == NULL && p->body.len > 0)
 		buf_append(out, p->body.data, p->body.len);
 }

@@ -35,6 +35,8 @@ struct http_resp {
 	struct buf	 headers;	/* "Name: value\r\n" lines */
 	struct buf	 body;
 	int		 has_type;	/* Content-Type already set */
+	char		*file;		/* body streamed from this file, or NULL */
+	size_t		 file_len;
 };
 
 /*
@@ -68,6 +70,13 @@ int	http_resp_header(struct http_resp *, const char *name, const char *value);
 void	http_resp_text(struct http_resp *, int status, const char *msg);
 /* Sets status and a JSON error body {"error": msg}. */
 void	http_resp_json_error(struct http_resp *, int status, const char *msg);
+/*
+ * Makes the body the contents of the file at path, streamed by the server
+ * in chunks rather than held in memory (result images can be tens of MB).
+ * Returns 0, or -1 when the file cannot be opened as a regular file.
+ */
+int	http_resp_file(struct http_resp *, const char *path);
+
 /* Sets 303 See Other to location. */
 void	http_resp_redirect(struct http_resp *, const char *location);
 
@@ -77,7 +86,8 @@ const char *http_reason(int status);
 /*
  * Serializes the response (Status line, headers, Content-Length, blank
  * line, body unless head_only) into out, in the CGI response form libfcgi
- * expects.
+ * expects. A file body (http_resp_file) is not included: the caller
+ * streams it after out.
  */
 void	http_resp_serialize(const struct http_resp *, int head_only,
 	    struct buf *out);

@@ -96,6 +96,32 @@ read_body(FCGX_Stream *in, struct http_req *req, size_t len)
 	return 0;
 }
 
+/*
+ * Writes len bytes of the file at path to out in 64 KiB chunks. If the
+ * file shrank meanwhile the answer is short and nginx sees the mismatch
+ * with Content-Length: nothing better can be done once headers are out.
+ */
+static void
+stream_file(const char *path, size_t len, FCGX_Stream *out)
+{
+	char	 chunk[65536];
+	FILE	*f;
+	size_t	 n, left = len;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "level=error func=%s path=%s msg=\"%s\"\n",
+		    __func__, path, strerror(errno));
+		return;
+	}
+	while (left > 0 && (n = fread(chunk, 1, left < sizeof(chunk) ?
+	    left : sizeof(chunk), f)) > 0) {
+		if (FCGX_PutStr(chunk, (int)n, out) != (int)n)
+			break;
+		left -= n;
+	}
+	fclose(f);
+}
+
 /* Answers one FastCGI request. */
 static void
 serve_one(struct server *s, FCGX_Request *fr)
@@ -144,6 +170,8 @@ write:
 	http_resp_serialize(&resp, m.head, &out);
 	if (buf_ok(&out))
 		FCGX_PutStr(out.data, (int)out.len, fr->out);
+	if (resp.file != NULL && !m.head)
+		stream_file(resp.file, resp.file_len, fr->out);
 	app_count_request(s->app, resp.status);
 	if (!s->quiet)
 		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
@@ -161,7 +189,7 @@ responder_main(void *arg)
 {
 	struct server	*s = arg;
 	FCGX_Request	 fr;
-	int		 rc;
+	int		 rc, fails = 0;
 
 	if (FCGX_InitRequest(&fr, s->listen_fd, 0) != 0)
 		return NULL;
@@ -176,9 +204,18 @@ responder_main(void *arg)
 		if (rc < 0) {
 			if (atomic_load(&s->stopping))
 				break;
-			/* A failed accept (peer reset); keep serving. */
+			/*
+			 * A failed accept: a peer reset is harmless, but a
+			 * broken listening socket fails at once, every time;
+			 * back off instead of spinning, and say so.
+			 */
+			if (++fails == 1 || fails % 100 == 0)
+				fprintf(stderr, "level=error msg=\"accept "
+				    "failed\" rc=%d failures=%d\n", rc, fails);
+			usleep(fails < 10 ? 1000 : 100000);
 			continue;
 		}
+		fails = 0;
 		app_responder_busy(s->app, 1);
 		serve_one(s, &fr);
 		FCGX_Finish_r(&fr);
@@ -262,7 +299,10 @@ refused:
 	conf_free(conf);
 }
 
-/* Waits for SIGTERM/SIGINT; reloads on SIGHUP. */
+/* Seconds between result evictions (results.ttl, results.max_bytes). */
+#define SERVER_MAINTAIN_S	30
+
+/* Waits for SIGTERM/SIGINT; reloads on SIGHUP; evicts old results. */
 static void
 wait_for_stop(struct server *s)
 {
@@ -273,9 +313,16 @@ wait_for_stop(struct server *s)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	struct timespec	 tick = { SERVER_MAINTAIN_S, 0 };
+
+	app_maintain(s->app);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		/* The signal thread is idle otherwise: it also evicts results. */
+		if ((sig = sigtimedwait(&set, NULL, &tick)) == -1) {
+			if (errno == EAGAIN)
+				app_maintain(s->app);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			fprintf(stderr, "level=info msg=\"SIGHUP: reloading\"\n");
 			server_reload(s);
@@ -339,6 +386,20 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 		rc = 0;
 	}
 	atomic_store(&s.stopping, 1);
+	if (s.listen_fd == 0 && started > 0) {
+		/*
+		 * An inherited socket (systemd, spawn-fcgi) belongs to our
+		 * parent too: shutdown() would break it for the next start.
+		 * Let requests in progress finish, then leave with the other
+		 * responder threads still blocked in accept. The drain is
+		 * over and every journal write is committed.
+		 */
+		for (i = 0; i < 500 && app_responders_busy(app) > 0; i++)
+			usleep(10000);
+		fprintf(stderr, "level=info msg=\"stopped\"\n");
+		fflush(stderr);
+		_exit(rc == 0 ? 0 : 1);
+	}
 	/* Wakes every accept blocked on the socket (see STYLE.md). */
 	shutdown(s.listen_fd, SHUT_RDWR);
 	for (i = 0; i < started; i++)

@@ -37,7 +37,9 @@ void	server_block_signals(void);
  * reloaded ones. On SIGTERM or SIGINT: /healthz says draining, new
  * submissions get 503, queued and running jobs get drain_timeout seconds
  * to finish, accepting stops, every responder thread is joined, and 0 is
- * returned. Returns -1 with a message in err when the server cannot start
+ * returned. With an inherited socket on fd 0 (systemd), which must not
+ * be shut down, the process exits here instead once requests in progress
+ * are answered. Returns -1 with a message in err when the server cannot start
  * (socket, threads). FCGX_Init must not have been called.
  */
 int	server_run(struct app *, struct sched *, const struct conf *,
