@@ -826,6 +826,10 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	case SCHED_UNKNOWN_TASK:
 		error_answer(a, req, 404, "no such task", 0, resp);
 		break;
+	case SCHED_CONFLICT:
+		error_answer(a, req, 409, "nonce: already used for a job of "
+		    "another task", 0, resp);
+		break;
 	default:
 		fprintf(stderr, "level=error func=%s task=%s msg=\"submit "
 		    "failed\" rc=%d\n", __func__, t->name, (int)rc);

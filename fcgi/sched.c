@@ -36,7 +36,9 @@
  * Started jobs go to a ready list consumed by worker threads (default:
  * the sum of all slots, which bounds the running jobs). A worker runs the
  * kernel outside the mutex, journals the end, then releases the slots and
- * dispatches. A timer thread expires waiters past a lock's wait_timeout:
+ * dispatches; it keeps the mutex and runs the first job that dispatch
+ * started itself (no other worker is woken for that one), so a slot's
+ * release and its next start are one critical section apart. A timer thread expires waiters past a lock's wait_timeout:
  * within a lock the list is in arrival order, so only heads need looking
  * at.
  *
@@ -179,6 +181,7 @@ struct sched {
 	int64_t			 next_seq;
 	int			 active;	/* pending + queued + running */
 	int			 idle;		/* workers waiting for work */
+	int			 self_take;	/* a finishing worker takes the next start */
 	int			 draining, stop;
 	int			 drain_waiters;
 	int			 audit_starts;
@@ -741,7 +744,14 @@ job_start(struct sched *s, struct sjob *j)
 	else
 		s->ready_head = j;
 	s->ready_tail = j;
-	if (s->idle > 0)
+	/*
+	 * A worker that just finished a job runs the first job its dispatch
+	 * starts itself (it is awake and holds the mutex): waking another
+	 * worker for it would only add a condvar round trip to the slot gap.
+	 */
+	if (s->self_take)
+		s->self_take = 0;
+	else if (s->idle > 0)
 		pthread_cond_signal(&s->work_cv);
 }
 
@@ -836,7 +846,8 @@ job_end(struct sched *s, struct sjob *j, enum job_state state,
 	s->active--;
 	slist_add(&s->finished, j);
 	finished_trim(s);
-	if (s->drain_waiters > 0)
+	/* sched_drain waits for active == 0 only: wake it then, not per job. */
+	if (s->drain_waiters > 0 && s->active == 0)
 		pthread_cond_broadcast(&s->drain_cv);
 }
 
@@ -934,6 +945,11 @@ retry_secs(double ms)
 /* ---------------------------------------------------------------------- */
 /* Threads */
 
+/*
+ * Runs j (taken off the ready list) outside the mutex, then takes the
+ * mutex, ends j and dispatches. Returns with the mutex held, so that the
+ * worker picks its next job without letting go of it in between.
+ */
 static void
 worker_run(struct sched *s, struct sjob *j)
 {
@@ -961,7 +977,7 @@ worker_run(struct sched *s, struct sjob *j)
 		    j->job.kernel);
 		rc = -1;
 	} else {
-		rc = j->k->run(j->params, j->run_device, &res);
+		rc = kernel_run(j->k, j->params, j->run_device, &res);
 		if (rc != 0)
 			snprintf(err, sizeof(err), "%s", res.error);
 		else {
@@ -997,8 +1013,9 @@ worker_run(struct sched *s, struct sjob *j)
 
 	pthread_mutex_lock(&s->mu);
 	job_end(s, j, state, result, error, fin.has_png);
+	s->self_take = 1;
 	dispatch(s);
-	pthread_mutex_unlock(&s->mu);
+	s->self_take = 0;
 }
 
 static void *
@@ -1020,8 +1037,7 @@ worker_main(void *arg)
 			s->ready_tail = NULL;
 		j->ready_next = NULL;
 		pthread_mutex_unlock(&s->mu);
-		worker_run(s, j);
-		pthread_mutex_lock(&s->mu);
+		worker_run(s, j);	/* returns with s->mu held */
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -1595,24 +1611,33 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	if (task == NULL)
 		return SCHED_UNKNOWN_TASK;
 
-	/* A repeated nonce: in memory first, then in the journal. */
+	/*
+	 * A repeated nonce: in memory first, then in the journal. It answers
+	 * with the job it made, but only for the same task: a nonce reused
+	 * for another task is a client error (CONFLICT), not that job.
+	 */
 	if (nonce[0] != '\0') {
 		pthread_mutex_lock(&s->mu);
 		old = nonce_find(s, session, nonce);
-		if (old != NULL)
+		if (old != NULL) {
 			memcpy(id, old->job.id, JOB_ID_LEN + 1);
+			rc = strcmp(old->job.task, task) == 0 ? SCHED_OK :
+			    SCHED_CONFLICT;
+		}
 		pthread_mutex_unlock(&s->mu);
 		if (old != NULL)
-			return SCHED_OK;
+			return rc;
 		if (s->jr != NULL) {
 			memset(&found, 0, sizeof(found));
 			r = journal_find_nonce(s->jr, session, nonce, &found);
-			if (r == 1)
+			if (r == 1) {
 				memcpy(id, found.id, JOB_ID_LEN + 1);
-			if (r == 1)
+				rc = found.task != NULL &&
+				    strcmp(found.task, task) == 0 ? SCHED_OK :
+				    SCHED_CONFLICT;
 				job_clear(&found);
-			if (r == 1)
-				return SCHED_OK;
+				return rc;
+			}
 			if (r == -1)
 				return SCHED_ERROR;
 		}
@@ -1639,7 +1664,7 @@ sched_submit(struct sched *s, const char *task, const char *session,
 	}
 	if (nonce[0] != '\0' && (old = nonce_find(s, session, nonce)) != NULL) {
 		memcpy(id, old->job.id, JOB_ID_LEN + 1);
-		rc = SCHED_OK;
+		rc = strcmp(old->job.task, task) == 0 ? SCHED_OK : SCHED_CONFLICT;
 		goto unlock;
 	}
 	if ((e = sess_get(s, session, 1)) == NULL) {

@@ -62,7 +62,8 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 /*
  * Admits a job of task for session with params (array in the kernel's
  * spec order; params_json is its JSON form, copied). A non-empty nonce
- * already used by this session returns SCHED_OK with that job's id.
+ * already used by this session returns SCHED_OK with that job's id (or
+ * SCHED_CONFLICT, id still set, when that job is of another task).
  * On SCHED_OK, id is set and the job is journaled. On QUEUE_FULL and
  * SESSION_LIMIT, *retry_after is a suggested wait in seconds.
  */

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -302,27 +304,75 @@ refused:
 /* Seconds between result evictions (results.ttl, results.max_bytes). */
 #define SERVER_MAINTAIN_S	30
 
+/*
+ * Signals reach the signal thread through a pipe written by a handler.
+ * sigwait() alone is not enough: libraries start threads of their own
+ * before main() can block anything (OpenBLAS does, in a constructor), a
+ * process-directed signal may land on one of them, and libfcgi's own
+ * SIGTERM handler would then swallow it. The handler is the one piece of
+ * global state here, and it only writes a byte.
+ */
+static int	sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int		 saved = errno;
+	unsigned char	 b = (unsigned char)sig;
+
+	(void)write(sig_pipe[1], &b, 1);
+	errno = saved;
+}
+
+/* Installs the handlers (after FCGX_Init, which sets its own); 0 or -1. */
+static int
+install_signals(void)
+{
+	struct sigaction	 sa;
+	int			 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	size_t			 i;
+
+	if (sig_pipe[0] == -1 && pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			return -1;
+	return 0;
+}
+
+/* Seconds between result evictions (results.ttl, results.max_bytes). */
+#define SERVER_MAINTAIN_S	30
+
 /* Waits for SIGTERM/SIGINT; reloads on SIGHUP; evicts old results. */
 static void
 wait_for_stop(struct server *s)
 {
+	struct pollfd	 pfd;
 	sigset_t	 set;
-	int		 sig;
+	unsigned char	 sig;
+	int		 n;
 
+	/* This thread takes the signals; responder threads keep them blocked. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	struct timespec	 tick = { SERVER_MAINTAIN_S, 0 };
-
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	pfd.fd = sig_pipe[0];
+	pfd.events = POLLIN;
 	app_maintain(s->app);
 	for (;;) {
-		/* The signal thread is idle otherwise: it also evicts results. */
-		if ((sig = sigtimedwait(&set, NULL, &tick)) == -1) {
-			if (errno == EAGAIN)
-				app_maintain(s->app);
+		/* The thread is idle otherwise: it also evicts results. */
+		if ((n = poll(&pfd, 1, SERVER_MAINTAIN_S * 1000)) == 0) {
+			app_maintain(s->app);
 			continue;
 		}
+		if (n == -1 || read(sig_pipe[0], &sig, 1) != 1)
+			continue;
 		if (sig == SIGHUP) {
 			fprintf(stderr, "level=info msg=\"SIGHUP: reloading\"\n");
 			server_reload(s);
@@ -330,6 +380,7 @@ wait_for_stop(struct server *s)
 		}
 		fprintf(stderr, "level=info msg=\"stopping\" signal=%s\n",
 		    sig == SIGTERM ? "TERM" : "INT");
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
 		return;
 	}
 }
@@ -353,6 +404,10 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	pthread_mutex_init(&s.accept_mu, NULL);
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "FCGX_Init failed");
+		goto out;
+	}
+	if (install_signals() == -1) {
+		snprintf(err, errlen, "signal handlers: %s", strerror(errno));
 		goto out;
 	}
 	s.listen_fd = open_listener(listen, err, errlen);

@@ -9,9 +9,19 @@
  *     that OS timer overshoot is not charged to the scheduler; it only
  *     sleeps when there are no more cores than slots) on one
  *     4-slot lock through the real scheduler.
- *     Makespan (first submit to last job end) vs the ideal 1000*2/4 =
- *     500 ms as ideal/actual (target >= 0.98), and the p99 gap between a
- *     job's end on a slot and the next start on that slot (target < 100 us).
+ *     Three figures, so that the kernel's oversleep is visible apart
+ *     from the scheduler's own cost:
+ *      - strict: makespan (first submit to last job end) vs the ideal
+ *        1000*2/4 = 500 ms, as ideal/actual (target >= 0.98); a job that
+ *        the OS wakes late stretches it although no slot idled;
+ *      - scheduler efficiency: the sum of the jobs' measured run times
+ *        (hook entry to hook return, oversleep included) over
+ *        slots * makespan (target >= 0.98): the share of slot time spent
+ *        inside jobs, i.e. what the scheduler alone loses;
+ *      - slot gap: per slot, from a job's end (its hook returning, before
+ *        the scheduler releases the slot, so the release is inside the
+ *        gap) to the next job's start timestamp on that slot (hook
+ *        entry); p99 against 100 us, printed as p99/100us (target <= 1).
  *
  * glibc skips the atomics of an uncontended mutex while a process has a
  * single thread, so an idle helper thread is alive during (1): the
@@ -174,7 +184,7 @@ bench_sched(void)
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
 	char			 err[256];
 	int64_t			 t0, tend = 0, prev, busy = 0;
-	double			 makespan, ideal = (double)NJOBS * JOB_NS /
+	double			 makespan, p99, ideal = (double)NJOBS * JOB_NS /
 				    NSLOTS / 1e6;
 	int			 i, k, sl, ngaps = 0, retry, rc = 0;
 
@@ -252,16 +262,19 @@ bench_sched(void)
 	makespan = (double)(tend - t0) / 1e6;
 	qsort(gaps, ngaps, sizeof(gaps[0]), cmp_double);
 	printf("sched makespan: %.1f ms for %d jobs of 2 ms on %d slots, "
-	    "ideal %.0f ms, ratio ideal/actual %.3f (target >= 0.98)\n",
+	    "ideal %.0f ms, ideal/actual ratio %.3f (target >= 0.98)\n",
 	    makespan, r.n, NSLOTS, ideal, makespan > 0 ? ideal / makespan : 0);
-	printf("sched job run: mean %.3f ms, busy/(slots*makespan) %.3f\n",
-	    r.n ? (double)busy / r.n / 1e6 : 0.0, makespan > 0 ?
+	printf("sched efficiency: job run mean %.3f ms (2 ms asked), "
+	    "sum of run times / (%d slots x makespan), ratio %.3f "
+	    "(target >= 0.98)\n",
+	    r.n ? (double)busy / r.n / 1e6 : 0.0, NSLOTS, makespan > 0 ?
 	    (double)busy / 1e6 / NSLOTS / makespan : 0.0);
-	printf("sched slot gap: p50 %.1f us, p99 %.1f us, max %.1f us "
-	    "(target p99 < 100)\n",
-	    ngaps ? gaps[ngaps / 2] : 0.0,
-	    ngaps ? gaps[(ngaps * 99) / 100] : 0.0,
-	    ngaps ? gaps[ngaps - 1] : 0.0);
+	p99 = ngaps ? gaps[(ngaps * 99) / 100] : 0.0;
+	printf("sched slot gap: job end to next start on the slot, "
+	    "p50 %.1f us, p99 %.1f us, max %.1f us, p99/100us ratio %.3f "
+	    "(target <= 1.0)\n",
+	    ngaps ? gaps[ngaps / 2] : 0.0, p99,
+	    ngaps ? gaps[ngaps - 1] : 0.0, p99 / 100.0);
 	return rc;
 }
 

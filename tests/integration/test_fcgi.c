@@ -183,3 +183,87 @@ Test(fcgi, bad_content_length)
 		    "CONTENT_LENGTH=%s: %.100s", cases[i][0], out);
 	}
 }
+
+/*
+ * Socket activation: the listening socket on fd 0 belongs to the parent
+ * (systemd). Stopping one responder must leave it usable for the next.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+static pid_t
+start_on_fd0(int lfd, const char *state)
+{
+	char	 bin[512], conf[512], tmpl[512];
+	pid_t	 p;
+
+	itest_build("sluice", bin, sizeof(bin));
+	itest_src("tests/data/it.conf", conf, sizeof(conf));
+	itest_src("templates", tmpl, sizeof(tmpl));
+	if ((p = fork()) == 0) {
+		dup2(lfd, 0);
+		execl(bin, bin, "-q", "-R", "-c", conf, "-s", state, "-T", tmpl,
+		    (char *)NULL);
+		_exit(127);
+	}
+	return p;
+}
+
+static int
+healthz_via(const char *path)
+{
+	char	 cmd[512], out[256];
+	FILE	*p;
+	size_t	 n;
+	int	 i;
+
+	snprintf(cmd, sizeof(cmd), "env -i REQUEST_METHOD=GET "
+	    "REQUEST_URI=/healthz timeout 5 cgi-fcgi -bind -connect %s "
+	    "</dev/null 2>/dev/null", path);
+	for (i = 0; i < 100; i++) {
+		if ((p = popen(cmd, "r")) == NULL)
+			return -1;
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = '\0';
+		pclose(p);
+		if (strncmp(out, "Status: 200", 11) == 0)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+Test(socket_activation, inherited_socket_survives_a_restart,
+    .timeout = 60)
+{
+	struct sockaddr_un	 sa;
+	char			 d[64], state[128], path[128];
+	int			 lfd, status, round;
+	pid_t			 p;
+
+	snprintf(d, sizeof(d), "/tmp/sluice-act.XXXXXX");
+	cr_assert_not_null(mkdtemp(d));
+	snprintf(path, sizeof(path), "%s/s.sock", d);
+	snprintf(state, sizeof(state), "%s/state", d);
+	cr_assert_neq(lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	cr_assert_lt(strlen(path), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 16), 0);
+	for (round = 1; round <= 2; round++) {
+		p = start_on_fd0(lfd, state);
+		cr_assert_gt(p, 0);
+		cr_expect_eq(healthz_via(path), 0,
+		    "responder %d did not answer on the inherited socket",
+		    round);
+		kill(p, SIGTERM);
+		cr_assert_eq(waitpid(p, &status, 0), p);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "responder %d did not exit 0", round);
+	}
+	close(lfd);
+	snprintf(path, sizeof(path), "rm -rf %s", d);
+	system(path);
+}

@@ -258,6 +258,41 @@ Test(flow, same_nonce_same_job)
 	cr_expect_str_neq(id1, id3);
 }
 
+Test(flow, nonce_of_another_task_409)
+{
+	struct itest_resp	 r;
+	char			 sid[33], id[33];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(sid, "burn", "ms=1&nonce=n-1", id), 0);
+	cr_assert_eq(submit(sid, "mandelbrot", "width=16&height=16&nonce=n-1",
+	    NULL, &r), 0);
+	cr_expect_eq(r.status, 409, "a nonce of a burn job reused for "
+	    "mandelbrot answered %ld", r.status);
+	itest_resp_free(&r);
+}
+
+Test(flow, app_page_has_one_nonce_per_form)
+{
+	struct itest_resp	 r;
+	char			 sid[33], seen[8][33];
+	const char		*p;
+	int			 n = 0, i, j;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid, &r), 0);
+	for (p = r.body.data; n < 8 &&
+	    (p = strstr(p, "name=\"nonce\" value=\"")) != NULL; p += 20) {
+		memcpy(seen[n], p + 20, 32);
+		seen[n++][32] = '\0';
+	}
+	cr_expect_eq(n, 3, "forms with a nonce: %d", n);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			cr_expect_str_neq(seen[i], seen[j]);
+	itest_resp_free(&r);
+}
+
 Test(flow, cancel_queued_303_running_409)
 {
 	struct itest_resp	 r;

@@ -1,7 +1,8 @@
 /*
  * Unit tests for sched.c: order (fifo, fair), admission (queue, max_active),
- * expiry, cancel, devices, nonces, drain, stats, and a stress test of the
- * six invariants of issue 3. Jobs run through opts.run_hook, instrumented
+ * expiry, cancel, devices, nonces, drain, stats, a stress test of the
+ * six invariants of issue 3, and sched_reconfigure (grow, shrink, removed
+ * task or lock, queue/timeout/order changes, 40 reloads under load). Jobs run through opts.run_hook, instrumented
  * here; the journal is NULL (memory only). Deterministic: blocking hooks
  * are released by the test, never by a timer.
  */
@@ -1295,4 +1296,548 @@ Test(sched, stress_invariants, .timeout = 300)
 	buf_free(&b);
 	sched_destroy(st.s);
 	freeconf(st.c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* sched_reconfigure */
+
+/*
+ * Ticket hook: each job records its start, then holds its slot until the
+ * test hands out a ticket (rctx_release), so the tests decide exactly
+ * which jobs are running when they reload. Counts the jobs inside at once.
+ */
+struct rctx {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 tickets;
+	int		 inside, max_inside;
+	int		 nrec;
+	char		 ids[MAXREC][JOB_ID_LEN + 1];
+};
+
+static int
+rhook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	struct rctx	*r = arg;
+
+	(void)slots;
+	(void)device;
+	(void)err;
+	(void)errlen;
+	pthread_mutex_lock(&r->mu);
+	if (r->nrec < MAXREC)
+		memcpy(r->ids[r->nrec++], job->id, sizeof(r->ids[0]));
+	if (++r->inside > r->max_inside)
+		r->max_inside = r->inside;
+	pthread_cond_broadcast(&r->cv);
+	while (r->tickets == 0)
+		pthread_cond_wait(&r->cv, &r->mu);
+	r->tickets--;
+	r->inside--;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+static struct sched *
+rsched(const struct conf *c, struct rctx *r)
+{
+	struct sched_opts	 o;
+	struct sched		*s;
+	char			 err[256];
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = rhook;
+	o.run_arg = r;
+	o.threads = 8;
+	s = sched_create(c, NULL, &o, err, sizeof(err));
+	cr_assert(s != NULL, "sched_create: %s", err);
+	return s;
+}
+
+/* Lets n more jobs end (INT_MAX / 2: all from now on). */
+static void
+rctx_release(struct rctx *r, int n)
+{
+	pthread_mutex_lock(&r->mu);
+	r->tickets += n;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits (30 s at most) until n jobs have started in all. */
+static void
+rctx_wait_started(struct rctx *r, int n)
+{
+	struct timespec	 ts;
+	int		 ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	pthread_mutex_lock(&r->mu);
+	while (r->nrec < n)
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
+			break;
+	ok = r->nrec >= n;
+	pthread_mutex_unlock(&r->mu);
+	cr_assert(ok, "jobs did not start");
+}
+
+static int
+rctx_started(struct rctx *r)
+{
+	int	 n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->nrec;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+static void
+reconf_ok(struct sched *s, const struct conf *c)
+{
+	char	 err[256] = "";
+
+	cr_assert_eq(sched_reconfigure(s, c, err, sizeof(err)), 0, "%s", err);
+	audit_ok(s);
+}
+
+/* The error of a job (a copy the caller frees; "" when none). */
+static char *
+error_of(struct sched *s, const char *id)
+{
+	struct job	 j;
+	char		*e;
+
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	e = xstrdup(j.error != NULL ? j.error : "");
+	job_clear(&j);
+	return e;
+}
+
+Test(sched, reload_grow_starts_waiter_at_once)
+{
+	struct tlock	 t1[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct tlock	 t2[] = { { "L", 2, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "L", NULL } } };
+	struct conf	*c1 = mkconf(t1, 1, tt, 1, 100);
+	struct conf	*c2 = mkconf(t2, 1, tt, 1, 100);
+	struct rctx	 r;
+	struct sched	*s;
+	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1];
+	int		 busy, queued;
+
+	s = rsched(c1, &r);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a, NULL), SCHED_OK);
+	rctx_wait_started(&r, 1);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b, NULL), SCHED_OK);
+	cr_expect_eq(state_of(s, b), JOB_QUEUED);
+	reconf_ok(s, c2);
+	/* Started inside sched_reconfigure, before it returned. */
+	cr_expect_eq(state_of(s, b), JOB_RUNNING);
+	sched_lock_counts(s, 0, &busy, &queued);
+	cr_expect_eq(busy, 2);
+	cr_expect_eq(queued, 0);
+	rctx_wait_started(&r, 2);
+	cr_expect_eq(state_of(s, a), JOB_RUNNING, "a kept running");
+	rctx_release(&r, 2);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, a), JOB_DONE);
+	cr_expect_eq(state_of(s, b), JOB_DONE);
+	sched_destroy(s);
+	freeconf(c1);
+	freeconf(c2);
+}
+
+Test(sched, reload_shrink_waits_for_both)
+{
+	struct tlock	 t2[] = { { "L", 2, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct tlock	 t1[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "L", NULL } } };
+	struct conf	*c2 = mkconf(t2, 1, tt, 1, 100);
+	struct conf	*c1 = mkconf(t1, 1, tt, 1, 100);
+	struct rctx	 r;
+	struct sched	*s;
+	char		 ids[6][JOB_ID_LEN + 1];
+	int		 i, ndone, busy, queued;
+
+	s = rsched(c2, &r);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL),
+		    SCHED_OK);
+	rctx_wait_started(&r, 2);
+	for (i = 2; i < 6; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL),
+		    SCHED_OK);
+	reconf_ok(s, c1);
+	sched_lock_counts(s, 0, &busy, &queued);
+	cr_expect_eq(busy, 2, "running jobs keep their slots");
+	cr_expect_eq(queued, 4);
+	cr_expect_eq(state_of(s, ids[0]), JOB_RUNNING);
+	cr_expect_eq(state_of(s, ids[1]), JOB_RUNNING);
+
+	/* One of the two ends: busy 1 is not below 1 slot, nothing starts. */
+	rctx_release(&r, 1);
+	for (i = 0; i < 30000; i++) {
+		ndone = (state_of(s, ids[0]) == JOB_DONE) +
+		    (state_of(s, ids[1]) == JOB_DONE);
+		if (ndone > 0)
+			break;
+		sleep_ms(1);
+	}
+	cr_assert_eq(ndone, 1);
+	/* The end was dispatched under the mutex before it became visible. */
+	for (i = 2; i < 6; i++)
+		cr_expect_eq(state_of(s, ids[i]), JOB_QUEUED, "job %d", i);
+	cr_expect_eq(rctx_started(&r), 2);
+	audit_ok(s);
+
+	/* The other ends: exactly one starts, then one at a time. */
+	pthread_mutex_lock(&r.mu);
+	r.max_inside = r.inside;	/* the old one, still leaving */
+	pthread_mutex_unlock(&r.mu);
+	rctx_release(&r, 1);
+	rctx_wait_started(&r, 3);
+	cr_expect_eq(state_of(s, ids[2]), JOB_RUNNING, "fifo: the first");
+	sched_lock_counts(s, 0, &busy, &queued);
+	cr_expect_eq(busy, 1);
+	cr_expect_eq(queued, 3);
+	rctx_release(&r, 1 << 20);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(rctx_started(&r), 6);
+	cr_expect_leq(r.max_inside, 1, "more than 1 holder after the shrink");
+	for (i = 0; i < 6; i++)
+		cr_expect_eq(state_of(s, ids[i]), JOB_DONE);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c1);
+	freeconf(c2);
+}
+
+Test(sched, reload_removed_task)
+{
+	struct tlock	 tl[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 t2[] = { { "a", { "L", NULL } }, { "b", { "L", NULL } } };
+	struct ttask	 t1[] = { { "a", { "L", NULL } } };
+	struct conf	*c2 = mkconf(tl, 1, t2, 2, 100);
+	struct conf	*c1 = mkconf(tl, 1, t1, 1, 100);
+	struct rctx	 r;
+	struct sched	*s;
+	struct buf	 b;
+	char		 b0[JOB_ID_LEN + 1], b1[JOB_ID_LEN + 1];
+	char		 b2[JOB_ID_LEN + 1], a1[JOB_ID_LEN + 1];
+	char		 x[JOB_ID_LEN + 1], *e;
+
+	s = rsched(c2, &r);
+	cr_assert_eq(submit(s, "b", 1, "", 0, b0, NULL), SCHED_OK);
+	rctx_wait_started(&r, 1);
+	cr_assert_eq(submit(s, "b", 1, "", 0, b1, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "a", 2, "", 0, a1, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "b", 3, "", 0, b2, NULL), SCHED_OK);
+	reconf_ok(s, c1);
+	cr_expect_eq(state_of(s, b1), JOB_FAILED);
+	cr_expect_eq(state_of(s, b2), JOB_FAILED);
+	e = error_of(s, b1);
+	cr_expect_str_eq(e, "task removed by reload");
+	free(e);
+	cr_expect_eq(state_of(s, b0), JOB_RUNNING, "running job kept");
+	cr_expect_eq(state_of(s, a1), JOB_QUEUED, "kept task keeps its place");
+	cr_expect_eq(submit(s, "b", 4, "", 0, x, NULL), SCHED_UNKNOWN_TASK);
+
+	rctx_release(&r, 1 << 20);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, b0), JOB_DONE, "removed task's job completes");
+	cr_expect_eq(state_of(s, a1), JOB_DONE);
+	cr_expect_eq(rctx_started(&r), 2, "failed jobs never run");
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_expect_eq(json_count(buf_cstr(&b), "L", "failed"), 2);
+	cr_expect_eq(json_count(buf_cstr(&b), "L", "done"), 2);
+	cr_expect_eq(json_count(buf_cstr(&b), "L", "busy"), 0);
+	buf_free(&b);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c1);
+	freeconf(c2);
+}
+
+Test(sched, reload_removed_lock)
+{
+	struct tlock	 l2[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO, NULL },
+			    { "M", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct tlock	 l1[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 t2[] = { { "a", { "L", NULL } }, { "m", { "M", NULL } },
+			    { "lm", { "L", "M", NULL } } };
+	/* Task m now uses L; lm keeps L only. */
+	struct ttask	 t1[] = { { "a", { "L", NULL } }, { "m", { "L", NULL } },
+			    { "lm", { "L", NULL } } };
+	struct conf	*c2 = mkconf(l2, 2, t2, 3, 100);
+	struct conf	*c1 = mkconf(l1, 1, t1, 3, 100);
+	struct rctx	 r;
+	struct sched	*s;
+	char		 m0[JOB_ID_LEN + 1], m1[JOB_ID_LEN + 1];
+	char		 lm[JOB_ID_LEN + 1], a1[JOB_ID_LEN + 1];
+	char		 m2[JOB_ID_LEN + 1], *e;
+	int		 busy, queued;
+
+	s = rsched(c2, &r);
+	cr_assert_eq(submit(s, "m", 1, "", 0, m0, NULL), SCHED_OK);
+	rctx_wait_started(&r, 1);
+	cr_assert_eq(submit(s, "m", 1, "", 0, m1, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "lm", 2, "", 0, lm, NULL), SCHED_OK);
+	cr_expect_eq(state_of(s, m1), JOB_QUEUED);
+	cr_expect_eq(state_of(s, lm), JOB_QUEUED);
+	reconf_ok(s, c1);
+	cr_expect_eq(state_of(s, m1), JOB_FAILED);
+	cr_expect_eq(state_of(s, lm), JOB_FAILED);
+	e = error_of(s, m1);
+	cr_expect_str_eq(e, "lock M removed by reload");
+	free(e);
+	e = error_of(s, lm);
+	cr_expect_str_eq(e, "lock M removed by reload");
+	free(e);
+	/* m0 keeps running; its slot of M is forgotten, L is free. */
+	cr_expect_eq(state_of(s, m0), JOB_RUNNING);
+	sched_lock_counts(s, 0, &busy, &queued);
+	cr_expect_eq(busy, 0);
+	cr_assert_eq(submit(s, "a", 3, "", 0, a1, NULL), SCHED_OK);
+	cr_expect_eq(state_of(s, a1), JOB_RUNNING, "L free for a new job");
+	cr_assert_eq(submit(s, "m", 4, "", 0, m2, NULL), SCHED_OK);
+	cr_expect_eq(state_of(s, m2), JOB_QUEUED, "m now waits on L");
+
+	rctx_release(&r, 1 << 20);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, m0), JOB_DONE, "removed lock's job completes");
+	cr_expect_eq(state_of(s, a1), JOB_DONE);
+	cr_expect_eq(state_of(s, m2), JOB_DONE);
+	cr_expect_eq(rctx_started(&r), 3);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c1);
+	freeconf(c2);
+}
+
+Test(sched, reload_queue_timeout_order_for_new_jobs, .timeout = 60)
+{
+	struct tlock	 l1[] = { { "L", 1, 1, 0, CONF_ORDER_FIFO, NULL } };
+	struct tlock	 l2[] = { { "L", 1, 3, 1, CONF_ORDER_FAIR, NULL } };
+	struct tlock	 l3[] = { { "L", 1, 3, 0, CONF_ORDER_FAIR, NULL } };
+	struct ttask	 tt[] = { { "t", { "L", NULL } } };
+	struct conf	*c1 = mkconf(l1, 1, tt, 1, 100);
+	struct conf	*c2 = mkconf(l2, 1, tt, 1, 100);
+	struct conf	*c3 = mkconf(l3, 1, tt, 1, 100);
+	struct rctx	 r;
+	struct sched	*s;
+	char		 ids[8][JOB_ID_LEN + 1], *e;
+	int		 i, n;
+
+	s = rsched(c1, &r);
+	cr_assert_eq(submit(s, "t", 9, "", 0, ids[0], NULL), SCHED_OK);
+	rctx_wait_started(&r, 1);
+	cr_assert_eq(submit(s, "t", 1, "", 0, ids[1], NULL), SCHED_OK);
+	cr_expect_eq(submit(s, "t", 1, "", 0, ids[2], NULL), SCHED_QUEUE_FULL,
+	    "queue 1");
+	/* queue 1 -> 3, wait_timeout 0 -> 1 s, fifo -> fair. */
+	reconf_ok(s, c2);
+	cr_assert_eq(submit(s, "t", 1, "", 0, ids[2], NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 1, "", 0, ids[3], NULL), SCHED_OK);
+	cr_expect_eq(submit(s, "t", 2, "", 0, ids[4], NULL), SCHED_QUEUE_FULL,
+	    "queue 3");
+
+	/* The 1 s wait_timeout now applies: all three waiters expire. */
+	for (i = 0; i < 1500 && state_of(s, ids[3]) == JOB_QUEUED; i++)
+		sleep_ms(10);
+	for (i = 1; i <= 3; i++)
+		cr_expect_eq(state_of(s, ids[i]), JOB_EXPIRED, "job %d", i);
+	e = error_of(s, ids[3]);
+	cr_expect(strstr(e, "waited longer than 1 s") != NULL, "%s", e);
+	free(e);
+	/* No timeout again, so a slow machine cannot expire what follows. */
+	reconf_ok(s, c3);
+
+	/* fair now: session 1 queues 3 jobs, then session 2 one; they
+	 * alternate (fifo would run session 2 last). */
+	for (i = 4; i < 7; i++)
+		cr_assert_eq(submit(s, "t", 1, "", 0, ids[i], NULL), SCHED_OK);
+	cr_expect_eq(submit(s, "t", 2, "", 0, ids[7], NULL), SCHED_QUEUE_FULL);
+	/* Room for session 2: end the running job; wait for one start. */
+	n = rctx_started(&r);
+	rctx_release(&r, 1);
+	rctx_wait_started(&r, n + 1);
+	cr_expect_str_eq(r.ids[n], ids[4]);
+	cr_assert_eq(submit(s, "t", 2, "", 0, ids[7], NULL), SCHED_OK);
+	rctx_release(&r, 1 << 20);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(rctx_started(&r), n + 4);
+	cr_expect_str_eq(r.ids[n + 1], ids[7], "session 2 goes second");
+	cr_expect_str_eq(r.ids[n + 2], ids[5]);
+	cr_expect_str_eq(r.ids[n + 3], ids[6]);
+	audit_ok(s);
+	sched_destroy(s);
+	freeconf(c1);
+	freeconf(c2);
+	freeconf(c3);
+}
+
+/*
+ * 40 reloads while 4 threads submit. Lock L alternates between 1..3 slots,
+ * fifo and fair, queue 4..12; task b comes and goes. The hook checks that
+ * the jobs inside never exceed the most slots configured at any moment
+ * between the job's submission and its start (gen0..gen1 below): holders
+ * at a start are at most the slots then, and every later holder started
+ * after it under a config of that span. In the end every admitted job is
+ * final, ran at most once and only if done.
+ */
+#define RL_RELOADS	40
+#define RL_THREADS	4
+#define RL_PER		150
+#define RL_GENS		(2 * RL_RELOADS + 2)
+
+struct rl {
+	struct sched	*s;
+	_Atomic int	 gen;			/* current config generation */
+	int		 cap[RL_GENS];		/* most slots in generation g */
+	_Atomic int	 inside, excess, done, stop;
+	_Atomic int	 ran[RL_THREADS * RL_PER];
+	char		 ids[RL_THREADS][RL_PER][JOB_ID_LEN + 1];
+	int		 idx[RL_THREADS][RL_PER];
+	int		 nids[RL_THREADS];
+};
+
+static struct rl	 rl;
+
+static int
+rl_hook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	const char	*p;
+	int		 g0 = 0, g1, g, cap = 0, in, k = -1;
+
+	(void)slots;
+	(void)device;
+	(void)arg;
+	(void)err;
+	(void)errlen;
+	in = atomic_fetch_add(&rl.inside, 1) + 1;
+	g1 = atomic_load(&rl.gen);
+	if (job->params != NULL && (p = strstr(job->params, "\"g\":")) != NULL)
+		g0 = atoi(p + 4);
+	if (job->params != NULL && (p = strstr(job->params, "\"k\":")) != NULL)
+		k = atoi(p + 4);
+	for (g = g0; g <= g1 && g < RL_GENS; g++)
+		if (rl.cap[g] > cap)
+			cap = rl.cap[g];
+	if (in > cap)
+		atomic_fetch_add(&rl.excess, 1);
+	if (k >= 0 && k < RL_THREADS * RL_PER)
+		atomic_fetch_add(&rl.ran[k], 1);
+	sleep_ms((double)(k % 4) * 0.25);
+	atomic_fetch_sub(&rl.inside, 1);
+	return 0;
+}
+
+static void *
+rl_submitter(void *arg)
+{
+	int		 t = (int)(intptr_t)arg, n = 0, tries = 0, retry;
+	unsigned	 seed = 1234u + (unsigned)t;
+	char		 sess[JOB_SESSION_LEN + 1], pj[64];
+	enum sched_rc	 rc;
+
+	while (n < RL_PER && tries++ < 20000 && !atomic_load(&rl.stop)) {
+		sid(sess, t * 10 + (int)(rand_r(&seed) % 3));
+		snprintf(pj, sizeof(pj), "{\"ms\":0,\"g\":%d,\"k\":%d}",
+		    atomic_load(&rl.gen), t * RL_PER + n);
+		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", sess,
+		    "", NULL, pj, rl.ids[t][n], &retry);
+		if (rc == SCHED_OK) {
+			rl.idx[t][n] = t * RL_PER + n;
+			n++;
+		} else if (rc != SCHED_QUEUE_FULL &&
+		    rc != SCHED_SESSION_LIMIT && rc != SCHED_UNKNOWN_TASK)
+			return (void *)1;
+		if (rand_r(&seed) % 4 == 0)
+			sleep_ms(0.2);
+	}
+	rl.nids[t] = n;
+	return NULL;
+}
+
+Test(sched, reload_40_times_under_load, .timeout = 300)
+{
+	struct ttask	 tab[] = { { "a", { "L", NULL } }, { "b", { "L", NULL } } };
+	struct tlock	 tl[1];
+	struct conf	*c[RL_RELOADS + 1];
+	struct sched_opts o;
+	struct job	 j;
+	pthread_t	 th[RL_THREADS];
+	char		 err[256];
+	void		*ret;
+	int		 i, t, k, slots, prev, nfinal = 0, nbad = 0;
+
+	memset(&rl, 0, sizeof(rl));
+	for (i = 0; i <= RL_RELOADS; i++) {
+		tl[0] = (struct tlock){ "L", 1 + (i * 7) % 3, 4 + (i % 5) * 2,
+		    0, i % 2 ? CONF_ORDER_FAIR : CONF_ORDER_FIFO, NULL };
+		/* Task b present in 2 configs of 3. */
+		c[i] = mkconf(tl, 1, tab, i % 3 == 2 ? 1 : 2, 6);
+	}
+	rl.cap[0] = c[0]->locks[0].slots;
+	memset(&o, 0, sizeof(o));
+	o.run_hook = rl_hook;
+	o.threads = 4;
+	rl.s = sched_create(c[0], NULL, &o, err, sizeof(err));
+	cr_assert(rl.s != NULL, "%s", err);
+	sched_audit_starts(rl.s, 1);
+	for (t = 0; t < RL_THREADS; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, rl_submitter,
+		    (void *)(intptr_t)t), 0);
+	for (i = 1; i <= RL_RELOADS; i++) {
+		sleep_ms(3);
+		prev = c[i - 1]->locks[0].slots;
+		slots = c[i]->locks[0].slots;
+		/* During the reload either config may apply. */
+		rl.cap[2 * i - 1] = prev > slots ? prev : slots;
+		atomic_store(&rl.gen, 2 * i - 1);
+		cr_assert_eq(sched_reconfigure(rl.s, c[i], err, sizeof(err)),
+		    0, "%s", err);
+		rl.cap[2 * i] = slots;
+		atomic_store(&rl.gen, 2 * i);
+		if (sched_audit(rl.s, err, sizeof(err)) != 0)
+			nbad++;
+	}
+	atomic_store(&rl.stop, 1);
+	for (t = 0; t < RL_THREADS; t++) {
+		pthread_join(th[t], &ret);
+		cr_expect(ret == NULL, "submitter %d failed", t);
+	}
+	cr_expect_eq(sched_drain(rl.s, 120000), 0, "stall after reloads");
+	cr_expect_eq(nbad, 0, "audit after a reload: %s", err);
+	audit_ok(rl.s);
+	cr_expect_eq(atomic_load(&rl.excess), 0,
+	    "more holders than slots at a start");
+	for (t = 0; t < RL_THREADS; t++)
+		for (k = 0; k < rl.nids[t]; k++) {
+			cr_assert_eq(sched_lookup(rl.s, rl.ids[t][k], NULL, &j),
+			    SCHED_OK);
+			cr_expect(job_state_final(j.state), "job not final");
+			cr_expect(j.state == JOB_DONE ||
+			    (j.state == JOB_FAILED && j.error != NULL &&
+			    strcmp(j.error, "task removed by reload") == 0),
+			    "state %d", j.state);
+			cr_expect_eq(atomic_load(&rl.ran[rl.idx[t][k]]),
+			    j.state == JOB_DONE ? 1 : 0);
+			nfinal++;
+			job_clear(&j);
+		}
+	cr_log_info("reload: %d jobs over %d reloads", nfinal, RL_RELOADS);
+	cr_expect_gt(nfinal, 0);
+	sched_destroy(rl.s);
+	for (i = 0; i <= RL_RELOADS; i++)
+		freeconf(c[i]);
 }
