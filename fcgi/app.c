@@ -401,20 +401,6 @@ app_error(struct app *a, const struct http_req *req, int status,
 	app_view_done(&v);
 }
 
-/* Formats a double for display the way JSON holds it. */
-static struct tval *
-tval_num(double v)
-{
-	struct buf	 b;
-	struct tval	*t;
-
-	buf_init(&b);
-	buf_json_num(&b, v);
-	t = tval_str(buf_cstr(&b));
-	buf_free(&b);
-	return t;
-}
-
 /*
  * Walks a flat JSON object ({"k":1.5,"s":"x",...}, as kernels and the
  * scheduler write them) and pushes {key, value} rows onto list. Nested
@@ -479,6 +465,70 @@ json_rows(const char *json, struct tval *list)
 
 /* ---- the app page ---- */
 
+/*
+ * The numbers of every kernel's parameter specs as the form shows them
+ * (min, max, step, default), formatted once: kernels are compiled in, so
+ * the table never changes after it is built, and the app page no longer
+ * runs printf and strtod for each of them on every request.
+ */
+struct param_texts {
+	char	min[32], max[32], def[32], step[32];
+};
+
+#define APP_MAX_KERNELS	16
+
+static pthread_once_t		param_once = PTHREAD_ONCE_INIT;
+static struct param_texts	param_table[APP_MAX_KERNELS][KERNEL_MAX_PARAMS];
+
+static void
+num_text(double v, char *out, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_json_num(&b, v);
+	snprintf(out, len, "%s", buf_cstr(&b));
+	buf_free(&b);
+}
+
+static void
+param_table_build(void)
+{
+	const struct kernel	*k;
+	const struct kparam_spec *p;
+	struct param_texts	*t;
+	size_t			 i, j;
+
+	for (i = 0; i < kernel_count() && i < APP_MAX_KERNELS; i++) {
+		k = kernel_at(i);
+		for (j = 0; j < k->nparams && j < KERNEL_MAX_PARAMS; j++) {
+			p = &k->params[j];
+			t = &param_table[i][j];
+			num_text(p->min, t->min, sizeof(t->min));
+			num_text(p->max, t->max, sizeof(t->max));
+			num_text(p->def, t->def, sizeof(t->def));
+			if (p->step > 0)
+				num_text(p->step, t->step, sizeof(t->step));
+			else
+				snprintf(t->step, sizeof(t->step), "%s",
+				    p->type == KPARAM_INT ? "1" : "any");
+		}
+	}
+}
+
+/* The texts of parameter i of k. Thread-safe. */
+static const struct param_texts *
+param_text(const struct kernel *k, size_t i)
+{
+	size_t n;
+
+	pthread_once(&param_once, param_table_build);
+	for (n = 0; n < kernel_count() && n < APP_MAX_KERNELS; n++)
+		if (kernel_at(n) == k)
+			return &param_table[n][i];
+	return &param_table[0][0];	/* unreachable: k is registered */
+}
+
 /* Submitted values and errors of one task's form, when re-rendering it. */
 struct form_state {
 	const char	*task;
@@ -493,6 +543,7 @@ task_context(struct app *a, const struct conf_task *t, const char *csrf,
 {
 	const struct kernel	*k = kernel_find(t->kernel);
 	const struct kparam_spec *p;
+	const struct param_texts *pt;
 	struct tval		*tv, *params, *pv, *locks, *lv;
 	int64_t			 eta;
 	size_t			 i;
@@ -519,21 +570,18 @@ task_context(struct app *a, const struct conf_task *t, const char *csrf,
 	params = tval_list();
 	for (i = 0; k != NULL && i < k->nparams; i++) {
 		p = &k->params[i];
+		pt = param_text(k, i);
 		pv = tval_map();
 		tval_set_str(pv, "name", p->name);
 		tval_set_str(pv, "label", p->label);
 		tval_set_str(pv, "unit", p->unit);
-		tval_set(pv, "min", tval_num(p->min));
-		tval_set(pv, "max", tval_num(p->max));
-		if (p->step > 0)
-			tval_set(pv, "step", tval_num(p->step));
-		else
-			tval_set_str(pv, "step", p->type == KPARAM_INT ? "1" :
-			    "any");
+		tval_set_str(pv, "min", pt->min);
+		tval_set_str(pv, "max", pt->max);
+		tval_set_str(pv, "step", pt->step);
 		if (fs != NULL && fs->values[i] != NULL)
 			tval_set_str(pv, "value", fs->values[i]);
 		else
-			tval_set(pv, "value", tval_num(p->def));
+			tval_set_str(pv, "value", pt->def);
 		if (fs != NULL && fs->errors[i] != NULL) {
 			tval_set_str(pv, "error", fs->errors[i]);
 			errors++;

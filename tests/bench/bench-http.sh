@@ -45,13 +45,14 @@ lat() { wrk -t2 -c16 -d"${secs}s" --latency -H "Cookie: sid=$sid" "$1" 2>/dev/nu
 read -r idle50 idle99 < <(lat "http://127.0.0.1:$port/" | tr '\n' ' ')
 first_job=
 for i in $(seq 1 66); do
-	s=$(printf '%032x' "$((0xbe00 + i))")
-	tok=$(curl -s -H "Cookie: sid=$s" "http://127.0.0.1:$port/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/')
-	loc=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: sid=$s" \
+	ssid=$(printf '%032x' "$((0xbe00 + i))")
+	tok=$(curl -s -H "Cookie: sid=$ssid" "http://127.0.0.1:$port/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/')
+	loc=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: sid=$ssid" \
 		--data "csrf=$tok&ms=600000" "http://127.0.0.1:$port/tasks/burn")
-	[ -n "$first_job" ] || { first_job=${loc##*/jobs/}; first_sid=$s; }
+	[ -n "$first_job" ] || { first_job=${loc##*/jobs/}; first_sid=$ssid; }
 done
-queued=$(curl -s "http://127.0.0.1:$port/status.json" | grep -o '"queued":[0-9]*' | head -1)
+queued=$(curl -s "http://127.0.0.1:$port/status.json" | grep -o '"cpu":{[^}]*' |
+	grep -o '"queued":[0-9]*' | head -1 | tr -d '"')
 wrk -t1 -c16 -d"$((secs + 2))s" -H "Cookie: sid=$first_sid" \
 	"http://127.0.0.1:$port/jobs/$first_job.json" >/dev/null 2>&1 &
 poll_pid=$!
@@ -61,5 +62,5 @@ wait $poll_pid 2>/dev/null
 r99=$(awk -v a="$sat99" -v b="$idle99" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 r50=$(awk -v a="$sat50" -v b="$idle50" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 verdict=$(awk -v r="$r99" 'BEGIN {print (r <= 2.0 ? "meets" : "MISSES")}')
-echo "http GET / p99 saturated vs idle: ${sat99} us vs ${idle99} us ($queued, 16 clients polling a job): ratio $r99 (target <= 2.0: $verdict)"
+echo "http GET / p99 saturated vs idle: ${sat99} us vs ${idle99} us (lock cpu 2/2 busy, $queued waiting, 16 clients polling a job): ratio $r99 (target <= 2.0: $verdict)"
 echo "http GET / p50 saturated vs idle: ${sat50} us vs ${idle50} us: ratio $r50"
