@@ -901,6 +901,30 @@ running_left_ms(struct sched *s, size_t li, int64_t now)
 }
 
 /*
+ * Estimated ms until the first running job on lock li ends, which is when
+ * a waiter moves up and a place in the queue frees (Retry-After of a full
+ * queue). A job past its estimate is taken to need a tenth of it more,
+ * not nothing: an overrun says the estimate was low.
+ */
+static double
+running_first_end_ms(struct sched *s, size_t li, int64_t now)
+{
+	struct sjob	*j;
+	double		 left, best = -1;
+
+	for (j = s->running.head; j != NULL; j = j->next) {
+		if (job_lock_pos(j, li) < 0)
+			continue;
+		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
+		if (left < j->st->ema_ms / 10)
+			left = j->st->ema_ms / 10;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return best < 0 ? 0 : best;
+}
+
+/*
  * ETA of a job of st on its first lock behind the waiters before stop
  * (NULL: all of them). Sets *pos to how many waiters are ahead.
  */
@@ -1690,9 +1714,8 @@ sched_submit(struct sched *s, const char *task, const char *session,
 		L->refused++;
 		st->refused++;
 		if (retry_after != NULL)
-			*retry_after = retry_secs(running_left_ms(s,
-			    st->ct->lock_index[i], mono_ns()) /
-			    L->cl->slots);
+			*retry_after = retry_secs(running_first_end_ms(s,
+			    st->ct->lock_index[i], mono_ns()));
 		sess_put(s, e);
 		rc = SCHED_QUEUE_FULL;
 		goto unlock;
