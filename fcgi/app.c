@@ -338,12 +338,19 @@ page_context(const char *title)
 	return ctx;
 }
 
+/*
+ * Room a page body starts with: the app page is some 5-10 KiB, and growing
+ * a buffer from nothing by doubling costs six reallocs and copies.
+ */
+#define APP_PAGE_CAP	16384
+
 /* Renders template name into resp as HTML with status; 500 on failure. */
 static void
 render_page(struct app *a, const char *name, struct tval *ctx, int status,
     struct http_resp *resp)
 {
 	buf_reset(&resp->body);
+	buf_reserve(&resp->body, APP_PAGE_CAP);
 	if (ctx == NULL || !tval_ok(ctx) ||
 	    tmpl_render(a->tmpl, name, ctx, &resp->body) == -1 ||
 	    !buf_ok(&resp->body)) {
@@ -537,19 +544,24 @@ struct form_state {
 	const char	*form_error;
 };
 
-static struct tval *
-task_context(struct app *a, const struct conf_task *t, const char *csrf,
-    const char *nonce, const struct form_state *fs)
+/*
+ * Appends one task's form to list tasks. Every value is built inside the
+ * page's tree (tval builders), so the whole page is a few allocations.
+ */
+static void
+task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
+    const char *csrf, const char *nonce, const struct form_state *fs)
 {
 	const struct kernel	*k = kernel_find(t->kernel);
 	const struct kparam_spec *p;
 	const struct param_texts *pt;
-	struct tval		*tv, *params, *pv, *locks, *lv;
+	struct tval		*tv, *params, *pv, *locks;
 	int64_t			 eta;
 	size_t			 i;
 	int			 errors = 0;
 
-	tv = tval_map();
+	if ((tv = tval_push_map(tasks)) == NULL)
+		return;
 	tval_set_str(tv, "name", t->name);
 	tval_set_str(tv, "task", t->name);
 	tval_set_str(tv, "title", t->title != NULL ? t->title :
@@ -557,21 +569,18 @@ task_context(struct app *a, const struct conf_task *t, const char *csrf,
 	tval_set_str(tv, "kernel", t->kernel);
 	tval_set_str(tv, "csrf", csrf);
 	tval_set_str(tv, "nonce", nonce);
-	locks = tval_list();
-	for (i = 0; i < t->nlocks; i++) {
-		lv = tval_map();
-		tval_set_str(lv, "name", t->locks[i]);
-		tval_push(locks, lv);
-	}
-	tval_set(tv, "locks", locks);
+	locks = tval_set_list(tv, "locks");
+	for (i = 0; locks != NULL && i < t->nlocks; i++)
+		tval_set_str(tval_push_map(locks), "name", t->locks[i]);
 	eta = a->sched != NULL ? sched_task_eta(a->sched, t->name) : -1;
 	if (eta >= 0)
-		tval_set(tv, "eta_s", tval_printf("%.1f", (double)eta / 1000.0));
-	params = tval_list();
-	for (i = 0; k != NULL && i < k->nparams; i++) {
+		tval_set_printf(tv, "eta_s", "%.1f", (double)eta / 1000.0);
+	params = tval_set_list(tv, "params");
+	for (i = 0; params != NULL && k != NULL && i < k->nparams; i++) {
 		p = &k->params[i];
 		pt = param_text(k, i);
-		pv = tval_map();
+		if ((pv = tval_push_map(params)) == NULL)
+			break;
 		tval_set_str(pv, "name", p->name);
 		tval_set_str(pv, "label", p->label);
 		tval_set_str(pv, "unit", p->unit);
@@ -586,15 +595,36 @@ task_context(struct app *a, const struct conf_task *t, const char *csrf,
 			tval_set_str(pv, "error", fs->errors[i]);
 			errors++;
 		}
-		tval_push(params, pv);
 	}
-	tval_set(tv, "params", params);
 	if (fs != NULL && fs->form_error != NULL) {
 		tval_set_str(tv, "form_error", fs->form_error);
 		errors++;
 	}
-	tval_set(tv, "has_errors", tval_bool(errors > 0));
-	return tv;
+	tval_set_bool(tv, "has_errors", errors > 0);
+}
+
+/* Forms on the app page that get a nonce from one randombytes_buf call. */
+#define APP_NONCE_BATCH	16
+
+/*
+ * Sets key in map to the decimal text of v: the page shows a few of these
+ * per lock, and printf costs more than building the whole rest of a map.
+ */
+static void
+set_int(struct tval *map, const char *key, long long v)
+{
+	char			 s[24], *p = s + sizeof(s);
+	unsigned long long	 u;
+
+	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	tval_set_str(map, key, p);
 }
 
 /* Renders the app page; fs (may be NULL) re-fills one task's form. */
@@ -606,7 +636,7 @@ render_index(struct app *a, const struct http_req *req, int status,
 	struct tval		*ctx, *tasks, *locks, *lv, *jobs, *jv;
 	struct job		*recent = NULL;
 	char			 csrf[65], nonce[33];
-	unsigned char		 raw[16];
+	unsigned char		 raw[APP_NONCE_BATCH][16];
 	int			 busy, queued, n = 0, i;
 	size_t			 j;
 
@@ -616,50 +646,55 @@ render_index(struct app *a, const struct http_req *req, int status,
 	if (fs != NULL)
 		tval_set_str(ctx, "notice", "Some fields need attention: "
 		    "see the messages below.");
-	locks = tval_list();
-	for (j = 0; j < c->nlocks; j++) {
+	locks = tval_set_list(ctx, "locks");
+	for (j = 0; locks != NULL && j < c->nlocks; j++) {
 		busy = queued = 0;
 		if (a->sched != NULL)
 			sched_lock_counts(a->sched, j, &busy, &queued);
-		lv = tval_map();
+		if ((lv = tval_push_map(locks)) == NULL)
+			break;
 		tval_set_str(lv, "name", c->locks[j].name);
-		tval_set(lv, "slots", tval_printf("%d", c->locks[j].slots));
-		tval_set(lv, "queue", tval_printf("%d", c->locks[j].queue));
-		tval_set(lv, "busy", tval_printf("%d", busy));
-		tval_set(lv, "queued", tval_printf("%d", queued));
-		tval_set(lv, "busy_pct", tval_printf("%d",
-		    100 * busy / c->locks[j].slots));
+		set_int(lv, "slots", c->locks[j].slots);
+		set_int(lv, "queue", c->locks[j].queue);
+		set_int(lv, "busy", busy);
+		set_int(lv, "queued", queued);
+		set_int(lv, "busy_pct", 100 * busy / c->locks[j].slots);
 		tval_set_str(lv, "order", c->locks[j].order == CONF_ORDER_FAIR ?
 		    "fair" : "fifo");
-		tval_push(locks, lv);
 	}
-	tval_set(ctx, "locks", locks);
-	tasks = tval_list();
-	for (j = 0; j < c->ntasks; j++) {
-		/* One nonce per form: each form is its own submission. */
-		randombytes_buf(raw, sizeof(raw));
-		sodium_bin2hex(nonce, sizeof(nonce), raw, sizeof(raw));
-		tval_push(tasks, task_context(a, &c->tasks[j], csrf, nonce,
+	tasks = tval_set_list(ctx, "tasks");
+	for (j = 0; tasks != NULL && j < c->ntasks; j++) {
+		/*
+		 * One nonce per form: each form is its own submission. The
+		 * random bytes of up to APP_NONCE_BATCH forms come from one
+		 * call (one getrandom), not one call per form.
+		 */
+		if (j % APP_NONCE_BATCH == 0)
+			randombytes_buf(raw, sizeof(raw[0]) *
+			    (c->ntasks - j < APP_NONCE_BATCH ?
+			    c->ntasks - j : APP_NONCE_BATCH));
+		sodium_bin2hex(nonce, sizeof(nonce), raw[j % APP_NONCE_BATCH],
+		    sizeof(raw[0]));
+		task_context(a, tasks, &c->tasks[j], csrf, nonce,
 		    fs != NULL && strcmp(fs->task, c->tasks[j].name) == 0 ?
-		    fs : NULL));
+		    fs : NULL);
 	}
-	tval_set(ctx, "tasks", tasks);
-	jobs = tval_list();
-	if (a->journal != NULL &&
+	sodium_memzero(raw, sizeof(raw));
+	jobs = tval_set_list(ctx, "jobs");
+	if (jobs != NULL && a->journal != NULL &&
 	    (n = journal_session_jobs(a->journal, req->session, 10,
 	    &recent)) > 0) {
 		for (i = 0; i < n; i++) {
-			jv = tval_map();
+			if ((jv = tval_push_map(jobs)) == NULL)
+				break;
 			tval_set_str(jv, "id", recent[i].id);
-			tval_set(jv, "short_id", tval_strn(recent[i].id, 8));
+			tval_set_strn(jv, "short_id", recent[i].id, 8);
 			tval_set_str(jv, "task", recent[i].task);
 			tval_set_str(jv, "state",
 			    job_state_name(recent[i].state));
-			tval_push(jobs, jv);
 		}
 		journal_free_jobs(recent, n);
 	}
-	tval_set(ctx, "jobs", jobs);
 	render_page(a, "index", ctx, status, resp);
 	tval_free(ctx);
 }

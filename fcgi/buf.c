@@ -68,6 +68,15 @@ fail:
 	return -1;
 }
 
+int
+buf_reserve(struct buf *b, size_t n)
+{
+	if (buf_grow(b, n) == -1)
+		return -1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 const char *
 buf_cstr(struct buf *b)
 {

@@ -26,6 +26,8 @@ const char *buf_cstr(struct buf *);
 /* Hands the allocation to the caller (who frees it); the buffer is reset. */
 char	*buf_take(struct buf *);
 
+/* Makes room for n more bytes in one allocation; 0, or -1 (and oom). */
+int	 buf_reserve(struct buf *, size_t n);
 void	 buf_append(struct buf *, const void *, size_t);
 void	 buf_puts(struct buf *, const char *);
 void	 buf_putc(struct buf *, char);

@@ -227,7 +227,8 @@ http_reason(int status)
 }
 
 void
-http_resp_serialize(const struct http_resp *p, int head_only, struct buf *out)
+http_resp_serialize(const struct http_resp *p, int head_only, int body_apart,
+    struct buf *out)
 {
 	buf_printf(out, "Status: %d %s\r\n", p->status, http_reason(p->status));
 	if (p->headers.len > 0)
@@ -236,6 +237,6 @@ http_resp_serialize(const struct http_resp *p, int head_only, struct buf *out)
 		buf_puts(out, "Content-Type: text/plain; charset=utf-8\r\n");
 	buf_printf(out, "Content-Length: %zu\r\n\r\n",
 	    p->file != NULL ? p->file_len : p->body.len);
-	if (!head_only && p->file == NULL && p->body.len > 0)
+	if (!head_only && p->file == NULL && p->body.len > 0 && !body_apart)
 		buf_append(out, p->body.data, p->body.len);
 }

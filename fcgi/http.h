@@ -86,10 +86,11 @@ const char *http_reason(int status);
 /*
  * Serializes the response (Status line, headers, Content-Length, blank
  * line, body unless head_only) into out, in the CGI response form libfcgi
- * expects. A file body (http_resp_file) is not included: the caller
- * streams it after out.
+ * expects. With body_apart the body is left out too, for a caller that
+ * writes it straight from the response (no copy). A file body
+ * (http_resp_file) is never included: the caller streams it after out.
  */
 void	http_resp_serialize(const struct http_resp *, int head_only,
-	    struct buf *out);
+	    int body_apart, struct buf *out);
 
 #endif

@@ -124,6 +124,10 @@ stream_file(const char *path, size_t len, FCGX_Stream *out)
 	fclose(f);
 }
 
+static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
+    "out of memory\n";
+
 /* Answers one FastCGI request. */
 static void
 serve_one(struct server *s, FCGX_Request *fr)
@@ -169,9 +173,15 @@ serve_one(struct server *s, FCGX_Request *fr)
 	}
 	app_handle(s->app, &req, &m, &resp);
 write:
-	http_resp_serialize(&resp, m.head, &out);
-	if (buf_ok(&out))
+	/* Head, then the body from where it was built: no second copy. */
+	http_resp_serialize(&resp, m.head, 1, &out);
+	if (buf_ok(&out) && buf_ok(&resp.body)) {
 		FCGX_PutStr(out.data, (int)out.len, fr->out);
+		if (!m.head && resp.file == NULL && resp.body.len > 0)
+			FCGX_PutStr(resp.body.data, (int)resp.body.len,
+			    fr->out);
+	} else
+		FCGX_PutStr(oom_answer, (int)sizeof(oom_answer) - 1, fr->out);
 	if (resp.file != NULL && !m.head)
 		stream_file(resp.file, resp.file_len, fr->out);
 	app_count_request(s->app, resp.status);

@@ -47,6 +47,25 @@ struct tval	*tval_set(struct tval *map, const char *key, struct tval *v);
 struct tval	*tval_set_str(struct tval *map, const char *key, const char *s);
 /* Appends to a list; returns the list. */
 struct tval	*tval_push(struct tval *list, struct tval *v);
+/*
+ * Builders, for filling a tree fast: the new value is allocated inside the
+ * container's memory (a per-tree arena, released in one go when the root is
+ * freed) instead of by its own malloc. Same semantics as
+ * tval_set(map, key, tval_...(...)) / tval_push(list, tval_map()): a key
+ * already there is replaced; on failure (ENOMEM, wrong container type, NULL
+ * key) the container is marked failed. tval_set_map, tval_set_list and
+ * tval_push_map return the new empty container (owned by the parent; never
+ * free it yourself) or NULL on failure; the others return map. Not for
+ * sharing a value between two trees.
+ */
+struct tval	*tval_set_strn(struct tval *map, const char *key, const char *,
+		    size_t);
+struct tval	*tval_set_printf(struct tval *map, const char *key,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+struct tval	*tval_set_bool(struct tval *map, const char *key, int);
+struct tval	*tval_set_map(struct tval *map, const char *key);
+struct tval	*tval_set_list(struct tval *map, const char *key);
+struct tval	*tval_push_map(struct tval *list);
 int		 tval_ok(const struct tval *);	/* no allocation failed inside */
 void		 tval_free(struct tval *);
 

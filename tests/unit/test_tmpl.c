@@ -688,6 +688,111 @@ Test(tval, string_with_nul_rendered_whole)
 	tval_free(m);
 }
 
+/* ---- tval builders (values inside the tree's arena) ---- */
+
+Test(tval, builders_render_like_constructors)
+{
+	struct tval	*m = tval_map(), *l, *row, *sub;
+
+	tval_set_str(m, "s", "<a>");
+	tval_set_strn(m, "n", "abcdef", 3);
+	tval_set_printf(m, "p", "%d-%s", 7, "x");
+	tval_set_bool(m, "t", 1);
+	tval_set_bool(m, "f", 0);
+	tval_set_str(m, "z", NULL);
+	cr_assert_not_null(l = tval_set_list(m, "l"));
+	cr_assert_not_null(row = tval_push_map(l));
+	tval_set_str(row, "k", "1");
+	cr_assert_not_null(row = tval_push_map(l));
+	tval_set_str(row, "k", "2");
+	cr_assert_not_null(sub = tval_set_map(m, "m"));
+	tval_set_str(sub, "x", "'\"&");
+	cr_assert(tval_ok(m));
+	expect_render("{{s}}|{{{s}}}|{{n}}|{{p}}|{{t}}{{f}}[{{z}}]|"
+	    "{{#l}}{{k}},{{/l}}|{{m.x}}|{{#f}}no{{/f}}{{^f}}yes{{/f}}", m,
+	    "&lt;a&gt;|<a>|abc|7-x|truefalse[]|1,2,|&#39;&quot;&amp;|yes");
+	tval_free(m);
+}
+
+Test(tval, builders_replace_existing_keys)
+{
+	struct tval	*m = tval_map(), *l;
+
+	tval_set(m, "v", tval_str("heap"));
+	tval_set_str(m, "v", "arena");
+	expect_render("{{v}}", m, "arena");
+	tval_set(m, "v", tval_str("heap again"));
+	expect_render("{{v}}", m, "heap again");
+	l = tval_set_list(m, "v");
+	tval_push(l, tval_str("a"));	/* a heap value inside an arena one */
+	tval_set_str(tval_push_map(l), "k", "b");
+	expect_render("{{#v}}{{.}}{{k}}{{/v}}", m, "ab");
+	tval_set_printf(m, "v", "%s", "last");
+	expect_render("{{v}}", m, "last");
+	cr_expect(tval_ok(m));
+	tval_free(m);	/* ASan/valgrind: nothing leaks, nothing twice */
+}
+
+Test(tval, builders_mark_failure)
+{
+	struct tval	*m = tval_map(), *l = tval_list();
+
+	cr_expect_null(tval_set_map(l, "k"));
+	cr_expect(!tval_ok(l));
+	cr_expect_null(tval_push_map(m));
+	cr_expect(!tval_ok(m));
+	tval_free(m);
+	m = tval_map();
+	tval_set_str(m, NULL, "x");
+	cr_expect(!tval_ok(m));
+	tval_free(m);
+	m = tval_map();
+	cr_expect_eq(tval_set_printf(l, "k", "%d", 1), l);
+	cr_expect_eq(tval_set_bool(l, "k", 1), l);
+	cr_expect_eq(tval_set_strn(l, "k", "x", 1), l);
+	cr_expect_null(tval_set_list(NULL, "k"));
+	cr_expect_null(tval_push_map(NULL));
+	cr_expect_null(tval_set_str(NULL, "k", "x"));
+	cr_expect_null(tval_set_printf(NULL, "k", "x"));
+	cr_expect(tval_ok(m));
+	tval_free(m);
+	tval_free(l);
+}
+
+Test(tval, builders_large_and_many_values)
+{
+	struct tval	*m = tval_map(), *l, *row;
+	char		*big, *got, want[16];
+	size_t		 n = 100000;
+	int		 i;
+
+	cr_assert_not_null(big = malloc(n + 1));
+	memset(big, 'x', n);
+	big[n] = '\0';
+	tval_set_str(m, "big", big);
+	tval_set_printf(m, "pbig", "%s", big);
+	l = tval_set_list(m, "l");
+	for (i = 0; i < 5000; i++) {
+		row = tval_push_map(l);
+		tval_set_printf(row, "i", "%d", i);
+		tval_set_str(row, "s", "padding to fill the chunks");
+	}
+	cr_assert(tval_ok(m));
+	got = render("{{big}}", m);
+	cr_expect_str_eq(got, big);
+	free(got);
+	got = render("{{pbig}}", m);
+	cr_expect_str_eq(got, big);
+	free(got);
+	got = render("{{#l}}{{i}};{{/l}}", m);
+	cr_expect_eq(strncmp(got, "0;1;2;", 6), 0);
+	snprintf(want, sizeof(want), "%d;", 4999);
+	cr_expect_str_eq(got + strlen(got) - strlen(want), want);
+	free(got);
+	free(big);
+	tval_free(m);
+}
+
 /* ---- loading from a directory ---- */
 
 static void
