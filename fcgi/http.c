@@ -134,7 +134,8 @@ http_resp_init(struct http_resp *p)
 void
 http_resp_free(struct http_resp *p)
 {
-	free(p->file);
+	if (p->file != NULL)
+		fclose(p->file);
 	p->file = NULL;
 	buf_free(&p->headers);
 	buf_free(&p->body);
@@ -178,13 +179,17 @@ int
 http_resp_file(struct http_resp *p, const char *path)
 {
 	struct stat	 st;
-	char		*copy;
+	FILE		*f;
 
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (copy = strdup(path)) == NULL)
+	if ((f = fopen(path, "rbe")) == NULL)
 		return -1;
-	free(p->file);
-	p->file = copy;
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return -1;
+	}
+	if (p->file != NULL)
+		fclose(p->file);
+	p->file = f;
 	p->file_len = (size_t)st.st_size;
 	buf_reset(&p->body);
 	return 0;

@@ -11,6 +11,7 @@
 #define SLUICE_HTTP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "form.h"
@@ -35,8 +36,8 @@ struct http_resp {
 	struct buf	 headers;	/* "Name: value\r\n" lines */
 	struct buf	 body;
 	int		 has_type;	/* Content-Type already set */
-	char		*file;		/* body streamed from this file, or NULL */
-	size_t		 file_len;
+	FILE		*file;		/* body streamed from this file, or NULL */
+	size_t		 file_len;	/* its size when it was opened */
 };
 
 /*
@@ -73,7 +74,9 @@ void	http_resp_json_error(struct http_resp *, int status, const char *msg);
 /*
  * Makes the body the contents of the file at path, streamed by the server
  * in chunks rather than held in memory (result images can be tens of MB).
- * Returns 0, or -1 when the file cannot be opened as a regular file.
+ * The file is opened now, so that one removed afterwards (result
+ * eviction) is still sent whole. Returns 0, or -1 when the file cannot be
+ * opened as a regular file. http_resp_free closes it.
  */
 int	http_resp_file(struct http_resp *, const char *path);
 

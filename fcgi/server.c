@@ -1,6 +1,13 @@
 /* server: FastCGI accept loop, responder threads, signals. See server.h. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,15 +29,37 @@
 #include "server.h"
 #include "tmpl.h"
 
+/*
+ * Connections. libfcgi's own loop has each thread block in accept() and
+ * then in read() on its connection; with nginx's fastcgi_keep_conn a
+ * thread would stay blocked on a kept connection between requests, so a
+ * few idle connections could take every thread (DESIGN.md). Here the
+ * threads share one epoll set instead: the listening socket, and every
+ * kept connection between two requests (EPOLLONESHOT: one thread takes
+ * it when its next request arrives, and hands it back after answering).
+ * A thread is only ever busy with a request, never with an idle
+ * connection, so kept connections are safe at any count, and they save
+ * the connect, accept and close of every request.
+ */
 struct server {
 	struct app		*app;
 	struct sched		*sched;
 	const struct server_opts *opts;
 	int			 listen_fd;
+	int			 listen_tcp;	/* TCP: no Nagle on connections */
+	int			 epfd;
+	int			 stop_fd;	/* eventfd, readable once stopping */
 	int			 quiet;
-	pthread_mutex_t		 accept_mu;	/* serializes FCGX_Accept_r */
 	atomic_int		 stopping;
+	atomic_int		 idle;		/* kept connections in epfd */
+	int			 idle_max;
+	/* kept[fd] != 0: fd is a kept connection, closed at the end. */
+	atomic_uchar		*kept;
+	int			 nkept;
 };
+
+/* Seconds a connection may keep a thread waiting for a request's bytes. */
+#define SERVER_IO_TIMEOUT_S	60
 
 void
 server_block_signals(void)
@@ -99,29 +128,23 @@ read_body(FCGX_Stream *in, struct http_req *req, size_t len)
 }
 
 /*
- * Writes len bytes of the file at path to out in 64 KiB chunks. If the
- * file shrank meanwhile the answer is short and nginx sees the mismatch
- * with Content-Length: nothing better can be done once headers are out.
+ * Writes len bytes of f (opened when the answer was decided) in 64 KiB
+ * chunks. If the file shrank meanwhile the answer is short and nginx sees
+ * the mismatch with Content-Length: nothing better can be done once the
+ * headers are out.
  */
 static void
-stream_file(const char *path, size_t len, FCGX_Stream *out)
+stream_file(FILE *f, size_t len, FCGX_Stream *out)
 {
 	char	 chunk[65536];
-	FILE	*f;
 	size_t	 n, left = len;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "level=error func=%s path=%s msg=\"%s\"\n",
-		    __func__, path, strerror(errno));
-		return;
-	}
 	while (left > 0 && (n = fread(chunk, 1, left < sizeof(chunk) ?
 	    left : sizeof(chunk), f)) > 0) {
 		if (FCGX_PutStr(chunk, (int)n, out) != (int)n)
 			break;
 		left -= n;
 	}
-	fclose(f);
 }
 
 static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
@@ -196,42 +219,140 @@ write:
 	http_req_free(&req);
 }
 
+/*
+ * Reads what is left of the request's stdin: on a kept connection the
+ * next request starts after it. nginx always ends stdin with an empty
+ * record, so this stops there.
+ */
+static void
+skip_stdin(FCGX_Stream *in)
+{
+	char	 scratch[4096];
+
+	while (FCGX_GetStr(scratch, sizeof(scratch), in) > 0)
+		continue;
+}
+
+/*
+ * Hands a kept connection back to the epoll set for its next request, or
+ * closes it when the server stops or already keeps idle_max of them.
+ * added: fd is in the set already (it came from there).
+ */
+static void
+keep_conn(struct server *s, int fd, int added)
+{
+	struct epoll_event	 ev;
+
+	if (atomic_load(&s->stopping) || fd >= s->nkept)
+		goto close;
+	if (atomic_fetch_add(&s->idle, 1) >= s->idle_max)
+		goto uncount;
+	/* Before epoll_ctl: from then on another thread may take it. */
+	atomic_store(&s->kept[fd], 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = fd;
+	if (epoll_ctl(s->epfd, added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
+	    &ev) == 0)
+		return;
+	atomic_store(&s->kept[fd], 0);
+uncount:
+	atomic_fetch_sub(&s->idle, 1);
+close:
+	close(fd);
+}
+
+/*
+ * Answers the request waiting on connection fd, then keeps or closes the
+ * connection. added: fd is in the epoll set (a kept connection).
+ */
+static void
+serve_conn(struct server *s, FCGX_Request *fr, int fd, int added)
+{
+	/*
+	 * FCGX_Accept_r reads the request from fr->ipcFd when it is set,
+	 * and accepts on fr->listen_sock (-1 here: never) only when not.
+	 * It first finishes the previous request, which closes ipcFd
+	 * unless that request kept its connection: say it did.
+	 */
+	if (fd < s->nkept)
+		atomic_store(&s->kept[fd], 0);	/* ours until keep_conn */
+	fr->ipcFd = fd;
+	fr->keepConnection = 1;
+	if (FCGX_Accept_r(fr) < 0)
+		return;	/* the peer closed, or did not speak FastCGI:
+			 * libfcgi closed it (then its accept on no socket
+			 * failed at once) */
+	app_responder_busy(s->app, 1);
+	serve_one(s, fr);
+	if (fr->keepConnection)
+		skip_stdin(fr->in);
+	FCGX_Finish_r(fr);
+	app_responder_busy(s->app, -1);
+	if (fr->ipcFd >= 0) {
+		/* nginx asked to keep it (fastcgi_keep_conn) and all went well. */
+		fr->ipcFd = -1;
+		keep_conn(s, fd, added);
+	}
+}
+
+/* Accepts one connection; returns its fd, or -1 (none waiting, or error). */
+static int
+accept_conn(struct server *s, int *fails)
+{
+	struct timeval	 tv = { SERVER_IO_TIMEOUT_S, 0 };
+	int		 fd, one = 1;
+
+	if ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED || errno == EPROTO)
+			return -1;
+		/*
+		 * Out of descriptors, or a broken socket: it stays readable
+		 * and fails at once, every time. Back off instead of
+		 * spinning, and say so.
+		 */
+		if (++*fails == 1 || *fails % 100 == 0)
+			fprintf(stderr, "level=error msg=\"accept failed\" "
+			    "error=\"%s\" failures=%d\n", strerror(errno),
+			    *fails);
+		usleep(*fails < 10 ? 1000 : 100000);
+		return -1;
+	}
+	*fails = 0;
+	/* A peer that stops halfway holds a thread this long, no longer. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* libfcgi writes the end of a response in two records: with Nagle
+	 * the second would wait for an ACK on a kept TCP connection. */
+	if (s->listen_tcp)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
 static void *
 responder_main(void *arg)
 {
-	struct server	*s = arg;
-	FCGX_Request	 fr;
-	int		 rc, fails = 0;
+	struct server		*s = arg;
+	FCGX_Request		 fr;
+	struct epoll_event	 ev;
+	int			 fd, fails = 0;
 
-	if (FCGX_InitRequest(&fr, s->listen_fd, 0) != 0)
+	if (FCGX_InitRequest(&fr, -1, 0) != 0)
 		return NULL;
-	for (;;) {
-		pthread_mutex_lock(&s->accept_mu);
-		if (atomic_load(&s->stopping)) {
-			pthread_mutex_unlock(&s->accept_mu);
-			break;
-		}
-		rc = FCGX_Accept_r(&fr);
-		pthread_mutex_unlock(&s->accept_mu);
-		if (rc < 0) {
-			if (atomic_load(&s->stopping))
-				break;
-			/*
-			 * A failed accept: a peer reset is harmless, but a
-			 * broken listening socket fails at once, every time;
-			 * back off instead of spinning, and say so.
-			 */
-			if (++fails == 1 || fails % 100 == 0)
-				fprintf(stderr, "level=error msg=\"accept "
-				    "failed\" rc=%d failures=%d\n", rc, fails);
-			usleep(fails < 10 ? 1000 : 100000);
+	while (!atomic_load(&s->stopping)) {
+		/* The timeout only bounds how long a missed stop could wait. */
+		if (epoll_wait(s->epfd, &ev, 1, 1000) != 1)
 			continue;
+		if (ev.data.fd == s->stop_fd)
+			break;
+		if (ev.data.fd == s->listen_fd) {
+			if ((fd = accept_conn(s, &fails)) != -1)
+				serve_conn(s, &fr, fd, 0);
+		} else {
+			atomic_fetch_sub(&s->idle, 1);
+			serve_conn(s, &fr, ev.data.fd, 1);
 		}
-		fails = 0;
-		app_responder_busy(s->app, 1);
-		serve_one(s, &fr);
-		FCGX_Finish_r(&fr);
-		app_responder_busy(s->app, -1);
 	}
 	FCGX_Free(&fr, 0);
 	return NULL;
@@ -310,9 +431,6 @@ refused:
 	tmpl_free(tmpl);
 	conf_free(conf);
 }
-
-/* Seconds between result evictions (results.ttl, results.max_bytes). */
-#define SERVER_MAINTAIN_S	30
 
 /*
  * Signals reach the signal thread through a pipe written by a handler.
@@ -395,6 +513,53 @@ wait_for_stop(struct server *s)
 	}
 }
 
+/*
+ * Sets up the epoll set: the listening socket (non-blocking: a thread
+ * woken for a connection another took must not block in accept) and the
+ * stop eventfd. Returns 0, or -1 with err set.
+ */
+static int
+server_setup(struct server *s, char *err, size_t errlen)
+{
+	struct epoll_event	 ev;
+	struct sockaddr_storage	 ss;
+	struct rlimit		 rl;
+	socklen_t		 sslen = sizeof(ss);
+	int			 fl;
+
+	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sslen) == 0)
+		s->listen_tcp = ss.ss_family == AF_INET ||
+		    ss.ss_family == AF_INET6;
+	if ((fl = fcntl(s->listen_fd, F_GETFL)) == -1 ||
+	    fcntl(s->listen_fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = s->listen_fd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) == -1)
+		goto fail;
+	ev.data.fd = s->stop_fd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stop_fd, &ev) == -1)
+		goto fail;
+	/* Kept connections: up to half the descriptors, at most 4096. */
+	s->nkept = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		s->nkept = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+	s->idle_max = s->nkept / 2 > 4096 ? 4096 : s->nkept / 2;
+	if ((s->kept = calloc((size_t)s->nkept, sizeof(*s->kept))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+	return -1;
+}
+
 int
 server_run(struct app *app, struct sched *sched, const struct conf *conf,
     const struct server_opts *opts, char *err, size_t errlen)
@@ -403,6 +568,7 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	pthread_t	*threads = NULL;
 	const char	*listen = opts->listen != NULL ? opts->listen :
 			    conf->listen;
+	uint64_t	 one = 1;
 	int		 i, started = 0, rc = -1, left;
 
 	memset(&s, 0, sizeof(s));
@@ -410,8 +576,9 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	s.sched = sched;
 	s.opts = opts;
 	s.quiet = opts->quiet;
+	s.listen_fd = s.epfd = s.stop_fd = -1;
 	atomic_init(&s.stopping, 0);
-	pthread_mutex_init(&s.accept_mu, NULL);
+	atomic_init(&s.idle, 0);
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "FCGX_Init failed");
 		goto out;
@@ -421,7 +588,7 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 		goto out;
 	}
 	s.listen_fd = open_listener(listen, err, errlen);
-	if (s.listen_fd < 0)
+	if (s.listen_fd < 0 || server_setup(&s, err, errlen) == -1)
 		goto out;
 	if ((threads = calloc((size_t)conf->threads, sizeof(*threads))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -450,30 +617,31 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 			    "left in the journal\" jobs=%d\n", left);
 		rc = 0;
 	}
+	/*
+	 * Every thread wakes on the eventfd (level-triggered), finishes the
+	 * request in hand and leaves; kept connections are closed then. An
+	 * inherited socket (systemd, spawn-fcgi) is only closed, never shut
+	 * down: it belongs to our parent too, for the next start.
+	 */
 	atomic_store(&s.stopping, 1);
-	if (s.listen_fd == 0 && started > 0) {
-		/*
-		 * An inherited socket (systemd, spawn-fcgi) belongs to our
-		 * parent too: shutdown() would break it for the next start.
-		 * Let requests in progress finish, then leave with the other
-		 * responder threads still blocked in accept. The drain is
-		 * over and every journal write is committed.
-		 */
-		for (i = 0; i < 500 && app_responders_busy(app) > 0; i++)
-			usleep(10000);
-		fprintf(stderr, "level=info msg=\"stopped\"\n");
-		fflush(stderr);
-		_exit(rc == 0 ? 0 : 1);
-	}
-	/* Wakes every accept blocked on the socket (see STYLE.md). */
-	shutdown(s.listen_fd, SHUT_RDWR);
+	if (write(s.stop_fd, &one, sizeof(one)) != sizeof(one))
+		fprintf(stderr, "level=error msg=\"stop: eventfd write "
+		    "failed\"\n");
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	close(s.listen_fd);
-	if (strncmp(listen, "unix:", 5) == 0 && s.listen_fd != 0)
+	for (i = 0; i < s.nkept; i++)
+		if (atomic_load(&s.kept[i]))
+			close(i);
+	if (strncmp(listen, "unix:", 5) == 0 && s.listen_fd > 0)
 		unlink(listen + 5);
 out:
+	if (s.listen_fd >= 0)
+		close(s.listen_fd);
+	if (s.epfd >= 0)
+		close(s.epfd);
+	if (s.stop_fd >= 0)
+		close(s.stop_fd);
+	free(s.kept);
 	free(threads);
-	pthread_mutex_destroy(&s.accept_mu);
 	return rc;
 }

@@ -1,7 +1,9 @@
 /*
  * server: the FastCGI side. Opens the listening socket (or takes fd 0),
- * runs conf->threads responder threads that accept in turn, and one
- * thread that handles signals with sigwait.
+ * runs conf->threads responder threads that share one epoll set (the
+ * listening socket and the connections nginx keeps open between
+ * requests, so that an idle kept connection holds no thread), and one
+ * thread that handles signals.
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
@@ -36,10 +38,9 @@ void	server_block_signals(void);
  * warning names them). conf is the config at start; the app owns the
  * reloaded ones. On SIGTERM or SIGINT: /healthz says draining, new
  * submissions get 503, queued and running jobs get drain_timeout seconds
- * to finish, accepting stops, every responder thread is joined, and 0 is
- * returned. With an inherited socket on fd 0 (systemd), which must not
- * be shut down, the process exits here instead once requests in progress
- * are answered. Returns -1 with a message in err when the server cannot start
+ * to finish, accepting stops, every responder thread finishes the request
+ * in hand and is joined, kept connections are closed, and 0 is returned
+ * (an inherited socket on fd 0 is closed, never shut down). Returns -1 with a message in err when the server cannot start
  * (socket, threads). FCGX_Init must not have been called.
  */
 int	server_run(struct app *, struct sched *, const struct conf *,

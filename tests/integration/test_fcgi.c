@@ -185,12 +185,214 @@ Test(fcgi, bad_content_length)
 }
 
 /*
- * Socket activation: the listening socket on fd 0 belongs to the parent
- * (systemd). Stopping one responder must leave it usable for the next.
+ * Kept connections (nginx's fastcgi_keep_conn), spoken with a small
+ * FastCGI client of our own: cgi-fcgi closes after each request.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <poll.h>
+
+enum { FC_BEGIN = 1, FC_END = 3, FC_PARAMS = 4, FC_STDIN = 5, FC_STDOUT = 6 };
+
+static int
+fc_connect(void)
+{
+	struct sockaddr_un	 sa;
+	int			 fd;
+
+	cr_assert_neq(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+	    "connect %s", sock);
+	return fd;
+}
+
+static void
+fc_write_all(int fd, const void *p, size_t len)
+{
+	const char	*c = p;
+	ssize_t		 n;
+
+	while (len > 0) {
+		cr_assert_gt(n = write(fd, c, len), 0, "write to the responder");
+		c += n;
+		len -= (size_t)n;
+	}
+}
+
+/* One record of type t with len bytes (len < 65536). */
+static void
+fc_record(int fd, int t, const void *p, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)t, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	fc_write_all(fd, h, sizeof(h));
+	if (len > 0)
+		fc_write_all(fd, p, len);
+}
+
+/* Appends a name-value pair (both shorter than 128 bytes). */
+static size_t
+fc_pair(unsigned char *out, size_t at, const char *n, const char *v)
+{
+	out[at++] = (unsigned char)strlen(n);
+	out[at++] = (unsigned char)strlen(v);
+	memcpy(out + at, n, strlen(n));
+	at += strlen(n);
+	memcpy(out + at, v, strlen(v));
+	return at + strlen(v);
+}
+
+/*
+ * Sends one request with FCGI_KEEP_CONN on fd: method, uri, and a body of
+ * body_len bytes of 'x' (Content-Length says clen) in records of at most
+ * 60000 bytes.
+ */
+static void
+fc_send(int fd, const char *method, const char *uri, size_t body_len,
+    const char *clen)
+{
+	unsigned char	 begin[8] = { 0, 1, 1, 0, 0, 0, 0, 0 }, p[1024];
+	static char	 chunk[60000];
+	size_t		 at = 0, n;
+
+	memset(chunk, 'x', sizeof(chunk));
+	fc_record(fd, FC_BEGIN, begin, sizeof(begin));
+	at = fc_pair(p, at, "REQUEST_METHOD", method);
+	at = fc_pair(p, at, "REQUEST_URI", uri);
+	at = fc_pair(p, at, "SLUICE_SESSION", "0123456789abcdef0123456789abcdef");
+	at = fc_pair(p, at, "CONTENT_TYPE", "application/x-www-form-urlencoded");
+	at = fc_pair(p, at, "CONTENT_LENGTH", clen);
+	fc_record(fd, FC_PARAMS, p, at);
+	fc_record(fd, FC_PARAMS, NULL, 0);
+	for (; body_len > 0; body_len -= n) {
+		n = body_len < sizeof(chunk) ? body_len : sizeof(chunk);
+		fc_record(fd, FC_STDIN, chunk, n);
+	}
+	fc_record(fd, FC_STDIN, NULL, 0);
+}
+
+/* Reads exactly len bytes within 10 s; 0, or -1 (closed, timeout). */
+static int
+fc_read_all(int fd, void *p, size_t len)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	char		*c = p;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if (poll(&pfd, 1, 10000) != 1 || (n = read(fd, c, len)) <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Reads one response up to its END_REQUEST; returns its stdout's status
+ * line code ("Status: NNN"), or -1 when the connection closed or nothing
+ * came within 10 s.
+ */
+static int
+fc_response(int fd)
+{
+	unsigned char	 h[8];
+	static char	 body[1 << 16];
+	char		 first[16] = "";
+	size_t		 clen, have = 0;
+
+	for (;;) {
+		if (fc_read_all(fd, h, sizeof(h)) == -1)
+			return -1;
+		clen = (size_t)h[4] << 8 | h[5];
+		if (fc_read_all(fd, body, clen + h[6]) == -1)
+			return -1;
+		if (h[1] == FC_STDOUT && have < sizeof(first) - 1) {
+			clen = clen < sizeof(first) - 1 - have ? clen :
+			    sizeof(first) - 1 - have;
+			memcpy(first + have, body, clen);
+			have += clen;
+		}
+		if (h[1] == FC_END)
+			break;
+	}
+	first[have] = '\0';
+	return strncmp(first, "Status: ", 8) == 0 ? atoi(first + 8) : -1;
+}
+
+Test(fcgi, kept_connection_serves_request_after_request)
+{
+	int	 fd = fc_connect(), i;
+
+	for (i = 0; i < 3; i++) {
+		fc_send(fd, "GET", "/healthz", 0, "");
+		cr_expect_eq(fc_response(fd), 200, "request %d on one "
+		    "connection", i + 1);
+	}
+	/* A body the responder never reads (too large: 413, 405) must not
+	 * be taken for the next request. */
+	fc_send(fd, "POST", "/tasks/burn", 150000, "150000");
+	cr_expect_eq(fc_response(fd), 413);
+	fc_send(fd, "POST", "/healthz", 3000, "3000");
+	cr_expect_eq(fc_response(fd), 405);
+	fc_send(fd, "GET", "/", 0, "");
+	cr_expect_eq(fc_response(fd), 200, "the connection survived the "
+	    "unread bodies");
+	close(fd);
+}
+
+Test(fcgi, idle_kept_connections_hold_no_thread)
+{
+	int	 fds[24], i, extra;
+
+	/* Three times as many idle kept connections as threads (it.conf: 8). */
+	for (i = 0; i < 24; i++) {
+		fds[i] = fc_connect();
+		fc_send(fds[i], "GET", "/healthz", 0, "");
+		cr_assert_eq(fc_response(fds[i]), 200, "connection %d", i);
+	}
+	/* A new connection is still answered at once ... */
+	extra = fc_connect();
+	fc_send(extra, "GET", "/", 0, "");
+	cr_expect_eq(fc_response(extra), 200, "a new connection starved "
+	    "behind idle kept ones");
+	close(extra);
+	/* ... and so is each idle one when its next request comes, some
+	 * after others closed theirs. */
+	for (i = 0; i < 24; i += 2)
+		close(fds[i]);
+	for (i = 23; i > 0; i -= 2) {
+		fc_send(fds[i], "GET", "/healthz", 0, "");
+		cr_expect_eq(fc_response(fds[i]), 200, "idle connection %d",
+		    i);
+		close(fds[i]);
+	}
+}
+
+Test(fcgi, garbage_on_a_connection_closes_only_it)
+{
+	int		 fd = fc_connect(), ok;
+	const char	 junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	fc_write_all(fd, junk, sizeof(junk) - 1);
+	cr_expect_eq(fc_response(fd), -1, "HTTP on the FastCGI socket was "
+	    "answered");
+	close(fd);
+	ok = fc_connect();
+	fc_send(ok, "GET", "/healthz", 0, "");
+	cr_expect_eq(fc_response(ok), 200);
+	close(ok);
+}
+
+/*
+ * Socket activation: the listening socket on fd 0 belongs to the parent
+ * (systemd). Stopping one responder must leave it usable for the next.
+ */
 static pid_t
 start_on_fd0(int lfd, const char *state)
 {
