@@ -344,7 +344,11 @@ page_context(const char *title)
  */
 #define APP_PAGE_CAP	16384
 
-/* Renders template name into resp as HTML with status; 500 on failure. */
+/*
+ * Renders template name into resp as HTML with status; 500 on failure.
+ * name must be one of tmpl_pages (tmpl.c): loading a template directory
+ * without it fails, so a missing page is found at start or reload.
+ */
 static void
 render_page(struct app *a, const char *name, struct tval *ctx, int status,
     struct http_resp *resp)
