@@ -236,51 +236,142 @@ app_count_request(struct app *a, int status)
 		atomic_fetch_add(&a->sh->by_status[status - 100], 1);
 }
 
+/*
+ * Reads the secret at path. Returns 0, 1 when there is no such file, or
+ * -1 with a message in err.
+ */
+static int
+secret_read(const char *path, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+	int	 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (got < APP_SECRET_LEN) {
+		if ((n = read(fd, secret + got, APP_SECRET_LEN - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	/*
+	 * Short: app_load_secret never links an incomplete file, so this one
+	 * was left by an older sluice that stopped between creating and
+	 * writing it. No process ever served with it. It is refused, not
+	 * replaced: two responders starting together would each write their
+	 * own over it and could go on with different secrets (each refusing
+	 * the other's CSRF tokens), and telling them apart needs a lock.
+	 */
+	if (got < APP_SECRET_LEN) {
+		snprintf(err, errlen, "%s: only %zu of %d bytes (left by an "
+		    "interrupted start of an older sluice?); no CSRF token "
+		    "depends on it: delete it and start again", path, got,
+		    APP_SECRET_LEN);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
+	return rc;
+}
+
+/*
+ * The secret file appears whole or not at all: the bytes are written and
+ * synced in a temporary file of the same directory, then link()ed to
+ * STATE/secret, which fails with EEXIST when another responder won the
+ * race (its file is complete: read it). Creating STATE/secret with
+ * O_EXCL and writing it afterwards let a racing responder read it empty,
+ * and a crash in between left an empty file that blocked every start.
+ * A crash before the unlink leaves a stray secret.tmp.* (mode 0600, never
+ * read): harmless.
+ */
 int
 app_load_secret(const char *state_dir, unsigned char secret[APP_SECRET_LEN],
     char *err, size_t errlen)
 {
-	char	 path[4096];
-	int	 fd = -1, rc = -1;
+	char	 path[4096], tmp[4096];
+	int	 fd = -1, dfd, rc = -1;
+	size_t	 put = 0;
 	ssize_t	 n;
 
+	tmp[0] = '\0';
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "sodium_init failed");
 		return -1;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/secret", state_dir) >=
-	    sizeof(path)) {
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
+	    "%s/secret.tmp.XXXXXX", state_dir) >= sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", state_dir);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, secret, APP_SECRET_LEN);
-		if (n != APP_SECRET_LEN) {
-			snprintf(err, errlen, "%s: expected %d bytes", path,
-			    APP_SECRET_LEN);
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((rc = secret_read(path, secret, err, errlen)) != 1)
+		return rc;
+	rc = -1;
+	/* mkostemp makes the file mode 0600. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
 		goto out;
 	}
 	randombytes_buf(secret, APP_SECRET_LEN);
-	/* O_EXCL: when two responders race, one creates and the other reads. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == EEXIST)
-		return app_load_secret(state_dir, secret, err, errlen);
-	if (fd == -1 || write(fd, secret, APP_SECRET_LEN) != APP_SECRET_LEN ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	while (put < APP_SECRET_LEN) {
+		if ((n = write(fd, secret + put, APP_SECRET_LEN - put)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			goto out;
+		}
+		put += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
+	}
+	if (link(tmp, path) == -1) {
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		/* Another responder was first: use its secret, not ours. */
+		if ((rc = secret_read(path, secret, err, errlen)) == 1) {
+			snprintf(err, errlen, "%s: removed while starting",
+			    path);
+			rc = -1;
+		}
+		goto out;
+	}
+	/*
+	 * Best effort: the new name reaches the disk with the directory. If
+	 * it does not, a crash loses the file, never half of it, and the
+	 * next start makes another (the CSRF tokens of open pages then fail
+	 * once: the user reloads).
+	 */
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
 	}
 	rc = 0;
 out:
 	if (fd != -1)
 		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
 	return rc;
 }
 
