@@ -928,20 +928,24 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	 */
 	memset(&fs, 0, sizeof(fs));
 	fs.task = t->name;
-	/* Every field must be a parameter (or csrf/nonce), given once. */
+	/*
+	 * Every field must be a parameter (or csrf/nonce), given once. The
+	 * page quotes the name cut to 40 bytes, on a character boundary: a
+	 * cut inside a UTF-8 sequence would put invalid text in it.
+	 */
 	for (i = 0; i < req->form.nfields; i++) {
 		const char *key = req->form.fields[i].key;
 
 		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
 			continue;
 		if (kernel_param_index(k, key) < 0) {
-			snprintf(ferr, sizeof(ferr), "unknown field '%.40s'",
-			    key);
+			snprintf(ferr, sizeof(ferr), "unknown field '%.*s'",
+			    (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
 			bad++;
 		} else if (form_count(&req->form, key) > 1) {
-			snprintf(ferr, sizeof(ferr), "field '%.40s' given more "
-			    "than once", key);
+			snprintf(ferr, sizeof(ferr), "field '%.*s' given more "
+			    "than once", (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
 			bad++;
 		}

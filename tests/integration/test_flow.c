@@ -176,7 +176,38 @@ Test(flow, unknown_task_404_and_unknown_field_400)
 	itest_resp_free(&r);
 	cr_assert_eq(submit(sid, "burn", "ms=1&bogus=2", NULL, &r), 0);
 	cr_expect_eq(r.status, 400);
-	cr_expect(strstr(r.body.data, "bogus") != NULL);
+	cr_expect(strstr(r.body.data, "unknown field &#39;bogus&#39;") != NULL,
+	    "no message on the page");
+	itest_resp_free(&r);
+}
+
+/*
+ * The page quotes an unknown field name cut to 40 bytes: the cut falls
+ * between characters, never inside one (that would be invalid UTF-8).
+ */
+Test(flow, long_unknown_name_cut_between_characters)
+{
+	struct itest_resp	 r;
+	char			 sid[33], fields[256], want[128];
+	int			 i;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	/* "a" and 20 times U+00E9: byte 40 is inside the 20th. */
+	snprintf(fields, sizeof(fields), "ms=1&a");
+	snprintf(want, sizeof(want), "unknown field &#39;a");
+	for (i = 0; i < 20; i++) {
+		strcat(fields, "%C3%A9");
+		if (i < 19)
+			strcat(want, "\xc3\xa9");
+	}
+	strcat(fields, "=1");
+	strcat(want, "&#39;");
+	cr_assert_eq(submit(sid, "burn", fields, NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, want) != NULL, "no '%s' in the page",
+	    want);
+	cr_expect(strstr(r.body.data, "\xc3&#39;") == NULL,
+	    "a character cut in half");
 	itest_resp_free(&r);
 }
 
