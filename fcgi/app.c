@@ -469,6 +469,41 @@ set_retry_after(struct http_resp *resp, int seconds)
 	http_resp_header(resp, "Retry-After", v);
 }
 
+/*
+ * A JSON 400 is {"error":...,"fields":{name: message, ...}} (DESIGN.md),
+ * built in three steps: json_400_begin, one json_400_field per field,
+ * json_400_end. An error about the body as a whole has "fields":{}.
+ */
+static void
+json_400_begin(struct http_resp *resp, const char *error)
+{
+	resp->status = 400;
+	if (!resp->has_type)
+		http_resp_header(resp, "Content-Type", "application/json");
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, "{\"error\":");
+	buf_json_str(&resp->body, error);
+	buf_puts(&resp->body, ",\"fields\":{");
+}
+
+/* *n counts the fields written so far (for the commas). */
+static void
+json_400_field(struct http_resp *resp, int *n, const char *name,
+    const char *message)
+{
+	if ((*n)++ > 0)
+		buf_putc(&resp->body, ',');
+	buf_json_str(&resp->body, name);
+	buf_putc(&resp->body, ':');
+	buf_json_str(&resp->body, message);
+}
+
+static void
+json_400_end(struct http_resp *resp)
+{
+	buf_puts(&resp->body, "}}\n");
+}
+
 /* Error page or JSON with optional Retry-After (0 = none). */
 static void
 error_answer(struct app *a, const struct http_req *req, int status,
@@ -479,7 +514,11 @@ error_answer(struct app *a, const struct http_req *req, int status,
 	if (retry_after > 0)
 		set_retry_after(resp, retry_after);
 	if (http_wants_json(req) || strcmp(req->path, "/healthz") == 0) {
-		http_resp_json_error(resp, status, message);
+		if (status == 400) {
+			json_400_begin(resp, message);
+			json_400_end(resp);
+		} else
+			http_resp_json_error(resp, status, message);
 		return;
 	}
 	ctx = page_context(http_reason(status));
@@ -636,7 +675,13 @@ struct form_state {
 	const char	*task;
 	const char	*values[KERNEL_MAX_PARAMS];
 	const char	*errors[KERNEL_MAX_PARAMS];
-	const char	*form_error;
+	const char	*form_error;	/* HTML: a field refused itself */
+	/*
+	 * JSON: per field of the request's form (same index), why the field
+	 * itself is refused (unknown, given more than once), set on its
+	 * first occurrence only so that each name is one key; else NULL.
+	 */
+	const char	*field_errors[FORM_MAX_FIELDS];
 };
 
 /*
@@ -846,34 +891,47 @@ static void
 answer_field_errors(struct app *a, struct http_req *req,
     const struct kernel *k, struct form_state *fs, struct http_resp *resp)
 {
-	struct buf	*b = &resp->body;
-	size_t		 i;
-	int		 first = 1;
+	size_t	 i;
+	int	 n = 0;
 
 	if (!http_wants_json(req)) {
 		render_index(a, req, 400, fs, resp);
 		return;
 	}
-	resp->status = 400;
-	http_resp_header(resp, "Content-Type", "application/json");
-	buf_reset(b);
-	buf_puts(b, "{\"error\":\"invalid fields\",\"fields\":{");
-	for (i = 0; i < k->nparams; i++) {
-		if (fs->errors[i] == NULL)
-			continue;
-		if (!first)
-			buf_putc(b, ',');
-		first = 0;
-		buf_json_str(b, k->params[i].name);
-		buf_putc(b, ':');
-		buf_json_str(b, fs->errors[i]);
+	json_400_begin(resp, "invalid fields");
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++)
+		if (fs->field_errors[i] != NULL)
+			json_400_field(resp, &n, req->form.fields[i].key,
+			    fs->field_errors[i]);
+	/* A parameter given twice is already a key: one message per name. */
+	for (i = 0; i < k->nparams; i++)
+		if (fs->errors[i] != NULL &&
+		    form_count(&req->form, k->params[i].name) <= 1)
+			json_400_field(resp, &n, k->params[i].name,
+			    fs->errors[i]);
+	json_400_end(resp);
+}
+
+/*
+ * Answers 400 for one field that is wrong outside the form's parameters
+ * (the nonce): JSON with it under "fields", or the error page saying
+ * "name: message".
+ */
+static void
+answer_field_error(struct app *a, const struct http_req *req,
+    const char *name, const char *message, struct http_resp *resp)
+{
+	char	 text[160];
+	int	 n = 0;
+
+	if (!http_wants_json(req)) {
+		snprintf(text, sizeof(text), "%s: %s", name, message);
+		error_answer(a, req, 400, text, 0, resp);
+		return;
 	}
-	buf_puts(b, "}");
-	if (fs->form_error != NULL) {
-		buf_puts(b, ",\"message\":");
-		buf_json_str(b, fs->form_error);
-	}
-	buf_puts(b, "}\n");
+	json_400_begin(resp, "invalid fields");
+	json_400_field(resp, &n, name, message);
+	json_400_end(resp);
 }
 
 /* Answers the job as JSON with status (202 after a submission, 200). */
@@ -895,6 +953,18 @@ answer_job_json(struct app *a, const char *id, const char *session,
 	job_to_json(&j, &resp->body);
 	buf_putc(&resp->body, '\n');
 	job_clear(&j);
+}
+
+/* 1 when field i of f is the first one of its name. */
+static int
+field_is_first(const struct form *f, size_t i)
+{
+	size_t	 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(f->fields[j].key, f->fields[i].key) == 0)
+			return 0;
+	return 1;
 }
 
 static void
@@ -933,8 +1003,9 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	 * page quotes the name cut to 40 bytes, on a character boundary: a
 	 * cut inside a UTF-8 sequence would put invalid text in it.
 	 */
-	for (i = 0; i < req->form.nfields; i++) {
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++) {
 		const char *key = req->form.fields[i].key;
+		int first = field_is_first(&req->form, i);
 
 		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
 			continue;
@@ -942,11 +1013,15 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 			snprintf(ferr, sizeof(ferr), "unknown field '%.*s'",
 			    (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
+			if (first)
+				fs.field_errors[i] = "unknown field";
 			bad++;
 		} else if (form_count(&req->form, key) > 1) {
 			snprintf(ferr, sizeof(ferr), "field '%.*s' given more "
 			    "than once", (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
+			if (first)
+				fs.field_errors[i] = "given more than once";
 			bad++;
 		}
 	}
@@ -975,7 +1050,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	if ((nonce = form_get(&req->form, "nonce")) == NULL)
 		nonce = "";
 	if (strlen(nonce) > JOB_NONCE_MAX) {
-		error_answer(a, req, 400, "nonce: at most 64 characters", 0,
+		answer_field_error(a, req, "nonce", "at most 64 characters",
 		    resp);
 		goto out;
 	}
