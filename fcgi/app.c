@@ -236,51 +236,142 @@ app_count_request(struct app *a, int status)
 		atomic_fetch_add(&a->sh->by_status[status - 100], 1);
 }
 
+/*
+ * Reads the secret at path. Returns 0, 1 when there is no such file, or
+ * -1 with a message in err.
+ */
+static int
+secret_read(const char *path, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+	int	 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (got < APP_SECRET_LEN) {
+		if ((n = read(fd, secret + got, APP_SECRET_LEN - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	/*
+	 * Short: app_load_secret never links an incomplete file, so this one
+	 * was left by an older sluice that stopped between creating and
+	 * writing it. No process ever served with it. It is refused, not
+	 * replaced: two responders starting together would each write their
+	 * own over it and could go on with different secrets (each refusing
+	 * the other's CSRF tokens), and telling them apart needs a lock.
+	 */
+	if (got < APP_SECRET_LEN) {
+		snprintf(err, errlen, "%s: only %zu of %d bytes (left by an "
+		    "interrupted start of an older sluice?); no CSRF token "
+		    "depends on it: delete it and start again", path, got,
+		    APP_SECRET_LEN);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
+	return rc;
+}
+
+/*
+ * The secret file appears whole or not at all: the bytes are written and
+ * synced in a temporary file of the same directory, then link()ed to
+ * STATE/secret, which fails with EEXIST when another responder won the
+ * race (its file is complete: read it). Creating STATE/secret with
+ * O_EXCL and writing it afterwards let a racing responder read it empty,
+ * and a crash in between left an empty file that blocked every start.
+ * A crash before the unlink leaves a stray secret.tmp.* (mode 0600, never
+ * read): harmless.
+ */
 int
 app_load_secret(const char *state_dir, unsigned char secret[APP_SECRET_LEN],
     char *err, size_t errlen)
 {
-	char	 path[4096];
-	int	 fd = -1, rc = -1;
+	char	 path[4096], tmp[4096];
+	int	 fd = -1, dfd, rc = -1;
+	size_t	 put = 0;
 	ssize_t	 n;
 
+	tmp[0] = '\0';
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "sodium_init failed");
 		return -1;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/secret", state_dir) >=
-	    sizeof(path)) {
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
+	    "%s/secret.tmp.XXXXXX", state_dir) >= sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", state_dir);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, secret, APP_SECRET_LEN);
-		if (n != APP_SECRET_LEN) {
-			snprintf(err, errlen, "%s: expected %d bytes", path,
-			    APP_SECRET_LEN);
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((rc = secret_read(path, secret, err, errlen)) != 1)
+		return rc;
+	rc = -1;
+	/* mkostemp makes the file mode 0600. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
 		goto out;
 	}
 	randombytes_buf(secret, APP_SECRET_LEN);
-	/* O_EXCL: when two responders race, one creates and the other reads. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == EEXIST)
-		return app_load_secret(state_dir, secret, err, errlen);
-	if (fd == -1 || write(fd, secret, APP_SECRET_LEN) != APP_SECRET_LEN ||
-	    fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	while (put < APP_SECRET_LEN) {
+		if ((n = write(fd, secret + put, APP_SECRET_LEN - put)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			goto out;
+		}
+		put += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
+	}
+	if (link(tmp, path) == -1) {
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		/* Another responder was first: use its secret, not ours. */
+		if ((rc = secret_read(path, secret, err, errlen)) == 1) {
+			snprintf(err, errlen, "%s: removed while starting",
+			    path);
+			rc = -1;
+		}
+		goto out;
+	}
+	/*
+	 * Best effort: the new name reaches the disk with the directory. If
+	 * it does not, a crash loses the file, never half of it, and the
+	 * next start makes another (the CSRF tokens of open pages then fail
+	 * once: the user reloads).
+	 */
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
 	}
 	rc = 0;
 out:
 	if (fd != -1)
 		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
 	return rc;
 }
 
@@ -344,7 +435,11 @@ page_context(const char *title)
  */
 #define APP_PAGE_CAP	16384
 
-/* Renders template name into resp as HTML with status; 500 on failure. */
+/*
+ * Renders template name into resp as HTML with status; 500 on failure.
+ * name must be one of tmpl_pages (tmpl.c): loading a template directory
+ * without it fails, so a missing page is found at start or reload.
+ */
 static void
 render_page(struct app *a, const char *name, struct tval *ctx, int status,
     struct http_resp *resp)
@@ -374,6 +469,41 @@ set_retry_after(struct http_resp *resp, int seconds)
 	http_resp_header(resp, "Retry-After", v);
 }
 
+/*
+ * A JSON 400 is {"error":...,"fields":{name: message, ...}} (DESIGN.md),
+ * built in three steps: json_400_begin, one json_400_field per field,
+ * json_400_end. An error about the body as a whole has "fields":{}.
+ */
+static void
+json_400_begin(struct http_resp *resp, const char *error)
+{
+	resp->status = 400;
+	if (!resp->has_type)
+		http_resp_header(resp, "Content-Type", "application/json");
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, "{\"error\":");
+	buf_json_str(&resp->body, error);
+	buf_puts(&resp->body, ",\"fields\":{");
+}
+
+/* *n counts the fields written so far (for the commas). */
+static void
+json_400_field(struct http_resp *resp, int *n, const char *name,
+    const char *message)
+{
+	if ((*n)++ > 0)
+		buf_putc(&resp->body, ',');
+	buf_json_str(&resp->body, name);
+	buf_putc(&resp->body, ':');
+	buf_json_str(&resp->body, message);
+}
+
+static void
+json_400_end(struct http_resp *resp)
+{
+	buf_puts(&resp->body, "}}\n");
+}
+
 /* Error page or JSON with optional Retry-After (0 = none). */
 static void
 error_answer(struct app *a, const struct http_req *req, int status,
@@ -384,7 +514,11 @@ error_answer(struct app *a, const struct http_req *req, int status,
 	if (retry_after > 0)
 		set_retry_after(resp, retry_after);
 	if (http_wants_json(req) || strcmp(req->path, "/healthz") == 0) {
-		http_resp_json_error(resp, status, message);
+		if (status == 400) {
+			json_400_begin(resp, message);
+			json_400_end(resp);
+		} else
+			http_resp_json_error(resp, status, message);
 		return;
 	}
 	ctx = page_context(http_reason(status));
@@ -541,7 +675,13 @@ struct form_state {
 	const char	*task;
 	const char	*values[KERNEL_MAX_PARAMS];
 	const char	*errors[KERNEL_MAX_PARAMS];
-	const char	*form_error;
+	const char	*form_error;	/* HTML: a field refused itself */
+	/*
+	 * JSON: per field of the request's form (same index), why the field
+	 * itself is refused (unknown, given more than once), set on its
+	 * first occurrence only so that each name is one key; else NULL.
+	 */
+	const char	*field_errors[FORM_MAX_FIELDS];
 };
 
 /*
@@ -751,34 +891,47 @@ static void
 answer_field_errors(struct app *a, struct http_req *req,
     const struct kernel *k, struct form_state *fs, struct http_resp *resp)
 {
-	struct buf	*b = &resp->body;
-	size_t		 i;
-	int		 first = 1;
+	size_t	 i;
+	int	 n = 0;
 
 	if (!http_wants_json(req)) {
 		render_index(a, req, 400, fs, resp);
 		return;
 	}
-	resp->status = 400;
-	http_resp_header(resp, "Content-Type", "application/json");
-	buf_reset(b);
-	buf_puts(b, "{\"error\":\"invalid fields\",\"fields\":{");
-	for (i = 0; i < k->nparams; i++) {
-		if (fs->errors[i] == NULL)
-			continue;
-		if (!first)
-			buf_putc(b, ',');
-		first = 0;
-		buf_json_str(b, k->params[i].name);
-		buf_putc(b, ':');
-		buf_json_str(b, fs->errors[i]);
+	json_400_begin(resp, "invalid fields");
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++)
+		if (fs->field_errors[i] != NULL)
+			json_400_field(resp, &n, req->form.fields[i].key,
+			    fs->field_errors[i]);
+	/* A parameter given twice is already a key: one message per name. */
+	for (i = 0; i < k->nparams; i++)
+		if (fs->errors[i] != NULL &&
+		    form_count(&req->form, k->params[i].name) <= 1)
+			json_400_field(resp, &n, k->params[i].name,
+			    fs->errors[i]);
+	json_400_end(resp);
+}
+
+/*
+ * Answers 400 for one field that is wrong outside the form's parameters
+ * (the nonce): JSON with it under "fields", or the error page saying
+ * "name: message".
+ */
+static void
+answer_field_error(struct app *a, const struct http_req *req,
+    const char *name, const char *message, struct http_resp *resp)
+{
+	char	 text[160];
+	int	 n = 0;
+
+	if (!http_wants_json(req)) {
+		snprintf(text, sizeof(text), "%s: %s", name, message);
+		error_answer(a, req, 400, text, 0, resp);
+		return;
 	}
-	buf_puts(b, "}");
-	if (fs->form_error != NULL) {
-		buf_puts(b, ",\"message\":");
-		buf_json_str(b, fs->form_error);
-	}
-	buf_puts(b, "}\n");
+	json_400_begin(resp, "invalid fields");
+	json_400_field(resp, &n, name, message);
+	json_400_end(resp);
 }
 
 /* Answers the job as JSON with status (202 after a submission, 200). */
@@ -800,6 +953,18 @@ answer_job_json(struct app *a, const char *id, const char *session,
 	job_to_json(&j, &resp->body);
 	buf_putc(&resp->body, '\n');
 	job_clear(&j);
+}
+
+/* 1 when field i of f is the first one of its name. */
+static int
+field_is_first(const struct form *f, size_t i)
+{
+	size_t	 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(f->fields[j].key, f->fields[i].key) == 0)
+			return 0;
+	return 1;
 }
 
 static void
@@ -833,21 +998,30 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	 */
 	memset(&fs, 0, sizeof(fs));
 	fs.task = t->name;
-	/* Every field must be a parameter (or csrf/nonce), given once. */
-	for (i = 0; i < req->form.nfields; i++) {
+	/*
+	 * Every field must be a parameter (or csrf/nonce), given once. The
+	 * page quotes the name cut to 40 bytes, on a character boundary: a
+	 * cut inside a UTF-8 sequence would put invalid text in it.
+	 */
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++) {
 		const char *key = req->form.fields[i].key;
+		int first = field_is_first(&req->form, i);
 
 		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
 			continue;
 		if (kernel_param_index(k, key) < 0) {
-			snprintf(ferr, sizeof(ferr), "unknown field '%.40s'",
-			    key);
+			snprintf(ferr, sizeof(ferr), "unknown field '%.*s'",
+			    (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
+			if (first)
+				fs.field_errors[i] = "unknown field";
 			bad++;
 		} else if (form_count(&req->form, key) > 1) {
-			snprintf(ferr, sizeof(ferr), "field '%.40s' given more "
-			    "than once", key);
+			snprintf(ferr, sizeof(ferr), "field '%.*s' given more "
+			    "than once", (int)form_utf8_cut(key, 40), key);
 			fs.form_error = ferr;
+			if (first)
+				fs.field_errors[i] = "given more than once";
 			bad++;
 		}
 	}
@@ -876,7 +1050,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	if ((nonce = form_get(&req->form, "nonce")) == NULL)
 		nonce = "";
 	if (strlen(nonce) > JOB_NONCE_MAX) {
-		error_answer(a, req, 400, "nonce: at most 64 characters", 0,
+		answer_field_error(a, req, "nonce", "at most 64 characters",
 		    resp);
 		goto out;
 	}

@@ -84,7 +84,11 @@ void		 app_count_request(struct app *, int status);
 /*
  * Loads STATE/secret (32 random bytes, mode 0600), creating it when
  * missing, so CSRF tokens survive restarts and can be shared by several
- * responders. Returns 0, or -1 with a message in err.
+ * responders. Safe when several responders start on one state directory
+ * at once (all get the same secret) and against a crash while creating
+ * it (the file appears complete or not at all). A file shorter than 32
+ * bytes is refused, naming it. Returns 0, or -1 with a message in err
+ * (secret is then zeroed).
  */
 int		 app_load_secret(const char *state_dir,
 		    unsigned char secret[APP_SECRET_LEN], char *err,

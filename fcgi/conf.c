@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1198,4 +1199,76 @@ conf_find_task(const struct conf *c, const char *name)
 		    strcmp(c->tasks[i].name, name) == 0)
 			return &c->tasks[i];
 	return NULL;
+}
+
+/*
+ * The settings conf_value prints: the scalars of server, results and
+ * sessions. Scripts that need one (sluice-serve sizes nginx's
+ * client_max_body_size from server.max_body) ask sluice instead of
+ * parsing libconfig themselves (hex, ':' for '=', comments, defaults).
+ */
+enum conf_vtype { CONF_V_STR, CONF_V_INT, CONF_V_LONG, CONF_V_I64 };
+
+static const struct conf_vkey {
+	const char	*name;
+	enum conf_vtype	 type;
+	size_t		 off;
+} conf_vkeys[] = {
+	{ "server.listen", CONF_V_STR, offsetof(struct conf, listen) },
+	{ "server.threads", CONF_V_INT, offsetof(struct conf, threads) },
+	{ "server.templates", CONF_V_STR, offsetof(struct conf, templates) },
+	{ "server.state", CONF_V_STR, offsetof(struct conf, state) },
+	{ "server.max_body", CONF_V_LONG, offsetof(struct conf, max_body) },
+	{ "server.drain_timeout", CONF_V_INT,
+	    offsetof(struct conf, drain_timeout) },
+	{ "results.ttl", CONF_V_LONG, offsetof(struct conf, results_ttl) },
+	{ "results.max_bytes", CONF_V_I64,
+	    offsetof(struct conf, results_max_bytes) },
+	{ "sessions.max_active", CONF_V_INT,
+	    offsetof(struct conf, max_active) },
+};
+
+int
+conf_value(const struct conf *c, const char *key, char *out, size_t outlen)
+{
+	const struct conf_vkey	*k;
+	const void		*v;
+	size_t			 i;
+	int			 n = -1;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (c == NULL || key == NULL)
+		return -1;
+	for (i = 0; i < sizeof(conf_vkeys) / sizeof(conf_vkeys[0]); i++) {
+		k = &conf_vkeys[i];
+		if (strcmp(k->name, key) != 0)
+			continue;
+		v = (const char *)c + k->off;
+		switch (k->type) {
+		case CONF_V_STR:
+			n = snprintf(out, outlen, "%s", *(char *const *)v !=
+			    NULL ? *(char *const *)v : "");
+			break;
+		case CONF_V_INT:
+			n = snprintf(out, outlen, "%d", *(const int *)v);
+			break;
+		case CONF_V_LONG:
+			n = snprintf(out, outlen, "%ld", *(const long *)v);
+			break;
+		case CONF_V_I64:
+			n = snprintf(out, outlen, "%lld",
+			    (long long)*(const int64_t *)v);
+			break;
+		}
+		return n >= 0 && (size_t)n < outlen ? 0 : -1;
+	}
+	return -1;
+}
+
+const char *
+conf_value_keys(size_t i)
+{
+	return i < sizeof(conf_vkeys) / sizeof(conf_vkeys[0]) ?
+	    conf_vkeys[i].name : NULL;
 }

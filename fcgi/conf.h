@@ -73,6 +73,18 @@ struct conf	*conf_load_string(const char *text, const char *name,
 
 void		 conf_free(struct conf *);
 
+/*
+ * Writes the value of key (a dotted path: server.max_body, results.ttl,
+ * ...) as loaded, defaults applied, into out: numbers in decimal, strings
+ * as they are. Only the scalar settings of server, results and sessions
+ * are known (conf_value_keys). Returns 0, or -1 when key is unknown or
+ * the value does not fit in out. Thread-safe.
+ */
+int		 conf_value(const struct conf *, const char *key, char *out,
+		    size_t outlen);
+/* The i-th key conf_value knows, or NULL past the last. */
+const char	*conf_value_keys(size_t i);
+
 /* Lookups by name; NULL when absent. */
 const struct conf_lock	*conf_find_lock(const struct conf *, const char *);
 const struct conf_task	*conf_find_task(const struct conf *, const char *);

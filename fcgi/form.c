@@ -313,3 +313,23 @@ form_count(const struct form *f, const char *key)
 			n++;
 	return n;
 }
+
+/*
+ * Backs up over at most three continuation bytes (10xxxxxx): the longest
+ * UTF-8 sequence has three after its lead byte, so valid text never needs
+ * more, and invalid text cannot make this walk far.
+ */
+size_t
+form_utf8_cut(const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, back;
+
+	/* No object is longer than PTRDIFF_MAX: a larger max cuts nothing. */
+	if ((n = strnlen(s, max < PTRDIFF_MAX ? max + 1 : PTRDIFF_MAX)) <= max)
+		return n;
+	for (n = max, back = 0; n > 0 && back < 3 && (p[n] & 0xc0) == 0x80;
+	    back++)
+		n--;
+	return n;
+}

@@ -40,6 +40,15 @@ const char	*form_get(const struct form *, const char *key);
 size_t		 form_count(const struct form *, const char *key);
 
 /*
+ * The length of the longest prefix of s of at most max bytes that does
+ * not end inside a UTF-8 sequence: strlen(s) when that is <= max, else
+ * max less the bytes of a character cut at max. For quoting a decoded
+ * (valid UTF-8) field name in a message without making it invalid, e.g.
+ * printf("'%.*s'", (int)form_utf8_cut(key, 40), key). Thread-safe.
+ */
+size_t		 form_utf8_cut(const char *s, size_t max);
+
+/*
  * Decodes one percent-encoded component (with '+' as space when plus is
  * set) into a new malloc'd string of *outlen bytes. Returns NULL on a
  * malformed escape, a NUL, invalid UTF-8, or ENOMEM. Used for URL paths.

@@ -25,9 +25,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sluice [-qRt] [-c file] [-l listen] "
-	    "[-s state] [-T templates]\n"
+	    "[-p key] [-s state] [-T templates]\n"
 	    "  -c file       config file (default %s/sluice.conf)\n"
 	    "  -t            check the config (and templates) and exit\n"
+	    "  -p key        print one setting as sluice reads it and exit\n"
+	    "                (e.g. server.max_body, in decimal)\n"
 	    "  -l listen     override server.listen (unix:PATH or HOST:PORT)\n"
 	    "  -s state      override server.state\n"
 	    "  -T templates  override server.templates\n"
@@ -35,6 +37,34 @@ usage(void)
 	    "  -R            allow running as root (refused otherwise)\n",
 	    SLUICE_SYSCONFDIR);
 	exit(2);
+}
+
+/*
+ * -p: prints the value of key on stdout, with the -l, -s and -T overrides
+ * applied as the responder would. Returns the exit status.
+ */
+static int
+print_value(const struct conf *conf, const char *key,
+    const struct server_opts *o, const char *state, const char *templates)
+{
+	char	 v[4096];
+	size_t	 i;
+
+	if (strcmp(key, "server.listen") == 0 && o->listen != NULL)
+		snprintf(v, sizeof(v), "%s", o->listen);
+	else if (strcmp(key, "server.state") == 0)
+		snprintf(v, sizeof(v), "%s", state);
+	else if (strcmp(key, "server.templates") == 0)
+		snprintf(v, sizeof(v), "%s", templates);
+	else if (conf_value(conf, key, v, sizeof(v)) == -1) {
+		fprintf(stderr, "sluice: -p %s: no such setting; one of:", key);
+		for (i = 0; conf_value_keys(i) != NULL; i++)
+			fprintf(stderr, " %s", conf_value_keys(i));
+		fprintf(stderr, "\n");
+		return 1;
+	}
+	printf("%s\n", v);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 /* Creates dir (one level) when missing; 0 or -1 with err. */
@@ -68,13 +98,15 @@ main(int argc, char *argv[])
 	char			 err[1024], devs[512];
 	const char		*path = SLUICE_SYSCONFDIR "/sluice.conf";
 	const char		*state = NULL, *templates = NULL;
+	const char		*print_key = NULL;
 	int			 ch, test_only = 0, allow_root = 0, rc = 1;
 
 	memset(&sopts, 0, sizeof(sopts));
-	while ((ch = getopt(argc, argv, "c:l:qRs:tT:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:l:p:qRs:tT:")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'l': sopts.listen = optarg; break;
+		case 'p': print_key = optarg; break;
 		case 'q': sopts.quiet = 1; break;
 		case 'R': allow_root = 1; break;
 		case 's': state = optarg; break;
@@ -100,8 +132,14 @@ main(int argc, char *argv[])
 		templates = conf->templates;
 	if (state == NULL)
 		state = conf->state;
-	if ((tmpl = tmpl_load_dir(templates, err, sizeof(err))) == NULL) {
+	/* -p needs the config only; with -t the templates are checked too. */
+	if ((print_key == NULL || test_only) &&
+	    (tmpl = tmpl_load_dir(templates, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (print_key != NULL) {
+		rc = print_value(conf, print_key, &sopts, state, templates);
 		goto out;
 	}
 	if (test_only) {

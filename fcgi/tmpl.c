@@ -1060,13 +1060,18 @@ tmpl_html_filter(const struct dirent *d)
 	    strcmp(d->d_name + n - 5, ".html") == 0;
 }
 
+/* Keep in step with the render_page() calls of app.c. */
+const char *const tmpl_pages[] = { "index", "job", "error", NULL };
+
 /*
  * Loads dir/\*.html (in name order); see tmpl.h. Returns a set the caller
  * frees with tmpl_free(), or NULL with "FILE:LINE: what" in err (LINE 0
- * for errors that are not about a line, e.g. an unreadable file).
+ * for errors that are not about a line, e.g. an unreadable file or a
+ * missing required template).
  */
 struct tmpl_set *
-tmpl_load_dir(const char *dir, char *err, size_t errlen)
+tmpl_load_dir_req(const char *dir, const char *const *required, char *err,
+    size_t errlen)
 {
 	struct tmpl_set	 *set = NULL;
 	struct dirent	**ents = NULL;
@@ -1110,6 +1115,18 @@ tmpl_load_dir(const char *dir, char *err, size_t errlen)
 	}
 	if (tmpl_link(set, err, errlen) == -1)
 		goto fail;
+	/*
+	 * An empty or wrong directory loads without a syntax error; without
+	 * this check it would pass sluice -t and a reload, and only the
+	 * first page served would find out (a 500).
+	 */
+	for (; required != NULL && *required != NULL; required++)
+		if (!tmpl_has(set, *required)) {
+			snprintf(err, errlen, "%s/%s.html:0: missing template "
+			    "'%s' (the responder renders it)", dir, *required,
+			    *required);
+			goto fail;
+		}
 	goto out;
 fail:
 	tmpl_free(set);
@@ -1120,6 +1137,12 @@ out:
 		free(ents[i]);
 	free(ents);
 	return set;
+}
+
+struct tmpl_set *
+tmpl_load_dir(const char *dir, char *err, size_t errlen)
+{
+	return tmpl_load_dir_req(dir, tmpl_pages, err, errlen);
 }
 
 int

@@ -74,9 +74,27 @@ void		 tval_free(struct tval *);
 struct tmpl_set;
 
 /*
+ * The pages the responder renders (app.c, render_page), NULL-terminated:
+ * "index", "job", "error". A template directory without one of them would
+ * load fine and then turn every such answer into a 500, so tmpl_load_dir
+ * refuses it. Partials need no entry: an unknown one is a load error.
+ */
+extern const char *const tmpl_pages[];
+
+/*
  * Loads every *.html file of dir as a template named by its file name
- * without ".html" (index.html -> "index"; partials the same way). Returns
- * NULL with "FILE:LINE: what" in err on the first error.
+ * without ".html" (index.html -> "index"; partials the same way), then
+ * requires every name in required (NULL-terminated; NULL requires none).
+ * Returns NULL with "FILE:LINE: what" in err on the first error; a missing
+ * template reads "DIR/NAME.html:0: missing template 'NAME' ...".
+ */
+struct tmpl_set	*tmpl_load_dir_req(const char *dir,
+		    const char *const *required, char *err, size_t errlen);
+
+/*
+ * The responder's template directory: tmpl_load_dir_req(dir, tmpl_pages,
+ * ...). Start-up, sluice -t and every SIGHUP reload load through here, so
+ * a directory that lacks a page is refused by all three alike.
  */
 struct tmpl_set	*tmpl_load_dir(const char *dir, char *err, size_t errlen);
 

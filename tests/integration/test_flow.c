@@ -176,7 +176,107 @@ Test(flow, unknown_task_404_and_unknown_field_400)
 	itest_resp_free(&r);
 	cr_assert_eq(submit(sid, "burn", "ms=1&bogus=2", NULL, &r), 0);
 	cr_expect_eq(r.status, 400);
-	cr_expect(strstr(r.body.data, "bogus") != NULL);
+	cr_expect(strstr(r.body.data, "unknown field &#39;bogus&#39;") != NULL,
+	    "no message on the page");
+	itest_resp_free(&r);
+}
+
+/* Submits fields as a JSON client: 400 with exactly the body want. */
+static void
+expect_json_400(const char *sid, const char *fields, const char *want)
+{
+	struct itest_resp	 r;
+
+	cr_assert_eq(submit(sid, "burn", fields, form_json_h, &r), 0);
+	cr_expect_eq(r.status, 400, "%s: %ld", fields, r.status);
+	cr_expect_str_eq(r.body.data, want, "%s", fields);
+	itest_resp_free(&r);
+}
+
+/*
+ * DESIGN.md: a JSON 400 is {"error":...,"fields":{name: message}}. A
+ * field that is refused itself (unknown, repeated, a long nonce) is a key
+ * of "fields", once per name; an error about the whole body has {}.
+ */
+Test(flow, json_400_names_each_field)
+{
+	struct itest_resp	 r;
+	char			 sid[33], nonce[128];
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	expect_json_400(sid, "ms=1&bogus=2",
+	    "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"bogus\":\"unknown field\"}}\n");
+	expect_json_400(sid, "bogus=1&ms=1&bogus=2&other=3",
+	    "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"bogus\":\"unknown field\",\"other\":\"unknown field\"}}\n");
+	expect_json_400(sid, "ms=1&ms=2",
+	    "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"ms\":\"given more than once\"}}\n");
+	/* Repeated and invalid: still one key for the name. */
+	expect_json_400(sid, "ms=zz&ms=1",
+	    "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"ms\":\"given more than once\"}}\n");
+	snprintf(nonce, sizeof(nonce), "ms=1&nonce=%065d", 0);
+	expect_json_400(sid, nonce,
+	    "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"nonce\":\"at most 64 characters\"}}\n");
+	/* The body as a whole: the message, and no field. */
+	cr_assert_eq(submit(sid, "burn", "ms=%zz", form_json_h, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strncmp(r.body.data, "{\"error\":\"malformed", 19) == 0 &&
+	    strstr(r.body.data, ",\"fields\":{}}\n") != NULL, "%s",
+	    r.body.data);
+	itest_resp_free(&r);
+	/* HTML keeps the message. */
+	cr_assert_eq(submit(sid, "burn", nonce, NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, "nonce: at most 64 characters") != NULL,
+	    "no message on the page");
+	itest_resp_free(&r);
+	cr_assert_eq(submit(sid, "burn", "ms=1&ms=2", NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, "field &#39;ms&#39; given more than "
+	    "once") != NULL, "no message on the page");
+	itest_resp_free(&r);
+}
+
+/*
+ * The page quotes an unknown field name cut to 40 bytes: the cut falls
+ * between characters, never inside one (that would be invalid UTF-8).
+ */
+Test(flow, long_unknown_name_cut_between_characters)
+{
+	struct itest_resp	 r;
+	char			 sid[33], fields[256], want[128];
+	int			 i;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	/* "a" and 20 times U+00E9: byte 40 is inside the 20th. */
+	snprintf(fields, sizeof(fields), "ms=1&a");
+	snprintf(want, sizeof(want), "unknown field &#39;a");
+	for (i = 0; i < 20; i++) {
+		strcat(fields, "%C3%A9");
+		if (i < 19)
+			strcat(want, "\xc3\xa9");
+	}
+	strcat(fields, "=1");
+	strcat(want, "&#39;");
+	cr_assert_eq(submit(sid, "burn", fields, NULL, &r), 0);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(r.body.data, want) != NULL, "no '%s' in the page",
+	    want);
+	cr_expect(strstr(r.body.data, "\xc3&#39;") == NULL,
+	    "a character cut in half");
+	itest_resp_free(&r);
+	/* JSON names the field whole. */
+	cr_assert_eq(submit(sid, "burn", fields, form_json_h, &r), 0);
+	cr_expect_eq(r.status, 400);
+	snprintf(want, sizeof(want), "\"a");
+	for (i = 0; i < 20; i++)
+		strcat(want, "\xc3\xa9");
+	strcat(want, "\":\"unknown field\"");
+	cr_expect(strstr(r.body.data, want) != NULL, "%s", r.body.data);
 	itest_resp_free(&r);
 }
 

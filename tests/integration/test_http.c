@@ -45,6 +45,29 @@ Test(http, app_page_lists_every_task_and_lock)
 	itest_resp_free(&r);
 }
 
+/*
+ * Production nginx (nginx/sluice.conf) answers /status.json and /metrics
+ * to loopback only: a page linking to them hands remote users a 403.
+ */
+Test(http, pages_link_no_loopback_only_path)
+{
+	struct itest_resp	 r;
+	const char		*paths[] = { "/", "/jobs/nosuch" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		cr_assert_eq(itest_req(&srv, "GET", paths[i], NULL, 0, NULL,
+		    NULL, &r), 0);
+		cr_expect(strstr(r.body.data, "<footer") != NULL,
+		    "%s: no footer", paths[i]);
+		cr_expect(strstr(r.body.data, "href=\"/status.json\"") ==
+		    NULL, "%s links to /status.json", paths[i]);
+		cr_expect(strstr(r.body.data, "href=\"/metrics\"") == NULL,
+		    "%s links to /metrics", paths[i]);
+		itest_resp_free(&r);
+	}
+}
+
 Test(http, sid_cookie_set_once_and_kept)
 {
 	struct itest_resp r;

@@ -27,10 +27,13 @@ TestSuite(ops, .timeout = 180);
 static const char *const form_h[] = {
 	"Content-Type: application/x-www-form-urlencoded", NULL };
 
-/* The responder's stderr goes to log while sluice-serve starts. */
+/*
+ * The responder's stderr goes to log while sluice-serve starts; extra as
+ * for itest_start.
+ */
 static void
-start_logged(struct itest_server *srv, const char *config, const char *state,
-    const char *log)
+start_logged_with(struct itest_server *srv, const char *config,
+    const char *state, const char *log, const char *const *extra)
 {
 	int	 fd, saved, rc;
 
@@ -40,10 +43,17 @@ start_logged(struct itest_server *srv, const char *config, const char *state,
 	saved = dup(2);
 	dup2(fd, 2);
 	close(fd);
-	rc = itest_start(srv, config, state, NULL);
+	rc = itest_start(srv, config, state, extra);
 	dup2(saved, 2);
 	close(saved);
 	cr_assert_eq(rc, 0, "sluice-serve did not become ready (log %s)", log);
+}
+
+static void
+start_logged(struct itest_server *srv, const char *config, const char *state,
+    const char *log)
+{
+	start_logged_with(srv, config, state, log, NULL);
 }
 
 static pid_t
@@ -307,6 +317,56 @@ Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
 	cr_expect_eq(submit_id(&srv, sid, "burn", "ms=10", id, NULL), 0,
 	    "still serving after a refused reload");
 	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
+ * A template directory that lost a page has no syntax error in it: the
+ * reload must still be refused, naming the page, and the old templates
+ * keep serving (they were compiled into memory at start).
+ */
+Test(ops, reload_refuses_a_template_dir_without_a_page)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], conf[128], rel[256], log[128];
+	char			 tdir[128], src[512], cmd[1024], sid[33];
+	const char		*extra[] = { "--templates", tdir, NULL };
+	int			 waited;
+	pid_t			 pid;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/reload.conf", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(tdir, sizeof(tdir), "%s/templates", dir);
+	write_conf(conf, 1, 0);
+	rel_config(conf, rel, sizeof(rel));
+	snprintf(cmd, sizeof(cmd), "mkdir %s && cp %s/*.html %s", tdir,
+	    itest_src("templates", src, sizeof(src)), tdir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	start_logged_with(&srv, rel, NULL, log, extra);
+	pid = responder_pid(&srv);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+
+	snprintf(cmd, sizeof(cmd), "%s/index.html", tdir);
+	cr_assert_eq(unlink(cmd), 0);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	for (waited = 0; waited < 10000; waited += 50) {
+		if (file_has(log, "msg=\"reload refused\""))
+			break;
+		usleep(50000);
+	}
+	cr_expect(file_has(log, "index.html:0: missing template 'index'"),
+	    "no refusal naming index.html in %s", log);
+	cr_expect_eq(status_num(&srv, "server", "reload_errors"), 1);
+	cr_expect_eq(status_num(&srv, "server", "reloads"), 0);
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200, "the old templates stay: %ld", r.status);
+	cr_expect(strstr(r.body.data, "id=\"task-burn\"") != NULL,
+	    "the app page is rendered");
+	itest_resp_free(&r);
+	cr_expect_eq(itest_stop(&srv), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
 }
 
 Test(ops, crash_restart_keeps_every_accepted_job)

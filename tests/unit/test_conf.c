@@ -550,3 +550,44 @@ ParameterizedTest(struct bad_case *bc, conf, refused)
 	cr_assert_null(c, "%s was accepted", bc->file);
 	cr_expect_str_eq(err, want);
 }
+
+/*
+ * conf_value (sluice -p): values as loaded, numbers in decimal whatever
+ * the file wrote (hex, ':' for '='), defaults for omitted keys.
+ */
+Test(conf, value_prints_as_loaded)
+{
+	struct conf	*c;
+	char		 err[ERRLEN], v[64];
+	size_t		 i;
+
+	c = conf_load_string("server = { max_body: 0x10000; threads = 3;\n"
+	    "  listen = \"unix:/run/x.sock\"; };\n"
+	    "results = { max_bytes = 5000000000; };\n"
+	    "locks = { a = { slots = 1; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n",
+	    "v.conf", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(conf_value(c, "server.max_body", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "65536");
+	cr_expect_eq(conf_value(c, "server.threads", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "3");
+	cr_expect_eq(conf_value(c, "server.listen", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "unix:/run/x.sock");
+	cr_expect_eq(conf_value(c, "results.max_bytes", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "5000000000");
+	cr_expect_eq(conf_value(c, "server.drain_timeout", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "30");
+	cr_expect_eq(conf_value(c, "sessions.max_active", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "2");
+	/* Every key it lists, it prints. */
+	for (i = 0; conf_value_keys(i) != NULL; i++)
+		cr_expect_eq(conf_value(c, conf_value_keys(i), v, sizeof(v)), 0,
+		    "%s", conf_value_keys(i));
+	cr_expect_geq(i, 9);
+	cr_expect_eq(conf_value(c, "server", v, sizeof(v)), -1);
+	cr_expect_eq(conf_value(c, "locks.a.slots", v, sizeof(v)), -1);
+	cr_expect_str_eq(v, "");
+	cr_expect_eq(conf_value(c, "server.max_body", v, 5), -1);
+	conf_free(c);
+}

@@ -307,3 +307,22 @@ Test(form, decode_refuses)
 	/* Escape cut by len, even if the string goes on. */
 	cr_expect_null(form_decode("%41", 2, 0, &n));
 }
+
+/* A cut never ends inside a UTF-8 sequence (1 to 4 bytes long). */
+Test(form, utf8_cut)
+{
+	/* "a" then U+00E9 (2 bytes), U+20AC (3), U+1F600 (4): 10 bytes. */
+	const char	*s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	const size_t	 want[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10 };
+	size_t		 max;
+
+	for (max = 0; max < sizeof(want) / sizeof(want[0]); max++)
+		cr_expect_eq(form_utf8_cut(s, max), want[max],
+		    "max %zu: %zu, want %zu", max, form_utf8_cut(s, max),
+		    want[max]);
+	cr_expect_eq(form_utf8_cut("", 0), 0);
+	cr_expect_eq(form_utf8_cut("abc", 2), 2);
+	cr_expect_eq(form_utf8_cut("abc", (size_t)-1), 3);
+	/* Invalid input: the walk back stops after three bytes. */
+	cr_expect_eq(form_utf8_cut("\x80\x80\x80\x80\x80\x80", 5), 2);
+}

@@ -833,7 +833,7 @@ Test(tmpl, load_dir)
 	write_file(dir, "index.html", "<p>{{> item}}</p>\n");
 	write_file(dir, "item.html", "{{name}}");
 	write_file(dir, "notes.txt", "{{ignored");
-	set = tmpl_load_dir(dir, err, sizeof(err));
+	set = tmpl_load_dir_req(dir, NULL, err, sizeof(err));
 	cr_assert_not_null(set, "%s", err);
 	cr_expect(tmpl_has(set, "index"));
 	cr_expect(tmpl_has(set, "item"));
@@ -855,7 +855,7 @@ Test(tmpl, load_dir_error_names_full_path)
 
 	cr_assert_not_null(mkdtemp(dir));
 	write_file(dir, "bad.html", "ok\n{{#a}}\n{{/b}}\n");
-	cr_expect_null(tmpl_load_dir(dir, err, sizeof(err)));
+	cr_expect_null(tmpl_load_dir_req(dir, NULL, err, sizeof(err)));
 	snprintf(want, sizeof(want), "%s/bad.html:3: mismatched close: "
 	    "{{/b}} closes {{#a}} from line 2", dir);
 	cr_expect_str_eq(err, want);
@@ -870,7 +870,7 @@ Test(tmpl, load_dir_unknown_partial)
 
 	cr_assert_not_null(mkdtemp(dir));
 	write_file(dir, "a.html", "{{> b}}");
-	cr_expect_null(tmpl_load_dir(dir, err, sizeof(err)));
+	cr_expect_null(tmpl_load_dir_req(dir, NULL, err, sizeof(err)));
 	snprintf(want, sizeof(want), "%s/a.html:1: unknown partial 'b'", dir);
 	cr_expect_str_eq(err, want);
 	remove_dir(dir, files);
@@ -886,7 +886,45 @@ Test(tmpl, load_dir_missing)
 	    "directory");
 }
 
-/* The templates shipped in templates/ compile, when there are any. */
+/* An empty directory has no syntax error, but no page either. */
+Test(tmpl, load_dir_empty_names_the_missing_page)
+{
+	char		 dir[] = "/tmp/sluice-tmpl.XXXXXX";
+	const char	*files[] = { NULL };
+	char		 err[512], want[512];
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_expect_null(tmpl_load_dir(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s/index.html:0: missing template "
+	    "'index' (the responder renders it)", dir);
+	cr_expect_str_eq(err, want);
+	remove_dir(dir, files);
+}
+
+/* Every page is required, not only the first: here "job" is missing. */
+Test(tmpl, load_dir_requires_every_page)
+{
+	char		 dir[] = "/tmp/sluice-tmpl.XXXXXX";
+	const char	*files[] = { "index.html", "error.html", "job.html",
+	    NULL };
+	struct tmpl_set	*set;
+	char		 err[512], want[512];
+
+	cr_assert_not_null(mkdtemp(dir));
+	write_file(dir, "index.html", "i");
+	write_file(dir, "error.html", "e");
+	cr_expect_null(tmpl_load_dir(dir, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s/job.html:0: missing template 'job' "
+	    "(the responder renders it)", dir);
+	cr_expect_str_eq(err, want);
+	write_file(dir, "job.html", "j");
+	set = tmpl_load_dir(dir, err, sizeof(err));
+	cr_expect_not_null(set, "%s", err);
+	tmpl_free(set);
+	remove_dir(dir, files);
+}
+
+/* The templates shipped in templates/ compile and have every page. */
 Test(tmpl, shipped_templates_compile)
 {
 	const char	*top = getenv("top_srcdir");
