@@ -18,9 +18,11 @@
  * Order. fifo: by seq. fair: by (the session's turn on this lock, seq),
  * where a lock's turn counter advances by 2 at every start and the
  * session served gets the new value; a session that starts waiting on a
- * lock gets turn - 1, i.e. it goes behind every session that has waited
- * since before the last start but ahead of the one just served. So
- * sessions alternate: one session's ten jobs do not block another's one.
+ * lock gets max(its turn, turn - 1), i.e. it goes behind every session
+ * that has waited since before the last start but ahead of the one just
+ * served, and the one just served (its turn is the lock's) stays behind
+ * even when its next job comes while the last one still runs. So sessions
+ * alternate: one session's ten jobs do not block another's one.
  *
  * When a candidate found on one lock also needs other locks, it must be
  * the first startable waiter of each of its fifo locks too; if not, the
@@ -644,7 +646,15 @@ waiter_insert(struct sched *s, struct sjob *j)
 				signal = 1;
 		}
 		L->nwait++;
-		if (j->sess->nwait[li]++ == 0)
+		/*
+		 * A session that starts waiting goes behind the one just
+		 * served, never ahead of its own last start: a session with
+		 * a job still running keeps the turn job_start gave it (its
+		 * entry lives while it has an active job), so submitting its
+		 * next job does not jump it back ahead of the others.
+		 */
+		if (j->sess->nwait[li]++ == 0 &&
+		    j->sess->turn[li] < L->turn - 1)
 			j->sess->turn[li] = L->turn - 1;
 	}
 	j->st->nqueued++;

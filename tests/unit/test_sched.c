@@ -499,6 +499,37 @@ Test(sched, fair_round_robin_exact)
 	freeconf(c);
 }
 
+/*
+ * Fair lock, one slot: A1 runs; A submits A2, then B submits B1. A was
+ * just served, so B1 goes first; A2 must not win the tie on arrival
+ * because A's turn was reset when it started waiting again.
+ */
+Test(sched, fair_served_session_waits_its_turn)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FAIR, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 a1[JOB_ID_LEN + 1], a2[JOB_ID_LEN + 1];
+	char		 b1[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a1, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a2, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b1, NULL), SCHED_OK);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 3);
+	cr_expect_str_eq(h.ids[0], a1);
+	cr_expect_str_eq(h.ids[1], b1, "B1 must start before A2");
+	cr_expect_str_eq(h.ids[2], a2);
+	sched_destroy(s);
+	freeconf(c);
+}
+
 Test(sched, queue_full_exact_counts)
 {
 	struct tlock	 tl[] = { { "one", 1, 3, 0, CONF_ORDER_FIFO, NULL } };
