@@ -411,6 +411,41 @@ journal_free(struct journal *j)
 }
 
 /*
+ * Switches db to WAL. SQLite answers the pragma with the mode now in
+ * force and keeps the old one (no error) where WAL cannot work, e.g. on a
+ * filesystem without shared memory for the -shm file. That is refused,
+ * not warned about: the durability argument at the top of this file
+ * (synchronous=NORMAL survives kill -9 without an fsync per commit) holds
+ * in WAL mode only, and in rollback mode every reader would block the
+ * writer. 0, or -1 with a message naming dbpath in err.
+ */
+static int
+journal_wal(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
+{
+	sqlite3_stmt		*s = NULL;
+	const unsigned char	*mode;
+	int			 ret = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(db));
+		goto out;
+	}
+	mode = sqlite3_column_text(s, 0);
+	if (mode == NULL || sqlite3_stricmp((const char *)mode, "wal") != 0) {
+		snprintf(err, errlen, "%s: cannot use WAL mode (journal_mode "
+		    "is \"%s\"); put the state directory on a local "
+		    "filesystem", dbpath, mode != NULL ? (const char *)mode :
+		    "unknown");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
  * Opens (creating when needed) STATE/jobs.db and STATE/results/. Returns
  * the journal, or NULL with a message naming the path in err (err may be
  * NULL when errlen is 0). Thread-safe; the result is shared by threads.
@@ -462,10 +497,13 @@ journal_open(const char *state_dir, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(j->db, 1);
-	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK ||
-	    sqlite3_exec(j->db, "PRAGMA journal_mode=WAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+		goto fail;
+	}
+	if (journal_wal(j->db, dbpath, err, errlen) == -1)
+		goto fail;
+	if (sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
 		goto fail;

@@ -1432,7 +1432,13 @@ recover(struct sched *s, char *err, size_t errlen)
 	int			 rc = -1;
 
 	memset(&rl, 0, sizeof(rl));
-	if ((max = journal_max_seq(s->jr)) > 0)
+	/* Numbering from 1 over a journal we cannot read would reuse seqs. */
+	if ((max = journal_max_seq(s->jr)) == -1) {
+		errf(err, errlen, "journal: reading the last seq: %s",
+		    journal_error(s->jr));
+		goto out;
+	}
+	if (max > 0)
 		s->next_seq = max + 1;
 	/* The callback may run under the journal's lock: only collect. */
 	if (journal_recover(s->jr, job_now_ms(), recover_cb, &rl) == -1) {
