@@ -44,12 +44,13 @@
  * within a lock the list is in arrival order, so only heads need looking
  * at.
  *
- * Devices. When the job's first lock has devices, its slot s maps to the
- * configured index devices[s]. If kernel_device_count() (read once, at
- * sched_create) is > 0, the kernel runs on that CUDA device and the job's
- * device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU and the
- * job's device is "cpu". The test hook always gets the configured index
- * (devices[s]) when the lock has devices, KERNEL_CPU otherwise.
+ * Devices. When one of the job's locks has devices (conf_load allows one
+ * per task; the first such lock counts), the job's slot s of that lock
+ * maps to the configured index devices[s]. If kernel_device_count() (read
+ * once, at sched_create) is > 0, the kernel runs on that CUDA device and
+ * the job's device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU
+ * and the job's device is "cpu". The test hook always gets the configured
+ * index (devices[s]) when such a lock exists, KERNEL_CPU otherwise.
  */
 #include <errno.h>
 #include <math.h>
@@ -710,7 +711,7 @@ audit_start(struct sched *s, struct sjob *c)
 static void
 job_start(struct sched *s, struct sjob *j)
 {
-	const struct conf_lock	*cl0;
+	const struct conf_lock	*cld = NULL;
 	struct slock		*L;
 	size_t			 i, li;
 	int64_t			 now = mono_ns();
@@ -735,11 +736,16 @@ job_start(struct sched *s, struct sjob *j)
 	j->start_ns = now;
 	j->job.slot = j->slots[0];
 
-	cl0 = job_lock(s, j, 0)->cl;
+	/* The device: the first of the job's locks that has devices. */
 	j->run_device = j->hook_device = KERNEL_CPU;
 	snprintf(j->job.device, sizeof(j->job.device), "cpu");
-	if (cl0->devices != NULL && j->slots[0] >= 0) {
-		j->hook_device = cl0->devices[j->slots[0]];
+	for (i = 0; i < j->nlocks; i++) {
+		cld = job_lock(s, j, i)->cl;
+		if (cld->devices != NULL)
+			break;
+	}
+	if (i < j->nlocks && j->slots[i] >= 0) {
+		j->hook_device = cld->devices[j->slots[i]];
 		if (s->ngpu > 0) {
 			j->run_device = j->hook_device;
 			snprintf(j->job.device, sizeof(j->job.device),
@@ -1470,18 +1476,27 @@ conf_check(struct sched *s, const struct conf *conf, char *err,
 {
 	const struct conf_task	*ct;
 	size_t			 i, k, m;
+	long			 total = 0;
 
 	if (conf->nlocks == 0 || conf->ntasks == 0) {
 		errf(err, errlen, "no locks or no tasks");
 		return -1;
 	}
-	for (i = 0; i < conf->nlocks; i++)
+	for (i = 0; i < conf->nlocks; i++) {
 		if (conf->locks[i].slots < 1 ||
 		    conf->locks[i].slots > LOCK_MAX_SLOTS) {
 			errf(err, errlen, "locks.%s.slots: must be 1..1024",
 			    conf->locks[i].name);
 			return -1;
 		}
+		total += conf->locks[i].slots;
+	}
+	/* More slots than workers: started jobs would hold slots unrun. */
+	if (total > CONF_MAX_TOTAL_SLOTS) {
+		errf(err, errlen, "locks: %ld slots in all, more than %d",
+		    total, CONF_MAX_TOTAL_SLOTS);
+		return -1;
+	}
 	for (i = 0; i < conf->ntasks; i++) {
 		ct = &conf->tasks[i];
 		if (kernel_find(ct->kernel) == NULL &&
@@ -1588,8 +1603,8 @@ sched_create(const struct conf *conf, struct journal *jr,
 	if (jr != NULL && recover(s, err, errlen) == -1)
 		goto fail;
 
-	k = s->opts.threads > 0 ? (size_t)s->opts.threads :
-	    (size_t)(total > 4096 ? 4096 : total);
+	/* One worker per slot (conf_check bounds the total). */
+	k = s->opts.threads > 0 ? (size_t)s->opts.threads : (size_t)total;
 	if ((s->workers = calloc(k, sizeof(*s->workers))) == NULL) {
 		errf(err, errlen, "out of memory");
 		goto fail;
@@ -2290,8 +2305,7 @@ sched_reconfigure(struct sched *s, const struct conf *conf, char *err,
 	s->conf = conf;
 
 	/* 5: enough workers for every slot; grown locks start at once. */
-	want = s->opts.threads > 0 ? (size_t)s->opts.threads :
-	    (size_t)(total > 4096 ? 4096 : total);
+	want = s->opts.threads > 0 ? (size_t)s->opts.threads : (size_t)total;
 	if (want > (size_t)s->nworkers && !s->stop &&
 	    (grown = realloc(s->workers, want * sizeof(*grown))) != NULL) {
 		s->workers = grown;

@@ -40,7 +40,9 @@ enum sched_rc {
 
 /*
  * Test hook: when set in sched_opts, called instead of the kernel. The
- * hook gets the job, its slot of each lock and the device of the first.
+ * hook gets the job, its slot of each lock and the configured device of
+ * its slot of the first of its locks that has devices (KERNEL_CPU when
+ * none has).
  */
 struct sched_opts {
 	int	(*run_hook)(const struct job *, const int *slots,

@@ -750,6 +750,70 @@ Test(sched, devices_map_slots)
 	freeconf(c);
 }
 
+/*
+ * The device comes from the first of the job's locks that has devices,
+ * not only from its first lock: ["cpu", "gpu"] runs on gpu's device.
+ */
+Test(sched, device_from_first_lock_with_devices)
+{
+	static const int devs[] = { 7 };
+	struct tlock	 tl[] = {
+		{ "cpu", 2, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "gpu", 1, 10, 0, CONF_ORDER_FIFO, devs },
+	};
+	struct ttask	 tt[] = {
+		{ "t", { "cpu", "gpu", NULL } },
+		{ "c", { "cpu", NULL } },
+	};
+	struct conf	*c = mkconf(tl, 2, tt, 2, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 id[JOB_ID_LEN + 1], idc[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 1);
+	cr_expect_eq(h.devices[0], 7, "hook got device %d", h.devices[0]);
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_expect_str_eq(j.device, kernel_device_count() > 0 ? "cuda:7" :
+	    "cpu");
+	job_clear(&j);
+	sched_destroy(s);
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "c", 1, "", 0, idc, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(h.devices[0], KERNEL_CPU, "no lock with devices");
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/* More slots in all than worker threads can run: refused. */
+Test(sched, refuses_more_slots_than_workers)
+{
+	struct tlock	 tl[] = {
+		{ "a", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "b", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "c", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "d", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "e", 1, 10, 0, CONF_ORDER_FIFO, NULL },
+	};
+	struct ttask	 tt[] = { { "t", { "a", NULL } } };
+	struct conf	*c = mkconf(tl, 5, tt, 1, 100);
+	struct sched_opts o;
+	char		 err[256] = "";
+
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	cr_expect(sched_create(c, NULL, &o, err, sizeof(err)) == NULL);
+	cr_expect(strstr(err, "locks:") != NULL, "%s", err);
+	freeconf(c);
+}
+
 Test(sched, nonce_reuse)
 {
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
