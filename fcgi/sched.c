@@ -1643,9 +1643,9 @@ fail:
 }
 
 enum sched_rc
-sched_submit(struct sched *s, const char *task, const char *session,
-    const char *nonce, const double *params, const char *params_json,
-    char id[JOB_ID_LEN + 1], int *retry_after)
+sched_submit(struct sched *s, const char *task, const struct kernel *k,
+    const char *session, const char *nonce, const double *params,
+    const char *params_json, char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct stask	*st;
 	struct sjob	*j = NULL, *old;
@@ -1704,6 +1704,17 @@ sched_submit(struct sched *s, const char *task, const char *session,
 		pthread_cond_wait(&s->reconf_cv, &s->mu);
 	if ((st = stask_find(s, task)) == NULL) {
 		rc = SCHED_UNKNOWN_TASK;
+		goto unlock;
+	}
+	/*
+	 * params fit the kernel of the caller's config generation; a SIGHUP
+	 * since may have given the task another kernel (other parameters,
+	 * other count): running it with these values would be garbage.
+	 */
+	if (st->k != k) {
+		if (retry_after != NULL)
+			*retry_after = 1;
+		rc = SCHED_CHANGED;
 		goto unlock;
 	}
 	if ((st->nparams > 0 && params == NULL) ||

@@ -35,8 +35,13 @@ enum sched_rc {
 	SCHED_NOT_FOUND,	/* no such job (or another session's): 404 */
 	SCHED_CONFLICT,		/* cancel of a job no longer queued: 409 */
 	SCHED_UNKNOWN_TASK,	/* 404 */
-	SCHED_ERROR		/* internal (journal write failed): 500 */
+	SCHED_ERROR,		/* internal (journal write failed): 500 */
+	SCHED_CHANGED		/* a reload gave the task another kernel since
+				   the params were validated: 503 +
+				   Retry-After: 1 */
 };
+
+struct kernel;
 
 /*
  * Test hook: when set in sched_opts, called instead of the kernel. The
@@ -62,17 +67,22 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 		    const struct sched_opts *, char *err, size_t errlen);
 
 /*
- * Admits a job of task for session with params (array in the kernel's
- * spec order; params_json is its JSON form, copied). A non-empty nonce
- * already used by this session returns SCHED_OK with that job's id (or
+ * Admits a job of task for session with params (array in the spec order
+ * of kernel k, against which the caller validated them; params_json is
+ * its JSON form, copied). k must be the kernel the scheduler's config
+ * gives the task (NULL for a kernel unknown to kernel_find(), as with a
+ * test hook): when a reload changed it in between, nothing is admitted
+ * and SCHED_CHANGED returned, *retry_after 1. A non-empty nonce already
+ * used by this session returns SCHED_OK with that job's id (or
  * SCHED_CONFLICT, id still set, when that job is of another task).
  * On SCHED_OK, id is set and the job is journaled. On QUEUE_FULL and
  * SESSION_LIMIT, *retry_after is a suggested wait in seconds.
  */
 enum sched_rc	 sched_submit(struct sched *, const char *task,
-		    const char *session, const char *nonce,
-		    const double *params, const char *params_json,
-		    char id[JOB_ID_LEN + 1], int *retry_after);
+		    const struct kernel *k, const char *session,
+		    const char *nonce, const double *params,
+		    const char *params_json, char id[JOB_ID_LEN + 1],
+		    int *retry_after);
 
 /* Cancels a queued job of session: OK, NOT_FOUND or CONFLICT. */
 enum sched_rc	 sched_cancel(struct sched *, const char *id,

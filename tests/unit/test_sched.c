@@ -397,7 +397,7 @@ submit(struct sched *s, const char *task, int session, const char *nonce,
 
 	sid(sess, session);
 	snprintf(pj, sizeof(pj), "{\"ms\":%g}", ms);
-	return sched_submit(s, task, sess, nonce, NULL, pj, id,
+	return sched_submit(s, task, NULL, sess, nonce, NULL, pj, id,
 	    retry != NULL ? retry : &r);
 }
 
@@ -811,6 +811,53 @@ Test(sched, refuses_more_slots_than_workers)
 	o.run_hook = hook;
 	cr_expect(sched_create(c, NULL, &o, err, sizeof(err)) == NULL);
 	cr_expect(strstr(err, "locks:") != NULL, "%s", err);
+	freeconf(c);
+}
+
+/*
+ * The caller validated params against one kernel; the scheduler's task
+ * has another (a reload in between): refused with SCHED_CHANGED, nothing
+ * admitted. The matching kernel is admitted.
+ */
+Test(sched, submit_with_another_kernel_refused)
+{
+	struct tlock		 tl[] = { { "cpu", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "t", { "cpu", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	const struct kernel	*burn = kernel_find("burn");
+	const struct kernel	*mandel = kernel_find("mandelbrot");
+	struct hctx		 h;
+	struct sched		*s;
+	struct buf		 b;
+	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	double			 v[KERNEL_MAX_PARAMS] = { 0 };
+	int			 retry = 0;
+
+	cr_assert(burn != NULL && mandel != NULL);
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("burn");
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	sid(sess, 1);
+	kernel_defaults(mandel, v);
+	cr_expect_eq(sched_submit(s, "t", mandel, sess, "", v, NULL, id,
+	    &retry), SCHED_CHANGED);
+	cr_expect_eq(retry, 1);
+	cr_expect_eq(sched_submit(s, "t", NULL, sess, "", v, NULL, id,
+	    &retry), SCHED_CHANGED);
+	memset(v, 0, sizeof(v));
+	kernel_defaults(burn, v);
+	v[0] = 0;
+	cr_expect_eq(sched_submit(s, "t", burn, sess, "", v, NULL, id,
+	    &retry), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(hctx_count(&h), 1, "only the matching one ran");
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_expect_eq(json_count(buf_cstr(&b), "cpu", "admitted"), 1);
+	buf_free(&b);
+	sched_destroy(s);
 	freeconf(c);
 }
 
@@ -1252,7 +1299,8 @@ stress_submitter(void *arg)
 		snprintf(pj, sizeof(pj), "{\"ms\":%.2f}",
 		    (rand_r(&seed) % 201) / 100.0);
 		id = st.ids[t][n];
-		rc = sched_submit(st.s, task, sess, "", NULL, pj, id, &retry);
+		rc = sched_submit(st.s, task, NULL, sess, "", NULL, pj, id,
+		    &retry);
 		if (rc == SCHED_QUEUE_FULL || rc == SCHED_SESSION_LIMIT) {
 			sleep_ms(1);
 			continue;
@@ -1848,8 +1896,8 @@ rl_submitter(void *arg)
 		sid(sess, t * 10 + (int)(rand_r(&seed) % 3));
 		snprintf(pj, sizeof(pj), "{\"ms\":0,\"g\":%d,\"k\":%d}",
 		    atomic_load(&rl.gen), t * RL_PER + n);
-		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", sess,
-		    "", NULL, pj, rl.ids[t][n], &retry);
+		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", NULL,
+		    sess, "", NULL, pj, rl.ids[t][n], &retry);
 		if (rc == SCHED_OK) {
 			rl.idx[t][n] = t * RL_PER + n;
 			n++;
