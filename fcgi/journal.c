@@ -746,32 +746,77 @@ journal_png_build(const struct journal *j, const char *id, char *out,
 	return 0;
 }
 
+/* Checks that jb can be recorded as final; 0, or -1 with the error set. */
+static int
+journal_final_ok(struct journal *j, const struct job *jb, const char *func)
+{
+	if (!job_id_valid(jb->id)) {
+		journal_seterr(j, "%s: invalid job id", func);
+		return -1;
+	}
+	if (!job_state_final(jb->state) || job_state_name(jb->state) == NULL) {
+		journal_seterr(j, "%s: job %s: state is not final", func,
+		    jb->id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The row update of a final state: has_png and png_bytes as given, the
+ * rest from jb (checked by journal_final_ok). Takes the mutex. 0 or -1.
+ */
+static int
+journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+    int64_t png_bytes, const char *func)
+{
+	sqlite3_stmt	*s = j->st[JST_FINISH];
+	int		 ret = -1;
+
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_text(s, 2, job_state_name(jb->state), -1,
+	    SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 3, jb->finished_ms) ||
+	    journal_bind_str(s, 4, jb->result) ||
+	    journal_bind_str(s, 5, jb->error) ||
+	    sqlite3_bind_int(s, 6, has_png) ||
+	    sqlite3_bind_int64(s, 7, png_bytes) ||
+	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
+	    sqlite3_bind_int(s, 9, jb->slot) ||
+	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
+		journal_dberr(j, func);
+		journal_done(s);
+		goto out;
+	}
+	if (journal_exec(j, JST_FINISH, func) == -1 ||
+	    journal_changed(j, jb->id, func) == -1)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
 /*
  * Records a final state of jb (state must be final): finished_ms, result,
  * error, has_png (forced to 1 when png is given), and started_ms, slot and
  * device too when jb has them. png, when not NULL, is written first to
  * STATE/results/ID.png (temp file + fsync + rename) and png_len counted;
- * it is removed again if the row cannot be updated. Committed on return.
+ * it is removed again if the row cannot be updated. All or nothing: when
+ * the file cannot be written, the row is not updated either (the
+ * scheduler uses journal_store_png and journal_finish_stored instead, to
+ * record the state without the file). Committed on return.
  */
 int
 journal_finish(struct journal *j, const struct job *jb,
     const unsigned char *png, size_t png_len)
 {
-	sqlite3_stmt	*s = j->st[JST_FINISH];
-	const char	*state;
-	char		 path[PATH_MAX];
-	int		 ret = -1, wrote = 0;
+	char	 path[PATH_MAX];
+	int	 ret;
 
-	if (!job_id_valid(jb->id)) {
-		journal_seterr(j, "%s: invalid job id", __func__);
+	if (journal_final_ok(j, jb, __func__) == -1)
 		return -1;
-	}
-	if (!job_state_final(jb->state) ||
-	    (state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "%s: job %s: state is not final", __func__,
-		    jb->id);
-		return -1;
-	}
 	if (png != NULL && png_len > INT64_MAX) {
 		journal_seterr(j, "%s: job %s: result too large", __func__,
 		    jb->id);
@@ -783,35 +828,54 @@ journal_finish(struct journal *j, const struct job *jb,
 		return -1;
 	}
 	/* The file first, outside the mutex: fsync may take a while. */
-	if (png != NULL) {
-		if (journal_write_png(j, path, png, png_len) == -1)
-			return -1;
-		wrote = 1;
-	}
-	pthread_mutex_lock(&j->mtx);
-	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
-	    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(s, 3, jb->finished_ms) ||
-	    journal_bind_str(s, 4, jb->result) ||
-	    journal_bind_str(s, 5, jb->error) ||
-	    sqlite3_bind_int(s, 6, png != NULL || jb->has_png) ||
-	    sqlite3_bind_int64(s, 7, png != NULL ? (int64_t)png_len : 0) ||
-	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
-	    sqlite3_bind_int(s, 9, jb->slot) ||
-	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
-		journal_dberr(j, __func__);
-		journal_done(s);
-		goto out;
-	}
-	if (journal_exec(j, JST_FINISH, __func__) == -1 ||
-	    journal_changed(j, jb->id, __func__) == -1)
-		goto out;
-	ret = 0;
-out:
-	pthread_mutex_unlock(&j->mtx);
-	if (ret == -1 && wrote)
+	if (png != NULL && journal_write_png(j, path, png, png_len) == -1)
+		return -1;
+	ret = journal_finish_row(j, jb, png != NULL || jb->has_png,
+	    png != NULL ? (int64_t)png_len : 0, __func__);
+	if (ret == -1 && png != NULL)
 		(void)unlink(path);
 	return ret;
+}
+
+/*
+ * Writes png as job id's result file, STATE/results/ID.png (temp file +
+ * fsync + rename, replacing an older one), without touching its row. 0,
+ * or -1 with nothing left behind. Thread-safe (no lock: the file is the
+ * job's own).
+ */
+int
+journal_store_png(struct journal *j, const char *id, const unsigned char *png,
+    size_t png_len)
+{
+	char	 path[PATH_MAX];
+
+	if (png == NULL || png_len > INT64_MAX) {
+		journal_seterr(j, "%s: job %s: no result or too large",
+		    __func__, id);
+		return -1;
+	}
+	if (journal_png_build(j, id, path, sizeof(path)) == -1) {
+		journal_seterr(j, "%s: invalid id or path too long", __func__);
+		return -1;
+	}
+	return journal_write_png(j, path, png, png_len);
+}
+
+/*
+ * Records a final state like journal_finish, for a job whose result file,
+ * when jb->has_png, journal_store_png already wrote: png_bytes is its
+ * size, counted against results.max_bytes. Nothing is written to or
+ * removed from the results directory, so a failed call can be repeated
+ * as is. Committed on return.
+ */
+int
+journal_finish_stored(struct journal *j, const struct job *jb,
+    int64_t png_bytes)
+{
+	if (journal_final_ok(j, jb, __func__) == -1)
+		return -1;
+	return journal_finish_row(j, jb, jb->has_png != 0,
+	    jb->has_png && png_bytes > 0 ? png_bytes : 0, __func__);
 }
 
 /*

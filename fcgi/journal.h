@@ -34,10 +34,21 @@ int	journal_start(struct journal *, const char *id, int64_t started_ms,
 /*
  * Records a final state with finished_ms, result (JSON or NULL), error
  * (or NULL) and has_png. png/png_len, when png is not NULL, are written to
- * STATE/results/ID.png first (atomically: temp file + rename).
+ * STATE/results/ID.png first (atomically: temp file + rename); if either
+ * the file or the row fails, neither is left.
  */
 int	journal_finish(struct journal *, const struct job *,
 	    const unsigned char *png, size_t png_len);
+/*
+ * The same in two steps, so that a final state can be recorded without
+ * its image and retried on its own: journal_store_png writes the result
+ * file only; journal_finish_stored updates the row only, with has_png from
+ * the job and png_bytes the stored file's size, and never touches files.
+ */
+int	journal_store_png(struct journal *, const char *id,
+	    const unsigned char *png, size_t png_len);
+int	journal_finish_stored(struct journal *, const struct job *,
+	    int64_t png_bytes);
 
 /*
  * Looks up a job by id. Returns 1 and fills out (caller job_clear()s it),

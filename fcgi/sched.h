@@ -11,7 +11,11 @@
  * slots are taken at once under one mutex, or none); work-conserving; fifo
  * locks start jobs in arrival order unless an earlier one cannot start
  * anyway; fair locks take sessions in turn; every admitted job reaches
- * exactly one final state.
+ * exactly one final state, and the journal records it: a final write
+ * the journal refuses is logged and retried (from 1 s, backing off to
+ * 60 s) until it succeeds; a result image that cannot be stored leaves
+ * the job done without it ("image":"not stored" in the result, the reason
+ * in error).
  */
 #ifndef SLUICE_SCHED_H
 #define SLUICE_SCHED_H
@@ -183,7 +187,12 @@ void		 sched_stats_free(struct sched_stats *);
  */
 int		 sched_drain(struct sched *, int64_t timeout_ms);
 
-/* Stops the workers and frees the scheduler. Running jobs are awaited. */
+/*
+ * Stops the workers and frees the scheduler. Running jobs are awaited.
+ * Final states the journal refused so far (retried meanwhile by the
+ * scheduler's timer thread) get one last write; one still refused is
+ * logged as lost (its row stays running: the next start fails it).
+ */
 void		 sched_destroy(struct sched *);
 
 #endif

@@ -383,6 +383,58 @@ Test(journal, png_written_and_counted)
 	job_clear(&a);
 }
 
+/*
+ * The two-step final write the scheduler uses: the file alone, then the
+ * row alone with has_png and the file's size. A row that cannot be
+ * written (no such job) leaves the file for the retry; a row written
+ * without an image counts nothing.
+ */
+Test(journal, store_png_then_finish_stored)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n two steps";
+	struct job	 a, b, ghost;
+	char		 p[PATH_MAX];
+
+	mk(&a, 1, S1, "");
+	insert(&a);
+	cr_assert_eq(journal_store_png(jr, a.id, (const unsigned char *)png,
+	    strlen(png)), 0, "%s", journal_error(jr));
+	png_path(a.id, p);
+	cr_assert(exists(p));
+	cr_expect_eq(journal_result_bytes(jr), 0, "not counted before the row");
+
+	mk(&ghost, 2, S1, "");	/* never inserted */
+	ghost.state = JOB_DONE;
+	ghost.has_png = 1;
+	cr_assert_eq(journal_store_png(jr, ghost.id,
+	    (const unsigned char *)png, strlen(png)), 0);
+	cr_expect_eq(journal_finish_stored(jr, &ghost, 10), -1);
+	png_path(ghost.id, p);
+	cr_expect(exists(p), "a failed row update leaves the file");
+
+	a.state = JOB_DONE;
+	a.finished_ms = NOW + 5;
+	a.has_png = 1;
+	cr_assert_eq(journal_finish_stored(jr, &a, (int64_t)strlen(png)), 0,
+	    "%s", journal_error(jr));
+	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	cr_assert_eq(journal_get(jr, a.id, &b), 1);
+	cr_expect_eq(b.state, JOB_DONE);
+	cr_expect_eq(b.has_png, 1);
+	job_clear(&b);
+
+	/* Not final, or has_png 0 with bytes given: bytes not counted. */
+	mk(&b, 3, S1, "");
+	insert(&b);
+	cr_expect_eq(journal_finish_stored(jr, &b, 0), -1, "queued");
+	b.state = JOB_FAILED;
+	cr_assert_eq(journal_finish_stored(jr, &b, 999), 0);
+	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	job_clear(&a);
+	job_clear(&b);
+	job_clear(&ghost);
+}
+
 Test(journal, png_path_checks)
 {
 	char	 p[PATH_MAX], small[8];

@@ -111,6 +111,7 @@ main(int argc, char *argv[])
 #else
 #include <criterion/criterion.h>
 #endif
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -120,9 +121,12 @@ main(int argc, char *argv[])
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "job.h"
+#include "journal.h"
 #include "kernel.h"
 #include "lock.h"
 #include "sched.h"
@@ -1207,6 +1211,182 @@ Test(sched, journal_requeues_in_order)
 		job_clear(&j);
 	}
 	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/* The state column of job id, read through the test's own connection. */
+static void
+db_state(sqlite3 *db, const char *table, const char *id, char *out,
+    size_t outlen)
+{
+	sqlite3_stmt	*st;
+	char		 sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT state FROM %s WHERE id = ?1",
+	    table);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	out[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, outlen, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Polls the journal until job id is in state want; 1 when it got there. */
+static int
+journal_reaches(struct journal *jr, const char *id, enum job_state want)
+{
+	struct job	 j;
+	int		 i, ok = 0;
+
+	for (i = 0; i < 600 && !ok; i++) {
+		if (journal_get(jr, id, &j) == 1) {
+			ok = j.state == want;
+			job_clear(&j);
+		}
+		if (!ok)
+			sleep_ms(50);
+	}
+	return ok;
+}
+
+/*
+ * Final writes the journal refuses (here: its table is renamed away by
+ * another connection, so every statement fails) are not lost: the rows
+ * stay as they were meanwhile, and once the journal works again the timer
+ * thread writes the end of the job that ran and of the one cancelled.
+ */
+Test(sched, final_write_retried_until_journaled, .timeout = 120)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct sched_opts o;
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	sqlite3		*db;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1], st[32];
+	char		 path[PATH_MAX], cmd[128];
+	int		 i;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = &h;
+	hctx_init(&h, 1);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);	/* a runs (journaled), b waits */
+
+	snprintf(path, sizeof(path), "%s/jobs.db", dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE jobs RENAME TO jobs_off",
+	    NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_expect_eq(sched_cancel(s, b, NULL), SCHED_OK);
+	hctx_open(&h);
+	for (i = 0; i < 600 && state_of(s, a) != JOB_DONE; i++)
+		sleep_ms(10);
+	cr_assert_eq(state_of(s, a), JOB_DONE);
+	sleep_ms(1200);		/* the first retry fails too */
+	db_state(db, "jobs_off", a, st, sizeof(st));
+	cr_expect_str_eq(st, "running");
+	db_state(db, "jobs_off", b, st, sizeof(st));
+	cr_expect_str_eq(st, "queued");
+	cr_assert_eq(sched_lookup(s, b, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_CANCELLED, "memory has the final state");
+	job_clear(&j);
+
+	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE jobs_off RENAME TO jobs",
+	    NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	cr_expect(journal_reaches(jr, a, JOB_DONE), "a never journaled done");
+	cr_expect(journal_reaches(jr, b, JOB_CANCELLED),
+	    "b never journaled cancelled");
+	cr_assert_eq(journal_get(jr, a, &j), 1);
+	cr_expect_gt(j.finished_ms, 0);
+	cr_expect_gt(j.started_ms, 0);
+	job_clear(&j);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/*
+ * The image of a job cannot be stored (results/ is a file now): the job
+ * still ends done, journaled, without the image, saying why.
+ */
+Test(sched, image_not_stored_job_still_ends, .timeout = 60)
+{
+	struct tlock		 tl[] = { { "cpu", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "m", { "cpu", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	const struct kernel	*k = kernel_find("mandelbrot");
+	struct journal		*jr;
+	struct sched		*s;
+	struct job		 j;
+	double			 v[KERNEL_MAX_PARAMS] = { 0 };
+	char			 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	char			 path[PATH_MAX], cmd[128];
+	FILE			*f;
+	int			 i, retry;
+
+	cr_assert(k != NULL);
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("mandelbrot");
+	kernel_defaults(k, v);
+	v[kernel_param_index(k, "width")] = 16;
+	v[kernel_param_index(k, "height")] = 16;
+	v[kernel_param_index(k, "iters")] = 16;
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	snprintf(path, sizeof(path), "%s/results", dir);
+	cr_assert_eq(rmdir(path), 0);
+	cr_assert((f = fopen(path, "w")) != NULL);
+	fclose(f);
+	s = sched_create(c, jr, NULL, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	sid(sess, 1);
+	cr_assert_eq(sched_submit(s, "m", k, sess, "", v, NULL, id, &retry),
+	    SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_DONE);
+	cr_expect_eq(j.has_png, 0);
+	cr_expect(j.error != NULL &&
+	    strstr(j.error, "image could not be stored") != NULL);
+	cr_expect(j.result != NULL &&
+	    strstr(j.result, "\"image\":\"not stored\"}") != NULL);
+	job_clear(&j);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(journal_get(jr, id, &j), 1);
+		cr_expect_eq(j.state, JOB_DONE, "journaled done, not running");
+		cr_expect_eq(j.has_png, 0);
+		cr_expect(j.error != NULL &&
+		    strstr(j.error, "image could not be stored") != NULL);
+		job_clear(&j);
+		sched_destroy(s);	/* and after a restart, still done */
+		s = i == 0 ? sched_create(c, jr, NULL, err, sizeof(err)) : NULL;
+		if (i == 0)
+			cr_assert(s != NULL, "%s", err);
+	}
 	journal_close(jr);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
