@@ -208,7 +208,7 @@ app_maintain(struct app *a)
 
 	if (a->journal == NULL)
 		return;
-	n = journal_evict(a->journal, job_now_ms(),
+	n = sched_evict(a->sched, job_now_ms(),
 	    (int64_t)c->results_ttl * 1000, c->results_max_bytes);
 	if (n > 0)
 		fprintf(stderr, "level=info msg=\"results evicted\" jobs=%d "

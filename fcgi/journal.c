@@ -1200,19 +1200,21 @@ journal_list(struct journal *j, sqlite3_stmt *s, struct journal_ids *l,
 	return 0;
 }
 
-/* Removes every job on l (see journal_remove); the count, or -1. */
+/*
+ * Removes the jobs on l from index *from on (see journal_remove) and
+ * moves *from past them; the count, or -1. The ids stay on l.
+ */
 static int
-journal_remove_list(struct journal *j, struct journal_ids *l,
+journal_remove_list(struct journal *j, struct journal_ids *l, size_t *from,
     const char *func)
 {
-	size_t	 i;
+	size_t	 i, n = l->n - *from;
 
-	for (i = 0; i < l->n; i++)
+	for (i = *from; i < l->n; i++)
 		if (journal_remove(j, l->id[i], func) == -1)
 			return -1;
-	i = l->n;
-	l->n = 0;
-	return (int)i;
+	*from = l->n;
+	return (int)n;
 }
 
 /*
@@ -1222,16 +1224,19 @@ journal_remove_list(struct journal *j, struct journal_ids *l,
  * oldest finished first. Queued and running jobs are never touched. Each
  * job loses its file first (a missing file is fine), then its row; all
  * rows go in one transaction (if it fails, files already removed stay
- * removed and their rows stay, to be evicted next time). Returns the
- * number of jobs removed, or -1.
+ * removed and their rows stay, to be evicted next time). Once committed,
+ * and without the journal's mutex (cb may call journal functions), cb
+ * (when not NULL) gets the id of each job removed. Returns the number of
+ * jobs removed, or -1 (cb not called).
  */
 int
 journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
-    int64_t max_bytes)
+    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg)
 {
 	struct journal_ids	 l = { NULL, 0, 0 };
 	sqlite3_stmt		*s;
 	int64_t			 total;
+	size_t			 from = 0, i;
 	int			 n, ret = -1, removed = 0;
 
 	pthread_mutex_lock(&j->mtx);
@@ -1246,7 +1251,7 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 			goto fail;
 		}
 		if (journal_list(j, s, &l, NULL, 0, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, __func__)) == -1)
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
 			goto fail;
 		removed += n;
 	}
@@ -1262,7 +1267,7 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 		journal_done(s);
 		if (journal_list(j, j->st[JST_BYTES_LIST], &l, &total,
 		    max_bytes, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, __func__)) == -1)
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
 			goto fail;
 		removed += n;
 	}
@@ -1275,6 +1280,9 @@ fail:
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	if (ret > 0 && cb != NULL)
+		for (i = 0; i < l.n; i++)
+			cb(l.id[i], arg);
 	free(l.id);
 	return ret;
 }

@@ -86,10 +86,13 @@ int64_t	journal_max_seq(struct journal *);
 /*
  * Eviction: removes finished jobs (rows and files) finished before
  * now_ms - ttl_ms, then, while result files total more than max_bytes,
- * the oldest finished ones. Returns the number of jobs removed, or -1.
+ * the oldest finished ones. After the commit, outside the journal's lock,
+ * cb (unless NULL) gets each removed id, so that a cache of jobs (the
+ * scheduler's: sched_evict) can forget them. Returns the number of jobs
+ * removed, or -1.
  */
 int	journal_evict(struct journal *, int64_t now_ms, int64_t ttl_ms,
-	    int64_t max_bytes);
+	    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg);
 /* Bytes of result files currently counted. */
 int64_t	journal_result_bytes(struct journal *);
 

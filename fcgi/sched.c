@@ -143,6 +143,7 @@ struct sjob {
 	int		*slots;		/* per job lock */
 	struct wnode	*w;		/* per job lock */
 	int		 pending;	/* admitted, journal write in flight */
+	int		 evicted;	/* row evicted before job_end: forget */
 	int		 run_device;	/* for kernel->run */
 	int		 hook_device;	/* for opts.run_hook */
 	int64_t		 enq_ns, start_ns;
@@ -814,22 +815,25 @@ dispatch(struct sched *s)
 		}
 }
 
+/* Drops finished job j from memory (lookups go to the journal). */
+static void
+finished_forget(struct sched *s, struct sjob *j)
+{
+	slist_del(&s->finished, j);
+	id_del(s, j);
+	nonce_del(s, j);
+	sjob_free(j);
+}
+
 /* Drops the oldest finished jobs from memory beyond the bound. */
 static void
 finished_trim(struct sched *s)
 {
-	struct sjob	*j;
-
 	size_t		 keep;
 
 	keep = s->jr != NULL ? SCHED_KEEP_FINISHED : SCHED_KEEP_NOJOURNAL;
-	while (s->finished.n > keep) {
-		j = s->finished.head;
-		slist_del(&s->finished, j);
-		id_del(s, j);
-		nonce_del(s, j);
-		sjob_free(j);
-	}
+	while (s->finished.n > keep)
+		finished_forget(s, s->finished.head);
 }
 
 /*
@@ -886,6 +890,8 @@ job_end(struct sched *s, struct sjob *j, enum job_state state,
 	j->sess = NULL;
 	s->active--;
 	slist_add(&s->finished, j);
+	if (j->evicted)
+		finished_forget(s, j);	/* see evict_forget */
 	finished_trim(s);
 	/* sched_drain waits for active == 0 only: wake it then, not per job. */
 	if (s->drain_waiters > 0 && s->active == 0)
@@ -2351,6 +2357,38 @@ sched_stats_json(struct sched *s, struct buf *b)
 	}
 	buf_puts(b, "}}");
 	sched_stats_free(&ss);
+}
+
+/*
+ * journal_evict's callback: forgets evicted job id in memory, so that
+ * /jobs/ID stops showing a job whose row and image are gone. A job whose
+ * final row is written but which has not yet ended here (the worker takes
+ * the mutex after the write) is marked, and job_end forgets it.
+ */
+static void
+evict_forget(const char *id, void *arg)
+{
+	struct sched	*s = arg;
+	struct sjob	*j;
+
+	pthread_mutex_lock(&s->mu);
+	if ((j = id_find(s, id)) != NULL) {
+		if (job_state_final(j->job.state))
+			finished_forget(s, j);
+		else if (j->job.state == JOB_RUNNING)
+			j->evicted = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int
+sched_evict(struct sched *s, int64_t now_ms, int64_t ttl_ms,
+    int64_t max_bytes)
+{
+	if (s->jr == NULL)
+		return 0;
+	return journal_evict(s->jr, now_ms, ttl_ms, max_bytes, evict_forget,
+	    s);
 }
 
 int

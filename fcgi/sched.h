@@ -181,6 +181,17 @@ int		 sched_stats_get(struct sched *, struct sched_stats *out);
 void		 sched_stats_free(struct sched_stats *);
 
 /*
+ * Evicts finished jobs from the journal as journal_evict() does (older
+ * than ttl_ms, then the oldest while result files exceed max_bytes) and
+ * forgets them in memory too, so that a lookup no longer finds a job
+ * whose row and image are gone. Returns the number evicted, or -1 with
+ * the reason in journal_error() (this thread); 0 without a journal.
+ * Thread-safe; call it periodically (app_maintain).
+ */
+int		 sched_evict(struct sched *, int64_t now_ms, int64_t ttl_ms,
+		    int64_t max_bytes);
+
+/*
  * Stops admitting (submit returns DRAINING), waits until every queued and
  * running job has ended or timeout_ms passed. Returns the number of jobs
  * still unfinished (they stay journaled as queued/running).

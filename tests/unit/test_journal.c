@@ -758,9 +758,25 @@ add_finished(struct job *a, int64_t seq, enum job_state st, int64_t fin,
 	finish(a, st, fin, png);
 }
 
+/* Collects the ids journal_evict reports. */
+struct evicted {
+	char	 id[8][JOB_ID_LEN + 1];
+	int	 n;
+};
+
+static void
+evicted_cb(const char *id, void *arg)
+{
+	struct evicted	*ev = arg;
+
+	cr_assert_lt(ev->n, 8);
+	snprintf(ev->id[ev->n++], sizeof(ev->id[0]), "%s", id);
+}
+
 Test(journal, evict_by_ttl)
 {
 	struct job	 d1, d2, d3, q, r, b;
+	struct evicted	 ev = { .n = 0 };
 	char		 p1[PATH_MAX], p3[PATH_MAX];
 
 	add_finished(&d1, 1, JOB_DONE, 1000, "0123456789");
@@ -776,8 +792,11 @@ Test(journal, evict_by_ttl)
 	cr_assert(exists(p1));
 	cr_assert_eq(journal_result_bytes(jr), 15);
 
-	cr_assert_eq(journal_evict(jr, 10000, 5000, -1), 2, "%s",
-	    journal_error(jr));
+	cr_assert_eq(journal_evict(jr, 10000, 5000, -1, evicted_cb, &ev), 2,
+	    "%s", journal_error(jr));
+	cr_assert_eq(ev.n, 2, "the callback hears of each removed job");
+	cr_expect_str_eq(ev.id[0], d1.id);
+	cr_expect_str_eq(ev.id[1], d2.id);
 	cr_assert_not(exists(p1));
 	cr_assert(exists(p3));
 	cr_assert_eq(journal_get(jr, d1.id, &b), 0);
@@ -791,7 +810,7 @@ Test(journal, evict_by_ttl)
 	cr_assert_eq(b.state, JOB_RUNNING);
 	job_clear(&b);
 	cr_assert_eq(journal_result_bytes(jr), 5);
-	cr_assert_eq(journal_evict(jr, 10000, 5000, -1), 0);
+	cr_assert_eq(journal_evict(jr, 10000, 5000, -1, NULL, NULL), 0);
 	job_clear(&d1);
 	job_clear(&d2);
 	job_clear(&d3);
@@ -823,7 +842,7 @@ Test(journal, evict_by_bytes_oldest_finished_first)
 	/* A file already gone is not an error. */
 	cr_assert_eq(unlink(p2), 0);
 
-	cr_assert_eq(journal_evict(jr, 4000, -1, 150), 2, "%s",
+	cr_assert_eq(journal_evict(jr, 4000, -1, 150, NULL, NULL), 2, "%s",
 	    journal_error(jr));
 	cr_assert_eq(journal_result_bytes(jr), 100);
 	cr_assert(exists(p1));
@@ -834,10 +853,10 @@ Test(journal, evict_by_bytes_oldest_finished_first)
 	job_clear(&b);
 	cr_assert_eq(journal_get(jr, d4.id, &b), 1);
 	job_clear(&b);
-	cr_assert_eq(journal_evict(jr, 4000, -1, 150), 0);
+	cr_assert_eq(journal_evict(jr, 4000, -1, 150, NULL, NULL), 0);
 
 	/* A zero budget takes every finished file, never queued/running. */
-	cr_assert_eq(journal_evict(jr, 4000, -1, 0), 1);
+	cr_assert_eq(journal_evict(jr, 4000, -1, 0, NULL, NULL), 1);
 	cr_assert_not(exists(p1));
 	cr_assert_eq(journal_result_bytes(jr), 0);
 	cr_assert_eq(journal_get(jr, q.id, &b), 1);
@@ -860,7 +879,7 @@ Test(journal, evict_ttl_then_bytes)
 	add_finished(&d2, 2, JOB_DONE, 8000, "bbbbbbbbbb");
 	add_finished(&d3, 3, JOB_DONE, 9000, "cccccccccc");
 	/* TTL removes d1 (10 bytes); 20 left > 15, so d2 goes too. */
-	cr_assert_eq(journal_evict(jr, 10000, 5000, 15), 2);
+	cr_assert_eq(journal_evict(jr, 10000, 5000, 15, NULL, NULL), 2);
 	cr_assert_eq(journal_result_bytes(jr), 10);
 	job_clear(&d1);
 	job_clear(&d2);

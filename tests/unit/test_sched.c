@@ -1327,6 +1327,74 @@ Test(sched, final_write_retried_until_journaled, .timeout = 120)
 }
 
 /*
+ * Eviction removes finished jobs from the journal; the scheduler must
+ * forget them too, or /jobs/ID would still show them done (with has_png)
+ * while their rows and images are gone. Unfinished jobs stay.
+ */
+Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct sched_opts o;
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 ids[4][JOB_ID_LEN + 1], again[JOB_ID_LEN + 1];
+	char		 cmd[128];
+	int		 i;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = &h;
+	hctx_init(&h, 0);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(submit(s, "t", i, "n", 0, ids[i], NULL), SCHED_OK);
+	for (i = 0; i < 2; i++) {
+		while (state_of(s, ids[i]) != JOB_DONE)
+			sleep_ms(5);
+	}
+	pthread_mutex_lock(&h.mu);
+	h.gated = 1;
+	h.gate = 0;
+	pthread_mutex_unlock(&h.mu);
+	cr_assert_eq(submit(s, "t", 2, "", 0, ids[2], NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 3, "", 0, ids[3], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);	/* 2 runs, 3 waits */
+	sleep_ms(5);
+
+	cr_expect_eq(sched_evict(s, job_now_ms(), 0, -1), 2, "%s",
+	    journal_error(jr));
+	for (i = 0; i < 2; i++) {
+		cr_expect_eq(sched_lookup(s, ids[i], NULL, &j),
+		    SCHED_NOT_FOUND, "evicted job %d still found", i);
+		cr_expect_eq(journal_get(jr, ids[i], &j), 0);
+	}
+	/* The nonce went with the job: it makes a new one now. */
+	cr_assert_eq(submit(s, "t", 0, "n", 0, again, NULL), SCHED_OK);
+	cr_expect_str_neq(again, ids[0]);
+	cr_expect_eq(state_of(s, ids[2]), JOB_RUNNING);
+	cr_expect_eq(state_of(s, ids[3]), JOB_QUEUED);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, ids[3]), JOB_DONE);
+	cr_expect_eq(sched_evict(s, job_now_ms() + 1000, 0, -1), 3);
+	cr_expect_eq(sched_lookup(s, ids[3], NULL, &j), SCHED_NOT_FOUND);
+	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/*
  * The image of a job cannot be stored (results/ is a file now): the job
  * still ends done, journaled, without the image, saying why.
  */
