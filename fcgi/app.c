@@ -208,7 +208,7 @@ app_maintain(struct app *a)
 
 	if (a->journal == NULL)
 		return;
-	n = journal_evict(a->journal, job_now_ms(),
+	n = sched_evict(a->sched, job_now_ms(),
 	    (int64_t)c->results_ttl * 1000, c->results_max_bytes);
 	if (n > 0)
 		fprintf(stderr, "level=info msg=\"results evicted\" jobs=%d "
@@ -975,7 +975,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	const struct kernel	*k;
 	struct form_state	 fs;
 	struct buf		 pjson;
-	double			 values[KERNEL_MAX_PARAMS];
+	double			 values[KERNEL_MAX_PARAMS] = { 0 };
 	char			 errs[KERNEL_MAX_PARAMS][128], ferr[160];
 	char			 id[JOB_ID_LEN + 1], loc[80];
 	const char		*nonce, *v;
@@ -1054,7 +1054,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 		    resp);
 		goto out;
 	}
-	rc = sched_submit(a->sched, t->name, req->session, nonce, values,
+	rc = sched_submit(a->sched, t->name, k, req->session, nonce, values,
 	    buf_cstr(&pjson), id, &retry);
 	switch (rc) {
 	case SCHED_OK:
@@ -1086,6 +1086,10 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	case SCHED_CONFLICT:
 		error_answer(a, req, 409, "nonce: already used for a job of "
 		    "another task", 0, resp);
+		break;
+	case SCHED_CHANGED:
+		error_answer(a, req, 503, "the configuration changed; try "
+		    "again", retry, resp);
 		break;
 	default:
 		fprintf(stderr, "level=error func=%s task=%s msg=\"submit "

@@ -633,6 +633,33 @@ conf_task_locks(struct conf_ctx *ctx, const config_setting_t *s,
 	return 0;
 }
 
+/*
+ * A job runs on one device: the device of its slot of the first of its
+ * locks that has devices. A second lock with devices would only hold a
+ * slot (and so a GPU) that the job never uses: refused.
+ */
+static int
+conf_task_devices(struct conf_ctx *ctx, const config_setting_t *s,
+    const struct conf_task *t, const struct conf *c)
+{
+	const char	*first = NULL, *name;
+	size_t		 i;
+
+	for (i = 0; i < t->nlocks; i++) {
+		if (c->locks[t->lock_index[i]].devices == NULL)
+			continue;
+		name = c->locks[t->lock_index[i]].name;
+		if (first != NULL) {
+			conf_serr(ctx, s, "locks \"%s\" and \"%s\" both have "
+			    "devices; a job runs on one device, so at most one "
+			    "of a task's locks may list devices", first, name);
+			return -1;
+		}
+		first = name;
+	}
+	return 0;
+}
+
 static int
 conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
     struct conf_task *t, const struct conf *c,
@@ -667,7 +694,8 @@ conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
 		conf_missing(ctx, g, "locks");
 		return -1;
 	}
-	if (conf_task_locks(ctx, s, t, c, sorted, seen, stamp) == -1)
+	if (conf_task_locks(ctx, s, t, c, sorted, seen, stamp) == -1 ||
+	    conf_task_devices(ctx, s, t, c) == -1)
 		return -1;
 	return conf_str(ctx, g, "title",
 	    k->title != NULL && k->title[0] != '\0' ? k->title : t->name, 0,
@@ -680,6 +708,7 @@ conf_load_locks(struct conf_ctx *ctx, const config_setting_t *root,
 {
 	config_setting_t	*g;
 	size_t			 i, n;
+	long long		 total = 0;
 	int			 len;
 
 	if (conf_group(ctx, root, "locks", &g) == -1)
@@ -692,10 +721,18 @@ conf_load_locks(struct conf_ctx *ctx, const config_setting_t *root,
 		return -1;
 	}
 	c->nlocks = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (conf_load_lock(ctx, config_setting_get_elem(g,
 		    (unsigned int)i), &c->locks[i]) == -1)
 			return -1;
+		total += c->locks[i].slots;
+	}
+	if (total > CONF_MAX_TOTAL_SLOTS) {
+		conf_serr(ctx, g, "the slots of all locks add up to %lld, more "
+		    "than %d (one worker thread runs each held slot)", total,
+		    CONF_MAX_TOTAL_SLOTS);
+		return -1;
+	}
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  *
  * Every value is checked at load time so that nothing later has to: unknown
  * keys, wrong types, out-of-range numbers, tasks naming unknown locks or
- * kernels, devices/slots length mismatch. Errors read
+ * kernels, devices/slots length mismatch, devices on two locks of one task,
+ * more slots in all than CONF_MAX_TOTAL_SLOTS. Errors read
  * "FILE:LINE: path.to.key: what is wrong" (like nginx -t).
  * A struct conf is immutable once loaded and may be shared across threads.
  */
@@ -14,6 +15,12 @@
 #include <stdint.h>
 
 #define CONF_MAX_SLOTS	1024
+/*
+ * The slots of all locks together: the scheduler runs one worker thread
+ * per slot up to this many, so a job that took slots beyond it would hold
+ * them without running.
+ */
+#define CONF_MAX_TOTAL_SLOTS	4096
 #define CONF_NAME_MAX	63	/* lock and task names: [A-Za-z0-9_-], 1..63 */
 
 enum conf_order {
@@ -26,7 +33,8 @@ struct conf_lock {
 	int		 slots;		/* 1..1024 */
 	int		 queue;		/* waiters allowed, 0..1000000 (default 64) */
 	int		 wait_timeout;	/* seconds, 0 = none (default 600) */
-	int		*devices;	/* one CUDA index per slot, or NULL */
+	int		*devices;	/* one CUDA index per slot, or NULL; a
+					   task names at most one such lock */
 	enum conf_order	 order;		/* default fifo */
 };
 

@@ -411,6 +411,41 @@ journal_free(struct journal *j)
 }
 
 /*
+ * Switches db to WAL. SQLite answers the pragma with the mode now in
+ * force and keeps the old one (no error) where WAL cannot work, e.g. on a
+ * filesystem without shared memory for the -shm file. That is refused,
+ * not warned about: the durability argument at the top of this file
+ * (synchronous=NORMAL survives kill -9 without an fsync per commit) holds
+ * in WAL mode only, and in rollback mode every reader would block the
+ * writer. 0, or -1 with a message naming dbpath in err.
+ */
+static int
+journal_wal(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
+{
+	sqlite3_stmt		*s = NULL;
+	const unsigned char	*mode;
+	int			 ret = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(db));
+		goto out;
+	}
+	mode = sqlite3_column_text(s, 0);
+	if (mode == NULL || sqlite3_stricmp((const char *)mode, "wal") != 0) {
+		snprintf(err, errlen, "%s: cannot use WAL mode (journal_mode "
+		    "is \"%s\"); put the state directory on a local "
+		    "filesystem", dbpath, mode != NULL ? (const char *)mode :
+		    "unknown");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
  * Opens (creating when needed) STATE/jobs.db and STATE/results/. Returns
  * the journal, or NULL with a message naming the path in err (err may be
  * NULL when errlen is 0). Thread-safe; the result is shared by threads.
@@ -462,10 +497,13 @@ journal_open(const char *state_dir, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(j->db, 1);
-	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK ||
-	    sqlite3_exec(j->db, "PRAGMA journal_mode=WAL", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+		goto fail;
+	}
+	if (journal_wal(j->db, dbpath, err, errlen) == -1)
+		goto fail;
+	if (sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
 		goto fail;
@@ -708,32 +746,77 @@ journal_png_build(const struct journal *j, const char *id, char *out,
 	return 0;
 }
 
+/* Checks that jb can be recorded as final; 0, or -1 with the error set. */
+static int
+journal_final_ok(struct journal *j, const struct job *jb, const char *func)
+{
+	if (!job_id_valid(jb->id)) {
+		journal_seterr(j, "%s: invalid job id", func);
+		return -1;
+	}
+	if (!job_state_final(jb->state) || job_state_name(jb->state) == NULL) {
+		journal_seterr(j, "%s: job %s: state is not final", func,
+		    jb->id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The row update of a final state: has_png and png_bytes as given, the
+ * rest from jb (checked by journal_final_ok). Takes the mutex. 0 or -1.
+ */
+static int
+journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+    int64_t png_bytes, const char *func)
+{
+	sqlite3_stmt	*s = j->st[JST_FINISH];
+	int		 ret = -1;
+
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_text(s, 2, job_state_name(jb->state), -1,
+	    SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 3, jb->finished_ms) ||
+	    journal_bind_str(s, 4, jb->result) ||
+	    journal_bind_str(s, 5, jb->error) ||
+	    sqlite3_bind_int(s, 6, has_png) ||
+	    sqlite3_bind_int64(s, 7, png_bytes) ||
+	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
+	    sqlite3_bind_int(s, 9, jb->slot) ||
+	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
+		journal_dberr(j, func);
+		journal_done(s);
+		goto out;
+	}
+	if (journal_exec(j, JST_FINISH, func) == -1 ||
+	    journal_changed(j, jb->id, func) == -1)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
 /*
  * Records a final state of jb (state must be final): finished_ms, result,
  * error, has_png (forced to 1 when png is given), and started_ms, slot and
  * device too when jb has them. png, when not NULL, is written first to
  * STATE/results/ID.png (temp file + fsync + rename) and png_len counted;
- * it is removed again if the row cannot be updated. Committed on return.
+ * it is removed again if the row cannot be updated. All or nothing: when
+ * the file cannot be written, the row is not updated either (the
+ * scheduler uses journal_store_png and journal_finish_stored instead, to
+ * record the state without the file). Committed on return.
  */
 int
 journal_finish(struct journal *j, const struct job *jb,
     const unsigned char *png, size_t png_len)
 {
-	sqlite3_stmt	*s = j->st[JST_FINISH];
-	const char	*state;
-	char		 path[PATH_MAX];
-	int		 ret = -1, wrote = 0;
+	char	 path[PATH_MAX];
+	int	 ret;
 
-	if (!job_id_valid(jb->id)) {
-		journal_seterr(j, "%s: invalid job id", __func__);
+	if (journal_final_ok(j, jb, __func__) == -1)
 		return -1;
-	}
-	if (!job_state_final(jb->state) ||
-	    (state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "%s: job %s: state is not final", __func__,
-		    jb->id);
-		return -1;
-	}
 	if (png != NULL && png_len > INT64_MAX) {
 		journal_seterr(j, "%s: job %s: result too large", __func__,
 		    jb->id);
@@ -745,35 +828,54 @@ journal_finish(struct journal *j, const struct job *jb,
 		return -1;
 	}
 	/* The file first, outside the mutex: fsync may take a while. */
-	if (png != NULL) {
-		if (journal_write_png(j, path, png, png_len) == -1)
-			return -1;
-		wrote = 1;
-	}
-	pthread_mutex_lock(&j->mtx);
-	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
-	    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(s, 3, jb->finished_ms) ||
-	    journal_bind_str(s, 4, jb->result) ||
-	    journal_bind_str(s, 5, jb->error) ||
-	    sqlite3_bind_int(s, 6, png != NULL || jb->has_png) ||
-	    sqlite3_bind_int64(s, 7, png != NULL ? (int64_t)png_len : 0) ||
-	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
-	    sqlite3_bind_int(s, 9, jb->slot) ||
-	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
-		journal_dberr(j, __func__);
-		journal_done(s);
-		goto out;
-	}
-	if (journal_exec(j, JST_FINISH, __func__) == -1 ||
-	    journal_changed(j, jb->id, __func__) == -1)
-		goto out;
-	ret = 0;
-out:
-	pthread_mutex_unlock(&j->mtx);
-	if (ret == -1 && wrote)
+	if (png != NULL && journal_write_png(j, path, png, png_len) == -1)
+		return -1;
+	ret = journal_finish_row(j, jb, png != NULL || jb->has_png,
+	    png != NULL ? (int64_t)png_len : 0, __func__);
+	if (ret == -1 && png != NULL)
 		(void)unlink(path);
 	return ret;
+}
+
+/*
+ * Writes png as job id's result file, STATE/results/ID.png (temp file +
+ * fsync + rename, replacing an older one), without touching its row. 0,
+ * or -1 with nothing left behind. Thread-safe (no lock: the file is the
+ * job's own).
+ */
+int
+journal_store_png(struct journal *j, const char *id, const unsigned char *png,
+    size_t png_len)
+{
+	char	 path[PATH_MAX];
+
+	if (png == NULL || png_len > INT64_MAX) {
+		journal_seterr(j, "%s: job %s: no result or too large",
+		    __func__, id);
+		return -1;
+	}
+	if (journal_png_build(j, id, path, sizeof(path)) == -1) {
+		journal_seterr(j, "%s: invalid id or path too long", __func__);
+		return -1;
+	}
+	return journal_write_png(j, path, png, png_len);
+}
+
+/*
+ * Records a final state like journal_finish, for a job whose result file,
+ * when jb->has_png, journal_store_png already wrote: png_bytes is its
+ * size, counted against results.max_bytes. Nothing is written to or
+ * removed from the results directory, so a failed call can be repeated
+ * as is. Committed on return.
+ */
+int
+journal_finish_stored(struct journal *j, const struct job *jb,
+    int64_t png_bytes)
+{
+	if (journal_final_ok(j, jb, __func__) == -1)
+		return -1;
+	return journal_finish_row(j, jb, jb->has_png != 0,
+	    jb->has_png && png_bytes > 0 ? png_bytes : 0, __func__);
 }
 
 /*
@@ -1098,19 +1200,21 @@ journal_list(struct journal *j, sqlite3_stmt *s, struct journal_ids *l,
 	return 0;
 }
 
-/* Removes every job on l (see journal_remove); the count, or -1. */
+/*
+ * Removes the jobs on l from index *from on (see journal_remove) and
+ * moves *from past them; the count, or -1. The ids stay on l.
+ */
 static int
-journal_remove_list(struct journal *j, struct journal_ids *l,
+journal_remove_list(struct journal *j, struct journal_ids *l, size_t *from,
     const char *func)
 {
-	size_t	 i;
+	size_t	 i, n = l->n - *from;
 
-	for (i = 0; i < l->n; i++)
+	for (i = *from; i < l->n; i++)
 		if (journal_remove(j, l->id[i], func) == -1)
 			return -1;
-	i = l->n;
-	l->n = 0;
-	return (int)i;
+	*from = l->n;
+	return (int)n;
 }
 
 /*
@@ -1120,16 +1224,19 @@ journal_remove_list(struct journal *j, struct journal_ids *l,
  * oldest finished first. Queued and running jobs are never touched. Each
  * job loses its file first (a missing file is fine), then its row; all
  * rows go in one transaction (if it fails, files already removed stay
- * removed and their rows stay, to be evicted next time). Returns the
- * number of jobs removed, or -1.
+ * removed and their rows stay, to be evicted next time). Once committed,
+ * and without the journal's mutex (cb may call journal functions), cb
+ * (when not NULL) gets the id of each job removed. Returns the number of
+ * jobs removed, or -1 (cb not called).
  */
 int
 journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
-    int64_t max_bytes)
+    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg)
 {
 	struct journal_ids	 l = { NULL, 0, 0 };
 	sqlite3_stmt		*s;
 	int64_t			 total;
+	size_t			 from = 0, i;
 	int			 n, ret = -1, removed = 0;
 
 	pthread_mutex_lock(&j->mtx);
@@ -1144,7 +1251,7 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 			goto fail;
 		}
 		if (journal_list(j, s, &l, NULL, 0, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, __func__)) == -1)
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
 			goto fail;
 		removed += n;
 	}
@@ -1160,7 +1267,7 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 		journal_done(s);
 		if (journal_list(j, j->st[JST_BYTES_LIST], &l, &total,
 		    max_bytes, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, __func__)) == -1)
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
 			goto fail;
 		removed += n;
 	}
@@ -1173,6 +1280,9 @@ fail:
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	if (ret > 0 && cb != NULL)
+		for (i = 0; i < l.n; i++)
+			cb(l.id[i], arg);
 	free(l.id);
 	return ret;
 }

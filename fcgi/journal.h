@@ -34,10 +34,21 @@ int	journal_start(struct journal *, const char *id, int64_t started_ms,
 /*
  * Records a final state with finished_ms, result (JSON or NULL), error
  * (or NULL) and has_png. png/png_len, when png is not NULL, are written to
- * STATE/results/ID.png first (atomically: temp file + rename).
+ * STATE/results/ID.png first (atomically: temp file + rename); if either
+ * the file or the row fails, neither is left.
  */
 int	journal_finish(struct journal *, const struct job *,
 	    const unsigned char *png, size_t png_len);
+/*
+ * The same in two steps, so that a final state can be recorded without
+ * its image and retried on its own: journal_store_png writes the result
+ * file only; journal_finish_stored updates the row only, with has_png from
+ * the job and png_bytes the stored file's size, and never touches files.
+ */
+int	journal_store_png(struct journal *, const char *id,
+	    const unsigned char *png, size_t png_len);
+int	journal_finish_stored(struct journal *, const struct job *,
+	    int64_t png_bytes);
 
 /*
  * Looks up a job by id. Returns 1 and fills out (caller job_clear()s it),
@@ -75,10 +86,13 @@ int64_t	journal_max_seq(struct journal *);
 /*
  * Eviction: removes finished jobs (rows and files) finished before
  * now_ms - ttl_ms, then, while result files total more than max_bytes,
- * the oldest finished ones. Returns the number of jobs removed, or -1.
+ * the oldest finished ones. After the commit, outside the journal's lock,
+ * cb (unless NULL) gets each removed id, so that a cache of jobs (the
+ * scheduler's: sched_evict) can forget them. Returns the number of jobs
+ * removed, or -1.
  */
 int	journal_evict(struct journal *, int64_t now_ms, int64_t ttl_ms,
-	    int64_t max_bytes);
+	    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg);
 /* Bytes of result files currently counted. */
 int64_t	journal_result_bytes(struct journal *);
 

@@ -18,9 +18,11 @@
  * Order. fifo: by seq. fair: by (the session's turn on this lock, seq),
  * where a lock's turn counter advances by 2 at every start and the
  * session served gets the new value; a session that starts waiting on a
- * lock gets turn - 1, i.e. it goes behind every session that has waited
- * since before the last start but ahead of the one just served. So
- * sessions alternate: one session's ten jobs do not block another's one.
+ * lock gets max(its turn, turn - 1), i.e. it goes behind every session
+ * that has waited since before the last start but ahead of the one just
+ * served, and the one just served (its turn is the lock's) stays behind
+ * even when its next job comes while the last one still runs. So sessions
+ * alternate: one session's ten jobs do not block another's one.
  *
  * When a candidate found on one lock also needs other locks, it must be
  * the first startable waiter of each of its fifo locks too; if not, the
@@ -38,16 +40,21 @@
  * kernel outside the mutex, journals the end, then releases the slots and
  * dispatches; it keeps the mutex and runs the first job that dispatch
  * started itself (no other worker is woken for that one), so a slot's
- * release and its next start are one critical section apart. A timer thread expires waiters past a lock's wait_timeout:
- * within a lock the list is in arrival order, so only heads need looking
- * at.
+ * release and its next start are one critical section apart. A timer
+ * thread expires waiters past a lock's wait_timeout (within a lock the
+ * list is in arrival order, so only heads need looking at), and writes
+ * again the final states the journal refused (struct sretry), backing off
+ * from 1 s to 60 s, until it takes them: a job's row never stays
+ * "running" because one write failed. An image that cannot be stored
+ * does not hold the final state back: the job ends done without it.
  *
- * Devices. When the job's first lock has devices, its slot s maps to the
- * configured index devices[s]. If kernel_device_count() (read once, at
- * sched_create) is > 0, the kernel runs on that CUDA device and the job's
- * device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU and the
- * job's device is "cpu". The test hook always gets the configured index
- * (devices[s]) when the lock has devices, KERNEL_CPU otherwise.
+ * Devices. When one of the job's locks has devices (conf_load allows one
+ * per task; the first such lock counts), the job's slot s of that lock
+ * maps to the configured index devices[s]. If kernel_device_count() (read
+ * once, at sched_create) is > 0, the kernel runs on that CUDA device and
+ * the job's device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU
+ * and the job's device is "cpu". The test hook always gets the configured
+ * index (devices[s]) when such a lock exists, KERNEL_CPU otherwise.
  */
 #include <errno.h>
 #include <math.h>
@@ -58,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -75,6 +83,8 @@
 #define SCHED_EMA_ALPHA		0.2
 #define SCHED_FAIR_HOPS		64
 #define SCHED_RETRY_MAX		3600
+#define SCHED_JRETRY_MS		1000	/* first retry of a final write ... */
+#define SCHED_JRETRY_MAX_MS	60000	/* ... doubling up to this */
 
 const int64_t sched_hist_bounds_ms[SCHED_HIST_N] = {
 	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000,
@@ -133,6 +143,7 @@ struct sjob {
 	int		*slots;		/* per job lock */
 	struct wnode	*w;		/* per job lock */
 	int		 pending;	/* admitted, journal write in flight */
+	int		 evicted;	/* row evicted before job_end: forget */
 	int		 run_device;	/* for kernel->run */
 	int		 hook_device;	/* for opts.run_hook */
 	int64_t		 enq_ns, start_ns;
@@ -159,6 +170,23 @@ struct slist {
 	size_t		 n;
 };
 
+/*
+ * A final state the journal did not take (disk full, I/O error): kept
+ * here and written again by the timer thread until it is, so that the row
+ * never stays "running" (which a restart would turn into "interrupted").
+ * Added by any thread under mu (at the head); removed only by the timer
+ * thread (or sched_destroy once it has stopped), so the timer may walk
+ * the entries it marked without the mutex.
+ */
+struct sretry {
+	struct job	*job;		/* the final record, owned */
+	int64_t		 png_bytes;	/* its result file, already stored */
+	int		 tries;		/* failed writes so far */
+	int64_t		 due_ns;	/* next attempt, mono_ns() */
+	int		 trying, ok;	/* timer thread only */
+	struct sretry	*next;
+};
+
 struct sched {
 	const struct conf	*conf;
 	struct journal		*jr;
@@ -178,6 +206,7 @@ struct sched {
 	struct sess		**sessions;
 	struct sjob		*ready_head, *ready_tail;
 	struct slist		 running, finished;
+	struct sretry		*retry;		/* final writes to repeat */
 	int64_t			 next_seq;
 	int			 active;	/* pending + queued + running */
 	int			 idle;		/* workers waiting for work */
@@ -644,7 +673,15 @@ waiter_insert(struct sched *s, struct sjob *j)
 				signal = 1;
 		}
 		L->nwait++;
-		if (j->sess->nwait[li]++ == 0)
+		/*
+		 * A session that starts waiting goes behind the one just
+		 * served, never ahead of its own last start: a session with
+		 * a job still running keeps the turn job_start gave it (its
+		 * entry lives while it has an active job), so submitting its
+		 * next job does not jump it back ahead of the others.
+		 */
+		if (j->sess->nwait[li]++ == 0 &&
+		    j->sess->turn[li] < L->turn - 1)
 			j->sess->turn[li] = L->turn - 1;
 	}
 	j->st->nqueued++;
@@ -700,7 +737,7 @@ audit_start(struct sched *s, struct sjob *c)
 static void
 job_start(struct sched *s, struct sjob *j)
 {
-	const struct conf_lock	*cl0;
+	const struct conf_lock	*cld = NULL;
 	struct slock		*L;
 	size_t			 i, li;
 	int64_t			 now = mono_ns();
@@ -725,11 +762,16 @@ job_start(struct sched *s, struct sjob *j)
 	j->start_ns = now;
 	j->job.slot = j->slots[0];
 
-	cl0 = job_lock(s, j, 0)->cl;
+	/* The device: the first of the job's locks that has devices. */
 	j->run_device = j->hook_device = KERNEL_CPU;
 	snprintf(j->job.device, sizeof(j->job.device), "cpu");
-	if (cl0->devices != NULL && j->slots[0] >= 0) {
-		j->hook_device = cl0->devices[j->slots[0]];
+	for (i = 0; i < j->nlocks; i++) {
+		cld = job_lock(s, j, i)->cl;
+		if (cld->devices != NULL)
+			break;
+	}
+	if (i < j->nlocks && j->slots[i] >= 0) {
+		j->hook_device = cld->devices[j->slots[i]];
 		if (s->ngpu > 0) {
 			j->run_device = j->hook_device;
 			snprintf(j->job.device, sizeof(j->job.device),
@@ -773,22 +815,25 @@ dispatch(struct sched *s)
 		}
 }
 
+/* Drops finished job j from memory (lookups go to the journal). */
+static void
+finished_forget(struct sched *s, struct sjob *j)
+{
+	slist_del(&s->finished, j);
+	id_del(s, j);
+	nonce_del(s, j);
+	sjob_free(j);
+}
+
 /* Drops the oldest finished jobs from memory beyond the bound. */
 static void
 finished_trim(struct sched *s)
 {
-	struct sjob	*j;
-
 	size_t		 keep;
 
 	keep = s->jr != NULL ? SCHED_KEEP_FINISHED : SCHED_KEEP_NOJOURNAL;
-	while (s->finished.n > keep) {
-		j = s->finished.head;
-		slist_del(&s->finished, j);
-		id_del(s, j);
-		nonce_del(s, j);
-		sjob_free(j);
-	}
+	while (s->finished.n > keep)
+		finished_forget(s, s->finished.head);
 }
 
 /*
@@ -845,39 +890,239 @@ job_end(struct sched *s, struct sjob *j, enum job_state state,
 	j->sess = NULL;
 	s->active--;
 	slist_add(&s->finished, j);
+	if (j->evicted)
+		finished_forget(s, j);	/* see evict_forget */
 	finished_trim(s);
 	/* sched_drain waits for active == 0 only: wake it then, not per job. */
 	if (s->drain_waiters > 0 && s->active == 0)
 		pthread_cond_broadcast(&s->drain_cv);
 }
 
-/* A deep copy for a journal write outside the mutex; NULL on ENOMEM. */
+/* ---------------------------------------------------------------------- */
+/* Final writes to the journal, and their retries */
+
+/* A deep copy of a final record, or NULL (logged) on ENOMEM. */
 static struct job *
-journal_snapshot(struct sched *s, const struct sjob *j)
+final_copy(const struct job *jb, const char *func)
 {
 	struct job	*c;
 
-	if ((s->jr == NULL && s->opts.log == NULL) ||
-	    (c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	if (job_copy(c, &j->job) == -1) {
+	if ((c = calloc(1, sizeof(*c))) == NULL || job_copy(c, jb) == -1) {
 		free(c);
+		fprintf(stderr, "%s: job %s: out of memory: final state %s "
+		    "not journaled\n", func, jb->id, job_state_name(jb->state));
 		return NULL;
 	}
 	return c;
 }
 
+/* A final write failed: says so, with the journal's reason. */
+static void
+final_failed(struct sched *s, const char *func, const struct job *jb,
+    int tries, int64_t next_ms)
+{
+	fprintf(stderr, "%s: job %s: final state %s not journaled (try %d), "
+	    "retrying in %lld ms: %s\n", func, jb->id,
+	    job_state_name(jb->state), tries, (long long)next_ms,
+	    journal_error(s->jr));
+}
+
+/* Delay before the next write of a record that failed tries times. */
+static int64_t
+retry_delay_ms(int tries)
+{
+	int64_t	 ms = SCHED_JRETRY_MS;
+
+	while (--tries > 0 && ms < SCHED_JRETRY_MAX_MS)
+		ms *= 2;
+	return ms < SCHED_JRETRY_MAX_MS ? ms : SCHED_JRETRY_MAX_MS;
+}
+
+/*
+ * Hands the final record c (taken; the journal refused it once) to the
+ * timer thread, which writes it again until the journal takes it. Under
+ * mu.
+ */
+static void
+retry_add(struct sched *s, struct job *c, int64_t png_bytes)
+{
+	struct sretry	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		fprintf(stderr, "%s: job %s: out of memory: final state %s "
+		    "lost\n", __func__, c->id, job_state_name(c->state));
+		job_clear(c);
+		free(c);
+		return;
+	}
+	r->job = c;
+	r->png_bytes = png_bytes;
+	r->tries = 1;
+	r->due_ns = mono_ns() + retry_delay_ms(1) * 1000000;
+	r->next = s->retry;
+	s->retry = r;
+	pthread_cond_signal(&s->timer_cv);
+}
+
+/* The record of job id waiting to be written again, or NULL. Under mu. */
+static const struct job *
+retry_find(struct sched *s, const char *id)
+{
+	struct sretry	*r;
+
+	for (r = s->retry; r != NULL; r = r->next)
+		if (strcmp(r->job->id, id) == 0)
+			return r->job;
+	return NULL;
+}
+
+/*
+ * Timer thread, under mu: writes again the records due by now (letting
+ * go of the mutex meanwhile), drops those the journal took and sets the
+ * next attempt of the others. Returns 1 when it wrote (the mutex was let
+ * go), else 0 with *next lowered to the earliest due time.
+ */
+static int
+retry_run(struct sched *s, int64_t now, int64_t *next)
+{
+	struct sretry	*r, **pp, *head;
+	int		 n = 0;
+
+	for (r = s->retry; r != NULL; r = r->next)
+		if (r->due_ns <= now) {
+			r->trying = 1;
+			n++;
+		} else if (r->due_ns < *next)
+			*next = r->due_ns;
+	if (n == 0)
+		return 0;
+	/* Others only add at the head: from head on, the list holds still. */
+	head = s->retry;
+	pthread_mutex_unlock(&s->mu);
+	for (r = head; r != NULL; r = r->next) {
+		if (!r->trying)
+			continue;
+		r->ok = journal_finish_stored(s->jr, r->job, r->png_bytes) == 0;
+		if (r->ok)
+			fprintf(stderr, "%s: job %s: final state %s journaled "
+			    "after %d failed tries\n", __func__, r->job->id,
+			    job_state_name(r->job->state), r->tries);
+		else {
+			r->tries++;
+			final_failed(s, __func__, r->job, r->tries,
+			    retry_delay_ms(r->tries));
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	now = mono_ns();
+	for (pp = &s->retry; (r = *pp) != NULL;) {
+		if (!r->trying) {
+			pp = &r->next;
+			continue;
+		}
+		r->trying = 0;
+		if (r->ok) {
+			*pp = r->next;
+			job_clear(r->job);
+			free(r->job);
+			free(r);
+			continue;
+		}
+		r->due_ns = now + retry_delay_ms(r->tries) * 1000000;
+		pp = &r->next;
+	}
+	return 1;
+}
+
+/*
+ * sched_destroy, threads stopped: one last write of each record left;
+ * a state still refused is lost (the row stays running, and the restart
+ * fails it), and so is its result file, which nothing would count.
+ */
+static void
+retry_flush(struct sched *s)
+{
+	struct sretry	*r;
+	char		 path[4096];
+
+	while ((r = s->retry) != NULL) {
+		s->retry = r->next;
+		if (journal_finish_stored(s->jr, r->job, r->png_bytes) == -1) {
+			fprintf(stderr, "%s: job %s: final state %s lost after "
+			    "%d tries: %s\n", __func__, r->job->id,
+			    job_state_name(r->job->state), r->tries + 1,
+			    journal_error(s->jr));
+			if (r->job->has_png && journal_png_path(s->jr,
+			    r->job->id, path, sizeof(path)) == 0)
+				(void)unlink(path);
+		}
+		job_clear(r->job);
+		free(r->job);
+		free(r);
+	}
+}
+
+/* A deep copy for a journal write outside the mutex; NULL if not needed. */
+static struct job *
+journal_snapshot(struct sched *s, const struct sjob *j)
+{
+	if (s->jr == NULL && s->opts.log == NULL)
+		return NULL;
+	return final_copy(&j->job, __func__);
+}
+
+/*
+ * Writes (outside the mutex) and logs a final record of a job that did
+ * not run to its end (cancelled, expired, failed by a reload), taking c.
+ * A write the journal refuses goes to the retry list.
+ */
 static void
 journal_snapshot_write(struct sched *s, struct job *c)
 {
 	if (c == NULL)
 		return;
-	if (s->jr != NULL && journal_finish(s->jr, c, NULL, 0) == -1)
-		fprintf(stderr, "%s: job %s: %s\n", __func__, c->id,
-		    journal_error(s->jr));
 	sched_log_job(s, event_name(c->state), c);
+	if (s->jr != NULL && journal_finish_stored(s->jr, c, 0) == -1) {
+		final_failed(s, __func__, c, 1, retry_delay_ms(1));
+		pthread_mutex_lock(&s->mu);
+		retry_add(s, c, 0);
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	job_clear(c);
 	free(c);
+}
+
+/*
+ * The kernel's image could not be stored: the job still ends done, with
+ * has_png 0, "image":"not stored" added to its result object (the job
+ * page lists the result) and the reason as its error. On ENOMEM what can
+ * be done is done.
+ */
+static void
+png_unstored(char **result, char **error, const char *why)
+{
+	struct buf	 b;
+	size_t		 n = *result != NULL ? strlen(*result) : 0;
+
+	buf_init(&b);
+	if (n >= 2 && (*result)[0] == '{' && (*result)[n - 1] == '}') {
+		buf_append(&b, *result, n - 1);
+		if (n > 2)
+			buf_putc(&b, ',');
+		buf_puts(&b, "\"image\":\"not stored\"}");
+		if (buf_ok(&b)) {
+			free(*result);
+			*result = buf_take(&b);
+		}
+	}
+	buf_free(&b);
+	buf_printf(&b, "result image could not be stored: %s", why);
+	if (buf_ok(&b)) {
+		free(*error);
+		*error = buf_take(&b);
+	}
+	buf_free(&b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -978,11 +1223,12 @@ static void
 worker_run(struct sched *s, struct sjob *j)
 {
 	struct kernel_result	 res;
-	struct job		 fin;
+	struct job		 fin, *again = NULL;
 	enum job_state		 state;
 	char			 err[256];
 	char			*result = NULL, *error = NULL;
-	int			 rc;
+	int64_t			 png_bytes = 0;
+	int			 rc, has_png = 0;
 
 	if (s->jr != NULL && journal_start(s->jr, j->job.id,
 	    j->job.started_ms, j->job.slot, j->job.device) == -1)
@@ -1016,18 +1262,30 @@ worker_run(struct sched *s, struct sjob *j)
 		error = strdup(err[0] != '\0' ? err : "kernel failed");
 	}
 
+	/* The image first; without it the job still ends, done. */
+	if (s->jr != NULL && rc == 0 && res.png != NULL) {
+		if (journal_store_png(s->jr, j->job.id, res.png,
+		    res.png_len) == 0) {
+			has_png = 1;
+			png_bytes = (int64_t)res.png_len;
+		} else {
+			fprintf(stderr, "%s: job %s: %s\n", __func__,
+			    j->job.id, journal_error(s->jr));
+			png_unstored(&result, &error, journal_error(s->jr));
+		}
+	}
+
 	/* Nobody else writes a running job: a shallow copy is safe. */
 	fin = j->job;
 	fin.state = state;
 	fin.finished_ms = job_now_ms();
 	fin.result = result;
 	fin.error = error;
-	fin.has_png = s->jr != NULL && rc == 0 && res.png != NULL;
-	if (s->jr != NULL && journal_finish(s->jr, &fin,
-	    fin.has_png ? res.png : NULL, fin.has_png ? res.png_len : 0) == -1) {
-		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
-		    journal_error(s->jr));
-		fin.has_png = 0;
+	fin.has_png = has_png;
+	if (s->jr != NULL && journal_finish_stored(s->jr, &fin,
+	    png_bytes) == -1) {
+		final_failed(s, __func__, &fin, 1, retry_delay_ms(1));
+		again = final_copy(&fin, __func__);
 	}
 	if (s->opts.run_hook == NULL && j->k != NULL)
 		kernel_result_clear(&res);
@@ -1036,7 +1294,9 @@ worker_run(struct sched *s, struct sjob *j)
 	    (mono_ns() - j->start_ns) / 1000000, j->job.device, error);
 
 	pthread_mutex_lock(&s->mu);
-	job_end(s, j, state, result, error, fin.has_png);
+	if (again != NULL)
+		retry_add(s, again, png_bytes);
+	job_end(s, j, state, result, error, has_png);
 	s->self_take = 1;
 	dispatch(s);
 	s->self_take = 0;
@@ -1137,6 +1397,8 @@ timer_main(void *arg)
 			pthread_mutex_lock(&s->mu);
 			continue;
 		}
+		if (s->retry != NULL && retry_run(s, now, &next))
+			continue;
 		if (next == INT64_MAX)
 			pthread_cond_wait(&s->timer_cv, &s->mu);
 		else {
@@ -1357,13 +1619,20 @@ recover_cb(const struct job *job, void *arg)
 static void
 recover_fail(struct sched *s, struct job *job, const char *msg)
 {
+	struct job	*again;
+
 	job->state = JOB_FAILED;
 	job->finished_ms = job_now_ms();
 	free(job->error);
 	job->error = strdup(msg);
-	if (journal_finish(s->jr, job, NULL, 0) == -1)
-		fprintf(stderr, "%s: job %s: %s\n", __func__, job->id,
-		    journal_error(s->jr));
+	if (journal_finish_stored(s->jr, job, 0) == -1) {
+		final_failed(s, __func__, job, 1, retry_delay_ms(1));
+		if ((again = final_copy(job, __func__)) != NULL) {
+			pthread_mutex_lock(&s->mu);
+			retry_add(s, again, 0);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
 	sched_log_job(s, "job_failed", job);
 }
 
@@ -1422,7 +1691,13 @@ recover(struct sched *s, char *err, size_t errlen)
 	int			 rc = -1;
 
 	memset(&rl, 0, sizeof(rl));
-	if ((max = journal_max_seq(s->jr)) > 0)
+	/* Numbering from 1 over a journal we cannot read would reuse seqs. */
+	if ((max = journal_max_seq(s->jr)) == -1) {
+		errf(err, errlen, "journal: reading the last seq: %s",
+		    journal_error(s->jr));
+		goto out;
+	}
+	if (max > 0)
 		s->next_seq = max + 1;
 	/* The callback may run under the journal's lock: only collect. */
 	if (journal_recover(s->jr, job_now_ms(), recover_cb, &rl) == -1) {
@@ -1454,18 +1729,27 @@ conf_check(struct sched *s, const struct conf *conf, char *err,
 {
 	const struct conf_task	*ct;
 	size_t			 i, k, m;
+	long			 total = 0;
 
 	if (conf->nlocks == 0 || conf->ntasks == 0) {
 		errf(err, errlen, "no locks or no tasks");
 		return -1;
 	}
-	for (i = 0; i < conf->nlocks; i++)
+	for (i = 0; i < conf->nlocks; i++) {
 		if (conf->locks[i].slots < 1 ||
 		    conf->locks[i].slots > LOCK_MAX_SLOTS) {
 			errf(err, errlen, "locks.%s.slots: must be 1..1024",
 			    conf->locks[i].name);
 			return -1;
 		}
+		total += conf->locks[i].slots;
+	}
+	/* More slots than workers: started jobs would hold slots unrun. */
+	if (total > CONF_MAX_TOTAL_SLOTS) {
+		errf(err, errlen, "locks: %ld slots in all, more than %d",
+		    total, CONF_MAX_TOTAL_SLOTS);
+		return -1;
+	}
 	for (i = 0; i < conf->ntasks; i++) {
 		ct = &conf->tasks[i];
 		if (kernel_find(ct->kernel) == NULL &&
@@ -1572,8 +1856,8 @@ sched_create(const struct conf *conf, struct journal *jr,
 	if (jr != NULL && recover(s, err, errlen) == -1)
 		goto fail;
 
-	k = s->opts.threads > 0 ? (size_t)s->opts.threads :
-	    (size_t)(total > 4096 ? 4096 : total);
+	/* One worker per slot (conf_check bounds the total). */
+	k = s->opts.threads > 0 ? (size_t)s->opts.threads : (size_t)total;
 	if ((s->workers = calloc(k, sizeof(*s->workers))) == NULL) {
 		errf(err, errlen, "out of memory");
 		goto fail;
@@ -1612,9 +1896,9 @@ fail:
 }
 
 enum sched_rc
-sched_submit(struct sched *s, const char *task, const char *session,
-    const char *nonce, const double *params, const char *params_json,
-    char id[JOB_ID_LEN + 1], int *retry_after)
+sched_submit(struct sched *s, const char *task, const struct kernel *k,
+    const char *session, const char *nonce, const double *params,
+    const char *params_json, char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct stask	*st;
 	struct sjob	*j = NULL, *old;
@@ -1673,6 +1957,17 @@ sched_submit(struct sched *s, const char *task, const char *session,
 		pthread_cond_wait(&s->reconf_cv, &s->mu);
 	if ((st = stask_find(s, task)) == NULL) {
 		rc = SCHED_UNKNOWN_TASK;
+		goto unlock;
+	}
+	/*
+	 * params fit the kernel of the caller's config generation; a SIGHUP
+	 * since may have given the task another kernel (other parameters,
+	 * other count): running it with these values would be garbage.
+	 */
+	if (st->k != k) {
+		if (retry_after != NULL)
+			*retry_after = 1;
+		rc = SCHED_CHANGED;
 		goto unlock;
 	}
 	if ((st->nparams > 0 && params == NULL) ||
@@ -1826,6 +2121,7 @@ sched_lookup(struct sched *s, const char *id, const char *session,
     struct job *out)
 {
 	struct sjob	*j;
+	const struct job *rj = NULL;
 	enum sched_rc	 rc = SCHED_NOT_FOUND;
 	int64_t		 left;
 	int		 pos;
@@ -1834,7 +2130,14 @@ sched_lookup(struct sched *s, const char *id, const char *session,
 	if (id == NULL)
 		return SCHED_NOT_FOUND;
 	pthread_mutex_lock(&s->mu);
-	if ((j = id_find(s, id)) != NULL) {
+	/* A record not journaled yet is newer than the journal's row. */
+	if ((j = id_find(s, id)) == NULL && (rj = retry_find(s, id)) != NULL) {
+		if (session != NULL && strcmp(rj->session, session) != 0)
+			goto unlock;
+		rc = job_copy(out, rj) == -1 ? SCHED_ERROR : SCHED_OK;
+		out->position = -1;
+		out->eta_ms = -1;
+	} else if (j != NULL) {
 		if (session != NULL && strcmp(j->job.session, session) != 0)
 			goto unlock;
 		if (job_copy(out, &j->job) == -1) {
@@ -1856,7 +2159,7 @@ sched_lookup(struct sched *s, const char *id, const char *session,
 	}
 unlock:
 	pthread_mutex_unlock(&s->mu);
-	if (j != NULL || s->jr == NULL)
+	if (j != NULL || rj != NULL || s->jr == NULL)
 		return rc;
 	if (journal_get(s->jr, id, out) != 1) {
 		memset(out, 0, sizeof(*out));
@@ -2054,6 +2357,38 @@ sched_stats_json(struct sched *s, struct buf *b)
 	}
 	buf_puts(b, "}}");
 	sched_stats_free(&ss);
+}
+
+/*
+ * journal_evict's callback: forgets evicted job id in memory, so that
+ * /jobs/ID stops showing a job whose row and image are gone. A job whose
+ * final row is written but which has not yet ended here (the worker takes
+ * the mutex after the write) is marked, and job_end forgets it.
+ */
+static void
+evict_forget(const char *id, void *arg)
+{
+	struct sched	*s = arg;
+	struct sjob	*j;
+
+	pthread_mutex_lock(&s->mu);
+	if ((j = id_find(s, id)) != NULL) {
+		if (job_state_final(j->job.state))
+			finished_forget(s, j);
+		else if (j->job.state == JOB_RUNNING)
+			j->evicted = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int
+sched_evict(struct sched *s, int64_t now_ms, int64_t ttl_ms,
+    int64_t max_bytes)
+{
+	if (s->jr == NULL)
+		return 0;
+	return journal_evict(s->jr, now_ms, ttl_ms, max_bytes, evict_forget,
+	    s);
 }
 
 int
@@ -2274,8 +2609,7 @@ sched_reconfigure(struct sched *s, const struct conf *conf, char *err,
 	s->conf = conf;
 
 	/* 5: enough workers for every slot; grown locks start at once. */
-	want = s->opts.threads > 0 ? (size_t)s->opts.threads :
-	    (size_t)(total > 4096 ? 4096 : total);
+	want = s->opts.threads > 0 ? (size_t)s->opts.threads : (size_t)total;
 	if (want > (size_t)s->nworkers && !s->stop &&
 	    (grown = realloc(s->workers, want * sizeof(*grown))) != NULL) {
 		s->workers = grown;
@@ -2337,6 +2671,7 @@ sched_destroy(struct sched *s)
 		pthread_join(s->workers[k], NULL);
 	if (s->timer_started)
 		pthread_join(s->timer, NULL);
+	retry_flush(s);
 
 	/* Queued jobs stay journaled as queued; free their memory. */
 	for (i = 0; i < s->nlocks; i++)

@@ -11,7 +11,11 @@
  * slots are taken at once under one mutex, or none); work-conserving; fifo
  * locks start jobs in arrival order unless an earlier one cannot start
  * anyway; fair locks take sessions in turn; every admitted job reaches
- * exactly one final state.
+ * exactly one final state, and the journal records it: a final write
+ * the journal refuses is logged and retried (from 1 s, backing off to
+ * 60 s) until it succeeds; a result image that cannot be stored leaves
+ * the job done without it ("image":"not stored" in the result, the reason
+ * in error).
  */
 #ifndef SLUICE_SCHED_H
 #define SLUICE_SCHED_H
@@ -35,12 +39,19 @@ enum sched_rc {
 	SCHED_NOT_FOUND,	/* no such job (or another session's): 404 */
 	SCHED_CONFLICT,		/* cancel of a job no longer queued: 409 */
 	SCHED_UNKNOWN_TASK,	/* 404 */
-	SCHED_ERROR		/* internal (journal write failed): 500 */
+	SCHED_ERROR,		/* internal (journal write failed): 500 */
+	SCHED_CHANGED		/* a reload gave the task another kernel since
+				   the params were validated: 503 +
+				   Retry-After: 1 */
 };
+
+struct kernel;
 
 /*
  * Test hook: when set in sched_opts, called instead of the kernel. The
- * hook gets the job, its slot of each lock and the device of the first.
+ * hook gets the job, its slot of each lock and the configured device of
+ * its slot of the first of its locks that has devices (KERNEL_CPU when
+ * none has).
  */
 struct sched_opts {
 	int	(*run_hook)(const struct job *, const int *slots,
@@ -60,17 +71,22 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 		    const struct sched_opts *, char *err, size_t errlen);
 
 /*
- * Admits a job of task for session with params (array in the kernel's
- * spec order; params_json is its JSON form, copied). A non-empty nonce
- * already used by this session returns SCHED_OK with that job's id (or
+ * Admits a job of task for session with params (array in the spec order
+ * of kernel k, against which the caller validated them; params_json is
+ * its JSON form, copied). k must be the kernel the scheduler's config
+ * gives the task (NULL for a kernel unknown to kernel_find(), as with a
+ * test hook): when a reload changed it in between, nothing is admitted
+ * and SCHED_CHANGED returned, *retry_after 1. A non-empty nonce already
+ * used by this session returns SCHED_OK with that job's id (or
  * SCHED_CONFLICT, id still set, when that job is of another task).
  * On SCHED_OK, id is set and the job is journaled. On QUEUE_FULL and
  * SESSION_LIMIT, *retry_after is a suggested wait in seconds.
  */
 enum sched_rc	 sched_submit(struct sched *, const char *task,
-		    const char *session, const char *nonce,
-		    const double *params, const char *params_json,
-		    char id[JOB_ID_LEN + 1], int *retry_after);
+		    const struct kernel *k, const char *session,
+		    const char *nonce, const double *params,
+		    const char *params_json, char id[JOB_ID_LEN + 1],
+		    int *retry_after);
 
 /* Cancels a queued job of session: OK, NOT_FOUND or CONFLICT. */
 enum sched_rc	 sched_cancel(struct sched *, const char *id,
@@ -165,13 +181,29 @@ int		 sched_stats_get(struct sched *, struct sched_stats *out);
 void		 sched_stats_free(struct sched_stats *);
 
 /*
+ * Evicts finished jobs from the journal as journal_evict() does (older
+ * than ttl_ms, then the oldest while result files exceed max_bytes) and
+ * forgets them in memory too, so that a lookup no longer finds a job
+ * whose row and image are gone. Returns the number evicted, or -1 with
+ * the reason in journal_error() (this thread); 0 without a journal.
+ * Thread-safe; call it periodically (app_maintain).
+ */
+int		 sched_evict(struct sched *, int64_t now_ms, int64_t ttl_ms,
+		    int64_t max_bytes);
+
+/*
  * Stops admitting (submit returns DRAINING), waits until every queued and
  * running job has ended or timeout_ms passed. Returns the number of jobs
  * still unfinished (they stay journaled as queued/running).
  */
 int		 sched_drain(struct sched *, int64_t timeout_ms);
 
-/* Stops the workers and frees the scheduler. Running jobs are awaited. */
+/*
+ * Stops the workers and frees the scheduler. Running jobs are awaited.
+ * Final states the journal refused so far (retried meanwhile by the
+ * scheduler's timer thread) get one last write; one still refused is
+ * logged as lost (its row stays running: the next start fails it).
+ */
 void		 sched_destroy(struct sched *);
 
 #endif

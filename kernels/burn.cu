@@ -43,6 +43,7 @@ kernel_cuda_burn(int dev, double ms, char *err, size_t errlen)
 	int			 sms = 0, rc = 0;
 	uint64_t		 ns;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	if (!(ms >= 0.0) || ms > 1e9) {
 		snprintf(err, errlen, "burn: bad duration");
 		return -1;

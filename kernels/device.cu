@@ -13,8 +13,9 @@ kernel_cuda_device_count(void)
 {
 	int n = 0;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	if (cudaGetDeviceCount(&n) != cudaSuccess) {
-		(void)cudaGetLastError();	/* clear it: no device */
+		kcuda_clear();	/* this call set it: no device */
 		return 0;
 	}
 	return n < 0 ? 0 : n;
@@ -27,6 +28,7 @@ kernel_cuda_device_info(int dev, char *name, size_t namelen, size_t *mem,
 	cudaDeviceProp	p;
 	int		rc = 0;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	KCUDA(cudaGetDeviceProperties(&p, dev));
 	if (namelen > 0)
 		snprintf(name, namelen, "%s", p.name);
@@ -41,6 +43,7 @@ kernel_cuda_alloc_probe(int dev, size_t bytes, char *err, size_t errlen)
 	void	*p = NULL;
 	int	 rc = 0;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	KCUDA(cudaSetDevice(dev));
 	KCUDA(cudaMalloc(&p, bytes));
 out:

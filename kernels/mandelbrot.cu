@@ -33,6 +33,7 @@ kernel_cuda_mandel(int dev, const struct mandel_view *v, unsigned char *rgb,
 	dim3		 block(16, 16), grid;
 	int		 rc = 0;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	if (v->width < 1 || v->height < 1 || v->width > 65535 ||
 	    v->height > 65535) {
 		snprintf(err, errlen, "mandelbrot: bad image size");

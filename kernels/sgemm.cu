@@ -131,6 +131,7 @@ kernel_cuda_sgemm(int dev, int n, const float *a, const float *b, float *c,
 	int		 rc = 0, full = n % BM == 0;
 	dim3		 grid;
 
+	kcuda_clear();	/* see kcuda.cuh */
 	if (n < 1 || n > 46340) {	/* n * n must fit an int index row */
 		snprintf(err, errlen, "sgemm: bad size %d", n);
 		return -1;

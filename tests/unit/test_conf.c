@@ -188,6 +188,33 @@ Test(conf, every_key_set)
 	conf_free(c);
 }
 
+/*
+ * A device lock that is not a task's first lock still gives the task its
+ * device (the scheduler takes the first lock with devices), and exactly
+ * 4096 slots in all are allowed.
+ */
+Test(conf, device_lock_anywhere_and_total_slots_edge)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load_string("locks = { cpu = { slots = 2; };\n"
+	    "gpu = { slots = 1; devices = [3]; }; };\n"
+	    "tasks = { t = { kernel = \"sgemm\"; locks = [\"cpu\", \"gpu\"];"
+	    " }; };\n", "dev", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_null(c->locks[c->tasks[0].lock_index[0]].devices);
+	cr_expect_eq(c->locks[c->tasks[0].lock_index[1]].devices[0], 3);
+	conf_free(c);
+	c = conf_load_string("locks = { a = { slots = 1024; };\n"
+	    "b = { slots = 1024; }; c = { slots = 1024; };\n"
+	    "d = { slots = 1024; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n",
+	    "edge", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	conf_free(c);
+}
+
 Test(conf, plain_64bit_integer)
 {
 	struct conf	*c = load_good("tests/data/conf/good_bigint.conf");
@@ -525,6 +552,11 @@ static struct bad_case bad_cases[] = {
 	{ "bad_task_dup_lock.conf", 5,
 	    "tasks.burn.locks[2]: lock \"gpu\" named twice" },
 	{ "bad_task_title.conf", 6, "tasks.burn.title: must not be empty" },
+	{ "bad_task_two_device_locks.conf", 11, "tasks.both.locks: locks "
+	    "\"gpu0\" and \"gpu1\" both have devices; a job runs on one "
+	    "device, so at most one of a task's locks may list devices" },
+	{ "bad_total_slots.conf", 2, "locks: the slots of all locks add up to "
+	    "4097, more than 4096 (one worker thread runs each held slot)" },
 	{ "bad_tasks_empty.conf", 3, "tasks: at least one task is required" },
 	{ "bad_tasks_absent.conf", 1,
 	    "tasks: missing (at least one task is required)" },

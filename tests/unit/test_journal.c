@@ -383,6 +383,58 @@ Test(journal, png_written_and_counted)
 	job_clear(&a);
 }
 
+/*
+ * The two-step final write the scheduler uses: the file alone, then the
+ * row alone with has_png and the file's size. A row that cannot be
+ * written (no such job) leaves the file for the retry; a row written
+ * without an image counts nothing.
+ */
+Test(journal, store_png_then_finish_stored)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n two steps";
+	struct job	 a, b, ghost;
+	char		 p[PATH_MAX];
+
+	mk(&a, 1, S1, "");
+	insert(&a);
+	cr_assert_eq(journal_store_png(jr, a.id, (const unsigned char *)png,
+	    strlen(png)), 0, "%s", journal_error(jr));
+	png_path(a.id, p);
+	cr_assert(exists(p));
+	cr_expect_eq(journal_result_bytes(jr), 0, "not counted before the row");
+
+	mk(&ghost, 2, S1, "");	/* never inserted */
+	ghost.state = JOB_DONE;
+	ghost.has_png = 1;
+	cr_assert_eq(journal_store_png(jr, ghost.id,
+	    (const unsigned char *)png, strlen(png)), 0);
+	cr_expect_eq(journal_finish_stored(jr, &ghost, 10), -1);
+	png_path(ghost.id, p);
+	cr_expect(exists(p), "a failed row update leaves the file");
+
+	a.state = JOB_DONE;
+	a.finished_ms = NOW + 5;
+	a.has_png = 1;
+	cr_assert_eq(journal_finish_stored(jr, &a, (int64_t)strlen(png)), 0,
+	    "%s", journal_error(jr));
+	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	cr_assert_eq(journal_get(jr, a.id, &b), 1);
+	cr_expect_eq(b.state, JOB_DONE);
+	cr_expect_eq(b.has_png, 1);
+	job_clear(&b);
+
+	/* Not final, or has_png 0 with bytes given: bytes not counted. */
+	mk(&b, 3, S1, "");
+	insert(&b);
+	cr_expect_eq(journal_finish_stored(jr, &b, 0), -1, "queued");
+	b.state = JOB_FAILED;
+	cr_assert_eq(journal_finish_stored(jr, &b, 999), 0);
+	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	job_clear(&a);
+	job_clear(&b);
+	job_clear(&ghost);
+}
+
 Test(journal, png_path_checks)
 {
 	char	 p[PATH_MAX], small[8];
@@ -706,9 +758,25 @@ add_finished(struct job *a, int64_t seq, enum job_state st, int64_t fin,
 	finish(a, st, fin, png);
 }
 
+/* Collects the ids journal_evict reports. */
+struct evicted {
+	char	 id[8][JOB_ID_LEN + 1];
+	int	 n;
+};
+
+static void
+evicted_cb(const char *id, void *arg)
+{
+	struct evicted	*ev = arg;
+
+	cr_assert_lt(ev->n, 8);
+	snprintf(ev->id[ev->n++], sizeof(ev->id[0]), "%s", id);
+}
+
 Test(journal, evict_by_ttl)
 {
 	struct job	 d1, d2, d3, q, r, b;
+	struct evicted	 ev = { .n = 0 };
 	char		 p1[PATH_MAX], p3[PATH_MAX];
 
 	add_finished(&d1, 1, JOB_DONE, 1000, "0123456789");
@@ -724,8 +792,11 @@ Test(journal, evict_by_ttl)
 	cr_assert(exists(p1));
 	cr_assert_eq(journal_result_bytes(jr), 15);
 
-	cr_assert_eq(journal_evict(jr, 10000, 5000, -1), 2, "%s",
-	    journal_error(jr));
+	cr_assert_eq(journal_evict(jr, 10000, 5000, -1, evicted_cb, &ev), 2,
+	    "%s", journal_error(jr));
+	cr_assert_eq(ev.n, 2, "the callback hears of each removed job");
+	cr_expect_str_eq(ev.id[0], d1.id);
+	cr_expect_str_eq(ev.id[1], d2.id);
 	cr_assert_not(exists(p1));
 	cr_assert(exists(p3));
 	cr_assert_eq(journal_get(jr, d1.id, &b), 0);
@@ -739,7 +810,7 @@ Test(journal, evict_by_ttl)
 	cr_assert_eq(b.state, JOB_RUNNING);
 	job_clear(&b);
 	cr_assert_eq(journal_result_bytes(jr), 5);
-	cr_assert_eq(journal_evict(jr, 10000, 5000, -1), 0);
+	cr_assert_eq(journal_evict(jr, 10000, 5000, -1, NULL, NULL), 0);
 	job_clear(&d1);
 	job_clear(&d2);
 	job_clear(&d3);
@@ -771,7 +842,7 @@ Test(journal, evict_by_bytes_oldest_finished_first)
 	/* A file already gone is not an error. */
 	cr_assert_eq(unlink(p2), 0);
 
-	cr_assert_eq(journal_evict(jr, 4000, -1, 150), 2, "%s",
+	cr_assert_eq(journal_evict(jr, 4000, -1, 150, NULL, NULL), 2, "%s",
 	    journal_error(jr));
 	cr_assert_eq(journal_result_bytes(jr), 100);
 	cr_assert(exists(p1));
@@ -782,10 +853,10 @@ Test(journal, evict_by_bytes_oldest_finished_first)
 	job_clear(&b);
 	cr_assert_eq(journal_get(jr, d4.id, &b), 1);
 	job_clear(&b);
-	cr_assert_eq(journal_evict(jr, 4000, -1, 150), 0);
+	cr_assert_eq(journal_evict(jr, 4000, -1, 150, NULL, NULL), 0);
 
 	/* A zero budget takes every finished file, never queued/running. */
-	cr_assert_eq(journal_evict(jr, 4000, -1, 0), 1);
+	cr_assert_eq(journal_evict(jr, 4000, -1, 0, NULL, NULL), 1);
 	cr_assert_not(exists(p1));
 	cr_assert_eq(journal_result_bytes(jr), 0);
 	cr_assert_eq(journal_get(jr, q.id, &b), 1);
@@ -808,7 +879,7 @@ Test(journal, evict_ttl_then_bytes)
 	add_finished(&d2, 2, JOB_DONE, 8000, "bbbbbbbbbb");
 	add_finished(&d3, 3, JOB_DONE, 9000, "cccccccccc");
 	/* TTL removes d1 (10 bytes); 20 left > 15, so d2 goes too. */
-	cr_assert_eq(journal_evict(jr, 10000, 5000, 15), 2);
+	cr_assert_eq(journal_evict(jr, 10000, 5000, 15, NULL, NULL), 2);
 	cr_assert_eq(journal_result_bytes(jr), 10);
 	job_clear(&d1);
 	job_clear(&d2);

@@ -841,6 +841,29 @@ Test(gpu, cuda_error_alloc)
 #endif
 }
 
+/*
+ * A failed call leaves CUDA's per-thread last error set; the next launch
+ * on the same thread checks cudaGetLastError() and must not report it.
+ */
+Test(gpu, stale_error_does_not_fail_next_job)
+{
+#ifdef HAVE_CUDA
+	char	err[256] = "";
+
+	gpu_or_skip();
+	cr_assert_eq(kernel_cuda_alloc_probe(0, (size_t)1 << 60, err,
+	    sizeof(err)), -1);
+	err[0] = '\0';
+	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kernel_cuda_burn(kernel_device_count() + 3, 1, err,
+	    sizeof(err)), -1);
+	err[0] = '\0';
+	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
+#else
+	cr_skip_test("no CUDA device");
+#endif
+}
+
 /* A device index CUDA does not know: the CUDA error, not a crash. */
 Test(gpu, cuda_error_invalid_device)
 {

@@ -111,6 +111,7 @@ main(int argc, char *argv[])
 #else
 #include <criterion/criterion.h>
 #endif
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -120,9 +121,12 @@ main(int argc, char *argv[])
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "job.h"
+#include "journal.h"
 #include "kernel.h"
 #include "lock.h"
 #include "sched.h"
@@ -397,7 +401,7 @@ submit(struct sched *s, const char *task, int session, const char *nonce,
 
 	sid(sess, session);
 	snprintf(pj, sizeof(pj), "{\"ms\":%g}", ms);
-	return sched_submit(s, task, sess, nonce, NULL, pj, id,
+	return sched_submit(s, task, NULL, sess, nonce, NULL, pj, id,
 	    retry != NULL ? retry : &r);
 }
 
@@ -495,6 +499,37 @@ Test(sched, fair_round_robin_exact)
 		sid(want, order[i]);
 		cr_expect_str_eq(h.sessions[i], want, "turn %zu", i);
 	}
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * Fair lock, one slot: A1 runs; A submits A2, then B submits B1. A was
+ * just served, so B1 goes first; A2 must not win the tie on arrival
+ * because A's turn was reset when it started waiting again.
+ */
+Test(sched, fair_served_session_waits_its_turn)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FAIR, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 a1[JOB_ID_LEN + 1], a2[JOB_ID_LEN + 1];
+	char		 b1[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a1, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a2, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b1, NULL), SCHED_OK);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 3);
+	cr_expect_str_eq(h.ids[0], a1);
+	cr_expect_str_eq(h.ids[1], b1, "B1 must start before A2");
+	cr_expect_str_eq(h.ids[2], a2);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -715,6 +750,117 @@ Test(sched, devices_map_slots)
 		sched_destroy(s);
 		s = mksched(c, &h, 0);
 	}
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * The device comes from the first of the job's locks that has devices,
+ * not only from its first lock: ["cpu", "gpu"] runs on gpu's device.
+ */
+Test(sched, device_from_first_lock_with_devices)
+{
+	static const int devs[] = { 7 };
+	struct tlock	 tl[] = {
+		{ "cpu", 2, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "gpu", 1, 10, 0, CONF_ORDER_FIFO, devs },
+	};
+	struct ttask	 tt[] = {
+		{ "t", { "cpu", "gpu", NULL } },
+		{ "c", { "cpu", NULL } },
+	};
+	struct conf	*c = mkconf(tl, 2, tt, 2, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 id[JOB_ID_LEN + 1], idc[JOB_ID_LEN + 1];
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), 1);
+	cr_expect_eq(h.devices[0], 7, "hook got device %d", h.devices[0]);
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_expect_str_eq(j.device, kernel_device_count() > 0 ? "cuda:7" :
+	    "cpu");
+	job_clear(&j);
+	sched_destroy(s);
+
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "c", 1, "", 0, idc, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(h.devices[0], KERNEL_CPU, "no lock with devices");
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/* More slots in all than worker threads can run: refused. */
+Test(sched, refuses_more_slots_than_workers)
+{
+	struct tlock	 tl[] = {
+		{ "a", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "b", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "c", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "d", 1024, 10, 0, CONF_ORDER_FIFO, NULL },
+		{ "e", 1, 10, 0, CONF_ORDER_FIFO, NULL },
+	};
+	struct ttask	 tt[] = { { "t", { "a", NULL } } };
+	struct conf	*c = mkconf(tl, 5, tt, 1, 100);
+	struct sched_opts o;
+	char		 err[256] = "";
+
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	cr_expect(sched_create(c, NULL, &o, err, sizeof(err)) == NULL);
+	cr_expect(strstr(err, "locks:") != NULL, "%s", err);
+	freeconf(c);
+}
+
+/*
+ * The caller validated params against one kernel; the scheduler's task
+ * has another (a reload in between): refused with SCHED_CHANGED, nothing
+ * admitted. The matching kernel is admitted.
+ */
+Test(sched, submit_with_another_kernel_refused)
+{
+	struct tlock		 tl[] = { { "cpu", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "t", { "cpu", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	const struct kernel	*burn = kernel_find("burn");
+	const struct kernel	*mandel = kernel_find("mandelbrot");
+	struct hctx		 h;
+	struct sched		*s;
+	struct buf		 b;
+	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	double			 v[KERNEL_MAX_PARAMS] = { 0 };
+	int			 retry = 0;
+
+	cr_assert(burn != NULL && mandel != NULL);
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("burn");
+	hctx_init(&h, 0);
+	s = mksched(c, &h, 0);
+	sid(sess, 1);
+	kernel_defaults(mandel, v);
+	cr_expect_eq(sched_submit(s, "t", mandel, sess, "", v, NULL, id,
+	    &retry), SCHED_CHANGED);
+	cr_expect_eq(retry, 1);
+	cr_expect_eq(sched_submit(s, "t", NULL, sess, "", v, NULL, id,
+	    &retry), SCHED_CHANGED);
+	memset(v, 0, sizeof(v));
+	kernel_defaults(burn, v);
+	v[0] = 0;
+	cr_expect_eq(sched_submit(s, "t", burn, sess, "", v, NULL, id,
+	    &retry), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(hctx_count(&h), 1, "only the matching one ran");
+	buf_init(&b);
+	sched_stats_json(s, &b);
+	cr_expect_eq(json_count(buf_cstr(&b), "cpu", "admitted"), 1);
+	buf_free(&b);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -1071,6 +1217,250 @@ Test(sched, journal_requeues_in_order)
 	freeconf(c);
 }
 
+/* The state column of job id, read through the test's own connection. */
+static void
+db_state(sqlite3 *db, const char *table, const char *id, char *out,
+    size_t outlen)
+{
+	sqlite3_stmt	*st;
+	char		 sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT state FROM %s WHERE id = ?1",
+	    table);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	out[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, outlen, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Polls the journal until job id is in state want; 1 when it got there. */
+static int
+journal_reaches(struct journal *jr, const char *id, enum job_state want)
+{
+	struct job	 j;
+	int		 i, ok = 0;
+
+	for (i = 0; i < 600 && !ok; i++) {
+		if (journal_get(jr, id, &j) == 1) {
+			ok = j.state == want;
+			job_clear(&j);
+		}
+		if (!ok)
+			sleep_ms(50);
+	}
+	return ok;
+}
+
+/*
+ * Final writes the journal refuses (here: its table is renamed away by
+ * another connection, so every statement fails) are not lost: the rows
+ * stay as they were meanwhile, and once the journal works again the timer
+ * thread writes the end of the job that ran and of the one cancelled.
+ */
+Test(sched, final_write_retried_until_journaled, .timeout = 120)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct sched_opts o;
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	sqlite3		*db;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1], st[32];
+	char		 path[PATH_MAX], cmd[128];
+	int		 i;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = &h;
+	hctx_init(&h, 1);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	cr_assert_eq(submit(s, "t", 1, "", 0, a, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 2, "", 0, b, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);	/* a runs (journaled), b waits */
+
+	snprintf(path, sizeof(path), "%s/jobs.db", dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE jobs RENAME TO jobs_off",
+	    NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_expect_eq(sched_cancel(s, b, NULL), SCHED_OK);
+	hctx_open(&h);
+	for (i = 0; i < 600 && state_of(s, a) != JOB_DONE; i++)
+		sleep_ms(10);
+	cr_assert_eq(state_of(s, a), JOB_DONE);
+	sleep_ms(1200);		/* the first retry fails too */
+	db_state(db, "jobs_off", a, st, sizeof(st));
+	cr_expect_str_eq(st, "running");
+	db_state(db, "jobs_off", b, st, sizeof(st));
+	cr_expect_str_eq(st, "queued");
+	cr_assert_eq(sched_lookup(s, b, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_CANCELLED, "memory has the final state");
+	job_clear(&j);
+
+	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE jobs_off RENAME TO jobs",
+	    NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	cr_expect(journal_reaches(jr, a, JOB_DONE), "a never journaled done");
+	cr_expect(journal_reaches(jr, b, JOB_CANCELLED),
+	    "b never journaled cancelled");
+	cr_assert_eq(journal_get(jr, a, &j), 1);
+	cr_expect_gt(j.finished_ms, 0);
+	cr_expect_gt(j.started_ms, 0);
+	job_clear(&j);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/*
+ * Eviction removes finished jobs from the journal; the scheduler must
+ * forget them too, or /jobs/ID would still show them done (with has_png)
+ * while their rows and images are gone. Unfinished jobs stay.
+ */
+Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct sched_opts o;
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 ids[4][JOB_ID_LEN + 1], again[JOB_ID_LEN + 1];
+	char		 cmd[128];
+	int		 i;
+
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = &h;
+	hctx_init(&h, 0);
+	s = sched_create(c, jr, &o, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(submit(s, "t", i, "n", 0, ids[i], NULL), SCHED_OK);
+	for (i = 0; i < 2; i++) {
+		while (state_of(s, ids[i]) != JOB_DONE)
+			sleep_ms(5);
+	}
+	pthread_mutex_lock(&h.mu);
+	h.gated = 1;
+	h.gate = 0;
+	pthread_mutex_unlock(&h.mu);
+	cr_assert_eq(submit(s, "t", 2, "", 0, ids[2], NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "t", 3, "", 0, ids[3], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);	/* 2 runs, 3 waits */
+	sleep_ms(5);
+
+	cr_expect_eq(sched_evict(s, job_now_ms(), 0, -1), 2, "%s",
+	    journal_error(jr));
+	for (i = 0; i < 2; i++) {
+		cr_expect_eq(sched_lookup(s, ids[i], NULL, &j),
+		    SCHED_NOT_FOUND, "evicted job %d still found", i);
+		cr_expect_eq(journal_get(jr, ids[i], &j), 0);
+	}
+	/* The nonce went with the job: it makes a new one now. */
+	cr_assert_eq(submit(s, "t", 0, "n", 0, again, NULL), SCHED_OK);
+	cr_expect_str_neq(again, ids[0]);
+	cr_expect_eq(state_of(s, ids[2]), JOB_RUNNING);
+	cr_expect_eq(state_of(s, ids[3]), JOB_QUEUED);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_expect_eq(state_of(s, ids[3]), JOB_DONE);
+	cr_expect_eq(sched_evict(s, job_now_ms() + 1000, 0, -1), 3);
+	cr_expect_eq(sched_lookup(s, ids[3], NULL, &j), SCHED_NOT_FOUND);
+	sched_destroy(s);
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
+/*
+ * The image of a job cannot be stored (results/ is a file now): the job
+ * still ends done, journaled, without the image, saying why.
+ */
+Test(sched, image_not_stored_job_still_ends, .timeout = 60)
+{
+	struct tlock		 tl[] = { { "cpu", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "m", { "cpu", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	const struct kernel	*k = kernel_find("mandelbrot");
+	struct journal		*jr;
+	struct sched		*s;
+	struct job		 j;
+	double			 v[KERNEL_MAX_PARAMS] = { 0 };
+	char			 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	char			 path[PATH_MAX], cmd[128];
+	FILE			*f;
+	int			 i, retry;
+
+	cr_assert(k != NULL);
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("mandelbrot");
+	kernel_defaults(k, v);
+	v[kernel_param_index(k, "width")] = 16;
+	v[kernel_param_index(k, "height")] = 16;
+	v[kernel_param_index(k, "iters")] = 16;
+	cr_assert(mkdtemp(dir) != NULL);
+	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
+	    err);
+	snprintf(path, sizeof(path), "%s/results", dir);
+	cr_assert_eq(rmdir(path), 0);
+	cr_assert((f = fopen(path, "w")) != NULL);
+	fclose(f);
+	s = sched_create(c, jr, NULL, err, sizeof(err));
+	cr_assert(s != NULL, "%s", err);
+	sid(sess, 1);
+	cr_assert_eq(sched_submit(s, "m", k, sess, "", v, NULL, id, &retry),
+	    SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_DONE);
+	cr_expect_eq(j.has_png, 0);
+	cr_expect(j.error != NULL &&
+	    strstr(j.error, "image could not be stored") != NULL);
+	cr_expect(j.result != NULL &&
+	    strstr(j.result, "\"image\":\"not stored\"}") != NULL);
+	job_clear(&j);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(journal_get(jr, id, &j), 1);
+		cr_expect_eq(j.state, JOB_DONE, "journaled done, not running");
+		cr_expect_eq(j.has_png, 0);
+		cr_expect(j.error != NULL &&
+		    strstr(j.error, "image could not be stored") != NULL);
+		job_clear(&j);
+		sched_destroy(s);	/* and after a restart, still done */
+		s = i == 0 ? sched_create(c, jr, NULL, err, sizeof(err)) : NULL;
+		if (i == 0)
+			cr_assert(s != NULL, "%s", err);
+	}
+	journal_close(jr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	freeconf(c);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Stress: 16 submitters, 5000 jobs, 4 locks, random subsets. */
 
@@ -1157,7 +1547,8 @@ stress_submitter(void *arg)
 		snprintf(pj, sizeof(pj), "{\"ms\":%.2f}",
 		    (rand_r(&seed) % 201) / 100.0);
 		id = st.ids[t][n];
-		rc = sched_submit(st.s, task, sess, "", NULL, pj, id, &retry);
+		rc = sched_submit(st.s, task, NULL, sess, "", NULL, pj, id,
+		    &retry);
 		if (rc == SCHED_QUEUE_FULL || rc == SCHED_SESSION_LIMIT) {
 			sleep_ms(1);
 			continue;
@@ -1753,8 +2144,8 @@ rl_submitter(void *arg)
 		sid(sess, t * 10 + (int)(rand_r(&seed) % 3));
 		snprintf(pj, sizeof(pj), "{\"ms\":0,\"g\":%d,\"k\":%d}",
 		    atomic_load(&rl.gen), t * RL_PER + n);
-		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", sess,
-		    "", NULL, pj, rl.ids[t][n], &retry);
+		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", NULL,
+		    sess, "", NULL, pj, rl.ids[t][n], &retry);
 		if (rc == SCHED_OK) {
 			rl.idx[t][n] = t * RL_PER + n;
 			n++;
