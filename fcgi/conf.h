@@ -51,7 +51,7 @@ struct conf {
 	char		*path;		/* the file this came from */
 	/* server */
 	char		*listen;	/* "unix:PATH" or "HOST:PORT"; default "127.0.0.1:9000" */
-	int		 threads;	/* 1..1024, default 16 */
+	int		 threads;	/* 1..1024, default 2 x CPUs (>= 4) */
 	char		*templates;	/* directory, default SLUICE_DATADIR/templates */
 	char		*state;		/* directory, default "/var/lib/sluice" */
 	long		 max_body;	/* bytes, 1..1073741824, default 65536 */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -122,8 +123,12 @@ Test(conf, defaults)
 {
 	struct conf	*c = load_good("tests/data/conf/good_minimal.conf");
 
+	long		 cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int		 want = cpus < 2 ? 4 : cpus > 512 ? 1024 : 2 * (int)cpus;
+
 	cr_expect_str_eq(c->listen, "127.0.0.1:9000");
-	cr_expect_eq(c->threads, 16);
+	cr_expect_eq(c->threads, want, "threads %d, want twice the %ld CPUs "
+	    "(at least 4)", c->threads, cpus);
 	cr_expect_str_eq(c->templates, SLUICE_DATADIR "/templates");
 	cr_expect_str_eq(c->state, "/var/lib/sluice");
 	cr_expect_eq(c->max_body, 65536);
