@@ -595,7 +595,7 @@ ParameterizedTest(struct bad_case *bc, conf, refused)
 Test(conf, value_prints_as_loaded)
 {
 	struct conf	*c;
-	char		 err[ERRLEN], v[64];
+	char		 err[ERRLEN], v[4096];
 	size_t		 i;
 
 	c = conf_load_string("server = { max_body: 0x10000; threads = 3;\n"
