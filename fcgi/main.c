@@ -84,6 +84,32 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A lock slot bound to a device index this machine lacks fails every job
+ * it gets ("no CUDA device N"). Not a config error, since the file may be
+ * shared by machines with more GPUs, but worth saying at start. With no
+ * GPU at all every job runs on the CPU instead, so nothing is said.
+ */
+static void
+warn_missing_devices(const struct conf *conf, int ngpu)
+{
+	size_t	 i;
+	int	 slot;
+
+	for (i = 0; ngpu > 0 && i < conf->nlocks; i++) {
+		if (conf->locks[i].devices == NULL)
+			continue;
+		for (slot = 0; slot < conf->locks[i].slots; slot++)
+			if (conf->locks[i].devices[slot] >= ngpu)
+				fprintf(stderr, "level=warn msg=\"a lock slot "
+				    "names a device this machine lacks: its "
+				    "jobs will fail\" lock=%s slot=%d "
+				    "device=cuda:%d devices=%d\n",
+				    conf->locks[i].name, slot,
+				    conf->locks[i].devices[slot], ngpu);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -163,6 +189,7 @@ main(int argc, char *argv[])
 	kernel_devices_describe(devs, sizeof(devs));
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
 	    "devices=\"%s\"\n", PACKAGE_VERSION, path, devs);
+	warn_missing_devices(conf, kernel_device_count());
 
 	memset(&schopts, 0, sizeof(schopts));
 	schopts.log = stderr;	/* one line per job transition */

@@ -208,7 +208,7 @@ render_server(struct buf *b, const struct metrics_server *ms)
 {
 	char	 code[8];
 	int	 i, d;
-	long	 fails, row;
+	struct kernel_device_health h;
 
 	head(b, "sluice_responder_threads", "gauge",
 	    "Responder threads answering FastCGI requests.");
@@ -234,16 +234,30 @@ render_server(struct buf *b, const struct metrics_server *ms)
 	head(b, "sluice_device_job_failures_total", "counter",
 	    "Jobs that failed on each CUDA device.");
 	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &fails, &row);
+		kernel_device_health(d, &h);
 		buf_printf(b, "sluice_device_job_failures_total{device=\"cuda:%d\"}"
-		    " %ld\n", d, fails);
+		    " %ld\n", d, h.failures);
 	}
 	head(b, "sluice_device_failures_in_a_row", "gauge",
 	    "Jobs failed in a row on each CUDA device (0 after a success).");
 	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &fails, &row);
+		kernel_device_health(d, &h);
 		buf_printf(b, "sluice_device_failures_in_a_row{device=\"cuda:%d\"}"
-		    " %ld\n", d, row);
+		    " %ld\n", d, h.in_a_row);
+	}
+	head(b, "sluice_device_resets_total", "counter",
+	    "Resets of each CUDA device after an error broke its context.");
+	for (d = 0; d < ms->devices; d++) {
+		kernel_device_health(d, &h);
+		buf_printf(b, "sluice_device_resets_total{device=\"cuda:%d\"}"
+		    " %ld\n", d, h.resets);
+	}
+	head(b, "sluice_device_unusable", "gauge",
+	    "1 while a CUDA device's reset failed: its jobs fail at once.");
+	for (d = 0; d < ms->devices; d++) {
+		kernel_device_health(d, &h);
+		buf_printf(b, "sluice_device_unusable{device=\"cuda:%d\"} %d\n",
+		    d, h.unusable);
 	}
 	head(b, "sluice_config_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");

@@ -2,6 +2,7 @@
  * device.cu: CUDA device discovery and probes (see kernel_cuda.h).
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,5 +50,67 @@ kernel_cuda_alloc_probe(int dev, size_t bytes, char *err, size_t errlen)
 out:
 	if (p != NULL)
 		cudaFree(p);
+	return rc;
+}
+
+extern "C" int
+kernel_cuda_device_probe(int dev, char *err, size_t errlen)
+{
+	size_t	 free_b, total_b;
+	int	 rc = 0;
+
+	kcuda_clear();	/* see kcuda.cuh */
+	KCUDA(cudaSetDevice(dev));
+	/* Needs the context, and never waits for kernels that run. */
+	KCUDA(cudaMemGetInfo(&free_b, &total_b));
+out:
+	return rc;
+}
+
+extern "C" int
+kernel_cuda_device_reset(int dev, char *err, size_t errlen)
+{
+	int	 cur = -1, rc = 0;
+
+	kcuda_clear();	/* see kcuda.cuh */
+	/*
+	 * With a corrupted context cudaSetDevice may report the error too;
+	 * what matters is that dev is current, for cudaDeviceReset.
+	 */
+	(void)cudaSetDevice(dev);
+	kcuda_clear();
+	KCUDA(cudaGetDevice(&cur));
+	if (cur != dev) {
+		snprintf(err, errlen, "CUDA error: cannot select device %d "
+		    "to reset it", dev);
+		rc = -1;
+		goto out;
+	}
+	KCUDA(cudaDeviceReset());
+	rc = kernel_cuda_device_probe(dev, err, errlen);
+out:
+	return rc;
+}
+
+/* Writes through a pointer to nowhere: an illegal address, on purpose. */
+__global__ void
+kcuda_fault_kernel(int *nowhere)
+{
+	*nowhere = 1;
+}
+
+extern "C" int
+kernel_cuda_fault(int dev, char *err, size_t errlen)
+{
+	int	 rc = 0;
+
+	kcuda_clear();	/* see kcuda.cuh */
+	KCUDA(cudaSetDevice(dev));
+	kcuda_fault_kernel<<<1, 1>>>((int *)(uintptr_t)0x10);
+	KCUDA_LAUNCHED();
+	KCUDA(cudaDeviceSynchronize());
+	snprintf(err, errlen, "the fault kernel did not fault");
+	rc = -1;
+out:
 	return rc;
 }

@@ -85,11 +85,34 @@ void	kernel_devices_describe(char *out, size_t outlen);
 /*
  * Runs k on device like k->run, and keeps the device's health: failures
  * in total and in a row, logged as "device keeps failing" every 3 in a
- * row. The scheduler calls kernels through this. Thread-safe.
+ * row. After a failed job on a CUDA device the device is probed; when its
+ * context is broken (a sticky error) it is reset as soon as no other job
+ * runs on it, and while a reset does not bring it back, jobs on it fail
+ * at once ("unusable"), a new reset being tried every 30 s. The
+ * scheduler calls kernels through this. Thread-safe; a job may wait here
+ * for a reset of its device.
  */
 int	kernel_run(const struct kernel *k, const double *params, int device,
 	    struct kernel_result *res);
-/* Failures of CUDA device index so far, and how many in a row now. */
-void	kernel_device_health(int device, long *failures, long *in_a_row);
+
+struct kernel_device_health {
+	long	 failures;	/* jobs failed on the device so far */
+	long	 in_a_row;	/* ... since its last success */
+	long	 resets;	/* resets after a broken context */
+	int	 unusable;	/* the last reset did not bring it back */
+};
+/* The health of CUDA device index (zeros for an unknown one). */
+void	kernel_device_health(int device, struct kernel_device_health *);
+
+/*
+ * How kernel_run probes and resets a device; CUDA's by default. For
+ * tests, which have no GPU: ops replaces them (NULL restores the
+ * default). probe and reset return 0, or -1 with a message in err.
+ */
+struct kernel_device_ops {
+	int	(*probe)(int device, char *err, size_t errlen);
+	int	(*reset)(int device, char *err, size_t errlen);
+};
+void	kernel_device_set_ops(const struct kernel_device_ops *ops);
 
 #endif

@@ -24,6 +24,24 @@ int	kernel_cuda_device_info(int dev, char *name, size_t namelen,
 /* Tries to allocate bytes on dev and frees them (diagnostics, tests). */
 int	kernel_cuda_alloc_probe(int dev, size_t bytes, char *err,
 	    size_t errlen);
+/*
+ * 0 when dev's context in this process works, -1 with the error when it
+ * does not (a sticky error: illegal address, launch failure, ECC...).
+ * Never waits for running kernels.
+ */
+int	kernel_cuda_device_probe(int dev, char *err, size_t errlen);
+/*
+ * Destroys dev's context in this process (cudaDeviceReset: every
+ * allocation and stream on it) and probes the new one: 0 when dev works
+ * again. The caller makes sure that no other thread uses dev meanwhile.
+ */
+int	kernel_cuda_device_reset(int dev, char *err, size_t errlen);
+/*
+ * Breaks dev's context on purpose (a kernel writing to an illegal
+ * address), for the tests of kernel_run's device reset. Returns -1 with
+ * the CUDA error.
+ */
+int	kernel_cuda_fault(int dev, char *err, size_t errlen);
 /* Spins every SM of dev for ms milliseconds of the GPU's clock. */
 int	kernel_cuda_burn(int dev, double ms, char *err, size_t errlen);
 /* Renders v into host rgb (3 * w * h bytes); *ms: kernel time. */

@@ -900,26 +900,242 @@ Test(device_health, failures_counted_and_reset_by_success)
 {
 	struct kernel		 k = { "fake", "Fake", NULL, 0, health_fake_run };
 	struct kernel_result	 res;
-	long			 fails, row;
+	struct kernel_device_health h;
 	int			 i;
 
 	memset(&res, 0, sizeof(res));
-	kernel_device_health(7, &fails, &row);
-	cr_assert_eq(fails, 0);
+	kernel_device_health(7, &h);
+	cr_assert_eq(h.failures, 0);
 	health_fail_next = 1;
 	for (i = 0; i < 4; i++)
 		cr_expect_eq(kernel_run(&k, NULL, 7, &res), -1);
-	kernel_device_health(7, &fails, &row);
-	cr_expect_eq(fails, 4);
-	cr_expect_eq(row, 4);
+	kernel_device_health(7, &h);
+	cr_expect_eq(h.failures, 4);
+	cr_expect_eq(h.in_a_row, 4);
 	health_fail_next = 0;
 	cr_expect_eq(kernel_run(&k, NULL, 7, &res), 0);
-	kernel_device_health(7, &fails, &row);
-	cr_expect_eq(fails, 4, "a success must not erase the total");
-	cr_expect_eq(row, 0, "a success ends the run of failures");
+	kernel_device_health(7, &h);
+	cr_expect_eq(h.failures, 4, "a success must not erase the total");
+	cr_expect_eq(h.in_a_row, 0, "a success ends the run of failures");
 	/* The CPU is not a device: nothing counted. */
 	health_fail_next = 1;
 	cr_expect_eq(kernel_run(&k, NULL, KERNEL_CPU, &res), -1);
-	kernel_device_health(-1, &fails, &row);
-	cr_expect_eq(fails, 0);
+	kernel_device_health(-1, &h);
+	cr_expect_eq(h.failures, 0);
+}
+
+/*
+ * Device guard (kernel_run): a job failing with a broken context resets
+ * the device once, after the jobs running on it return; a reset that does
+ * not work makes the device fail fast. No GPU here: the probe and reset
+ * are replaced by fakes, and the "device" is a flag.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+static atomic_int	fake_broken[16];	/* a device's context is gone */
+static atomic_int	fake_resets;	/* resets done */
+static atomic_int	fake_reset_works = 1;
+static atomic_int	fake_runs;	/* kernel runs */
+static atomic_int	fake_busy;	/* jobs inside the kernel now */
+static atomic_int	fake_busy_at_reset = -1;
+
+static int
+fake_probe(int device, char *err, size_t errlen)
+{
+	if (!atomic_load(&fake_broken[device]))
+		return 0;
+	snprintf(err, errlen, "CUDA error: an illegal memory access");
+	return -1;
+}
+
+static int
+fake_reset(int device, char *err, size_t errlen)
+{
+	atomic_store(&fake_busy_at_reset, atomic_load(&fake_busy));
+	atomic_fetch_add(&fake_resets, 1);
+	if (!atomic_load(&fake_reset_works)) {
+		snprintf(err, errlen, "CUDA error: reset failed");
+		return -1;
+	}
+	atomic_store(&fake_broken[device], 0);
+	return 0;
+}
+
+static const struct kernel_device_ops fake_ops = { fake_probe, fake_reset };
+
+/*
+ * params[0]: 1 breaks the device's context, 2 fails this job only (out
+ * of memory, say); params[1]: ms spent in the kernel.
+ */
+static int
+fake_run(const double *params, int device, struct kernel_result *res)
+{
+	int rc = 0;
+
+	atomic_fetch_add(&fake_runs, 1);
+	atomic_fetch_add(&fake_busy, 1);
+	if (params[0] == 1)
+		atomic_store(&fake_broken[device], 1);
+	usleep((useconds_t)(params[1] * 1000));
+	if (atomic_load(&fake_broken[device]) || params[0] == 2) {
+		snprintf(res->error, sizeof(res->error), "CUDA error: an "
+		    "illegal memory access");
+		rc = -1;
+	}
+	atomic_fetch_sub(&fake_busy, 1);
+	return rc;
+}
+
+static const struct kernel fake_kernel = { "fake", "Fake", NULL, 0,
+    fake_run };
+
+struct fake_job {
+	int	 device;
+	double	 params[2];
+	int	 rc;
+};
+
+static void *
+fake_job_main(void *arg)
+{
+	struct fake_job		*fj = arg;
+	struct kernel_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	fj->rc = kernel_run(&fake_kernel, fj->params, fj->device, &res);
+	kernel_result_clear(&res);
+	return NULL;
+}
+
+static int
+fake_one(int device, double breaks, double ms, char *err, size_t errlen)
+{
+	struct fake_job		 fj = { device, { breaks, ms }, 0 };
+	struct kernel_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	fj.rc = kernel_run(&fake_kernel, fj.params, fj.device, &res);
+	if (err != NULL)
+		snprintf(err, errlen, "%s", res.error);
+	kernel_result_clear(&res);
+	return fj.rc;
+}
+
+Test(device_guard, broken_context_reset_once_after_running_jobs)
+{
+	struct kernel_device_health	 h;
+	struct fake_job			 jobs[4];
+	pthread_t			 t[4];
+	int				 i;
+
+	kernel_device_set_ops(&fake_ops);
+	/* Three jobs in the kernel (200 ms), then one that breaks it. */
+	for (i = 0; i < 4; i++) {
+		jobs[i].device = 5;
+		jobs[i].params[0] = i == 3;
+		jobs[i].params[1] = i == 3 ? 10 : 200;
+		cr_assert_eq(pthread_create(&t[i], NULL, fake_job_main,
+		    &jobs[i]), 0);
+		if (i == 2)
+			usleep(50000);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(jobs[i].rc, -1, "job %d ran on a broken context "
+		    "and succeeded", i);
+	cr_expect_eq(atomic_load(&fake_resets), 1, "%d resets for one "
+	    "broken context", atomic_load(&fake_resets));
+	cr_expect_eq(atomic_load(&fake_busy_at_reset), 0, "reset while %d "
+	    "jobs were in the kernel", atomic_load(&fake_busy_at_reset));
+	cr_expect_eq(fake_one(5, 0, 0, NULL, 0), 0, "the device works "
+	    "again after its reset");
+	kernel_device_health(5, &h);
+	cr_expect_eq(h.resets, 1);
+	cr_expect_eq(h.unusable, 0);
+	cr_expect_eq(h.failures, 4);
+	cr_expect_eq(h.in_a_row, 0);
+	kernel_device_set_ops(NULL);
+}
+
+Test(device_guard, failure_with_a_working_context_resets_nothing)
+{
+	struct kernel_device_health h;
+
+	kernel_device_set_ops(&fake_ops);
+	/* Fails (say, out of memory) but the probe finds the context fine. */
+	cr_expect_eq(fake_one(6, 2, 0, NULL, 0), -1);
+	cr_expect_eq(fake_one(6, 0, 0, NULL, 0), 0);
+	cr_expect_eq(atomic_load(&fake_resets), 0);
+	kernel_device_health(6, &h);
+	cr_expect_eq(h.failures, 1);
+	cr_expect_eq(h.resets, 0);
+	kernel_device_set_ops(NULL);
+}
+
+Test(device_guard, failed_reset_makes_the_device_fail_fast)
+{
+	struct kernel_device_health	 h;
+	char				 err[256];
+	int				 runs;
+
+	kernel_device_set_ops(&fake_ops);
+	atomic_store(&fake_reset_works, 0);
+	cr_expect_eq(fake_one(7, 1, 0, NULL, 0), -1);
+	kernel_device_health(7, &h);
+	cr_expect_eq(h.resets, 1);
+	cr_expect_eq(h.unusable, 1);
+	/* Next jobs fail at once, without running, saying why. */
+	runs = atomic_load(&fake_runs);
+	cr_expect_eq(fake_one(7, 0, 0, err, sizeof(err)), -1);
+	cr_expect_eq(atomic_load(&fake_runs), runs, "a job ran on an "
+	    "unusable device");
+	cr_expect(strstr(err, "CUDA device 7 is unusable: CUDA error: reset "
+	    "failed") != NULL, "%s", err);
+	cr_expect_eq(atomic_load(&fake_resets), 1, "a reset retried before "
+	    "its delay");
+	/* Other devices are not affected. */
+	cr_expect_eq(fake_one(8, 0, 0, NULL, 0), 0);
+	kernel_device_set_ops(NULL);
+}
+
+#ifdef HAVE_CUDA
+static int
+fault_run(const double *params, int device, struct kernel_result *res)
+{
+	(void)params;
+	return kernel_cuda_fault(device, res->error, sizeof(res->error));
+}
+#endif
+
+/*
+ * On a real GPU: a job that breaks the context (an illegal address) fails,
+ * the device is reset, and the next job on it runs. CUDA documents that
+ * after such an error "the process must be terminated": this checks that
+ * a reset is enough with the driver at hand.
+ */
+Test(gpu, broken_context_is_reset_and_serves_again)
+{
+#ifdef HAVE_CUDA
+	static const char *const kv[] = { "ms=10" };
+	struct kernel			 fault = { "fault", "Fault", NULL, 0,
+					    fault_run };
+	struct kernel_device_health	 h;
+	struct kernel_result		 res;
+
+	gpu_or_skip();
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(kernel_run(&fault, NULL, 0, &res), -1);
+	cr_expect_not_null(strstr(res.error, "CUDA error"), "%s", res.error);
+	kernel_result_clear(&res);
+	kernel_device_health(0, &h);
+	cr_expect_eq(h.resets, 1, "no reset after an illegal address");
+	cr_expect_eq(h.unusable, 0, "the reset did not bring cuda:0 back");
+	cr_expect_eq(run_kernel("burn", 0, &res, kv, 1), 0, "%s", res.error);
+	kernel_result_clear(&res);
+#else
+	cr_skip_test("no CUDA device");
+#endif
 }
