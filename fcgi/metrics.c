@@ -203,12 +203,46 @@ render_tasks(struct buf *b, const struct sched_stats *ss)
 	}
 }
 
+enum dev_field { DEV_FAILURES, DEV_IN_A_ROW, DEV_RESETS, DEV_UNUSABLE };
+
+/* One series of kernel_device_health() over the CUDA devices. */
+static void
+device_series(struct buf *b, int ndev, enum dev_field f)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} series[] = {
+		[DEV_FAILURES] = { "sluice_device_job_failures_total",
+		    "counter", "Jobs that failed on each CUDA device." },
+		[DEV_IN_A_ROW] = { "sluice_device_failures_in_a_row", "gauge",
+		    "Jobs failed in a row on each CUDA device (0 after a "
+		    "success)." },
+		[DEV_RESETS] = { "sluice_device_resets_total", "counter",
+		    "Resets of each CUDA device after an error broke its "
+		    "context." },
+		[DEV_UNUSABLE] = { "sluice_device_unusable", "gauge",
+		    "1 while a CUDA device's reset failed: its jobs fail at "
+		    "once." },
+	};
+	struct kernel_device_health	 h;
+	long				 v;
+	int				 d;
+
+	head(b, series[f].name, series[f].type, series[f].help);
+	for (d = 0; d < ndev; d++) {
+		kernel_device_health(d, &h);
+		v = f == DEV_FAILURES ? h.failures : f == DEV_IN_A_ROW ?
+		    h.in_a_row : f == DEV_RESETS ? h.resets : h.unusable;
+		buf_printf(b, "%s{device=\"cuda:%d\"} %ld\n", series[f].name,
+		    d, v);
+	}
+}
+
 static void
 render_server(struct buf *b, const struct metrics_server *ms)
 {
 	char	 code[8];
-	int	 i, d;
-	struct kernel_device_health h;
+	int	 i;
 
 	head(b, "sluice_responder_threads", "gauge",
 	    "Responder threads answering FastCGI requests.");
@@ -231,34 +265,10 @@ render_server(struct buf *b, const struct metrics_server *ms)
 	buf_printf(b, "sluice_draining %d\n", ms->draining ? 1 : 0);
 	head(b, "sluice_devices", "gauge", "CUDA devices found at start.");
 	buf_printf(b, "sluice_devices %d\n", ms->devices);
-	head(b, "sluice_device_job_failures_total", "counter",
-	    "Jobs that failed on each CUDA device.");
-	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &h);
-		buf_printf(b, "sluice_device_job_failures_total{device=\"cuda:%d\"}"
-		    " %ld\n", d, h.failures);
-	}
-	head(b, "sluice_device_failures_in_a_row", "gauge",
-	    "Jobs failed in a row on each CUDA device (0 after a success).");
-	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &h);
-		buf_printf(b, "sluice_device_failures_in_a_row{device=\"cuda:%d\"}"
-		    " %ld\n", d, h.in_a_row);
-	}
-	head(b, "sluice_device_resets_total", "counter",
-	    "Resets of each CUDA device after an error broke its context.");
-	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &h);
-		buf_printf(b, "sluice_device_resets_total{device=\"cuda:%d\"}"
-		    " %ld\n", d, h.resets);
-	}
-	head(b, "sluice_device_unusable", "gauge",
-	    "1 while a CUDA device's reset failed: its jobs fail at once.");
-	for (d = 0; d < ms->devices; d++) {
-		kernel_device_health(d, &h);
-		buf_printf(b, "sluice_device_unusable{device=\"cuda:%d\"} %d\n",
-		    d, h.unusable);
-	}
+	device_series(b, ms->devices, DEV_FAILURES);
+	device_series(b, ms->devices, DEV_IN_A_ROW);
+	device_series(b, ms->devices, DEV_RESETS);
+	device_series(b, ms->devices, DEV_UNUSABLE);
 	head(b, "sluice_config_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");
 	buf_printf(b, "sluice_config_reloads_total{result=\"ok\"} %llu\n"
