@@ -8,19 +8,7 @@ top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
 sluice=$top_builddir/sluice
 conf=$top_srcdir/tests/data/it.conf
-n=0
-failed=0
-
-ok() {	# ok COND-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
-diag() { sed 's/^/# /'; }
+. "$top_srcdir/tests/tap.sh"
 
 [ -x "$sluice" ] || { echo "Bail out! no $sluice"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-cli.XXXXXX") || {

@@ -6,24 +6,9 @@
 set -u
 
 top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
 make_cmd=${MAKE:-make}
-n=0
-failed=0
-
-ok() {	# ok COND-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-diag() { sed 's/^/# /'; }
+. "$top_srcdir/tests/tap.sh"
 
 echo "1..17"
 

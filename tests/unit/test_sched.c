@@ -369,8 +369,10 @@ hctx_ran(struct hctx *h, const char *id)
 	return n;
 }
 
+/* A scheduler on c (journal jr, or none) whose jobs run hook with h. */
 static struct sched *
-mksched(const struct conf *c, struct hctx *h, int threads)
+mksched_on(const struct conf *c, struct journal *jr, struct hctx *h,
+    int threads)
 {
 	struct sched_opts	 o;
 	struct sched		*s;
@@ -380,9 +382,38 @@ mksched(const struct conf *c, struct hctx *h, int threads)
 	o.run_hook = hook;
 	o.run_arg = h;
 	o.threads = threads;
-	s = sched_create(c, NULL, &o, err, sizeof(err));
+	s = sched_create(c, jr, &o, err, sizeof(err));
 	cr_assert(s != NULL, "sched_create: %s", err);
 	return s;
+}
+
+static struct sched *
+mksched(const struct conf *c, struct hctx *h, int threads)
+{
+	return mksched_on(c, NULL, h, threads);
+}
+
+/* Makes the directory of template dir and opens a journal in it. */
+static struct journal *
+tmp_journal(char *dir)
+{
+	struct journal	*jr;
+	char		 err[256];
+
+	cr_assert(mkdtemp(dir) != NULL);
+	jr = journal_open(dir, err, sizeof(err));
+	cr_assert(jr != NULL, "journal_open: %s", err);
+	return jr;
+}
+
+/* Removes a tmp_journal() directory. */
+static void
+rm_tree(const char *dir)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
 }
 
 /* Session i as 32 hex. */
@@ -1163,25 +1194,18 @@ Test(sched, journal_requeues_in_order)
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
 	struct ttask	 tt[] = { { "t", { "one", NULL } } };
 	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
-	struct sched_opts o;
 	struct journal	*jr;
 	struct hctx	 h;
 	struct sched	*s;
 	struct job	 j;
-	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
-	char		 ids[4][JOB_ID_LEN + 1], cmd[128];
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX";
+	char		 ids[4][JOB_ID_LEN + 1];
 	pthread_t	 opener;
 	int		 i, n;
 
-	cr_assert(mkdtemp(dir) != NULL);
-	if ((jr = journal_open(dir, err, sizeof(err))) == NULL)
-		cr_skip_test("journal_open: %s", err);
-	memset(&o, 0, sizeof(o));
-	o.run_hook = hook;
-	o.run_arg = &h;
+	jr = tmp_journal(dir);
 	hctx_init(&h, 1);
-	s = sched_create(c, jr, &o, err, sizeof(err));
-	cr_assert(s != NULL, "%s", err);
+	s = mksched_on(c, jr, &h, 0);
 	for (i = 0; i < 4; i++)
 		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
 	hctx_wait_inside(&h, 1);
@@ -1197,8 +1221,7 @@ Test(sched, journal_requeues_in_order)
 	job_clear(&j);
 
 	hctx_init(&h, 0);
-	s = sched_create(c, jr, &o, err, sizeof(err));
-	cr_assert(s != NULL, "%s", err);
+	s = mksched_on(c, jr, &h, 0);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_assert_eq(hctx_count(&h), 4 - n);
 	for (i = n; i < 4; i++) {
@@ -1212,8 +1235,7 @@ Test(sched, journal_requeues_in_order)
 	}
 	sched_destroy(s);
 	journal_close(jr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	rm_tree(dir);
 	freeconf(c);
 }
 
@@ -1265,26 +1287,19 @@ Test(sched, final_write_retried_until_journaled, .timeout = 120)
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
 	struct ttask	 tt[] = { { "t", { "one", NULL } } };
 	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
-	struct sched_opts o;
 	struct journal	*jr;
 	struct hctx	 h;
 	struct sched	*s;
 	struct job	 j;
 	sqlite3		*db;
-	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX";
 	char		 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1], st[32];
-	char		 path[PATH_MAX], cmd[128];
+	char		 path[PATH_MAX];
 	int		 i;
 
-	cr_assert(mkdtemp(dir) != NULL);
-	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
-	    err);
-	memset(&o, 0, sizeof(o));
-	o.run_hook = hook;
-	o.run_arg = &h;
+	jr = tmp_journal(dir);
 	hctx_init(&h, 1);
-	s = sched_create(c, jr, &o, err, sizeof(err));
-	cr_assert(s != NULL, "%s", err);
+	s = mksched_on(c, jr, &h, 0);
 	cr_assert_eq(submit(s, "t", 1, "", 0, a, NULL), SCHED_OK);
 	cr_assert_eq(submit(s, "t", 2, "", 0, b, NULL), SCHED_OK);
 	hctx_wait_inside(&h, 1);	/* a runs (journaled), b waits */
@@ -1321,8 +1336,7 @@ Test(sched, final_write_retried_until_journaled, .timeout = 120)
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	sched_destroy(s);
 	journal_close(jr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	rm_tree(dir);
 	freeconf(c);
 }
 
@@ -1336,25 +1350,17 @@ Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
 	struct ttask	 tt[] = { { "t", { "one", NULL } } };
 	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
-	struct sched_opts o;
 	struct journal	*jr;
 	struct hctx	 h;
 	struct sched	*s;
 	struct job	 j;
-	char		 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX";
 	char		 ids[4][JOB_ID_LEN + 1], again[JOB_ID_LEN + 1];
-	char		 cmd[128];
 	int		 i;
 
-	cr_assert(mkdtemp(dir) != NULL);
-	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
-	    err);
-	memset(&o, 0, sizeof(o));
-	o.run_hook = hook;
-	o.run_arg = &h;
+	jr = tmp_journal(dir);
 	hctx_init(&h, 0);
-	s = sched_create(c, jr, &o, err, sizeof(err));
-	cr_assert(s != NULL, "%s", err);
+	s = mksched_on(c, jr, &h, 0);
 	for (i = 0; i < 2; i++)
 		cr_assert_eq(submit(s, "t", i, "n", 0, ids[i], NULL), SCHED_OK);
 	for (i = 0; i < 2; i++) {
@@ -1389,8 +1395,7 @@ Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
 	cr_expect_eq(sched_lookup(s, ids[3], NULL, &j), SCHED_NOT_FOUND);
 	sched_destroy(s);
 	journal_close(jr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	rm_tree(dir);
 	freeconf(c);
 }
 
@@ -1411,7 +1416,7 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	double			 v[KERNEL_MAX_PARAMS] = { 0 };
 	char			 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
-	char			 path[PATH_MAX], cmd[128];
+	char			 path[PATH_MAX];
 	FILE			*f;
 	int			 i, retry;
 
@@ -1422,9 +1427,7 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	v[kernel_param_index(k, "width")] = 16;
 	v[kernel_param_index(k, "height")] = 16;
 	v[kernel_param_index(k, "iters")] = 16;
-	cr_assert(mkdtemp(dir) != NULL);
-	cr_assert((jr = journal_open(dir, err, sizeof(err))) != NULL, "%s",
-	    err);
+	jr = tmp_journal(dir);
 	snprintf(path, sizeof(path), "%s/results", dir);
 	cr_assert_eq(rmdir(path), 0);
 	cr_assert((f = fopen(path, "w")) != NULL);
@@ -1456,8 +1459,7 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 			cr_assert(s != NULL, "%s", err);
 	}
 	journal_close(jr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	rm_tree(dir);
 	freeconf(c);
 }
 
