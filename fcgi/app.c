@@ -17,6 +17,7 @@
 #include "app.h"
 #include "kernel.h"
 #include "metrics.h"
+#include "params.h"
 
 /* Requests counted by status class for /metrics (index: status / 100). */
 #define APP_STATUS_CLASSES	6
@@ -967,6 +968,44 @@ field_is_first(const struct form *f, size_t i)
 	return 1;
 }
 
+/*
+ * The params of k from the form through the params codec: each given
+ * field's text checked (its error in fs and errs, *bad counted), the
+ * others at their default. Returns the codec's text (caller frees), or
+ * NULL when a field was refused (*bad > 0) or on ENOMEM.
+ */
+static char *
+form_params(const struct http_req *req, const struct kernel *k,
+    struct form_state *fs, char errs[][128], int *bad)
+{
+	json_t		*obj, *v;
+	const char	*text;
+	char		*out = NULL;
+	size_t		 i;
+
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < k->nparams; i++) {
+		if ((text = form_get(&req->form, k->params[i].name)) == NULL)
+			v = params_default_value(&k->params[i]);
+		else if ((v = params_value_from_text(&k->params[i], text,
+		    errs[i], sizeof(errs[i]))) == NULL) {
+			fs->errors[i] = errs[i];
+			(*bad)++;
+		}
+		if (text != NULL)
+			fs->values[i] = text;
+		if (v != NULL && json_object_set_new(obj, k->params[i].name,
+		    v) == -1)
+			goto out;
+	}
+	if (*bad == 0)
+		out = params_encode(k->params, k->nparams, obj);
+out:
+	json_decref(obj);
+	return out;
+}
+
 static void
 handle_submit(struct app *a, struct http_req *req, const char *task_name,
     struct http_resp *resp)
@@ -974,16 +1013,13 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 	const struct conf_task	*t;
 	const struct kernel	*k;
 	struct form_state	 fs;
-	struct buf		 pjson;
-	double			 values[KERNEL_MAX_PARAMS] = { 0 };
 	char			 errs[KERNEL_MAX_PARAMS][128], ferr[160];
-	char			 id[JOB_ID_LEN + 1], loc[80];
-	const char		*nonce, *v;
+	char			 id[JOB_ID_LEN + 1], loc[80], *params = NULL;
+	const char		*nonce;
 	size_t			 i;
 	int			 bad = 0, retry = 0;
 	enum sched_rc		 rc;
 
-	buf_init(&pjson);
 	if ((t = conf_find_task(a->conf, task_name)) == NULL ||
 	    (k = kernel_find(t->kernel)) == NULL) {
 		error_answer(a, req, 404, "no such task", 0, resp);
@@ -1025,24 +1061,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 			bad++;
 		}
 	}
-	kernel_defaults(k, values);
-	buf_putc(&pjson, '{');
-	for (i = 0; i < k->nparams; i++) {
-		if ((v = form_get(&req->form, k->params[i].name)) != NULL) {
-			fs.values[i] = v;
-			if (kernel_parse_param(&k->params[i], v, &values[i],
-			    errs[i], sizeof(errs[i])) == -1) {
-				fs.errors[i] = errs[i];
-				bad++;
-			}
-		}
-		if (i > 0)
-			buf_putc(&pjson, ',');
-		buf_json_str(&pjson, k->params[i].name);
-		buf_putc(&pjson, ':');
-		buf_json_num(&pjson, values[i]);
-	}
-	buf_putc(&pjson, '}');
+	params = form_params(req, k, &fs, errs, &bad);
 	if (bad > 0) {
 		answer_field_errors(a, req, k, &fs, resp);
 		goto out;
@@ -1054,8 +1073,12 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 		    resp);
 		goto out;
 	}
-	rc = sched_submit(a->sched, t->name, k, req->session, nonce, values,
-	    buf_cstr(&pjson), id, &retry);
+	if (params == NULL) {
+		error_answer(a, req, 500, "out of memory", 0, resp);
+		goto out;
+	}
+	rc = sched_submit(a->sched, t->name, k, req->session, nonce, params,
+	    id, &retry);
 	switch (rc) {
 	case SCHED_OK:
 		if (http_wants_json(req)) {
@@ -1099,7 +1122,7 @@ handle_submit(struct app *a, struct http_req *req, const char *task_name,
 		break;
 	}
 out:
-	buf_free(&pjson);
+	free(params);
 }
 
 /* ---- jobs ---- */

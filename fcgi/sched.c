@@ -73,6 +73,7 @@
 #include "journal.h"
 #include "kernel.h"
 #include "lock.h"
+#include "params.h"
 #include "sched.h"
 
 #define SCHED_KEEP_FINISHED	4096	/* finished jobs kept in memory ... */
@@ -121,7 +122,6 @@ struct sess {
 struct stask {
 	const struct conf_task	*ct;		/* NULL once removed by reload */
 	const struct kernel	*k;
-	size_t			 nparams;
 	double			 ema_ms;
 	int			 seen;
 	int			 nqueued, nrunning;	/* incl. pending */
@@ -137,7 +137,6 @@ struct sjob {
 	struct stask	*st;
 	struct sess	*sess;
 	const struct kernel *k;		/* as admitted (a reload may change the task's) */
-	double		*params;
 	size_t		 nlocks;	/* the locks it was admitted with */
 	size_t		*lidx;		/* per job lock: index in s->locks; SIZE_MAX: removed */
 	int		*slots;		/* per job lock */
@@ -411,7 +410,6 @@ sjob_free(struct sjob *j)
 	if (j == NULL)
 		return;
 	job_clear(&j->job);
-	free(j->params);
 	free(j->lidx);
 	free(j->slots);
 	free(j->w);
@@ -1215,6 +1213,36 @@ retry_secs(double ms)
 /* Threads */
 
 /*
+ * Runs j's kernel with its stored params (validated when it was admitted
+ * or recovered, read back here by the one params codec). Returns 0 with
+ * res filled, or -1 with the reason in err.
+ */
+static int
+run_kernel(const struct sjob *j, struct kernel_result *res, char *err,
+    size_t errlen)
+{
+	double	 values[KERNEL_MAX_PARAMS];
+	json_t	*obj;
+	char	 why[200];
+	int	 rc = -1;
+
+	if (j->k->nparams > KERNEL_MAX_PARAMS ||
+	    (obj = params_decode(j->k->params, j->k->nparams, j->job.params,
+	    why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "invalid params: %s",
+		    j->k->nparams > KERNEL_MAX_PARAMS ? "too many" : why);
+		return -1;
+	}
+	if (params_numbers(j->k->params, j->k->nparams, obj, values, why,
+	    sizeof(why)) == -1)
+		snprintf(err, errlen, "invalid params: %s", why);
+	else if ((rc = kernel_run(j->k, values, j->run_device, res)) != 0)
+		snprintf(err, errlen, "%s", res->error);
+	json_decref(obj);
+	return rc;
+}
+
+/*
  * Runs j (taken off the ready list) outside the mutex, then takes the
  * mutex, ends j and dispatches. Returns with the mutex held, so that the
  * worker picks its next job without letting go of it in between.
@@ -1247,10 +1275,8 @@ worker_run(struct sched *s, struct sjob *j)
 		    j->job.kernel);
 		rc = -1;
 	} else {
-		rc = kernel_run(j->k, j->params, j->run_device, &res);
-		if (rc != 0)
-			snprintf(err, sizeof(err), "%s", res.error);
-		else {
+		rc = run_kernel(j, &res, err, sizeof(err));
+		if (rc == 0) {
 			result = res.json;
 			res.json = NULL;
 		}
@@ -1415,99 +1441,10 @@ timer_main(void *arg)
 /* ---------------------------------------------------------------------- */
 /* Job construction */
 
-/* "{"a":1,"b":2}" from params in spec order. NULL on ENOMEM. */
-static char *
-params_to_json(const struct stask *st, const double *params)
-{
-	struct buf	 b;
-	size_t		 i;
-
-	buf_init(&b);
-	buf_putc(&b, '{');
-	for (i = 0; i < st->nparams; i++) {
-		if (i > 0)
-			buf_putc(&b, ',');
-		buf_json_str(&b, st->k->params[i].name);
-		buf_putc(&b, ':');
-		buf_json_num(&b, params[i]);
-	}
-	buf_putc(&b, '}');
-	if (!buf_ok(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_take(&b);
-}
-
-/*
- * Parses the flat {"name":number,...} that params_to_json (or the form
- * layer, with buf_json_num) wrote back into out, in spec order, and checks
- * each value against its spec. Returns 0, or -1 with a reason in err.
- */
-static int
-params_from_json(const struct stask *st, const char *json, double *out,
-    char *err, size_t errlen)
-{
-	const struct kparam_spec	*sp;
-	const char			*p;
-	char				*end, key[80];
-	size_t				 i, klen;
-	double				 v;
-
-	for (i = 0; i < st->nparams; i++) {
-		sp = &st->k->params[i];
-		if ((size_t)snprintf(key, sizeof(key), "\"%s\"", sp->name) >=
-		    sizeof(key)) {
-			errf(err, errlen, "%s: name too long", sp->name);
-			return -1;
-		}
-		klen = strlen(key);
-		for (p = json; p != NULL && (p = strstr(p, key)) != NULL;
-		    p += klen) {
-			/* A key follows '{' or ',' (after blanks). */
-			const char *q = p;
-
-			while (q > json && (q[-1] == ' ' || q[-1] == '\t'))
-				q--;
-			if (q > json && (q[-1] == '{' || q[-1] == ','))
-				break;
-		}
-		if (p == NULL) {
-			errf(err, errlen, "%s: missing", sp->name);
-			return -1;
-		}
-		p += klen;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p++ != ':') {
-			errf(err, errlen, "%s: malformed", sp->name);
-			return -1;
-		}
-		while (*p == ' ' || *p == '\t')
-			p++;
-		errno = 0;
-		v = strtod(p, &end);
-		while (*end == ' ' || *end == '\t')
-			end++;
-		if (end == p || errno != 0 || !isfinite(v) ||
-		    (*end != ',' && *end != '}')) {
-			errf(err, errlen, "%s: not a number", sp->name);
-			return -1;
-		}
-		if (v < sp->min || v > sp->max ||
-		    (sp->type == KPARAM_INT && v != floor(v))) {
-			errf(err, errlen, "%s: out of range", sp->name);
-			return -1;
-		}
-		out[i] = v;
-	}
-	return 0;
-}
-
 /* A new job of st (not yet indexed or queued); NULL on ENOMEM. */
 static struct sjob *
 sjob_new(struct stask *st, const char *session, const char *nonce,
-    const double *params, const char *params_json)
+    const char *params_json)
 {
 	struct sjob	*j;
 	struct buf	 b;
@@ -1522,17 +1459,12 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 	j->lidx = calloc(n, sizeof(*j->lidx));
 	j->slots = calloc(n, sizeof(*j->slots));
 	j->w = calloc(n, sizeof(*j->w));
-	if (st->nparams > 0)
-		j->params = calloc(st->nparams, sizeof(*j->params));
-	if (j->lidx == NULL || j->slots == NULL || j->w == NULL ||
-	    (st->nparams > 0 && j->params == NULL))
+	if (j->lidx == NULL || j->slots == NULL || j->w == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		j->lidx[i] = st->ct->lock_index[i];
 		j->slots[i] = -1;
 	}
-	if (st->nparams > 0 && params != NULL)
-		memcpy(j->params, params, st->nparams * sizeof(*params));
 
 	snprintf(j->job.session, sizeof(j->job.session), "%s", session);
 	snprintf(j->job.nonce, sizeof(j->job.nonce), "%s", nonce);
@@ -1548,12 +1480,7 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 	if (!buf_ok(&b))
 		goto fail;
 	j->job.locks = buf_take(&b);
-	if (params_json != NULL)
-		j->job.params = strdup(params_json);
-	else if (st->nparams > 0)
-		j->job.params = params_to_json(st, j->params);
-	else
-		j->job.params = strdup("{}");
+	j->job.params = strdup(params_json != NULL ? params_json : "{}");
 	if (j->job.task == NULL || j->job.kernel == NULL ||
 	    j->job.params == NULL)
 		goto fail;
@@ -1643,23 +1570,22 @@ recover_one(struct sched *s, struct job *job)
 	struct stask	*st;
 	struct sjob	*j;
 	struct sess	*e;
+	json_t		*params = NULL;
 	char		 why[200], msg[256];
-	double		 params[KERNEL_MAX_PARAMS];
 
 	if (job->task == NULL || (st = stask_find(s, job->task)) == NULL) {
 		recover_fail(s, job, "task no longer configured");
 		return;
 	}
-	if (st->nparams > KERNEL_MAX_PARAMS || (st->nparams > 0 &&
-	    params_from_json(st, job->params != NULL ? job->params : "",
-	    params, why, sizeof(why)) == -1)) {
+	if (st->k != NULL && (params = params_decode(st->k->params,
+	    st->k->nparams, job->params, why, sizeof(why))) == NULL) {
 		snprintf(msg, sizeof(msg), "invalid params after restart: %s",
-		    st->nparams > KERNEL_MAX_PARAMS ? "too many" : why);
+		    why);
 		recover_fail(s, job, msg);
 		return;
 	}
-	if ((j = sjob_new(st, job->session, job->nonce, params,
-	    job->params)) == NULL ||
+	json_decref(params);
+	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
 	    (e = sess_get(s, j->job.session, 1)) == NULL) {
 		sjob_free(j);
 		recover_fail(s, job, "out of memory during recovery");
@@ -1782,7 +1708,6 @@ stask_bind(struct stask *st, const struct conf_task *ct)
 {
 	st->ct = ct;
 	st->k = kernel_find(ct->kernel);
-	st->nparams = st->k != NULL ? st->k->nparams : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1897,8 +1822,8 @@ fail:
 
 enum sched_rc
 sched_submit(struct sched *s, const char *task, const struct kernel *k,
-    const char *session, const char *nonce, const double *params,
-    const char *params_json, char id[JOB_ID_LEN + 1], int *retry_after)
+    const char *session, const char *nonce, const char *params_json,
+    char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct stask	*st;
 	struct sjob	*j = NULL, *old;
@@ -1970,8 +1895,7 @@ sched_submit(struct sched *s, const char *task, const struct kernel *k,
 		rc = SCHED_CHANGED;
 		goto unlock;
 	}
-	if ((st->nparams > 0 && params == NULL) ||
-	    (j = sjob_new(st, session, nonce, params, params_json)) == NULL) {
+	if ((j = sjob_new(st, session, nonce, params_json)) == NULL) {
 		rc = SCHED_ERROR;
 		goto unlock;
 	}

@@ -71,9 +71,9 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 		    const struct sched_opts *, char *err, size_t errlen);
 
 /*
- * Admits a job of task for session with params (array in the spec order
- * of kernel k, against which the caller validated them; params_json is
- * its JSON form, copied). k must be the kernel the scheduler's config
+ * Admits a job of task for session with params_json (the params codec's
+ * text, params_encode(), validated by the caller against kernel k; NULL
+ * means "{}"; copied). k must be the kernel the scheduler's config
  * gives the task (NULL for a kernel unknown to kernel_find(), as with a
  * test hook): when a reload changed it in between, nothing is admitted
  * and SCHED_CHANGED returned, *retry_after 1. A non-empty nonce already
@@ -84,9 +84,8 @@ struct sched	*sched_create(const struct conf *, struct journal *,
  */
 enum sched_rc	 sched_submit(struct sched *, const char *task,
 		    const struct kernel *k, const char *session,
-		    const char *nonce, const double *params,
-		    const char *params_json, char id[JOB_ID_LEN + 1],
-		    int *retry_after);
+		    const char *nonce, const char *params_json,
+		    char id[JOB_ID_LEN + 1], int *retry_after);
 
 /* Cancels a queued job of session: OK, NOT_FOUND or CONFLICT. */
 enum sched_rc	 sched_cancel(struct sched *, const char *id,

@@ -217,7 +217,7 @@ bench_sched(void)
 	snprintf(sess, sizeof(sess), "%032d", 0);
 	t0 = now_ns();
 	for (i = 0; i < NJOBS; i++)
-		if (sched_submit(s, "burn", NULL, sess, "", NULL,
+		if (sched_submit(s, "burn", NULL, sess, "",
 		    "{\"ms\":2}", id, &retry) != SCHED_OK) {
 			fprintf(stderr, "bench_sched: submit %d refused\n", i);
 			rc = 1;

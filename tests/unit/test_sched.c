@@ -432,7 +432,7 @@ submit(struct sched *s, const char *task, int session, const char *nonce,
 
 	sid(sess, session);
 	snprintf(pj, sizeof(pj), "{\"ms\":%g}", ms);
-	return sched_submit(s, task, NULL, sess, nonce, NULL, pj, id,
+	return sched_submit(s, task, NULL, sess, nonce, pj, id,
 	    retry != NULL ? retry : &r);
 }
 
@@ -866,7 +866,6 @@ Test(sched, submit_with_another_kernel_refused)
 	struct sched		*s;
 	struct buf		 b;
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
-	double			 v[KERNEL_MAX_PARAMS] = { 0 };
 	int			 retry = 0;
 
 	cr_assert(burn != NULL && mandel != NULL);
@@ -875,16 +874,12 @@ Test(sched, submit_with_another_kernel_refused)
 	hctx_init(&h, 0);
 	s = mksched(c, &h, 0);
 	sid(sess, 1);
-	kernel_defaults(mandel, v);
-	cr_expect_eq(sched_submit(s, "t", mandel, sess, "", v, NULL, id,
+	cr_expect_eq(sched_submit(s, "t", mandel, sess, "", NULL, id,
 	    &retry), SCHED_CHANGED);
 	cr_expect_eq(retry, 1);
-	cr_expect_eq(sched_submit(s, "t", NULL, sess, "", v, NULL, id,
+	cr_expect_eq(sched_submit(s, "t", NULL, sess, "", "{\"ms\":0}", id,
 	    &retry), SCHED_CHANGED);
-	memset(v, 0, sizeof(v));
-	kernel_defaults(burn, v);
-	v[0] = 0;
-	cr_expect_eq(sched_submit(s, "t", burn, sess, "", v, NULL, id,
+	cr_expect_eq(sched_submit(s, "t", burn, sess, "", "{\"ms\":0}", id,
 	    &retry), SCHED_OK);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_expect_eq(hctx_count(&h), 1, "only the matching one ran");
@@ -1413,7 +1408,6 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	struct journal		*jr;
 	struct sched		*s;
 	struct job		 j;
-	double			 v[KERNEL_MAX_PARAMS] = { 0 };
 	char			 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
 	char			 path[PATH_MAX];
@@ -1423,10 +1417,6 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	cr_assert(k != NULL);
 	free(c->tasks[0].kernel);
 	c->tasks[0].kernel = xstrdup("mandelbrot");
-	kernel_defaults(k, v);
-	v[kernel_param_index(k, "width")] = 16;
-	v[kernel_param_index(k, "height")] = 16;
-	v[kernel_param_index(k, "iters")] = 16;
 	jr = tmp_journal(dir);
 	snprintf(path, sizeof(path), "%s/results", dir);
 	cr_assert_eq(rmdir(path), 0);
@@ -1435,8 +1425,9 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	s = sched_create(c, jr, NULL, err, sizeof(err));
 	cr_assert(s != NULL, "%s", err);
 	sid(sess, 1);
-	cr_assert_eq(sched_submit(s, "m", k, sess, "", v, NULL, id, &retry),
-	    SCHED_OK);
+	cr_assert_eq(sched_submit(s, "m", k, sess, "", "{\"cx\":-0.5,"
+	    "\"cy\":0,\"scale\":3,\"width\":16,\"height\":16,\"iters\":16}",
+	    id, &retry), SCHED_OK);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
 	cr_expect_eq(j.state, JOB_DONE);
@@ -1549,7 +1540,7 @@ stress_submitter(void *arg)
 		snprintf(pj, sizeof(pj), "{\"ms\":%.2f}",
 		    (rand_r(&seed) % 201) / 100.0);
 		id = st.ids[t][n];
-		rc = sched_submit(st.s, task, NULL, sess, "", NULL, pj, id,
+		rc = sched_submit(st.s, task, NULL, sess, "", pj, id,
 		    &retry);
 		if (rc == SCHED_QUEUE_FULL || rc == SCHED_SESSION_LIMIT) {
 			sleep_ms(1);
@@ -2147,7 +2138,7 @@ rl_submitter(void *arg)
 		snprintf(pj, sizeof(pj), "{\"ms\":0,\"g\":%d,\"k\":%d}",
 		    atomic_load(&rl.gen), t * RL_PER + n);
 		rc = sched_submit(rl.s, rand_r(&seed) % 2 ? "a" : "b", NULL,
-		    sess, "", NULL, pj, rl.ids[t][n], &retry);
+		    sess, "", pj, rl.ids[t][n], &retry);
 		if (rc == SCHED_OK) {
 			rl.idx[t][n] = t * RL_PER + n;
 			n++;
