@@ -1,119 +1,107 @@
-/* lock: slot bitmap of one keyed lock. See lock.h for the contract. */
-#include <stdatomic.h>
-#include <stdint.h>
+/* lock: one keyed lock (slots, waiters, order, counters). See lock.h. */
+#include <sys/queue.h>
+
+#include <string.h>
 
 #include "lock.h"
 
 int
-lock_init(struct lock *l, int nslots)
+lock_init(struct lock *l, const struct conf_lock *cl)
 {
-	int	 i;
-
-	if (nslots < 1 || nslots > LOCK_MAX_SLOTS)
+	memset(l, 0, sizeof(*l));
+	if (slots_init(&l->slots, cl->slots) == -1)
 		return -1;
-	l->nslots = nslots;
-	l->nwords = (nslots + 63) / 64;
-	for (i = 0; i < LOCK_WORDS; i++)
-		atomic_init(&l->bits[i], 0);
-	return 0;
-}
-
-/*
- * Bits of word w that stand for real slots. After a shrink, words beyond
- * nslots may still hold slots (nwords covers them) but offer none.
- */
-static inline uint64_t
-lock_word_mask(const struct lock *l, int w)
-{
-	int	 rem;
-
-	rem = l->nslots - 64 * w;
-	if (rem <= 0)
-		return 0;
-	return rem >= 64 ? UINT64_MAX : (UINT64_C(1) << rem) - 1;
-}
-
-int
-lock_resize(struct lock *l, int nslots)
-{
-	int	 w, nwords;
-
-	if (nslots < 1 || nslots > LOCK_MAX_SLOTS)
-		return -1;
-	nwords = (nslots + 63) / 64;
-	for (w = nwords; w < LOCK_WORDS; w++)
-		if (atomic_load_explicit(&l->bits[w],
-		    memory_order_relaxed) != 0)
-			nwords = w + 1;
-	l->nslots = nslots;
-	l->nwords = nwords;
+	l->cl = cl;
+	TAILQ_INIT(&l->waiters);
 	return 0;
 }
 
 int
-lock_try_acquire(struct lock *l, int *slot)
+lock_rebind(struct lock *l, const struct conf_lock *cl)
 {
-	uint64_t	 cur, mask, freebits;
-	int		 w, bit;
-
-	for (w = 0; w < l->nwords; w++) {
-		mask = lock_word_mask(l, w);
-		cur = atomic_load_explicit(&l->bits[w], memory_order_relaxed);
-		while ((freebits = ~cur & mask) != 0) {
-			bit = __builtin_ctzll(freebits);
-			if (atomic_compare_exchange_weak_explicit(&l->bits[w],
-			    &cur, cur | (UINT64_C(1) << bit),
-			    memory_order_acquire, memory_order_relaxed)) {
-				*slot = w * 64 + bit;
-				return 0;
-			}
-			/* cur was reloaded by the failed CAS: try again. */
-		}
-	}
-	return -1;
+	if (slots_resize(&l->slots, cl->slots) == -1)
+		return -1;
+	l->cl = cl;
+	l->shrunk = slots_busy(&l->slots) > cl->slots;
+	return 0;
 }
 
 int
-lock_release(struct lock *l, int slot)
+lock_has_room(const struct lock *l)
 {
-	uint64_t	 bit, old;
-
-	/* Slots past nslots may still be held after a shrink. */
-	if (slot < 0 || slot >= 64 * l->nwords)
-		return -1;
-	bit = UINT64_C(1) << (slot % 64);
-	old = atomic_fetch_and_explicit(&l->bits[slot / 64], ~bit,
-	    memory_order_release);
-	return (old & bit) ? 0 : -1;
+	return slots_busy(&l->slots) < l->cl->slots;
 }
 
 int
 lock_busy(const struct lock *l)
 {
-	int	 w, n = 0;
-
-	for (w = 0; w < l->nwords; w++)
-		n += __builtin_popcountll(atomic_load_explicit(
-		    (_Atomic uint64_t *)&l->bits[w], memory_order_acquire));
-	return n;
+	return slots_busy(&l->slots);
 }
 
 int
-lock_free(const struct lock *l)
+lock_before(const struct lock *l, const struct lock_waiter *a,
+    const struct lock_waiter *b)
 {
-	int	 n = l->nslots - lock_busy(l);
-
-	return n > 0 ? n : 0;
+	if (l->cl->order == CONF_ORDER_FAIR && a->turn->turn != b->turn->turn)
+		return a->turn->turn < b->turn->turn;
+	return a->seq < b->seq;
 }
 
 int
-lock_held(const struct lock *l, int slot)
+lock_wait(struct lock *l, struct lock_waiter *w)
 {
-	uint64_t	 cur;
+	struct lock_waiter	*at;
 
-	if (slot < 0 || slot >= 64 * l->nwords)
-		return 0;
-	cur = atomic_load_explicit((_Atomic uint64_t *)&l->bits[slot / 64],
-	    memory_order_acquire);
-	return (cur >> (slot % 64)) & 1;
+	/* Recovered jobs come in seq order too: the walk is short. */
+	TAILQ_FOREACH_REVERSE(at, &l->waiters, lock_waiters, link)
+		if (at->seq < w->seq)
+			break;
+	if (at != NULL)
+		TAILQ_INSERT_AFTER(&l->waiters, at, w, link);
+	else
+		TAILQ_INSERT_HEAD(&l->waiters, w, link);
+	l->nwait++;
+	/*
+	 * A session that starts waiting goes behind the one just served,
+	 * never ahead of its own last start: a session with a job still
+	 * running keeps the turn lock_start gave it, so submitting its next
+	 * job does not jump it back ahead of the others.
+	 */
+	if (w->turn->nwait++ == 0 && w->turn->turn < l->turn - 1)
+		w->turn->turn = l->turn - 1;
+	return TAILQ_FIRST(&l->waiters) == w;
+}
+
+void
+lock_unwait(struct lock *l, struct lock_waiter *w)
+{
+	TAILQ_REMOVE(&l->waiters, w, link);
+	l->nwait--;
+	w->turn->nwait--;
+}
+
+int
+lock_start(struct lock *l, struct lock_waiter *w, double waited_ms)
+{
+	lock_unwait(l, w);
+	l->turn += 2;
+	w->turn->turn = l->turn;
+	l->n.started++;
+	hist_add(&l->n.wait, waited_ms);
+	return slots_take(&l->slots);
+}
+
+int
+lock_end_running(struct lock *l, int slot, enum job_state state,
+    double run_ms)
+{
+	hist_add(&l->n.run, run_ms);
+	l->n.ended[state]++;
+	return slots_put(&l->slots, slot);
+}
+
+void
+lock_end_waiting(struct lock *l, enum job_state state)
+{
+	l->n.ended[state]++;
 }

@@ -1,89 +1,110 @@
 /*
- * lock: the slot accounting of one keyed lock.
+ * lock: one keyed lock of the config, as the scheduler runs it: its held
+ * slots, the jobs waiting for it in its order, and its counters.
  *
- * A lock has 1..LOCK_MAX_SLOTS slots kept in a bitmap of atomic words; a
- * set bit is a held slot. Claiming a slot is one compare-and-swap on the
- * first word with a clear bit, releasing it one atomic and, so an
- * uncontended acquire + release costs two atomic read-modify-writes, like
- * a mutex lock/unlock pair. Slot i of a lock with devices runs on
- * devices[i].
+ * Order. Waiters are kept in arrival order (seq). A fifo lock serves
+ * them so; a fair lock serves by (the session's turn on this lock, seq):
+ * the lock's turn advances by 2 at every start and the session served
+ * gets the new value; a session that starts waiting gets max(its turn,
+ * turn - 1), i.e. it goes behind every session that has waited since
+ * before the last start but ahead of the one just served. So sessions
+ * take turns: one session's ten jobs do not block another's one. Each
+ * waiter points at its session's turn on this lock (struct lock_turn),
+ * which its owner keeps.
  *
- * The functions never block and never allocate; all are thread-safe on a
- * lock initialised with lock_init(). The scheduler calls them under its own
- * mutex (it must take all of a job's slots at once), but the lock itself
- * does not rely on that.
+ * Not thread-safe: the scheduler's mutex guards every lock and every
+ * lock_turn (sched_int.h). Nothing here blocks or allocates.
  */
 #ifndef SLUICE_LOCK_H
 #define SLUICE_LOCK_H
 
-#include <stdatomic.h>
-#include <stddef.h>
+#include <sys/queue.h>
+
 #include <stdint.h>
 
-#define LOCK_MAX_SLOTS	1024
-#define LOCK_WORDS	(LOCK_MAX_SLOTS / 64)
+#include "conf.h"
+#include "hist.h"
+#include "job.h"
+#include "slots.h"
+
+/* One session's place in a fair lock's rotation. */
+struct lock_turn {
+	int64_t		 turn;		/* its order key on the lock */
+	int		 nwait;		/* its jobs waiting on the lock */
+};
+
+/* A job waiting on a lock; embedded in the job (container_of). */
+struct lock_waiter {
+	TAILQ_ENTRY(lock_waiter) link;
+	int64_t			 seq;	/* arrival order, unique */
+	struct lock_turn	*turn;	/* its session's, on this lock */
+};
+TAILQ_HEAD(lock_waiters, lock_waiter);
+
+#define LOCK_NSTATES	(JOB_CANCELLED + 1)
+
+struct lock_counters {
+	uint64_t	 admitted, refused, started;
+	uint64_t	 ended[LOCK_NSTATES];	/* by final state */
+	struct hist	 wait, run;		/* ms */
+};
 
 struct lock {
-	_Atomic uint64_t	 bits[LOCK_WORDS];	/* bit set = slot held */
-	int			 nslots;		/* 1..LOCK_MAX_SLOTS */
-	int			 nwords;		/* words in use */
+	const struct conf_lock	*cl;
+	struct slots		 slots;
+	struct lock_waiters	 waiters;	/* by seq */
+	int			 nwait;
+	int			 npending;	/* admitted, journal write in flight */
+	int64_t			 turn;
+	int			 shrunk;	/* busy may exceed slots (reload) */
+	struct lock_counters	 n;
 };
 
 /*
- * Initialises l with nslots free slots. Returns 0, or -1 when nslots is
- * outside 1..LOCK_MAX_SLOTS (l is then unusable). Not thread-safe: call it
- * before sharing l.
+ * Sets up l for cl (which must outlive it, or the next lock_rebind):
+ * free slots, no waiters, zero counters. Returns 0, or -1 when
+ * cl->slots is outside 1..SLOTS_MAX.
  */
-int	lock_init(struct lock *l, int nslots);
+int	lock_init(struct lock *l, const struct conf_lock *cl);
 
 /*
- * Changes the number of slots to nslots (1..LOCK_MAX_SLOTS; -1 otherwise,
- * nothing changed). Held slots stay held: after a shrink, slots at or past
- * nslots are released as usual but never claimed again, and lock_busy()
- * may exceed nslots until they are. Not thread-safe against the other
- * functions: the scheduler calls it under its mutex, as it does them all.
+ * Binds l to cl after a reload, keeping its held slots, waiters and
+ * counters; a lock shrunk below its busy count starts nothing until
+ * busy < slots. Returns 0, or -1 (nothing changed) as lock_init.
  */
-int	lock_resize(struct lock *l, int nslots);
+int	lock_rebind(struct lock *l, const struct conf_lock *cl);
 
-/*
- * Claims the lowest free slot and stores its index in *slot. Returns 0, or
- * -1 when every slot is held (*slot untouched). Never blocks.
- */
-int	lock_try_acquire(struct lock *l, int *slot);
-
-/*
- * Releases a slot claimed by lock_try_acquire(). Releasing a slot that is
- * not held, or out of range, is a programming error: it returns -1 and
- * changes nothing; otherwise 0.
- */
-int	lock_release(struct lock *l, int slot);
-
-/* Number of held slots (a snapshot when other threads race). */
+/* 1 when a slot is free now. */
+int	lock_has_room(const struct lock *l);
 int	lock_busy(const struct lock *l);
 
-/* Number of free slots: nslots - lock_busy(), at least 0. */
-int	lock_free(const struct lock *l);
-
-/* 1 when slot is held, 0 when free or out of range. */
-int	lock_held(const struct lock *l, int slot);
+/* 1 when waiter a goes before waiter b in l's order. */
+int	lock_before(const struct lock *l, const struct lock_waiter *a,
+	    const struct lock_waiter *b);
 
 /*
- * Scheduler self-check, for tests only (sched.c implements it; declared
- * here to keep sched.h the public contract). Under the scheduler mutex,
- * verifies: busy <= slots and busy equals the running jobs holding each
- * lock; the queued counts match the waiter lists; no waiter could start
- * now (every lock of some waiter has a free slot); and, since the
- * scheduler was created, no job started on a fifo lock while an earlier
- * waiter of that lock could have started at that instant (counted only
- * while sched_audit_starts() is on). Returns 0, or -1
- * with the first problem in err. Thread-safe.
+ * Queues w (seq and turn set) in arrival order. Returns 1 when w is now
+ * the first waiter (the head's wait deadline changed), else 0.
  */
-struct sched;
-int	sched_audit(struct sched *s, char *err, size_t errlen);
+int	lock_wait(struct lock *l, struct lock_waiter *w);
+/* Takes w, which waits on l, off its list. */
+void	lock_unwait(struct lock *l, struct lock_waiter *w);
+
 /*
- * Turns on (1) or off (0) the per-start fifo check that sched_audit()
- * reports; it costs a scan of the waiters at every start. Thread-safe.
+ * Starts waiter w on l: takes it off the list, takes the lowest free slot
+ * and returns it, advances the rotation, counts the start and its wait.
+ * The caller checked lock_has_room().
  */
-void	sched_audit_starts(struct sched *s, int on);
+int	lock_start(struct lock *l, struct lock_waiter *w, double waited_ms);
+
+/*
+ * A job that held slot ended in state after run_ms: the slot is free
+ * again. Returns 0, or -1 when slot was not held (a programming error,
+ * counted nonetheless).
+ */
+int	lock_end_running(struct lock *l, int slot, enum job_state state,
+	    double run_ms);
+/* A job that never started ended in state (cancelled, expired...). */
+void	lock_end_waiting(struct lock *l, enum job_state state);
 
 #endif

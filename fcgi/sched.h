@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "hist.h"
 #include "job.h"
 #include "journal.h"
 
@@ -132,8 +133,8 @@ int		 sched_reconfigure(struct sched *, const struct conf *conf,
 		    char *err, size_t errlen);
 
 /* Histogram bounds (upper, inclusive, ms) of the wait and run times. */
-#define SCHED_HIST_N	18
-extern const int64_t sched_hist_bounds_ms[SCHED_HIST_N];
+#define SCHED_HIST_N		HIST_N
+#define sched_hist_bounds_ms	hist_bounds_ms
 
 /* The job states, indexed by enum job_state ("queued", ..., "cancelled"). */
 #define SCHED_NSTATES	6
@@ -204,5 +205,22 @@ int		 sched_drain(struct sched *, int64_t timeout_ms);
  * logged as lost (its row stays running: the next start fails it).
  */
 void		 sched_destroy(struct sched *);
+
+/*
+ * Scheduler self-check, for tests only. Under the scheduler mutex,
+ * verifies: busy <= slots and busy equals the running jobs holding each
+ * lock; the queued counts match the waiter lists; no waiter could start
+ * now (every lock of some waiter has a free slot); and, since the
+ * scheduler was created, no job started on a fifo lock while an earlier
+ * waiter of that lock could have started at that instant (counted only
+ * while sched_audit_starts() is on). Returns 0, or -1 with the first
+ * problem in err. Thread-safe.
+ */
+int		 sched_audit(struct sched *, char *err, size_t errlen);
+/*
+ * Turns on (1) or off (0) the per-start fifo check that sched_audit()
+ * reports; it costs a scan of the waiters at every start. Thread-safe.
+ */
+void		 sched_audit_starts(struct sched *, int on);
 
 #endif

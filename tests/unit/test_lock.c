@@ -1,154 +1,61 @@
-/* Unit tests for lock.c: the slot bitmap of one keyed lock. */
 /*
- * Criterion cannot start under ThreadSanitizer (its BoxFort arena fails:
- * Snaipe/Criterion#274), so with -DSLUICE_TAP_STANDALONE this file builds
- * without Criterion: a minimal stand-in for the few macros used here runs
- * each Test() in a forked child and writes TAP to --tap=FILE, as
- * tests/criterion-tap expects. The TSan build of this test uses it.
+ * Unit tests for slots.c (the held-slot bitmap) and lock.c (one keyed
+ * lock: waiters, fifo and fair order, starts, ends, counters).
  */
+/* The TSan build runs without Criterion: see tap_standalone.h. */
 #ifdef SLUICE_TAP_STANDALONE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-struct tap_test {
-	const char	*suite, *name;
-	void		(*fn)(void);
-};
-static struct tap_test	 tap_tests[64];
-static int		 tap_ntests, tap_failed;
-
-static void
-tap_add(const char *suite, const char *name, void (*fn)(void))
-{
-	if (tap_ntests < 64)
-		tap_tests[tap_ntests++] = (struct tap_test){ suite, name, fn };
-}
-
-static void
-tap_fail(const char *file, int line, const char *what, int fatal)
-{
-	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, what);
-	tap_failed = 1;
-	if (fatal)
-		exit(1);
-}
-
-#define Test(suite, name, ...)						\
-	static void tap_fn_##suite##_##name(void);			\
-	__attribute__((constructor)) static void			\
-	tap_reg_##suite##_##name(void)					\
-	{ tap_add(#suite, #name, tap_fn_##suite##_##name); }		\
-	static void tap_fn_##suite##_##name(void)
-#define cr_assert(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 1); } while (0)
-#define cr_expect(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 0); } while (0)
-#define cr_assert_not(c, ...)	cr_assert(!(c))
-#define cr_expect_not(c, ...)	cr_expect(!(c))
-#define cr_assert_eq(a, b, ...)	cr_assert((a) == (b))
-#define cr_expect_eq(a, b, ...)	cr_expect((a) == (b))
-#define cr_assert_neq(a, b, ...) cr_assert((a) != (b))
-#define cr_expect_neq(a, b, ...) cr_expect((a) != (b))
-#define cr_assert_gt(a, b, ...)	cr_assert((a) > (b))
-#define cr_expect_gt(a, b, ...)	cr_expect((a) > (b))
-#define cr_assert_geq(a, b, ...) cr_assert((a) >= (b))
-#define cr_expect_geq(a, b, ...) cr_expect((a) >= (b))
-#define cr_assert_leq(a, b, ...) cr_assert((a) <= (b))
-#define cr_expect_leq(a, b, ...) cr_expect((a) <= (b))
-#define cr_assert_str_eq(a, b, ...) cr_assert(strcmp((a), (b)) == 0)
-#define cr_expect_str_eq(a, b, ...) cr_expect(strcmp((a), (b)) == 0)
-#define cr_skip_test(...)	do { fprintf(stderr, __VA_ARGS__); exit(77); } while (0)
-
-int
-main(int argc, char *argv[])
-{
-	FILE	*tap = stdout;
-	pid_t	 pid;
-	int	 i, st, bad = 0;
-
-	for (i = 1; i < argc; i++)
-		if (strncmp(argv[i], "--tap=", 6) == 0 &&
-		    (tap = fopen(argv[i] + 6, "w")) == NULL)
-			return 2;
-	fprintf(tap, "TAP version 13\n1..%d\n", tap_ntests);
-	for (i = 0; i < tap_ntests; i++) {
-		fflush(NULL);
-		if ((pid = fork()) == -1)
-			return 2;
-		if (pid == 0) {
-			tap_tests[i].fn();
-			exit(tap_failed);
-		}
-		waitpid(pid, &st, 0);
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-			fprintf(tap, "ok %d - %s::%s # SKIP\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name);
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			fprintf(tap, "ok %d - %s::%s\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name);
-		else {
-			bad = 1;
-			fprintf(tap, "not ok %d - %s::%s (status %d)\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name, st);
-		}
-	}
-	if (tap != stdout)
-		fclose(tap);
-	return bad;
-}
+#include "tap_standalone.h"
 #else
 #include <criterion/criterion.h>
 #endif
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "conf.h"
 #include "lock.h"
+#include "slots.h"
 
-Test(lock, init_bounds)
+/* ---------------------------------------------------------------- slots */
+
+Test(slots, init_bounds)
 {
-	struct lock	 l;
+	struct slots	 s;
 
-	cr_expect_eq(lock_init(&l, 0), -1);
-	cr_expect_eq(lock_init(&l, -3), -1);
-	cr_expect_eq(lock_init(&l, LOCK_MAX_SLOTS + 1), -1);
-	cr_expect_eq(lock_init(&l, 1), 0);
-	cr_expect_eq(lock_init(&l, LOCK_MAX_SLOTS), 0);
-	cr_expect_eq(lock_busy(&l), 0);
-	cr_expect_eq(lock_free(&l), LOCK_MAX_SLOTS);
+	cr_expect_eq(slots_init(&s, 0), -1);
+	cr_expect_eq(slots_init(&s, -3), -1);
+	cr_expect_eq(slots_init(&s, SLOTS_MAX + 1), -1);
+	cr_expect_eq(slots_init(&s, 1), 0);
+	cr_expect_eq(slots_init(&s, SLOTS_MAX), 0);
+	cr_expect_eq(slots_busy(&s), 0);
+	cr_expect_eq(slots_free(&s), SLOTS_MAX);
 }
 
-/* Fills a lock of n slots: lowest slot first, then full. */
+/* Fills n slots: lowest slot first, then full. */
 static void
 fill_and_check(int n)
 {
-	struct lock	 l;
-	int		 i, slot;
+	struct slots	 s;
+	int		 i;
 
-	cr_assert_eq(lock_init(&l, n), 0);
+	cr_assert_eq(slots_init(&s, n), 0);
 	for (i = 0; i < n; i++) {
-		cr_assert_eq(lock_try_acquire(&l, &slot), 0, "n=%d i=%d", n, i);
-		cr_assert_eq(slot, i, "n=%d: got slot %d, want %d", n, slot, i);
-		cr_assert(lock_held(&l, i));
+		cr_assert_eq(slots_take(&s), i, "n=%d i=%d", n, i);
+		cr_assert(slots_held(&s, i));
 	}
-	slot = -7;
-	cr_assert_eq(lock_try_acquire(&l, &slot), -1, "n=%d: full", n);
-	cr_assert_eq(slot, -7, "slot untouched when full");
-	cr_assert_eq(lock_busy(&l), n);
-	cr_assert_eq(lock_free(&l), 0);
-	/* Free a middle slot: the next acquire gets exactly it. */
-	cr_assert_eq(lock_release(&l, n / 2), 0);
-	cr_assert_eq(lock_busy(&l), n - 1);
-	cr_assert_not(lock_held(&l, n / 2));
-	cr_assert_eq(lock_try_acquire(&l, &slot), 0);
-	cr_assert_eq(slot, n / 2);
+	cr_assert_eq(slots_take(&s), -1, "n=%d: full", n);
+	cr_assert_eq(slots_busy(&s), n);
+	cr_assert_eq(slots_free(&s), 0);
+	/* Free a middle slot: the next take gets exactly it. */
+	cr_assert_eq(slots_put(&s, n / 2), 0);
+	cr_assert_eq(slots_busy(&s), n - 1);
+	cr_assert_not(slots_held(&s, n / 2));
+	cr_assert_eq(slots_take(&s), n / 2);
 	for (i = 0; i < n; i++)
-		cr_assert_eq(lock_release(&l, i), 0);
-	cr_assert_eq(lock_busy(&l), 0);
+		cr_assert_eq(slots_put(&s, i), 0);
+	cr_assert_eq(slots_busy(&s), 0);
 }
 
-Test(lock, fill_sizes)
+Test(slots, fill_sizes)
 {
 	static const int sizes[] = { 1, 2, 3, 63, 64, 65, 127, 128, 129,
 	    1000, 1023, 1024 };
@@ -158,71 +65,211 @@ Test(lock, fill_sizes)
 		fill_and_check(sizes[i]);
 }
 
-Test(lock, release_errors)
+Test(slots, put_errors)
 {
-	struct lock	 l;
+	struct slots	 s;
 	int		 slot;
 
-	cr_assert_eq(lock_init(&l, 3), 0);
-	cr_expect_eq(lock_release(&l, 0), -1, "not held");
-	cr_expect_eq(lock_release(&l, -1), -1, "negative");
-	cr_expect_eq(lock_release(&l, 3), -1, "past the end");
-	cr_expect_eq(lock_held(&l, 99), 0);
-	cr_assert_eq(lock_try_acquire(&l, &slot), 0);
-	cr_expect_eq(lock_release(&l, slot), 0);
-	cr_expect_eq(lock_release(&l, slot), -1, "double release");
-	cr_expect_eq(lock_busy(&l), 0);
+	cr_assert_eq(slots_init(&s, 3), 0);
+	cr_expect_eq(slots_put(&s, 0), -1, "not held");
+	cr_expect_eq(slots_put(&s, -1), -1, "negative");
+	cr_expect_eq(slots_put(&s, 3), -1, "past the end");
+	cr_expect_eq(slots_held(&s, 99), 0);
+	cr_assert_eq((slot = slots_take(&s)), 0);
+	cr_expect_eq(slots_put(&s, slot), 0);
+	cr_expect_eq(slots_put(&s, slot), -1, "double put");
+	cr_expect_eq(slots_busy(&s), 0);
 }
 
-/* Concurrent acquire/release: a slot never has two holders. */
-#define CT_THREADS	8
-#define CT_ROUNDS	20000
-#define CT_SLOTS	3
-
-struct contend {
-	struct lock	 l;
-	atomic_int	 holder[CT_SLOTS];
-	atomic_int	 holding;
-	atomic_int	 excess;
-	atomic_long	 acquired;
-};
-
-static void *
-contend_main(void *arg)
+Test(slots, shrink_keeps_held_slots)
 {
-	struct contend	*c = arg;
-	int		 i, slot, n;
+	struct slots	 s;
+	int		 i;
 
-	for (i = 0; i < CT_ROUNDS; i++) {
-		if (lock_try_acquire(&c->l, &slot) == -1)
-			continue;
-		if (atomic_fetch_add(&c->holder[slot], 1) != 0)
-			atomic_fetch_add(&c->excess, 1);
-		n = atomic_fetch_add(&c->holding, 1) + 1;
-		if (n > CT_SLOTS)
-			atomic_fetch_add(&c->excess, 1);
-		atomic_fetch_add(&c->acquired, 1);
-		atomic_fetch_sub(&c->holding, 1);
-		atomic_fetch_sub(&c->holder[slot], 1);
-		if (lock_release(&c->l, slot) != 0)
-			atomic_fetch_add(&c->excess, 1);
+	cr_assert_eq(slots_init(&s, 130), 0);
+	for (i = 0; i < 130; i++)
+		cr_assert_eq(slots_take(&s), i);
+	cr_assert_eq(slots_resize(&s, 2), 0);
+	cr_expect_eq(slots_busy(&s), 130, "held slots stay held");
+	cr_expect_eq(slots_free(&s), 0);
+	cr_expect(slots_held(&s, 129), "a slot past the new end");
+	cr_expect_eq(slots_put(&s, 129), 0);
+	cr_expect_eq(slots_put(&s, 1), 0);
+	cr_expect_eq(slots_take(&s), 1, "slot 1 is offered again");
+	cr_expect_eq(slots_put(&s, 100), 0);
+	cr_expect_eq(slots_take(&s), -1, "slot 100 is not offered");
+	cr_expect_eq(slots_resize(&s, 0), -1);
+	cr_expect_eq(slots_resize(&s, SLOTS_MAX + 1), -1);
+}
+
+Test(slots, grow_offers_new_slots)
+{
+	struct slots	 s;
+
+	cr_assert_eq(slots_init(&s, 1), 0);
+	cr_assert_eq(slots_take(&s), 0);
+	cr_assert_eq(slots_take(&s), -1);
+	cr_assert_eq(slots_resize(&s, 70), 0);
+	cr_expect_eq(slots_take(&s), 1);
+	cr_expect_eq(slots_free(&s), 68);
+}
+
+/* ----------------------------------------------------------------- lock */
+
+static struct conf_lock
+mkcl(int slots, enum conf_order order)
+{
+	struct conf_lock cl;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.name = (char *)"l";
+	cl.slots = slots;
+	cl.queue = 64;
+	cl.order = order;
+	return cl;
+}
+
+/* Waiter i of session sess (its turn cell), arrival seq. */
+static void
+mkwaiter(struct lock_waiter *w, int64_t seq, struct lock_turn *turn)
+{
+	memset(w, 0, sizeof(*w));
+	w->seq = seq;
+	w->turn = turn;
+}
+
+Test(lock, waiters_in_arrival_order)
+{
+	struct conf_lock	 cl = mkcl(1, CONF_ORDER_FIFO);
+	struct lock		 l;
+	struct lock_turn	 t = { 0, 0 };
+	struct lock_waiter	 w[4], *it;
+	static const int64_t	 seqs[4] = { 5, 2, 9, 7 };
+	int64_t			 last = 0;
+	int			 i, n = 0;
+
+	cr_assert_eq(lock_init(&l, &cl), 0);
+	for (i = 0; i < 4; i++) {
+		mkwaiter(&w[i], seqs[i], &t);
+		cr_expect_eq(lock_wait(&l, &w[i]), i < 2, "head %d", i);
 	}
-	return NULL;
+	cr_expect_eq(l.nwait, 4);
+	cr_expect_eq(t.nwait, 4);
+	TAILQ_FOREACH(it, &l.waiters, link) {
+		cr_expect_gt(it->seq, last);
+		last = it->seq;
+		n++;
+	}
+	cr_expect_eq(n, 4);
+	lock_unwait(&l, &w[1]);
+	cr_expect_eq(TAILQ_FIRST(&l.waiters), &w[0]);
+	cr_expect_eq(l.nwait, 3);
+	cr_expect_eq(t.nwait, 3);
 }
 
-Test(lock, concurrent_no_double_holder)
+Test(lock, fifo_order_is_seq)
 {
-	static struct contend	 c;
-	pthread_t		 t[CT_THREADS];
+	struct conf_lock	 cl = mkcl(1, CONF_ORDER_FIFO);
+	struct lock		 l;
+	struct lock_turn	 a = { 10, 0 }, b = { 0, 0 };
+	struct lock_waiter	 wa, wb;
+
+	cr_assert_eq(lock_init(&l, &cl), 0);
+	mkwaiter(&wa, 1, &a);
+	mkwaiter(&wb, 2, &b);
+	cr_expect(lock_before(&l, &wa, &wb), "turns do not count in fifo");
+	cr_expect_not(lock_before(&l, &wb, &wa));
+}
+
+/*
+ * Fair: session A queues three jobs, B one later; B's goes second, after
+ * A's first, then A's others; and A, served, queueing again goes behind
+ * B's waiting job.
+ */
+Test(lock, fair_sessions_take_turns)
+{
+	struct conf_lock	 cl = mkcl(1, CONF_ORDER_FAIR);
+	struct lock		 l;
+	struct lock_turn	 a = { 0, 0 }, b = { 0, 0 };
+	struct lock_waiter	 wa[3], wb, *first;
+	int			 i, slot;
+
+	cr_assert_eq(lock_init(&l, &cl), 0);
+	for (i = 0; i < 3; i++) {
+		mkwaiter(&wa[i], 1 + i, &a);
+		lock_wait(&l, &wa[i]);
+	}
+	mkwaiter(&wb, 10, &b);
+	lock_wait(&l, &wb);
+	slot = lock_start(&l, &wa[0], 1.0);
+	cr_expect_eq(slot, 0);
+	cr_expect_eq(a.turn, l.turn, "the served session has the lock's turn");
+	/* B (turn behind) now goes before A's second. */
+	cr_expect(lock_before(&l, &wb, &wa[1]));
+	cr_expect_not(lock_before(&l, &wa[1], &wb));
+	/* Within one session, arrival order. */
+	cr_expect(lock_before(&l, &wa[1], &wa[2]));
+	cr_expect_eq(lock_end_running(&l, slot, JOB_DONE, 3.0), 0);
+	first = &wb;
+	cr_expect_eq(lock_start(&l, first, 2.0), 0);
+	cr_expect_eq(b.turn, l.turn);
+	cr_expect(lock_before(&l, &wa[1], &wa[2]));
+	cr_expect_eq(l.n.started, 2);
+	cr_expect_eq(l.n.ended[JOB_DONE], 1);
+	cr_expect_eq(l.n.wait.n, 2);
+	cr_expect_eq(l.n.run.n, 1);
+}
+
+/* A session with a job running keeps its turn when it queues again. */
+Test(lock, fair_running_session_stays_behind)
+{
+	struct conf_lock	 cl = mkcl(2, CONF_ORDER_FAIR);
+	struct lock		 l;
+	struct lock_turn	 a = { 0, 0 }, b = { 0, 0 };
+	struct lock_waiter	 wa1, wa2, wb;
+
+	cr_assert_eq(lock_init(&l, &cl), 0);
+	mkwaiter(&wa1, 1, &a);
+	lock_wait(&l, &wa1);
+	cr_assert_eq(lock_start(&l, &wa1, 0), 0);
+	mkwaiter(&wb, 2, &b);
+	lock_wait(&l, &wb);
+	mkwaiter(&wa2, 3, &a);
+	lock_wait(&l, &wa2);
+	cr_expect(lock_before(&l, &wb, &wa2));
+	cr_expect_eq(lock_busy(&l), 1);
+	cr_expect(lock_has_room(&l));
+}
+
+Test(lock, rebind_shrinks_and_grows)
+{
+	struct conf_lock	 cl = mkcl(2, CONF_ORDER_FIFO);
+	struct conf_lock	 small = mkcl(1, CONF_ORDER_FIFO);
+	struct conf_lock	 bad = mkcl(0, CONF_ORDER_FIFO);
+	struct lock		 l;
+	struct lock_turn	 t = { 0, 0 };
+	struct lock_waiter	 w[2];
 	int			 i;
 
-	memset(&c, 0, sizeof(c));
-	cr_assert_eq(lock_init(&c.l, CT_SLOTS), 0);
-	for (i = 0; i < CT_THREADS; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, contend_main, &c), 0);
-	for (i = 0; i < CT_THREADS; i++)
-		pthread_join(t[i], NULL);
-	cr_expect_eq(atomic_load(&c.excess), 0, "slot held twice");
-	cr_expect_gt(atomic_load(&c.acquired), 0);
-	cr_expect_eq(lock_busy(&c.l), 0);
+	cr_assert_eq(lock_init(&l, &cl), 0);
+	for (i = 0; i < 2; i++) {
+		mkwaiter(&w[i], i + 1, &t);
+		lock_wait(&l, &w[i]);
+		cr_assert_eq(lock_start(&l, &w[i], 0), i);
+	}
+	cr_expect_eq(lock_rebind(&l, &bad), -1);
+	cr_expect_eq(l.cl, &cl, "a refused rebind changes nothing");
+	cr_assert_eq(lock_rebind(&l, &small), 0);
+	cr_expect(l.shrunk);
+	cr_expect_eq(lock_busy(&l), 2);
+	cr_expect_not(lock_has_room(&l));
+	cr_expect_eq(lock_end_running(&l, 1, JOB_FAILED, 1), 0);
+	cr_expect_not(lock_has_room(&l), "busy 1 of 1");
+	cr_expect_eq(lock_end_running(&l, 1, JOB_FAILED, 1), -1, "twice");
+	cr_expect_eq(lock_end_running(&l, 0, JOB_DONE, 1), 0);
+	cr_expect(lock_has_room(&l));
+	lock_end_waiting(&l, JOB_CANCELLED);
+	cr_expect_eq(l.n.ended[JOB_CANCELLED], 1);
+	cr_expect_eq(l.n.ended[JOB_FAILED], 2);
+	cr_expect_eq(lock_init(&l, &bad), -1);
 }

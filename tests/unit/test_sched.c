@@ -6,108 +6,9 @@
  * here; the journal is NULL (memory only). Deterministic: blocking hooks
  * are released by the test, never by a timer.
  */
-/*
- * Criterion cannot start under ThreadSanitizer (its BoxFort arena fails:
- * Snaipe/Criterion#274), so with -DSLUICE_TAP_STANDALONE this file builds
- * without Criterion: a minimal stand-in for the few macros used here runs
- * each Test() in a forked child and writes TAP to --tap=FILE, as
- * tests/criterion-tap expects. The TSan build of this test uses it.
- * (The same stand-in is in test_lock.c.)
- */
+/* The TSan build runs without Criterion: see tap_standalone.h. */
 #ifdef SLUICE_TAP_STANDALONE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-struct tap_test {
-	const char	*suite, *name;
-	void		(*fn)(void);
-};
-static struct tap_test	 tap_tests[64];
-static int		 tap_ntests, tap_failed;
-
-static void
-tap_add(const char *suite, const char *name, void (*fn)(void))
-{
-	if (tap_ntests < 64)
-		tap_tests[tap_ntests++] = (struct tap_test){ suite, name, fn };
-}
-
-static void
-tap_fail(const char *file, int line, const char *what, int fatal)
-{
-	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, what);
-	tap_failed = 1;
-	if (fatal)
-		exit(1);
-}
-
-#define Test(suite, name, ...)						\
-	static void tap_fn_##suite##_##name(void);			\
-	__attribute__((constructor)) static void			\
-	tap_reg_##suite##_##name(void)					\
-	{ tap_add(#suite, #name, tap_fn_##suite##_##name); }		\
-	static void tap_fn_##suite##_##name(void)
-#define cr_assert(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 1); } while (0)
-#define cr_expect(c, ...)	do { if (!(c)) tap_fail(__FILE__, __LINE__, #c, 0); } while (0)
-#define cr_assert_not(c, ...)	cr_assert(!(c))
-#define cr_expect_not(c, ...)	cr_expect(!(c))
-#define cr_assert_eq(a, b, ...)	cr_assert((a) == (b))
-#define cr_expect_eq(a, b, ...)	cr_expect((a) == (b))
-#define cr_assert_neq(a, b, ...) cr_assert((a) != (b))
-#define cr_expect_neq(a, b, ...) cr_expect((a) != (b))
-#define cr_assert_gt(a, b, ...)	cr_assert((a) > (b))
-#define cr_expect_gt(a, b, ...)	cr_expect((a) > (b))
-#define cr_assert_geq(a, b, ...) cr_assert((a) >= (b))
-#define cr_expect_geq(a, b, ...) cr_expect((a) >= (b))
-#define cr_assert_leq(a, b, ...) cr_assert((a) <= (b))
-#define cr_expect_leq(a, b, ...) cr_expect((a) <= (b))
-#define cr_assert_str_eq(a, b, ...) cr_assert(strcmp((a), (b)) == 0)
-#define cr_expect_str_eq(a, b, ...) cr_expect(strcmp((a), (b)) == 0)
-#define cr_expect_lt(a, b, ...) cr_expect((a) < (b))
-#define cr_expect_str_neq(a, b, ...) cr_expect(strcmp((a), (b)) != 0)
-#define cr_log_info(...)	do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } while (0)
-#define cr_skip_test(...)	do { fprintf(stderr, __VA_ARGS__); exit(77); } while (0)
-
-int
-main(int argc, char *argv[])
-{
-	FILE	*tap = stdout;
-	pid_t	 pid;
-	int	 i, st, bad = 0;
-
-	for (i = 1; i < argc; i++)
-		if (strncmp(argv[i], "--tap=", 6) == 0 &&
-		    (tap = fopen(argv[i] + 6, "w")) == NULL)
-			return 2;
-	fprintf(tap, "TAP version 13\n1..%d\n", tap_ntests);
-	for (i = 0; i < tap_ntests; i++) {
-		fflush(NULL);
-		if ((pid = fork()) == -1)
-			return 2;
-		if (pid == 0) {
-			tap_tests[i].fn();
-			exit(tap_failed);
-		}
-		waitpid(pid, &st, 0);
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-			fprintf(tap, "ok %d - %s::%s # SKIP\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name);
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			fprintf(tap, "ok %d - %s::%s\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name);
-		else {
-			bad = 1;
-			fprintf(tap, "not ok %d - %s::%s (status %d)\n", i + 1,
-			    tap_tests[i].suite, tap_tests[i].name, st);
-		}
-	}
-	if (tap != stdout)
-		fclose(tap);
-	return bad;
-}
+#include "tap_standalone.h"
 #else
 #include <criterion/criterion.h>
 #endif
@@ -456,20 +357,37 @@ audit_ok(struct sched *s)
 	cr_assert_eq(sched_audit(s, err, sizeof(err)), 0, "%s", err);
 }
 
-/* Value of "key":N inside the object that follows "name": in json. */
-static long long
-json_count(const char *json, const char *name, const char *key)
+/* The stats of lock name in ss (failing the test when absent). */
+static const struct sched_lock_stats *
+lock_st(const struct sched_stats *ss, const char *name)
 {
-	char		 pat[96];
-	const char	*p;
+	size_t	 i;
 
-	snprintf(pat, sizeof(pat), "\"%s\":{", name);
-	p = strstr(json, pat);
-	cr_assert(p != NULL, "%s not in %s", name, json);
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(p, pat);
-	cr_assert(p != NULL, "%s.%s not in %s", name, key, json);
-	return strtoll(p + strlen(pat), NULL, 10);
+	for (i = 0; i < ss->nlocks; i++)
+		if (strcmp(ss->locks[i].name, name) == 0)
+			return &ss->locks[i];
+	cr_assert(0, "no lock %s in the stats", name);
+	return NULL;
+}
+
+/* The stats of task name in ss (failing the test when absent). */
+static const struct sched_task_stats *
+task_st(const struct sched_stats *ss, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < ss->ntasks; i++)
+		if (strcmp(ss->tasks[i].name, name) == 0)
+			return &ss->tasks[i];
+	cr_assert(0, "no task %s in the stats", name);
+	return NULL;
+}
+
+/* A snapshot of s's stats into ss (sched_stats_free it). */
+static void
+stats_take(struct sched *s, struct sched_stats *ss)
+{
+	cr_assert_eq(sched_stats_get(s, ss), 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -572,7 +490,7 @@ Test(sched, queue_full_exact_counts)
 	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
 	struct hctx	 h;
 	struct sched	*s;
-	struct buf	 b;
+	struct sched_stats ss;
 	char		 id[JOB_ID_LEN + 1];
 	int		 i, ok = 0, full = 0, retry, busy, queued;
 	enum sched_rc	 rc;
@@ -599,13 +517,11 @@ Test(sched, queue_full_exact_counts)
 	cr_expect_eq(queued, 3);
 	hctx_open(&h);
 	cr_assert_eq(sched_drain(s, 30000), 0);
-	buf_init(&b);
-	sched_stats_json(s, &b);
-	cr_assert(buf_ok(&b));
-	cr_expect_eq(json_count(buf_cstr(&b), "one", "admitted"), 4);
-	cr_expect_eq(json_count(buf_cstr(&b), "one", "refused"), 6);
-	cr_expect_eq(json_count(buf_cstr(&b), "one", "done"), 4);
-	buf_free(&b);
+	stats_take(s, &ss);
+	cr_expect_eq(lock_st(&ss, "one")->admitted, 4);
+	cr_expect_eq(lock_st(&ss, "one")->refused, 6);
+	cr_expect_eq(lock_st(&ss, "one")->ended[JOB_DONE], 4);
+	sched_stats_free(&ss);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -672,7 +588,7 @@ Test(sched, wait_timeout_expires)
 	struct hctx	 h;
 	struct sched	*s;
 	struct job	 j;
-	struct buf	 b;
+	struct sched_stats ss;
 	char		 id0[JOB_ID_LEN + 1], id1[JOB_ID_LEN + 1];
 	int		 i;
 
@@ -694,10 +610,9 @@ Test(sched, wait_timeout_expires)
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_expect_eq(hctx_ran(&h, id1), 0, "an expired job never runs");
 	cr_expect_eq(state_of(s, id0), JOB_DONE);
-	buf_init(&b);
-	sched_stats_json(s, &b);
-	cr_expect_eq(json_count(buf_cstr(&b), "one", "expired"), 1);
-	buf_free(&b);
+	stats_take(s, &ss);
+	cr_expect_eq(lock_st(&ss, "one")->ended[JOB_EXPIRED], 1);
+	sched_stats_free(&ss);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -864,7 +779,7 @@ Test(sched, submit_with_another_kernel_refused)
 	const struct kernel	*mandel = kernel_find("mandelbrot");
 	struct hctx		 h;
 	struct sched		*s;
-	struct buf		 b;
+	struct sched_stats	 ss;
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
 	int			 retry = 0;
 
@@ -883,10 +798,9 @@ Test(sched, submit_with_another_kernel_refused)
 	    &retry), SCHED_OK);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_expect_eq(hctx_count(&h), 1, "only the matching one ran");
-	buf_init(&b);
-	sched_stats_json(s, &b);
-	cr_expect_eq(json_count(buf_cstr(&b), "cpu", "admitted"), 1);
-	buf_free(&b);
+	stats_take(s, &ss);
+	cr_expect_eq(lock_st(&ss, "cpu")->admitted, 1);
+	sched_stats_free(&ss);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -969,11 +883,10 @@ Test(sched, stats_after_known_workload)
 	struct conf	*c = mkconf(tl, 2, tt, 2, 100);
 	struct hctx	 h;
 	struct sched	*s;
-	struct buf	 b;
+	struct sched_stats ss;
 	struct job	 j;
 	char		 id[JOB_ID_LEN + 1], blk[JOB_ID_LEN + 1];
 	char		 fail[JOB_ID_LEN + 1], canc[JOB_ID_LEN + 1];
-	const char	*js, *tabs;
 	int		 i;
 
 	hctx_init(&h, 1);
@@ -1000,34 +913,30 @@ Test(sched, stats_after_known_workload)
 	cr_expect(j.error != NULL && strcmp(j.error, "boom -1") == 0);
 	job_clear(&j);
 
-	buf_init(&b);
-	sched_stats_json(s, &b);
-	cr_assert(buf_ok(&b));
-	js = buf_cstr(&b);
+	stats_take(s, &ss);
 	/* lock a: 3 tab + 4 ta admitted; started 1 tab + 4 ta. */
-	cr_expect_eq(json_count(js, "a", "admitted"), 7);
-	cr_expect_eq(json_count(js, "a", "started"), 5);
-	cr_expect_eq(json_count(js, "a", "done"), 4);
-	cr_expect_eq(json_count(js, "a", "failed"), 1);
-	cr_expect_eq(json_count(js, "a", "expired"), 1);
-	cr_expect_eq(json_count(js, "a", "cancelled"), 1);
-	cr_expect_eq(json_count(js, "a", "busy"), 0);
-	cr_expect_eq(json_count(js, "a", "queued"), 0);
-	cr_expect_eq(json_count(js, "b", "admitted"), 3);
-	cr_expect_eq(json_count(js, "b", "started"), 1);
-	cr_expect_eq(json_count(js, "b", "done"), 1);
-	cr_expect_eq(json_count(js, "b", "expired"), 1);
-	cr_expect_eq(json_count(js, "b", "cancelled"), 1);
-	cr_expect_eq(json_count(js, "run_ms", "count"), 5, "a's run_ms");
-	tabs = strstr(js, "\"tasks\":");
-	cr_assert(tabs != NULL);
-	cr_expect_eq(json_count(tabs, "ta", "done"), 3);
-	cr_expect_eq(json_count(tabs, "ta", "failed"), 1);
-	cr_expect_eq(json_count(tabs, "tab", "done"), 1);
-	cr_expect_eq(json_count(tabs, "tab", "expired"), 1);
-	cr_expect_eq(json_count(tabs, "tab", "cancelled"), 1);
-	cr_expect(strstr(tabs, "\"mean_run_ms\":null") == NULL);
-	buf_free(&b);
+	cr_expect_eq(lock_st(&ss, "a")->admitted, 7);
+	cr_expect_eq(lock_st(&ss, "a")->started, 5);
+	cr_expect_eq(lock_st(&ss, "a")->ended[JOB_DONE], 4);
+	cr_expect_eq(lock_st(&ss, "a")->ended[JOB_FAILED], 1);
+	cr_expect_eq(lock_st(&ss, "a")->ended[JOB_EXPIRED], 1);
+	cr_expect_eq(lock_st(&ss, "a")->ended[JOB_CANCELLED], 1);
+	cr_expect_eq(lock_st(&ss, "a")->busy, 0);
+	cr_expect_eq(lock_st(&ss, "a")->queued, 0);
+	cr_expect_eq(lock_st(&ss, "b")->admitted, 3);
+	cr_expect_eq(lock_st(&ss, "b")->started, 1);
+	cr_expect_eq(lock_st(&ss, "b")->ended[JOB_DONE], 1);
+	cr_expect_eq(lock_st(&ss, "b")->ended[JOB_EXPIRED], 1);
+	cr_expect_eq(lock_st(&ss, "b")->ended[JOB_CANCELLED], 1);
+	cr_expect_eq(lock_st(&ss, "a")->run.count, 5, "a's run_ms");
+	cr_expect_eq(task_st(&ss, "ta")->ended[JOB_DONE], 3);
+	cr_expect_eq(task_st(&ss, "ta")->ended[JOB_FAILED], 1);
+	cr_expect_eq(task_st(&ss, "tab")->ended[JOB_DONE], 1);
+	cr_expect_eq(task_st(&ss, "tab")->ended[JOB_EXPIRED], 1);
+	cr_expect_eq(task_st(&ss, "tab")->ended[JOB_CANCELLED], 1);
+	for (i = 0; (size_t)i < ss.ntasks; i++)
+		cr_expect_gt(ss.tasks[i].run_n, 0, "a mean run time");
+	sched_stats_free(&ss);
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -1584,13 +1493,14 @@ Test(sched, stress_invariants, .timeout = 300)
 {
 	struct ttask		 tt[15];
 	struct sched_opts	 o;
-	struct buf		 b;
+	struct sched_stats	 ss;
 	struct job		 j;
 	pthread_t		 th[ST_THREADS], aud;
 	char			 names[15][16], err[256];
 	void			*ret;
 	int64_t			 t0;
-	long long		 adm, sum;
+	const struct sched_lock_stats *ls;
+	uint64_t		 sum;
 	int			 i, k, l, m, total = 0, ended[6] = { 0 };
 	int			 cancelled = 0;
 
@@ -1662,22 +1572,18 @@ Test(sched, stress_invariants, .timeout = 300)
 	cr_expect_eq(ended[JOB_FAILED], 0);
 
 	/* Stats agree: per lock admitted = started + expired + cancelled. */
-	buf_init(&b);
-	sched_stats_json(st.s, &b);
-	cr_assert(buf_ok(&b));
+	stats_take(st.s, &ss);
 	sum = 0;
 	for (l = 0; l < 4; l++) {
-		adm = json_count(buf_cstr(&b), st_locks[l].name, "admitted");
-		cr_expect_eq(adm, json_count(buf_cstr(&b), st_locks[l].name,
-		    "started") + json_count(buf_cstr(&b), st_locks[l].name,
-		    "expired") + json_count(buf_cstr(&b), st_locks[l].name,
-		    "cancelled"), "lock %d", l);
-		cr_expect_eq(json_count(buf_cstr(&b), st_locks[l].name,
-		    "busy"), 0);
-		sum += json_count(buf_cstr(&b), st_locks[l].name, "done");
+		ls = lock_st(&ss, st_locks[l].name);
+		cr_expect_eq(ls->admitted, ls->started +
+		    ls->ended[JOB_EXPIRED] + ls->ended[JOB_CANCELLED],
+		    "lock %d", l);
+		cr_expect_eq(ls->busy, 0);
+		sum += ls->ended[JOB_DONE];
 	}
 	cr_expect_gt(sum, 0);
-	buf_free(&b);
+	sched_stats_free(&ss);
 	sched_destroy(st.s);
 	freeconf(st.c);
 }
@@ -1912,7 +1818,7 @@ Test(sched, reload_removed_task)
 	struct conf	*c1 = mkconf(tl, 1, t1, 1, 100);
 	struct rctx	 r;
 	struct sched	*s;
-	struct buf	 b;
+	struct sched_stats ss;
 	char		 b0[JOB_ID_LEN + 1], b1[JOB_ID_LEN + 1];
 	char		 b2[JOB_ID_LEN + 1], a1[JOB_ID_LEN + 1];
 	char		 x[JOB_ID_LEN + 1], *e;
@@ -1938,12 +1844,11 @@ Test(sched, reload_removed_task)
 	cr_expect_eq(state_of(s, b0), JOB_DONE, "removed task's job completes");
 	cr_expect_eq(state_of(s, a1), JOB_DONE);
 	cr_expect_eq(rctx_started(&r), 2, "failed jobs never run");
-	buf_init(&b);
-	sched_stats_json(s, &b);
-	cr_expect_eq(json_count(buf_cstr(&b), "L", "failed"), 2);
-	cr_expect_eq(json_count(buf_cstr(&b), "L", "done"), 2);
-	cr_expect_eq(json_count(buf_cstr(&b), "L", "busy"), 0);
-	buf_free(&b);
+	stats_take(s, &ss);
+	cr_expect_eq(lock_st(&ss, "L")->ended[JOB_FAILED], 2);
+	cr_expect_eq(lock_st(&ss, "L")->ended[JOB_DONE], 2);
+	cr_expect_eq(lock_st(&ss, "L")->busy, 0);
+	sched_stats_free(&ss);
 	audit_ok(s);
 	sched_destroy(s);
 	freeconf(c1);

@@ -1,0 +1,218 @@
+/*
+ * sched_index: the scheduler's lookups: jobs by id and by (session,
+ * nonce), sessions by id, tasks by name; and making and freeing a job.
+ * Everything here runs under sched.mu.
+ */
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sched_int.h"
+
+/* FNV-1a of a, and of b after a separator when b is not NULL. */
+static uint64_t
+hash_str(const char *a, const char *b)
+{
+	uint64_t	 h = UINT64_C(1469598103934665603);
+
+	for (; *a != '\0'; a++)
+		h = (h ^ (unsigned char)*a) * UINT64_C(1099511628211);
+	if (b != NULL) {
+		h = (h ^ 0xff) * UINT64_C(1099511628211);
+		for (; *b != '\0'; b++)
+			h = (h ^ (unsigned char)*b) *
+			    UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+struct sjob *
+sched_job_find(struct sched *s, const char *id)
+{
+	struct sjob	*j;
+
+	LIST_FOREACH(j, &s->by_id[hash_str(id, NULL) % SCHED_ID_BUCKETS],
+	    by_id)
+		if (strcmp(j->job.id, id) == 0)
+			return j;
+	return NULL;
+}
+
+struct sjob *
+sched_nonce_find(struct sched *s, const char *session, const char *nonce)
+{
+	struct sjob	*j;
+
+	LIST_FOREACH(j, &s->by_nonce[hash_str(session, nonce) %
+	    SCHED_ID_BUCKETS], by_nonce)
+		if (strcmp(j->job.session, session) == 0 &&
+		    strcmp(j->job.nonce, nonce) == 0)
+			return j;
+	return NULL;
+}
+
+/* Indexes j by id and, when it has one, by (session, nonce). */
+void
+sched_job_index(struct sched *s, struct sjob *j)
+{
+	LIST_INSERT_HEAD(&s->by_id[hash_str(j->job.id, NULL) %
+	    SCHED_ID_BUCKETS], j, by_id);
+	if (j->job.nonce[0] != '\0')
+		LIST_INSERT_HEAD(&s->by_nonce[hash_str(j->job.session,
+		    j->job.nonce) % SCHED_ID_BUCKETS], j, by_nonce);
+}
+
+void
+sched_job_unindex(struct sched *s, struct sjob *j)
+{
+	(void)s;
+	LIST_REMOVE(j, by_id);
+	if (j->job.nonce[0] != '\0')
+		LIST_REMOVE(j, by_nonce);
+}
+
+/* The session entry, created when create is set; NULL on ENOMEM/absent. */
+struct sess *
+sched_sess_get(struct sched *s, const char *sid, int create)
+{
+	struct sess_bucket	*bp;
+	struct sess		*e;
+
+	bp = &s->sessions[hash_str(sid, NULL) % SCHED_SESS_BUCKETS];
+	LIST_FOREACH(e, bp, link)
+		if (strcmp(e->sid, sid) == 0)
+			return e;
+	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->turns = calloc(s->nlocks, sizeof(*e->turns))) == NULL) {
+		free(e);
+		return NULL;
+	}
+	snprintf(e->sid, sizeof(e->sid), "%s", sid);
+	LIST_INSERT_HEAD(bp, e, link);
+	return e;
+}
+
+/* Frees the session entry once it has no active job. */
+void
+sched_sess_put(struct sched *s, struct sess *e)
+{
+	(void)s;
+	if (e == NULL || e->active > 0)
+		return;
+	LIST_REMOVE(e, link);
+	sched_sess_free(e);
+}
+
+void
+sched_sess_free(struct sess *e)
+{
+	free(e->turns);
+	free(e);
+}
+
+struct stask *
+sched_task_find(struct sched *s, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->ntasks; i++)
+		if (strcmp(s->tasks[i]->ct->name, name) == 0)
+			return s->tasks[i];
+	return NULL;
+}
+
+void
+sched_task_bind(struct stask *st, const struct conf_task *ct)
+{
+	st->ct = ct;
+	st->k = kernel_find(ct->kernel);
+}
+
+struct lock *
+sjob_lock(struct sched *s, const struct sjob *j, size_t i)
+{
+	if (j->locks[i].lidx >= s->nlocks)
+		return NULL;
+	return &s->locks[j->locks[i].lidx];
+}
+
+struct sjob_lock *
+sjob_lock_of(const struct sjob *j, size_t li)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->nlocks; i++)
+		if (j->locks[i].lidx == li)
+			return (struct sjob_lock *)&j->locks[i];
+	return NULL;
+}
+
+/* The JSON array of the task's lock names, e.g. ["gpu"]; NULL on ENOMEM. */
+static char *
+locks_json(const struct conf_task *ct)
+{
+	json_t	*a;
+	char	*out = NULL;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < ct->nlocks; i++)
+		if (json_array_append_new(a, json_string(ct->locks[i])) == -1)
+			goto out;
+	out = json_dumps(a, JSON_COMPACT);
+out:
+	json_decref(a);
+	return out;
+}
+
+/* A new job of st (not yet indexed or queued); NULL on ENOMEM. */
+struct sjob *
+sjob_new(struct stask *st, const char *session, const char *nonce,
+    const char *params_json)
+{
+	struct sjob	*j;
+	size_t		 i, n = st->ct->nlocks;
+
+	if ((j = calloc(1, sizeof(*j) + n * sizeof(j->locks[0]))) == NULL)
+		return NULL;
+	j->st = st;
+	j->k = st->k;
+	j->nlocks = n;
+	for (i = 0; i < n; i++) {
+		j->locks[i].lidx = st->ct->lock_index[i];
+		j->locks[i].slot = -1;
+		j->locks[i].pos = (int)i;
+	}
+	snprintf(j->job.session, sizeof(j->job.session), "%s", session);
+	snprintf(j->job.nonce, sizeof(j->job.nonce), "%s", nonce);
+	j->job.task = strdup(st->ct->name);
+	j->job.kernel = strdup(st->ct->kernel);
+	j->job.locks = locks_json(st->ct);
+	j->job.params = strdup(params_json != NULL ? params_json : "{}");
+	if (j->job.task == NULL || j->job.kernel == NULL ||
+	    j->job.locks == NULL || j->job.params == NULL) {
+		sjob_free(j);
+		return NULL;
+	}
+	j->job.state = JOB_QUEUED;
+	j->job.slot = -1;
+	j->job.position = -1;
+	j->job.eta_ms = -1;
+	return j;
+}
+
+void
+sjob_free(struct sjob *j)
+{
+	if (j == NULL)
+		return;
+	job_clear(&j->job);
+	free(j);
+}

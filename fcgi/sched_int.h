@@ -1,0 +1,242 @@
+/*
+ * sched_int: what the scheduler's files share. Not part of the contract
+ * (sched.h is); only fcgi/sched*.c include it.
+ *
+ * Thread safety has one owner: sched.mu. It guards everything in struct
+ * sched and what hangs from it: the locks (lock.h) and their waiters,
+ * the jobs and their indexes, the sessions, the tasks, the stats and
+ * the ready list. Functions below that take a struct sched * run under
+ * mu unless their comment says otherwise. The only writes done outside
+ * it are the journal writes (journal.h is thread-safe) and the log lines
+ * (a slow log must not stall the scheduler).
+ *
+ * The files:
+ *  sched.c          creation, teardown and the public API (submit, cancel,
+ *                   lookup, drain, evict)
+ *  sched_dispatch.c core dispatch: which waiter starts, starting and
+ *                   ending a job (slots, counters, lists)
+ *  sched_index.c    jobs by id and by (session, nonce); sessions
+ *  sched_thread.c   the threads: job runners, the timer (expiry, rewrites)
+ *  sched_durable.c  final records: their journal writes and rewrites
+ *  sched_recover.c  start-up recovery from the journal
+ *  sched_reload.c   SIGHUP: a new config applied in phases
+ *  sched_stats.c    stats snapshots, ETA and Retry-After
+ *  sched_audit.c    the self-check tests use
+ *  sched_log.c      one log line per job transition
+ */
+#ifndef SLUICE_SCHED_INT_H
+#define SLUICE_SCHED_INT_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "job.h"
+#include "journal.h"
+#include "kernel.h"
+#include "lock.h"
+#include "sched.h"
+
+#define SCHED_KEEP_FINISHED	4096	/* finished jobs kept in memory ... */
+#define SCHED_KEEP_NOJOURNAL	65536	/* ... and without a journal */
+#define SCHED_ID_BUCKETS	16384
+#define SCHED_SESS_BUCKETS	4096
+#define SCHED_SEED_MS		1000.0	/* run time guess before any run */
+
+/* One of a job's locks, in the order its task names them. */
+struct sjob_lock {
+	size_t			 lidx;	/* index in s->locks; SIZE_MAX: removed */
+	int			 slot;	/* -1 until started */
+	int			 pos;	/* index in the job's locks[] */
+	struct lock_waiter	 w;	/* while queued */
+};
+
+struct sess {
+	char			 sid[JOB_SESSION_LEN + 1];
+	int			 active;	/* pending + queued + running */
+	struct lock_turn	*turns;		/* per lock, config index */
+	LIST_ENTRY(sess)	 link;
+};
+LIST_HEAD(sess_bucket, sess);
+
+struct stask {
+	const struct conf_task	*ct;		/* NULL once removed by reload */
+	const struct kernel	*k;
+	double			 ema_ms;	/* run time the ETAs assume */
+	int			 seen;		/* ema_ms measured, not seeded */
+	int			 nqueued, nrunning;	/* incl. pending */
+	uint64_t		 admitted, refused;
+	uint64_t		 ended[LOCK_NSTATES];
+	double			 run_sum_ms;
+	uint64_t		 run_n;
+	SLIST_ENTRY(stask)	 retired;	/* removed by a reload */
+};
+SLIST_HEAD(stask_list, stask);
+
+struct sjob {
+	struct job		 job;
+	struct stask		*st;
+	struct sess		*sess;		/* NULL once ended */
+	const struct kernel	*k;		/* as admitted (a reload may
+						   change the task's) */
+	int			 pending;	/* admitted, journal write in flight */
+	int			 evicted;	/* row evicted before it ended */
+	int			 run_device;	/* for the kernel */
+	int			 hook_device;	/* for opts.run_hook */
+	int64_t			 enq_ns, start_ns;
+	LIST_ENTRY(sjob)	 by_id, by_nonce;
+	STAILQ_ENTRY(sjob)	 ready;
+	TAILQ_ENTRY(sjob)	 state_link;	/* running or finished list */
+	size_t			 nlocks;
+	struct sjob_lock	 locks[];	/* the locks it was admitted with */
+};
+LIST_HEAD(sjob_bucket, sjob);
+TAILQ_HEAD(sjob_tailq, sjob);
+STAILQ_HEAD(sjob_stailq, sjob);
+
+struct sjob_list {
+	struct sjob_tailq	 head;
+	size_t			 n;
+};
+
+/*
+ * A final state the journal did not take (disk full, I/O error): kept
+ * here and written again by the timer thread until it is, so that the
+ * row never stays "running" (which a restart would turn into
+ * "interrupted"). Added by any thread under mu (at the head); removed
+ * only by the timer thread (or sched_destroy once it has stopped), so
+ * the timer may walk the entries it marked without the mutex.
+ */
+struct rewrite {
+	struct job		*job;		/* the final record, owned */
+	int64_t			 png_bytes;	/* its result file, stored */
+	int			 tries;		/* failed writes so far */
+	int64_t			 due_ns;	/* next attempt, mono */
+	int			 trying, ok;	/* timer thread only */
+	SLIST_ENTRY(rewrite)	 link;
+};
+SLIST_HEAD(rewrite_list, rewrite);
+
+struct sched {
+	const struct conf	*conf;
+	struct journal		*jr;
+	struct sched_opts	 opts;
+	int			 ngpu;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work_cv, timer_cv, drain_cv, reconf_cv;
+	struct lock		*locks;
+	size_t			 nlocks;
+	struct stask		**tasks;
+	size_t			 ntasks;
+	struct stask_list	 retired;	/* tasks removed by reload */
+	int			 npending;	/* submits' journal writes in flight */
+	int			 reconf;	/* a reconfigure waits for npending == 0 */
+	struct sjob_bucket	*by_id, *by_nonce;
+	struct sess_bucket	*sessions;
+	struct sjob_stailq	 ready;		/* started, not yet picked up */
+	struct sjob_list	 running, finished;
+	struct rewrite_list	 rewrites;	/* final writes to repeat */
+	int64_t			 next_seq;
+	int			 active;	/* pending + queued + running */
+	int			 idle;		/* runners waiting for work */
+	int			 self_take;	/* a finishing runner takes the next start */
+	int			 draining, stop;
+	int			 drain_waiters;
+	int			 audit_starts;
+	uint64_t		 fifo_violations;
+	pthread_t		*runners;
+	int			 nrunners;
+	pthread_t		 timer;
+	int			 timer_started;
+};
+
+/* The job whose entry of some lock w is (container_of, twice). */
+static inline struct sjob *
+sjob_of_waiter(struct lock_waiter *w)
+{
+	struct sjob_lock *jl;
+
+	jl = (struct sjob_lock *)((char *)w - offsetof(struct sjob_lock, w));
+	return (struct sjob *)((char *)(jl - jl->pos) -
+	    offsetof(struct sjob, locks));
+}
+
+/* sched_log.c: one key=value line per transition on opts.log (or none). */
+int64_t		 sched_mono_ns(void);
+void		 sched_errf(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 sched_log(struct sched *, const char *event, const char *id,
+		    const char *task, const char *session, int64_t wait_ms,
+		    int64_t run_ms, const char *device, const char *error);
+void		 sched_log_job(struct sched *, const struct job *);
+
+/* sched.c: what the scheduler needs of a config beyond conf_load's checks. */
+int		 sched_conf_check(const struct conf *, char *err, size_t errlen);
+
+/* sched_index.c */
+struct sjob	*sched_job_find(struct sched *, const char *id);
+void		 sched_job_index(struct sched *, struct sjob *);
+void		 sched_job_unindex(struct sched *, struct sjob *);
+struct sjob	*sched_nonce_find(struct sched *, const char *session,
+		    const char *nonce);
+struct sess	*sched_sess_get(struct sched *, const char *sid, int create);
+void		 sched_sess_put(struct sched *, struct sess *);
+void		 sched_sess_free(struct sess *);
+struct stask	*sched_task_find(struct sched *, const char *name);
+/* Points st at task ct of a config (and its kernel, NULL if unknown). */
+void		 sched_task_bind(struct stask *, const struct conf_task *);
+struct sjob	*sjob_new(struct stask *, const char *session,
+		    const char *nonce, const char *params_json);
+void		 sjob_free(struct sjob *);
+/* Lock i of j; NULL only for a running job's lock removed by reload. */
+struct lock	*sjob_lock(struct sched *, const struct sjob *, size_t i);
+/* The job's entry of config lock li, or NULL when it does not hold it. */
+struct sjob_lock *sjob_lock_of(const struct sjob *, size_t li);
+
+/* sched_dispatch.c */
+int		 sched_startable(struct sched *, const struct sjob *);
+struct sjob	*sched_first_startable(struct sched *, size_t li);
+void		 sched_enqueue(struct sched *, struct sjob *);
+void		 sched_dispatch(struct sched *);
+void		 sjob_end(struct sched *, struct sjob *, enum job_state,
+		    char *result, char *error, int has_png);
+void		 sched_forget_finished(struct sched *, struct sjob *);
+void		 sched_count_admitted(struct sched *, struct sjob *);
+
+/* sched_durable.c */
+struct job	*sched_final_copy(const struct job *, const char *func);
+void		 sched_final_failed(struct sched *, const char *func,
+		    const struct job *, int tries, int64_t next_ms);
+int64_t		 sched_rewrite_delay_ms(int tries);
+void		 sched_rewrite_add(struct sched *, struct job *,
+		    int64_t png_bytes);
+const struct job *sched_rewrite_find(struct sched *, const char *id);
+int		 sched_rewrite_due(struct sched *, int64_t now, int64_t *next);
+void		 sched_rewrite_flush(struct sched *);
+struct job	*sched_snapshot(struct sched *, const struct sjob *);
+void		 sched_snapshot_write(struct sched *, struct job *);
+void		 sched_end_waiter(struct sched *, struct sjob *,
+		    enum job_state, const char *msg, struct job ***snaps,
+		    size_t *nsnaps);
+void		 sched_png_unstored(char **result, char **error,
+		    const char *why);
+
+/* sched_recover.c (before any thread runs) */
+int		 sched_recover(struct sched *, char *err, size_t errlen);
+
+/* sched_thread.c */
+int		 sched_threads_start(struct sched *, size_t nrunners,
+		    char *err, size_t errlen);
+int		 sched_runners_grow(struct sched *, size_t want);
+void		 sched_threads_stop(struct sched *);
+
+/* sched_stats.c */
+int64_t		 sched_eta_ms(struct sched *, const struct stask *,
+		    const struct sjob *self, int *pos);
+double		 sched_first_end_ms(struct sched *, size_t li, int64_t now);
+int		 sched_retry_after_secs(double ms);
+
+#endif

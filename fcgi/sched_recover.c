@@ -1,0 +1,169 @@
+/*
+ * sched_recover: start-up recovery. The journal marks the jobs that were
+ * running as failed ("interrupted by restart") and hands back the queued
+ * ones in arrival order; each is queued again with its seq, its place and
+ * its nonce, or failed when its task or params no longer fit the config.
+ * Runs from sched_create before any thread of the scheduler exists.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "params.h"
+#include "sched_int.h"
+
+struct recover_list {
+	struct job	*jobs;
+	size_t		 n, cap;
+	int		 oom;
+};
+
+/* journal_recover's callback (under the journal's lock): only collects. */
+static void
+recover_collect(const struct job *job, void *arg)
+{
+	struct recover_list	*rl = arg;
+	struct job		*grown;
+	size_t			 cap;
+
+	if (rl->oom)
+		return;
+	if (rl->n == rl->cap) {
+		cap = rl->cap ? rl->cap * 2 : 64;
+		if (cap > SIZE_MAX / sizeof(*grown) ||
+		    (grown = realloc(rl->jobs, cap * sizeof(*grown))) == NULL) {
+			rl->oom = 1;
+			return;
+		}
+		rl->jobs = grown;
+		rl->cap = cap;
+	}
+	memset(&rl->jobs[rl->n], 0, sizeof(rl->jobs[rl->n]));
+	if (job_copy(&rl->jobs[rl->n], job) == -1) {
+		rl->oom = 1;
+		return;
+	}
+	rl->n++;
+}
+
+/* Fails a recovered job in the journal with msg. */
+static void
+recover_fail(struct sched *s, struct job *job, const char *msg)
+{
+	struct job	*again;
+
+	job->state = JOB_FAILED;
+	job->finished_ms = job_now_ms();
+	free(job->error);
+	job->error = strdup(msg);
+	if (journal_finish_stored(s->jr, job, 0) == -1) {
+		sched_final_failed(s, __func__, job, 1,
+		    sched_rewrite_delay_ms(1));
+		if ((again = sched_final_copy(job, __func__)) != NULL) {
+			pthread_mutex_lock(&s->mu);
+			sched_rewrite_add(s, again, 0);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	sched_log_job(s, job);
+}
+
+/* Why job cannot be queued again under the current config, or NULL. */
+static const char *
+recover_doom(struct sched *s, const struct job *job, struct stask **stp,
+    char *msg, size_t msglen)
+{
+	json_t	*params;
+	char	 why[200];
+
+	if (job->task == NULL || (*stp = sched_task_find(s, job->task)) == NULL)
+		return "task no longer configured";
+	if ((*stp)->k == NULL)
+		return NULL;	/* a test hook's task: no params to check */
+	if ((params = params_decode((*stp)->k->params, (*stp)->k->nparams,
+	    job->params, why, sizeof(why))) == NULL) {
+		snprintf(msg, msglen, "invalid params after restart: %s", why);
+		return msg;
+	}
+	json_decref(params);
+	return NULL;
+}
+
+/* Queues a job read back from the journal again. */
+static void
+recover_one(struct sched *s, struct job *job)
+{
+	struct stask	*st = NULL;
+	struct sjob	*j;
+	struct sess	*e;
+	const char	*doom;
+	char		 msg[256];
+
+	if ((doom = recover_doom(s, job, &st, msg, sizeof(msg))) != NULL) {
+		recover_fail(s, job, doom);
+		return;
+	}
+	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
+	    (e = sched_sess_get(s, j->job.session, 1)) == NULL) {
+		sjob_free(j);
+		recover_fail(s, job, "out of memory during recovery");
+		return;
+	}
+	memcpy(j->job.id, job->id, sizeof(j->job.id));
+	j->job.seq = job->seq;
+	j->job.created_ms = job->created_ms;
+	if (job->seq >= s->next_seq)
+		s->next_seq = job->seq + 1;
+	j->sess = e;
+	e->active++;
+	s->active++;
+	j->enq_ns = sched_mono_ns();	/* wait_timeout counts from here */
+	sched_job_index(s, j);
+	sched_count_admitted(s, j);
+	sched_enqueue(s, j);
+	sched_log(s, "job_queued", j->job.id, j->job.task, j->job.session, -1,
+	    -1, NULL, NULL);
+}
+
+/*
+ * Continues the journal's numbering and queues its queued jobs again.
+ * Returns 0, or -1 with the reason in err.
+ */
+int
+sched_recover(struct sched *s, char *err, size_t errlen)
+{
+	struct recover_list	 rl;
+	int64_t			 max;
+	size_t			 i;
+	int			 rc = -1;
+
+	memset(&rl, 0, sizeof(rl));
+	/* Numbering from 1 over a journal we cannot read would reuse seqs. */
+	if ((max = journal_max_seq(s->jr)) == -1) {
+		sched_errf(err, errlen, "journal: reading the last seq: %s",
+		    journal_error(s->jr));
+		goto out;
+	}
+	if (max > 0)
+		s->next_seq = max + 1;
+	if (journal_recover(s->jr, job_now_ms(), recover_collect, &rl) == -1) {
+		sched_errf(err, errlen, "journal recovery: %s",
+		    journal_error(s->jr));
+		goto out;
+	}
+	if (rl.oom) {
+		sched_errf(err, errlen, "journal recovery: %s", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < rl.n; i++)
+		recover_one(s, &rl.jobs[i]);
+	rc = 0;
+out:
+	for (i = 0; i < rl.n; i++)
+		job_clear(&rl.jobs[i]);
+	free(rl.jobs);
+	return rc;
+}

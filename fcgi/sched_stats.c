@@ -1,0 +1,291 @@
+/*
+ * sched_stats: what the scheduler tells about itself: snapshots of the
+ * locks' and tasks' counters (/status.json and /metrics render the same
+ * struct), live gauges, and the estimates: ETA of a job and Retry-After
+ * of a refusal. Estimates run on each task's run time, an exponential
+ * moving average of its done jobs (SCHED_SEED_MS until one is done).
+ */
+#include <sys/queue.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "sched_int.h"
+
+#define SCHED_RETRY_MAX		3600	/* longest Retry-After, s */
+
+const char *const sched_state_names[SCHED_NSTATES] = {
+	"queued", "running", "done", "failed", "expired", "cancelled"
+};
+
+/* Under mu: estimated ms of work left in the jobs running on lock li. */
+static double
+running_left_ms(struct sched *s, size_t li, int64_t now)
+{
+	struct sjob	*j;
+	double		 left, sum = 0;
+
+	TAILQ_FOREACH(j, &s->running.head, state_link) {
+		if (sjob_lock_of(j, li) == NULL)
+			continue;
+		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
+		if (left > 0)
+			sum += left;
+	}
+	return sum;
+}
+
+/*
+ * Under mu: estimated ms until the first running job on lock li ends,
+ * which is when a waiter moves up and a place in the queue frees
+ * (Retry-After of a full queue). A job past its estimate is taken to
+ * need a tenth of it more, not nothing: an overrun says the estimate was
+ * low.
+ */
+double
+sched_first_end_ms(struct sched *s, size_t li, int64_t now)
+{
+	struct sjob	*j;
+	double		 left, best = -1;
+
+	TAILQ_FOREACH(j, &s->running.head, state_link) {
+		if (sjob_lock_of(j, li) == NULL)
+			continue;
+		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
+		if (left < j->st->ema_ms / 10)
+			left = j->st->ema_ms / 10;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return best < 0 ? 0 : best;
+}
+
+/*
+ * Under mu: ETA of a job of st on its first lock, behind the waiters
+ * that go before self (NULL: behind all of them, as a new job would be).
+ * Sets *pos (unless NULL) to how many waiters are ahead.
+ */
+int64_t
+sched_eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
+    int *pos)
+{
+	size_t			 li = self != NULL ? self->locks[0].lidx :
+				    st->ct->lock_index[0];
+	struct lock		*L = &s->locks[li];
+	const struct lock_waiter *mine = self != NULL ? &self->locks[0].w :
+				    NULL;
+	struct lock_waiter	*w;
+	double			 ahead_ms = 0, eta;
+	int			 n = 0;
+
+	TAILQ_FOREACH(w, &L->waiters, link) {
+		if (w == mine || (mine != NULL && !lock_before(L, w, mine)))
+			continue;
+		ahead_ms += sjob_of_waiter(w)->st->ema_ms;
+		n++;
+	}
+	if (pos != NULL)
+		*pos = n;
+	eta = st->ema_ms;
+	if (n > 0 || !lock_has_room(L))
+		eta += (ahead_ms + running_left_ms(s, li, sched_mono_ns())) /
+		    L->cl->slots;
+	return (int64_t)ceil(eta);
+}
+
+/* Whole seconds for Retry-After from an estimate in ms: 1..3600. */
+int
+sched_retry_after_secs(double ms)
+{
+	double	 sec = ceil(ms / 1000.0);
+
+	if (!(sec >= 1))
+		return 1;
+	return sec > SCHED_RETRY_MAX ? SCHED_RETRY_MAX : (int)sec;
+}
+
+void
+sched_lock_counts(struct sched *s, size_t lock_index, int *busy, int *queued)
+{
+	int	 b = 0, q = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (lock_index < s->nlocks) {
+		b = lock_busy(&s->locks[lock_index]);
+		q = s->locks[lock_index].nwait + s->locks[lock_index].npending;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (busy != NULL)
+		*busy = b;
+	if (queued != NULL)
+		*queued = q;
+}
+
+int64_t
+sched_task_eta(struct sched *s, const char *task)
+{
+	struct stask	*st;
+	int64_t		 eta = -1;
+
+	if (task == NULL)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	if ((st = sched_task_find(s, task)) != NULL)
+		eta = sched_eta_ms(s, st, NULL, NULL);
+	pthread_mutex_unlock(&s->mu);
+	return eta;
+}
+
+static void
+hist_get(struct sched_hist *out, const struct hist *h)
+{
+	hist_cumulative(h, out->cum);
+	out->sum_ms = h->sum_ms;
+	out->count = h->n;
+}
+
+static void
+lock_stats(struct sched_lock_stats *ls, const struct lock *L)
+{
+	snprintf(ls->name, sizeof(ls->name), "%s", L->cl->name);
+	ls->slots = L->cl->slots;
+	ls->busy = lock_busy(L);
+	ls->queued = L->nwait + L->npending;
+	ls->queue = L->cl->queue;
+	ls->fair = L->cl->order == CONF_ORDER_FAIR;
+	ls->admitted = L->n.admitted;
+	ls->refused = L->n.refused;
+	ls->started = L->n.started;
+	memcpy(ls->ended, L->n.ended, sizeof(ls->ended));
+	hist_get(&ls->wait, &L->n.wait);
+	hist_get(&ls->run, &L->n.run);
+}
+
+static void
+task_stats(struct sched_task_stats *ts, const struct stask *st)
+{
+	snprintf(ts->name, sizeof(ts->name), "%s", st->ct->name);
+	ts->queued = st->nqueued;
+	ts->running = st->nrunning;
+	ts->admitted = st->admitted;
+	ts->refused = st->refused;
+	memcpy(ts->ended, st->ended, sizeof(ts->ended));
+	ts->run_sum_ms = st->run_sum_ms;
+	ts->run_n = st->run_n;
+	ts->eta_run_ms = st->ema_ms;
+}
+
+int
+sched_stats_get(struct sched *s, struct sched_stats *out)
+{
+	size_t	 i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	out->locks = calloc(s->nlocks, sizeof(*out->locks));
+	out->tasks = calloc(s->ntasks, sizeof(*out->tasks));
+	if (out->locks == NULL || out->tasks == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		sched_stats_free(out);
+		return -1;
+	}
+	out->nlocks = s->nlocks;
+	out->ntasks = s->ntasks;
+	for (i = 0; i < s->nlocks; i++)
+		lock_stats(&out->locks[i], &s->locks[i]);
+	for (i = 0; i < s->ntasks; i++)
+		task_stats(&out->tasks[i], s->tasks[i]);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+void
+sched_stats_free(struct sched_stats *st)
+{
+	if (st == NULL)
+		return;
+	free(st->locks);
+	free(st->tasks);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Kept until the app renders /status.json from sched_stats_get (jansson). */
+static void
+hist_json(struct buf *b, const struct sched_hist *h)
+{
+	size_t	 i;
+
+	buf_puts(b, "{\"buckets\":{");
+	for (i = 0; i < SCHED_HIST_N; i++)
+		buf_printf(b, "\"%lld\":%llu,", (long long)sched_hist_bounds_ms[i],
+		    (unsigned long long)h->cum[i]);
+	buf_printf(b, "\"+Inf\":%llu},\"sum\":",
+	    (unsigned long long)h->cum[SCHED_HIST_N]);
+	buf_json_num(b, h->sum_ms);
+	buf_printf(b, ",\"count\":%llu}", (unsigned long long)h->count);
+}
+
+void
+sched_stats_json(struct sched *s, struct buf *b)
+{
+	struct sched_stats		 ss;
+	const struct sched_lock_stats	*L;
+	const struct sched_task_stats	*st;
+	size_t				 i, k;
+
+	if (sched_stats_get(s, &ss) == -1) {
+		buf_puts(b, "{\"locks\":{},\"tasks\":{}}");
+		return;
+	}
+	buf_puts(b, "{\"locks\":{");
+	for (i = 0; i < ss.nlocks; i++) {
+		L = &ss.locks[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_json_str(b, L->name);
+		buf_printf(b, ":{\"slots\":%d,\"busy\":%d,\"queued\":%d,"
+		    "\"queue\":%d,\"order\":\"%s\",\"admitted\":%llu,"
+		    "\"refused\":%llu,\"started\":%llu",
+		    L->slots, L->busy, L->queued, L->queue,
+		    L->fair ? "fair" : "fifo",
+		    (unsigned long long)L->admitted,
+		    (unsigned long long)L->refused,
+		    (unsigned long long)L->started);
+		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
+			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
+			    (unsigned long long)L->ended[k]);
+		buf_puts(b, ",\"wait_ms\":");
+		hist_json(b, &L->wait);
+		buf_puts(b, ",\"run_ms\":");
+		hist_json(b, &L->run);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "},\"tasks\":{");
+	for (i = 0; i < ss.ntasks; i++) {
+		st = &ss.tasks[i];
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_json_str(b, st->name);
+		buf_printf(b, ":{\"queued\":%d,\"running\":%d", st->queued,
+		    st->running);
+		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
+			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
+			    (unsigned long long)st->ended[k]);
+		buf_printf(b, ",\"admitted\":%llu,\"refused\":%llu,"
+		    "\"mean_run_ms\":", (unsigned long long)st->admitted,
+		    (unsigned long long)st->refused);
+		if (st->run_n > 0)
+			buf_json_num(b, st->run_sum_ms / (double)st->run_n);
+		else
+			buf_puts(b, "null");
+		buf_puts(b, ",\"eta_run_ms\":");
+		buf_json_num(b, round(st->eta_run_ms));
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "}}");
+	sched_stats_free(&ss);
+}

@@ -1,0 +1,342 @@
+/*
+ * sched_thread: the scheduler's threads. Runners take started jobs off
+ * the ready list (by default one runner per slot, which bounds the
+ * running jobs), run the kernel outside the mutex, journal the end, then
+ * release the slots and dispatch; a runner keeps the mutex and runs the
+ * first job that its dispatch started (no other runner is woken for that
+ * one), so a slot's release and its next start are one critical section
+ * apart. The timer thread expires waiters past a lock's wait_timeout
+ * (within a lock the list is in arrival order, so only heads need looking
+ * at) and writes again the final states the journal refused.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "params.h"
+#include "sched_int.h"
+
+/*
+ * Runs j's kernel with its stored params (validated when it was admitted
+ * or recovered, read back here by the one params codec). Returns 0 with
+ * res filled, or -1 with the reason in err.
+ */
+static int
+run_kernel(const struct sjob *j, struct kernel_result *res, char *err,
+    size_t errlen)
+{
+	double	 values[KERNEL_MAX_PARAMS];
+	json_t	*obj;
+	char	 why[200];
+	int	 rc = -1;
+
+	if (j->k->nparams > KERNEL_MAX_PARAMS ||
+	    (obj = params_decode(j->k->params, j->k->nparams, j->job.params,
+	    why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "invalid params: %s",
+		    j->k->nparams > KERNEL_MAX_PARAMS ? "too many" : why);
+		return -1;
+	}
+	if (params_numbers(j->k->params, j->k->nparams, obj, values, why,
+	    sizeof(why)) == -1)
+		snprintf(err, errlen, "invalid params: %s", why);
+	else if ((rc = kernel_run(j->k, values, j->run_device, res)) != 0)
+		snprintf(err, errlen, "%s", res->error);
+	json_decref(obj);
+	return rc;
+}
+
+/* The test hook, with the job's slot of each of its locks. */
+static int
+run_hook(struct sched *s, const struct sjob *j, char *err, size_t errlen)
+{
+	int	*slots;
+	size_t	 i;
+	int	 rc;
+
+	if ((slots = calloc(j->nlocks, sizeof(*slots))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < j->nlocks; i++)
+		slots[i] = j->locks[i].slot;
+	rc = s->opts.run_hook(&j->job, slots, j->hook_device,
+	    s->opts.run_arg, err, errlen);
+	free(slots);
+	return rc;
+}
+
+/* What a run gave: the final state with its result, error and image. */
+struct outcome {
+	enum job_state	 state;
+	char		*result, *error;
+	int		 has_png;
+	int64_t		 png_bytes;
+};
+
+/* Runs j (hook or kernel), outside the mutex, and stores its image. */
+static void
+run_job(struct sched *s, struct sjob *j, struct outcome *o)
+{
+	struct kernel_result	 res;
+	char			 err[256] = "";
+	int			 rc;
+
+	memset(&res, 0, sizeof(res));
+	memset(o, 0, sizeof(*o));
+	if (s->opts.run_hook != NULL)
+		rc = run_hook(s, j, err, sizeof(err));
+	else if (j->k == NULL) {
+		snprintf(err, sizeof(err), "kernel %s is not available",
+		    j->job.kernel);
+		rc = -1;
+	} else if ((rc = run_kernel(j, &res, err, sizeof(err))) == 0) {
+		o->result = res.json;
+		res.json = NULL;
+	}
+	o->state = rc == 0 ? JOB_DONE : JOB_FAILED;
+	if (rc != 0)
+		o->error = strdup(err[0] != '\0' ? err : "kernel failed");
+	/* The image first; without it the job still ends, done. */
+	if (s->jr != NULL && rc == 0 && res.png != NULL) {
+		if (journal_store_png(s->jr, j->job.id, res.png,
+		    res.png_len) == 0) {
+			o->has_png = 1;
+			o->png_bytes = (int64_t)res.png_len;
+		} else {
+			fprintf(stderr, "%s: job %s: %s\n", __func__,
+			    j->job.id, journal_error(s->jr));
+			sched_png_unstored(&o->result, &o->error,
+			    journal_error(s->jr));
+		}
+	}
+	kernel_result_clear(&res);
+}
+
+/*
+ * Runs j (taken off the ready list) outside the mutex, then takes the
+ * mutex, ends j and dispatches. Returns with the mutex held, so that the
+ * runner picks its next job without letting go of it in between.
+ */
+static void
+runner_run(struct sched *s, struct sjob *j)
+{
+	struct outcome	 o;
+	struct job	 fin, *again = NULL;
+
+	if (s->jr != NULL && journal_start(s->jr, j->job.id,
+	    j->job.started_ms, j->job.slot, j->job.device) == -1)
+		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
+		    journal_error(s->jr));
+	sched_log(s, "job_started", j->job.id, j->job.task, j->job.session,
+	    (j->start_ns - j->enq_ns) / 1000000, -1, j->job.device, NULL);
+	run_job(s, j, &o);
+
+	/* Nobody else writes a running job: a shallow copy is safe. */
+	fin = j->job;
+	fin.state = o.state;
+	fin.finished_ms = job_now_ms();
+	fin.result = o.result;
+	fin.error = o.error;
+	fin.has_png = o.has_png;
+	if (s->jr != NULL && journal_finish_stored(s->jr, &fin,
+	    o.png_bytes) == -1) {
+		sched_final_failed(s, __func__, &fin, 1,
+		    sched_rewrite_delay_ms(1));
+		again = sched_final_copy(&fin, __func__);
+	}
+	sched_log(s, o.state == JOB_DONE ? "job_done" : "job_failed",
+	    j->job.id, j->job.task, j->job.session,
+	    (j->start_ns - j->enq_ns) / 1000000,
+	    (sched_mono_ns() - j->start_ns) / 1000000, j->job.device, o.error);
+
+	pthread_mutex_lock(&s->mu);
+	if (again != NULL)
+		sched_rewrite_add(s, again, o.png_bytes);
+	sjob_end(s, j, o.state, o.result, o.error, o.has_png);
+	s->self_take = 1;
+	sched_dispatch(s);
+	s->self_take = 0;
+}
+
+static void *
+runner_main(void *arg)
+{
+	struct sched	*s = arg;
+	struct sjob	*j;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (STAILQ_EMPTY(&s->ready) && !s->stop) {
+			s->idle++;
+			pthread_cond_wait(&s->work_cv, &s->mu);
+			s->idle--;
+		}
+		if ((j = STAILQ_FIRST(&s->ready)) == NULL)
+			break;	/* stopping, nothing left to run */
+		STAILQ_REMOVE_HEAD(&s->ready, ready);
+		pthread_mutex_unlock(&s->mu);
+		runner_run(s, j);	/* returns with s->mu held */
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/*
+ * Ends the waiters past their lock's wait_timeout, in arrival order.
+ * Returns with the snapshots to write; *next is lowered to the next
+ * deadline.
+ */
+static void
+expire_due(struct sched *s, int64_t now, int64_t *next, struct job ***snaps,
+    size_t *nsnaps)
+{
+	struct lock_waiter	*w;
+	struct lock		*L;
+	char			 msg[160];
+	int64_t			 dl;
+	size_t			 li;
+
+	for (li = 0; li < s->nlocks; li++) {
+		L = &s->locks[li];
+		if (L->cl->wait_timeout <= 0)
+			continue;
+		while ((w = TAILQ_FIRST(&L->waiters)) != NULL) {
+			dl = sjob_of_waiter(w)->enq_ns +
+			    (int64_t)L->cl->wait_timeout * 1000000000;
+			if (dl > now) {
+				if (dl < *next)
+					*next = dl;
+				break;
+			}
+			snprintf(msg, sizeof(msg), "waited longer than %d s "
+			    "for lock %s", L->cl->wait_timeout, L->cl->name);
+			sched_end_waiter(s, sjob_of_waiter(w), JOB_EXPIRED,
+			    msg, snaps, nsnaps);
+		}
+	}
+}
+
+/* Sleeps on timer_cv until next (mono ns; INT64_MAX: until signalled). */
+static void
+timer_sleep(struct sched *s, int64_t next)
+{
+	struct timespec	 ts;
+
+	if (next == INT64_MAX) {
+		pthread_cond_wait(&s->timer_cv, &s->mu);
+		return;
+	}
+	ts.tv_sec = next / 1000000000;
+	ts.tv_nsec = next % 1000000000;
+	pthread_cond_timedwait(&s->timer_cv, &s->mu, &ts);
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct sched	*s = arg;
+	struct job	**snaps = NULL;
+	int64_t		 now, next;
+	size_t		 nsnaps, i;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		now = sched_mono_ns();
+		next = INT64_MAX;
+		nsnaps = 0;
+		expire_due(s, now, &next, &snaps, &nsnaps);
+		if (nsnaps > 0) {
+			sched_dispatch(s);
+			pthread_mutex_unlock(&s->mu);
+			for (i = 0; i < nsnaps; i++)
+				sched_snapshot_write(s, snaps[i]);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		if (!SLIST_EMPTY(&s->rewrites) &&
+		    sched_rewrite_due(s, now, &next))
+			continue;
+		timer_sleep(s, next);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(snaps);
+	return NULL;
+}
+
+/*
+ * Starts nrunners runners and the timer, outside the mutex (nothing else
+ * runs yet). Returns 0, or -1 with err (the threads started are stopped
+ * by sched_threads_stop).
+ */
+int
+sched_threads_start(struct sched *s, size_t nrunners, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+
+	if ((s->runners = calloc(nrunners, sizeof(*s->runners))) == NULL) {
+		sched_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nrunners; i++) {
+		if (pthread_create(&s->runners[i], NULL, runner_main, s) != 0) {
+			sched_errf(err, errlen, "pthread_create failed");
+			return -1;
+		}
+		s->nrunners = (int)i + 1;
+	}
+	if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
+		sched_errf(err, errlen, "pthread_create failed");
+		return -1;
+	}
+	s->timer_started = 1;
+	return 0;
+}
+
+/* Under mu: grows the runners to want (a reload added slots). */
+int
+sched_runners_grow(struct sched *s, size_t want)
+{
+	pthread_t	*grown;
+
+	if (want <= (size_t)s->nrunners || s->stop)
+		return 0;
+	if ((grown = realloc(s->runners, want * sizeof(*grown))) == NULL)
+		return -1;
+	s->runners = grown;
+	while ((size_t)s->nrunners < want && pthread_create(
+	    &s->runners[s->nrunners], NULL, runner_main, s) == 0)
+		s->nrunners++;
+	return (size_t)s->nrunners == want ? 0 : -1;
+}
+
+/*
+ * Outside the mutex: stops and joins every thread. Runners finish the
+ * job in hand first; started jobs still on the ready list are run too.
+ */
+void
+sched_threads_stop(struct sched *s)
+{
+	int	 k;
+
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	s->draining = 1;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_cond_broadcast(&s->timer_cv);
+	pthread_mutex_unlock(&s->mu);
+	for (k = 0; k < s->nrunners; k++)
+		pthread_join(s->runners[k], NULL);
+	if (s->timer_started)
+		pthread_join(s->timer, NULL);
+	s->timer_started = 0;
+	s->nrunners = 0;
+}
