@@ -110,85 +110,68 @@ warn_missing_devices(const struct conf *conf, int ngpu)
 	}
 }
 
-int
-main(int argc, char *argv[])
-{
-	struct conf		*conf = NULL;
-	struct tmpl_set		*tmpl = NULL;
-	struct journal		*journal = NULL;
-	struct sched		*sched = NULL;
-	struct app		*app = NULL;
-	struct server_opts	 sopts;
-	struct sched_opts	 schopts;
-	unsigned char		 secret[APP_SECRET_LEN];
-	char			 err[1024], devs[512];
-	const char		*path = SLUICE_SYSCONFDIR "/sluice.conf";
-	const char		*state = NULL, *templates = NULL;
-	const char		*print_key = NULL;
-	int			 ch, test_only = 0, allow_root = 0, rc = 1;
+/* What the command line asks for. */
+struct main_opts {
+	const char		*path;		/* -c: the config file */
+	const char		*state;		/* -s, or NULL: the config's */
+	const char		*templates;	/* -T, or NULL: the config's */
+	const char		*print_key;	/* -p, or NULL */
+	int			 test_only;	/* -t */
+	int			 allow_root;	/* -R */
+	struct server_opts	 sopts;		/* -l, -q; the file and the
+						   overrides again on SIGHUP */
+};
 
-	memset(&sopts, 0, sizeof(sopts));
+/* Fills o from the command line; a bad one prints the usage and exits 2. */
+static void
+parse_options(int argc, char *argv[], struct main_opts *o)
+{
+	int	 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->path = SLUICE_SYSCONFDIR "/sluice.conf";
 	while ((ch = getopt(argc, argv, "c:l:p:qRs:tT:")) != -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'l': sopts.listen = optarg; break;
-		case 'p': print_key = optarg; break;
-		case 'q': sopts.quiet = 1; break;
-		case 'R': allow_root = 1; break;
-		case 's': state = optarg; break;
-		case 't': test_only = 1; break;
-		case 'T': templates = optarg; break;
+		case 'c': o->path = optarg; break;
+		case 'l': o->sopts.listen = optarg; break;
+		case 'p': o->print_key = optarg; break;
+		case 'q': o->sopts.quiet = 1; break;
+		case 'R': o->allow_root = 1; break;
+		case 's': o->state = optarg; break;
+		case 't': o->test_only = 1; break;
+		case 'T': o->templates = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
 	/* For SIGHUP: the same file, the same overrides. */
-	sopts.config = path;
-	sopts.state = state;
-	sopts.templates = templates;
-	/* Before any thread: every thread inherits the blocked set. */
-	server_block_signals();
+	o->sopts.config = o->path;
+	o->sopts.state = o->state;
+	o->sopts.templates = o->templates;
+}
 
-	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	if (templates == NULL)
-		templates = conf->templates;
-	if (state == NULL)
-		state = conf->state;
-	/* -p needs the config only; with -t the templates are checked too. */
-	if ((print_key == NULL || test_only) &&
-	    (tmpl = tmpl_load_dir(templates, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	if (print_key != NULL) {
-		rc = print_value(conf, print_key, &sopts, state, templates);
-		goto out;
-	}
-	if (test_only) {
-		fprintf(stderr, "sluice: the configuration file %s syntax is "
-		    "ok\nsluice: templates in %s are ok\n", path, templates);
-		rc = 0;
-		goto out;
-	}
+/*
+ * Runs the responder on conf and tmpl (state: the state directory) until
+ * SIGTERM and the drain. Returns the exit status; leaves at once with
+ * _exit(0) when jobs are left in the journal (see below).
+ */
+static int
+serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
+    const char *state)
+{
+	struct journal		*journal = NULL;
+	struct sched		*sched = NULL;
+	struct app		*app = NULL;
+	struct sched_opts	 schopts;
+	unsigned char		 secret[APP_SECRET_LEN];
+	char			 err[1024], devs[512];
+	int			 rc = 1;
 
-	/*
-	 * A web-facing process has no business being root: it would own the
-	 * journal and results as root and turn any bug into a root bug.
-	 */
-	if (geteuid() == 0 && !allow_root) {
-		fprintf(stderr, "sluice: refusing to run as root; run it as an "
-		    "unprivileged user (the systemd unit uses DynamicUser), or "
-		    "pass -R if you really mean it\n");
-		goto out;
-	}
 	kernel_devices_init();
 	kernel_devices_describe(devs, sizeof(devs));
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
-	    "devices=\"%s\"\n", PACKAGE_VERSION, path, devs);
+	    "devices=\"%s\"\n", PACKAGE_VERSION, o->path, devs);
 	warn_missing_devices(conf, kernel_device_count());
 
 	memset(&schopts, 0, sizeof(schopts));
@@ -205,7 +188,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "level=error msg=\"out of memory\"\n");
 		goto out;
 	}
-	if (server_run(app, sched, conf, &sopts, err, sizeof(err)) == -1) {
+	if (server_run(app, sched, conf, &o->sopts, err, sizeof(err)) == -1) {
 		fprintf(stderr, "level=error msg=\"%s\"\n", err);
 		goto out;
 	}
@@ -231,6 +214,57 @@ out:
 	app_free(app);
 	if (journal != NULL)
 		journal_close(journal);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct main_opts	 o;
+	struct conf		*conf = NULL;
+	struct tmpl_set		*tmpl = NULL;
+	char			 err[1024];
+	const char		*state, *templates;
+	int			 rc = 1;
+
+	parse_options(argc, argv, &o);
+	/* Before any thread: every thread inherits the blocked set. */
+	server_block_signals();
+
+	if ((conf = conf_load(o.path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	templates = o.templates != NULL ? o.templates : conf->templates;
+	state = o.state != NULL ? o.state : conf->state;
+	/* -p needs the config only; with -t the templates are checked too. */
+	if ((o.print_key == NULL || o.test_only) &&
+	    (tmpl = tmpl_load_dir(templates, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (o.print_key != NULL) {
+		rc = print_value(conf, o.print_key, &o.sopts, state, templates);
+		goto out;
+	}
+	if (o.test_only) {
+		fprintf(stderr, "sluice: the configuration file %s syntax is "
+		    "ok\nsluice: templates in %s are ok\n", o.path, templates);
+		rc = 0;
+		goto out;
+	}
+	/*
+	 * A web-facing process has no business being root: it would own the
+	 * journal and results as root and turn any bug into a root bug.
+	 */
+	if (geteuid() == 0 && !o.allow_root) {
+		fprintf(stderr, "sluice: refusing to run as root; run it as an "
+		    "unprivileged user (the systemd unit uses DynamicUser), or "
+		    "pass -R if you really mean it\n");
+		goto out;
+	}
+	rc = serve(&o, conf, tmpl, state);
+out:
 	tmpl_free(tmpl);
 	conf_free(conf);
 	return rc;

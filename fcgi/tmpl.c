@@ -2,7 +2,7 @@
  * tmpl: a small mustache subset. See tmpl.h for the language.
  *
  * Templates are compiled once, at load, into a tree of nodes (text, var,
- * raw, section, inverted, partial); rendering is a walk of that tree and
+ * raw, section, inverted, partial: tmpl_parse.c); rendering is a walk of that tree and
  * never looks at template syntax again. Text and names point into the
  * template's own copy of its source. Partials are resolved to the template
  * they name once the whole set is loaded, so an unknown partial is a load
@@ -14,18 +14,16 @@
  * this only leaves blank lines in the page source, and it keeps the
  * compiler simple and the output predictable.
  *
- * Values: a tree of struct tval. Maps keep insertion order and are looked
- * up linearly (they are small). Lookup of a dotted name a.b.c finds the
- * innermost context that has a, then walks b and c from there; if that
- * walk fails the name is missing (outer contexts are not tried again), as
- * in mustache.
+ * Values (struct tval, tmpl_val.c) are only read here, through
+ * tmpl_val.h. Lookup of a dotted name a.b.c finds the innermost context
+ * that has a, then walks b and c from there; if that walk fails the name
+ * is missing (outer contexts are not tried again), as in mustache.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +31,10 @@
 
 #include "buf.h"
 #include "tmpl.h"
+#include "tmpl_parse.h"
+#include "tmpl_val.h"
 
 #define TMPL_MAX_DEPTH		32		/* partials, at render */
-#define TMPL_MAX_NEST		64		/* sections, at compile */
 #define TMPL_MAX_FILE		(4 * 1024 * 1024)
 
 /*
@@ -51,541 +50,7 @@
 #define TMPL_MAX_OUTPUT		((size_t)64 << 20)
 #endif
 
-/* ---- values ---- */
-
-/*
- * Memory. A value made by a constructor (tval_str, tval_map, ...) is one
- * malloc'd block ("heap" node; a string's bytes follow the node). A
- * container also owns an arena: a list of chunks from which its keys, its
- * item arrays and every child made through it by a builder (tval_set_str,
- * tval_set_map, tval_push_map, ...) are carved, and which is freed in one
- * go with the container. A child made by a builder shares the arena of the
- * container it was made in (its "owner", the heap node at the top), so a
- * page's whole tree is a handful of chunks instead of a malloc per node
- * and per key. Freeing walks the tree only to find heap nodes attached
- * inside it (tval_set/tval_push of a constructed value); arena nodes are
- * released with their owner's chunks. A value replaced by tval_set is
- * freed the same way (its arena bytes stay until the owner goes).
- */
-
-/*
- * First chunk of an arena; each later one is four times the previous, up
- * to MAX (the app page's tree, some 17 KiB, takes three chunks).
- */
-#define TARENA_FIRST		1024
-#define TARENA_MAX		(32 * 1024)
-#define TARENA_ALIGN		(sizeof(void *) > sizeof(size_t) ? \
-				    sizeof(void *) : sizeof(size_t))
-
-struct tchunk {
-	struct tchunk	*next;
-	size_t		 size, used;	/* of data */
-	/* data follows, aligned */
-};
-
-#define TCHUNK_HEAD	((sizeof(struct tchunk) + TARENA_ALIGN - 1) & \
-			    ~(TARENA_ALIGN - 1))
-
-struct tent {
-	const char	*key;		/* in the owner's arena, NUL-terminated */
-	size_t		 klen;
-	struct tval	*v;
-};
-
-struct tval {
-	enum tval_type	  type;
-	unsigned char	  failed;	/* an allocation inside failed */
-	unsigned char	  b;		/* TVAL_BOOL */
-	unsigned char	  heap;		/* malloc'd itself (else: arena) */
-	const char	 *s;		/* TVAL_STR, NUL-terminated */
-	size_t		  len;		/* TVAL_STR */
-	struct tval	 *owner;	/* heap node whose arena we use */
-	struct tchunk	 *chunks;	/* heap containers: the arena */
-	struct tent	 *ents;		/* TVAL_MAP */
-	struct tval	**items;	/* TVAL_LIST */
-	size_t		  n, cap;
-};
-
-#define TVAL_SIZE	((sizeof(struct tval) + TARENA_ALIGN - 1) & \
-			    ~(TARENA_ALIGN - 1))
-
-/*
- * n bytes (aligned) from the arena of owner; NULL on ENOMEM or overflow.
- * Large requests get a chunk of their own so the current one is kept.
- */
-static void *
-tarena_alloc(struct tval *owner, size_t n)
-{
-	struct tchunk	*c = owner->chunks, *nc;
-	size_t		 size;
-	void		*p;
-
-	if (n > SIZE_MAX / 2)
-		return NULL;
-	n = (n + TARENA_ALIGN - 1) & ~(TARENA_ALIGN - 1);
-	if (c != NULL && c->size - c->used >= n) {
-		p = (char *)c + TCHUNK_HEAD + c->used;
-		c->used += n;
-		return p;
-	}
-	size = c == NULL ? TARENA_FIRST :
-	    (c->size < TARENA_MAX / 4 ? c->size * 4 : TARENA_MAX);
-	if (n > size / 4)
-		size = n;	/* a chunk of its own */
-	if ((nc = malloc(TCHUNK_HEAD + size)) == NULL)
-		return NULL;
-	nc->size = size;
-	nc->used = n;
-	if (c != NULL && size == n) {
-		nc->next = c->next;	/* keep filling the current one */
-		c->next = nc;
-	} else {
-		nc->next = c;
-		owner->chunks = nc;
-	}
-	return (char *)nc + TCHUNK_HEAD;
-}
-
-/*
- * A new node with extra bytes after it: in the arena of parent's owner
- * when parent is not NULL, else malloc'd (and owning its own arena).
- */
-static struct tval *
-tval_alloc(struct tval *parent, enum tval_type type, size_t extra)
-{
-	struct tval	*v;
-
-	if (extra > SIZE_MAX - TVAL_SIZE)
-		return NULL;
-	if (parent != NULL) {
-		if ((v = tarena_alloc(parent->owner, TVAL_SIZE + extra)) ==
-		    NULL)
-			return NULL;
-		memset(v, 0, sizeof(*v));
-		v->owner = parent->owner;
-	} else {
-		if ((v = malloc(TVAL_SIZE + extra)) == NULL)
-			return NULL;
-		memset(v, 0, sizeof(*v));
-		v->heap = 1;
-		v->owner = v;
-	}
-	v->type = type;
-	return v;
-}
-
-/* A string node holding s[0..n), made like tval_alloc. */
-static struct tval *
-tval_mkstr(struct tval *parent, const char *s, size_t n)
-{
-	struct tval	*v;
-	char		*d;
-
-	if ((s == NULL && n > 0) || n == SIZE_MAX ||
-	    (v = tval_alloc(parent, TVAL_STR, n + 1)) == NULL)
-		return NULL;
-	d = (char *)v + TVAL_SIZE;
-	if (n > 0)
-		memcpy(d, s, n);
-	d[n] = '\0';
-	v->s = d;
-	v->len = n;
-	return v;
-}
-
-/* A string node formatted like vprintf(3), made like tval_alloc. */
-static struct tval *
-tval_vmkprintf(struct tval *parent, const char *fmt, va_list ap)
-{
-	struct tval	*v;
-	va_list		 ap2;
-	char		 small[128], *d;
-	int		 n;
-
-	va_copy(ap2, ap);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	if (n < 0) {
-		v = NULL;
-		goto out;
-	}
-	if ((size_t)n < sizeof(small)) {
-		v = tval_mkstr(parent, small, (size_t)n);
-		goto out;
-	}
-	if ((v = tval_alloc(parent, TVAL_STR, (size_t)n + 1)) == NULL)
-		goto out;
-	d = (char *)v + TVAL_SIZE;
-	vsnprintf(d, (size_t)n + 1, fmt, ap2);
-	v->s = d;
-	v->len = (size_t)n;
-out:
-	va_end(ap2);
-	return v;
-}
-
-/*
- * A string value holding a copy of s[0..n) (embedded NULs are kept and
- * rendered). NULL on ENOMEM.
- */
-struct tval *
-tval_strn(const char *s, size_t n)
-{
-	return tval_mkstr(NULL, s, n);
-}
-
-/* A copy of s; a NULL s gives a TVAL_NULL value (renders ""). */
-struct tval *
-tval_str(const char *s)
-{
-	if (s == NULL)
-		return tval_alloc(NULL, TVAL_NULL, 0);
-	return tval_mkstr(NULL, s, strlen(s));
-}
-
-/* A string formatted like printf(3); NULL on ENOMEM or a format error. */
-struct tval *
-tval_printf(const char *fmt, ...)
-{
-	struct tval	*v;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	v = tval_vmkprintf(NULL, fmt, ap);
-	va_end(ap);
-	return v;
-}
-
-struct tval *
-tval_bool(int b)
-{
-	struct tval	*v;
-
-	if ((v = tval_alloc(NULL, TVAL_BOOL, 0)) != NULL)
-		v->b = b != 0;
-	return v;
-}
-
-struct tval *
-tval_list(void)
-{
-	return tval_alloc(NULL, TVAL_LIST, 0);
-}
-
-struct tval *
-tval_map(void)
-{
-	return tval_alloc(NULL, TVAL_MAP, 0);
-}
-
-/* Room for one more item (or entry, for maps); 0 or -1. */
-static int
-tval_grow(struct tval *c)
-{
-	size_t	 cap, each;
-	void	*p, *old;
-
-	if (c->n < c->cap)
-		return 0;
-	each = c->type == TVAL_MAP ? sizeof(struct tent) :
-	    sizeof(struct tval *);
-	cap = c->cap ? c->cap * 2 : 8;
-	if (cap < c->cap || cap > SIZE_MAX / 2 / each)
-		return -1;
-	if ((p = tarena_alloc(c->owner, cap * each)) == NULL)
-		return -1;
-	old = c->type == TVAL_MAP ? (void *)c->ents : (void *)c->items;
-	if (c->n > 0)
-		memcpy(p, old, c->n * each);
-	if (c->type == TVAL_MAP)
-		c->ents = p;
-	else
-		c->items = p;
-	c->cap = cap;
-	return 0;
-}
-
-/* The entry of key[0..len) in map, or NULL. */
-static struct tent *
-tval_entry(const struct tval *map, const char *key, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < map->n; i++)
-		if (map->ents[i].klen == len && (len == 0 ||
-		    (map->ents[i].key[0] == key[0] &&
-		    memcmp(map->ents[i].key, key, len) == 0)))
-			return &map->ents[i];
-	return NULL;
-}
-
-/*
- * Stores v (not NULL) at key in map (a map, key not NULL), replacing and
- * freeing an earlier value. 0, or -1 on ENOMEM (v is then not stored).
- */
-static int
-tval_put(struct tval *map, const char *key, struct tval *v)
-{
-	struct tent	*e;
-	size_t		 len = strlen(key);
-	char		*k;
-
-	if ((e = tval_entry(map, key, len)) != NULL) {
-		tval_free(e->v);
-		e->v = v;
-		return 0;
-	}
-	if (len == SIZE_MAX || tval_grow(map) == -1 ||
-	    (k = tarena_alloc(map->owner, len + 1)) == NULL)
-		return -1;
-	memcpy(k, key, len + 1);
-	e = &map->ents[map->n++];
-	e->key = k;
-	e->klen = len;
-	e->v = v;
-	return 0;
-}
-
-/*
- * Sets key in map to v, replacing (and freeing) an earlier value. The map
- * owns v from now on, also on failure (v is then freed and the map marked
- * failed). Returns map.
- */
-struct tval *
-tval_set(struct tval *map, const char *key, struct tval *v)
-{
-	if (map == NULL) {
-		tval_free(v);
-		return NULL;
-	}
-	if (map->type != TVAL_MAP || key == NULL || v == NULL ||
-	    tval_put(map, key, v) == -1) {
-		tval_free(v);
-		map->failed = 1;
-	}
-	return map;
-}
-
-/*
- * Builders: the new value lives in map's arena. On any failure (map not a
- * map, key NULL, ENOMEM) the map is marked failed and NULL is returned by
- * those that return the child. The map-returning ones return map.
- */
-static struct tval *
-tval_set_new(struct tval *map, const char *key, struct tval *v)
-{
-	if (map == NULL)
-		return NULL;
-	if (v == NULL || key == NULL || tval_put(map, key, v) == -1) {
-		tval_free(v);	/* arena node: releases nothing but heap kids */
-		map->failed = 1;
-		return NULL;
-	}
-	return v;
-}
-
-struct tval *
-tval_set_str(struct tval *map, const char *key, const char *s)
-{
-	if (map == NULL || map->type != TVAL_MAP)
-		return tval_set(map, key, tval_str(s));
-	tval_set_new(map, key, s == NULL ? tval_alloc(map, TVAL_NULL, 0) :
-	    tval_mkstr(map, s, strlen(s)));
-	return map;
-}
-
-struct tval *
-tval_set_strn(struct tval *map, const char *key, const char *s, size_t n)
-{
-	if (map == NULL || map->type != TVAL_MAP)
-		return tval_set(map, key, tval_strn(s, n));
-	tval_set_new(map, key, tval_mkstr(map, s, n));
-	return map;
-}
-
-struct tval *
-tval_set_printf(struct tval *map, const char *key, const char *fmt, ...)
-{
-	struct tval	*v;
-	va_list		 ap;
-
-	if (map == NULL || map->type != TVAL_MAP) {
-		if (map != NULL)
-			map->failed = 1;
-		return map;
-	}
-	va_start(ap, fmt);
-	v = tval_vmkprintf(map, fmt, ap);
-	va_end(ap);
-	tval_set_new(map, key, v);
-	return map;
-}
-
-struct tval *
-tval_set_bool(struct tval *map, const char *key, int b)
-{
-	struct tval	*v;
-
-	if (map == NULL || map->type != TVAL_MAP)
-		return tval_set(map, key, tval_bool(b));
-	if ((v = tval_alloc(map, TVAL_BOOL, 0)) != NULL)
-		v->b = b != 0;
-	tval_set_new(map, key, v);
-	return map;
-}
-
-/* A new empty container of type at key in map; NULL on failure. */
-static struct tval *
-tval_set_container(struct tval *map, const char *key, enum tval_type type)
-{
-	if (map == NULL)
-		return NULL;
-	if (map->type != TVAL_MAP) {
-		map->failed = 1;
-		return NULL;
-	}
-	return tval_set_new(map, key, tval_alloc(map, type, 0));
-}
-
-struct tval *
-tval_set_map(struct tval *map, const char *key)
-{
-	return tval_set_container(map, key, TVAL_MAP);
-}
-
-struct tval *
-tval_set_list(struct tval *map, const char *key)
-{
-	return tval_set_container(map, key, TVAL_LIST);
-}
-
-/* Appends v (not NULL) to list (a list); 0 or -1 on ENOMEM. */
-static int
-tval_append(struct tval *list, struct tval *v)
-{
-	if (tval_grow(list) == -1)
-		return -1;
-	list->items[list->n++] = v;
-	return 0;
-}
-
-/* Appends v to list (which owns it from now on, also on failure). */
-struct tval *
-tval_push(struct tval *list, struct tval *v)
-{
-	if (list == NULL) {
-		tval_free(v);
-		return NULL;
-	}
-	if (list->type != TVAL_LIST || v == NULL ||
-	    tval_append(list, v) == -1) {
-		tval_free(v);
-		list->failed = 1;
-	}
-	return list;
-}
-
-struct tval *
-tval_push_map(struct tval *list)
-{
-	struct tval	*v;
-
-	if (list == NULL)
-		return NULL;
-	if (list->type != TVAL_LIST ||
-	    (v = tval_alloc(list, TVAL_MAP, 0)) == NULL ||
-	    tval_append(list, v) == -1) {
-		list->failed = 1;
-		return NULL;
-	}
-	return v;
-}
-
-/* 1 when v is not NULL and nothing failed in v or below it. */
-int
-tval_ok(const struct tval *v)
-{
-	size_t	 i;
-
-	if (v == NULL || v->failed)
-		return 0;
-	if (v->type == TVAL_MAP) {
-		for (i = 0; i < v->n; i++)
-			if (!tval_ok(v->ents[i].v))
-				return 0;
-	} else if (v->type == TVAL_LIST) {
-		for (i = 0; i < v->n; i++)
-			if (!tval_ok(v->items[i]))
-				return 0;
-	}
-	return 1;
-}
-
-/*
- * Frees v and everything below it. For a node made by a builder only the
- * heap nodes attached below it are freed; its own memory goes with its
- * owner's arena.
- */
-void
-tval_free(struct tval *v)
-{
-	struct tchunk	*c, *next;
-	size_t		 i;
-
-	if (v == NULL)
-		return;
-	if (v->type == TVAL_MAP)
-		for (i = 0; i < v->n; i++)
-			tval_free(v->ents[i].v);
-	else if (v->type == TVAL_LIST)
-		for (i = 0; i < v->n; i++)
-			tval_free(v->items[i]);
-	if (!v->heap)
-		return;
-	for (c = v->chunks; c != NULL; c = next) {
-		next = c->next;
-		free(c);
-	}
-	free(v);
-}
-
-/* The value of key s[0..len) in map v, or NULL. */
-static const struct tval *
-tval_get(const struct tval *v, const char *s, size_t len)
-{
-	const struct tent	*e;
-
-	if (v == NULL || v->type != TVAL_MAP ||
-	    (e = tval_entry(v, s, len)) == NULL)
-		return NULL;
-	return e->v;
-}
-
-/* ---- compiled templates ---- */
-
-enum tnode_type {
-	TN_TEXT,
-	TN_VAR,		/* {{name}}, escaped */
-	TN_RAW,		/* {{{name}}} */
-	TN_SECTION,	/* {{#name}} */
-	TN_INVERTED,	/* {{^name}} */
-	TN_PARTIAL	/* {{> name}} */
-};
-
-struct tnode;
-
-struct tnodes {
-	struct tnode	*v;
-	size_t		 n, cap;
-};
-
-struct tnode {
-	enum tnode_type	 type;
-	const char	*s;	/* text or name, inside the template source */
-	size_t		 len;
-	int		 line;	/* where the tag starts */
-	size_t		 partial;	/* TN_PARTIAL: index into the set */
-	struct tnodes	 kids;	/* TN_SECTION, TN_INVERTED */
-};
+/* ---- loading ---- */
 
 struct tmpl {
 	char		*name;
@@ -599,237 +64,6 @@ struct tmpl_set {
 	struct tmpl	*v;
 	size_t		 n, cap;
 };
-
-/* Compiler state for one template. */
-struct tparse {
-	const char	*src;
-	size_t		 len;
-	size_t		 pos;
-	int		 line;
-	int		 nest;
-	const char	*file;
-	char		*err;
-	size_t		 errlen;
-};
-
-static void
-tnodes_free(struct tnodes *ns)
-{
-	size_t	 i;
-
-	for (i = 0; i < ns->n; i++)
-		tnodes_free(&ns->v[i].kids);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
-}
-
-/* Appends a copy of *n to ns (which then owns n's children); 0 or -1. */
-static int
-tnodes_add(struct tnodes *ns, const struct tnode *n)
-{
-	struct tnode	*v;
-	size_t		 cap;
-
-	if (ns->n == ns->cap) {
-		cap = ns->cap ? ns->cap * 2 : 8;
-		if (cap > SIZE_MAX / sizeof(*v))
-			return -1;
-		if ((v = realloc(ns->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		ns->v = v;
-		ns->cap = cap;
-	}
-	ns->v[ns->n++] = *n;
-	return 0;
-}
-
-static void
-tparse_err(struct tparse *p, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-tparse_err(struct tparse *p, int line, const char *fmt, ...)
-{
-	char	 what[256];
-	va_list	 ap;
-
-	if (p->err == NULL || p->errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%d: %s", p->file, line, what);
-}
-
-static int
-tmpl_isspace(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Counts the newlines of src[from..to) into p->line. */
-static void
-tparse_lines(struct tparse *p, size_t from, size_t to)
-{
-	const char	*s, *end;
-
-	s = p->src + from;
-	end = p->src + to;
-	while (s < end && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-		if (p->line < INT_MAX)
-			p->line++;
-		s++;
-	}
-}
-
-/*
- * Trims s[0..*len) and checks it is a name: not empty, and either "." or
- * dot-separated non-empty parts. Returns the start, or NULL (error set).
- */
-static const char *
-tparse_name(struct tparse *p, int line, const char *s, size_t *len)
-{
-	size_t	 n = *len, i;
-
-	while (n > 0 && tmpl_isspace(*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && tmpl_isspace(s[n - 1]))
-		n--;
-	if (n == 0) {
-		tparse_err(p, line, "empty tag name");
-		return NULL;
-	}
-	*len = n;
-	if (n == 1 && s[0] == '.')
-		return s;
-	for (i = 0; i < n; i++)
-		if (s[i] == '.' && (i == 0 || i == n - 1 || s[i + 1] == '.')) {
-			tparse_err(p, line, "bad name '%.*s'",
-			    n > 64 ? 64 : (int)n, s);
-			return NULL;
-		}
-	return s;
-}
-
-/*
- * Compiles tags and text into out until the end of the source (open is
- * NULL) or the tag closing open. Returns 0 or -1 with the error set; on
- * -1 out may hold nodes, which the caller frees.
- */
-static int
-tparse_block(struct tparse *p, struct tnodes *out, const struct tnode *open,
-    char sigil)
-{
-	const char	*tag, *cs, *close, *name;
-	size_t		 at, ce, end, nlen;
-	struct tnode	 n;
-	int		 line, raw;
-	char		 c;
-
-	for (;;) {
-		tag = memmem(p->src + p->pos, p->len - p->pos, "{{", 2);
-		at = tag != NULL ? (size_t)(tag - p->src) : p->len;
-		if (at > p->pos) {
-			memset(&n, 0, sizeof(n));
-			n.type = TN_TEXT;
-			n.s = p->src + p->pos;
-			n.len = at - p->pos;
-			n.line = p->line;
-			if (tnodes_add(out, &n) == -1) {
-				tparse_err(p, p->line, "out of memory");
-				return -1;
-			}
-			tparse_lines(p, p->pos, at);
-			p->pos = at;
-		}
-		if (tag == NULL)
-			break;
-
-		line = p->line;
-		raw = at + 2 < p->len && p->src[at + 2] == '{';
-		cs = p->src + at + (raw ? 3 : 2);
-		close = memmem(cs, (size_t)(p->src + p->len - cs),
-		    raw ? "}}}" : "}}", raw ? 3 : 2);
-		if (close == NULL) {
-			tparse_err(p, line, "unterminated tag");
-			return -1;
-		}
-		ce = (size_t)(close - p->src);
-		end = ce + (raw ? 3 : 2);
-		tparse_lines(p, at, end);
-		p->pos = end;
-
-		memset(&n, 0, sizeof(n));
-		n.line = line;
-		nlen = (size_t)(close - cs);
-		c = raw ? '\0' : (nlen > 0 ? cs[0] : '\0');
-		if (c == '!')
-			continue;
-		if (c == '#' || c == '^' || c == '/' || c == '>') {
-			cs++;
-			nlen--;
-		}
-		if ((name = tparse_name(p, line, cs, &nlen)) == NULL)
-			return -1;
-		n.s = name;
-		n.len = nlen;
-
-		switch (c) {
-		case '#':
-		case '^':
-			if (p->nest >= TMPL_MAX_NEST) {
-				tparse_err(p, line, "sections nested deeper "
-				    "than %d", TMPL_MAX_NEST);
-				return -1;
-			}
-			n.type = c == '#' ? TN_SECTION : TN_INVERTED;
-			p->nest++;
-			if (tparse_block(p, &n.kids, &n, c) == -1) {
-				tnodes_free(&n.kids);
-				return -1;
-			}
-			p->nest--;
-			break;
-		case '/':
-			if (open == NULL) {
-				tparse_err(p, line, "{{/%.*s}} closes no "
-				    "section", nlen > 64 ? 64 : (int)nlen,
-				    name);
-				return -1;
-			}
-			if (nlen != open->len ||
-			    memcmp(name, open->s, nlen) != 0) {
-				tparse_err(p, line, "mismatched close: "
-				    "{{/%.*s}} closes {{%c%.*s}} from line %d",
-				    nlen > 64 ? 64 : (int)nlen, name, sigil,
-				    open->len > 64 ? 64 : (int)open->len,
-				    open->s, open->line);
-				return -1;
-			}
-			return 0;
-		case '>':
-			n.type = TN_PARTIAL;
-			break;
-		default:
-			n.type = raw ? TN_RAW : TN_VAR;
-			break;
-		}
-		if (tnodes_add(out, &n) == -1) {
-			tnodes_free(&n.kids);
-			tparse_err(p, line, "out of memory");
-			return -1;
-		}
-	}
-	if (open != NULL) {
-		tparse_err(p, open->line, "unclosed section {{%c%.*s}}", sigil,
-		    open->len > 64 ? 64 : (int)open->len, open->s);
-		return -1;
-	}
-	return 0;
-}
 
 static void
 tmpl_one_free(struct tmpl *t)
@@ -875,7 +109,6 @@ tmpl_add(struct tmpl_set *set, const char *name, const char *file,
     const char *src, size_t len, char *err, size_t errlen)
 {
 	struct tmpl	 t, *v;
-	struct tparse	 p;
 	size_t		 cap;
 
 	memset(&t, 0, sizeof(t));
@@ -894,14 +127,7 @@ tmpl_add(struct tmpl_set *set, const char *name, const char *file,
 	t.src[len] = '\0';
 	t.srclen = len;
 
-	memset(&p, 0, sizeof(p));
-	p.src = t.src;
-	p.len = len;
-	p.line = 1;
-	p.file = t.file;
-	p.err = err;
-	p.errlen = errlen;
-	if (tparse_block(&p, &t.body, NULL, '\0') == -1)
+	if (tmpl_compile(t.src, len, t.file, &t.body, err, errlen) == -1)
 		goto fail;
 
 	if (set->n == set->cap) {
@@ -1185,18 +411,19 @@ tmpl_lookup(const struct tframe *ctx, const char *name, size_t len)
 	return v;
 }
 
+/* Mustache truth: a non-empty string or list, true, any map. */
 static int
 tmpl_truthy(const struct tval *v)
 {
-	if (v == NULL)
-		return 0;
-	switch (v->type) {
+	size_t	 len;
+
+	switch (tval_type_of(v)) {
 	case TVAL_STR:
-		return v->len > 0;
+		return tval_bytes(v, &len) != NULL && len > 0;
 	case TVAL_BOOL:
-		return v->b;
+		return tval_is_true(v);
 	case TVAL_LIST:
-		return v->n > 0;
+		return tval_count(v) > 0;
 	case TVAL_MAP:
 		return 1;
 	default:
@@ -1204,21 +431,19 @@ tmpl_truthy(const struct tval *v)
 	}
 }
 
+/* Writes a string or bool, escaped unless raw; nothing for the rest. */
 static void
 tmpl_put(struct buf *out, const struct tval *v, int raw)
 {
 	const char	*s;
 	size_t		 n;
 
-	if (v == NULL)
-		return;
-	switch (v->type) {
+	switch (tval_type_of(v)) {
 	case TVAL_STR:
-		s = v->s;
-		n = v->len;
+		s = tval_bytes(v, &n);
 		break;
 	case TVAL_BOOL:
-		s = v->b ? "true" : "false";
+		s = tval_is_true(v) ? "true" : "false";
 		n = strlen(s);
 		break;
 	default:
@@ -1266,14 +491,14 @@ tmpl_walk(struct trender *r, const struct tnodes *ns,
 			if (!tmpl_truthy(v))
 				break;
 			f.up = ctx;
-			if (v->type != TVAL_LIST) {
+			if (tval_type_of(v) != TVAL_LIST) {
 				f.v = v;
 				if (tmpl_walk(r, &n->kids, &f, depth) == -1)
 					return -1;
 				break;
 			}
-			for (k = 0; k < v->n; k++) {
-				f.v = v->items[k];
+			for (k = 0; k < tval_count(v); k++) {
+				f.v = tval_item(v, k);
 				if (tmpl_walk(r, &n->kids, &f, depth) == -1)
 					return -1;
 			}

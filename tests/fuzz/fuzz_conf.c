@@ -6,7 +6,7 @@
  * Build (from the top of the tree; kernel_find comes from libkernels or a
  * stub that knows "burn", "mandelbrot" and "sgemm"):
  *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *     -Ifcgi -Ikernels tests/fuzz/fuzz_conf.c fcgi/conf.c KERNELS \
+ *     -Ifcgi -Ikernels tests/fuzz/fuzz_conf.c fcgi/conf*.c KERNELS \
  *     $(pkg-config --cflags --libs libconfig) -lm -o fuzz_conf
  *   ./fuzz_conf -max_total_time=60 tests/fuzz/corpus/conf
  */

@@ -43,6 +43,24 @@ load_data(const char *rel, char *err)
 	return conf_load(path, err, ERRLEN);
 }
 
+/*
+ * Loads first (the first line, e.g. "server = { threads = 7; };") followed
+ * by one lock and one task, as name; NULL with the message in err.
+ */
+static struct conf *
+load_first_line(const char *first, const char *name, char *err)
+{
+	char	 text[512];
+	int	 n;
+
+	n = snprintf(text, sizeof(text), "%s\n"
+	    "locks = { a = { slots = 1; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+	    first);
+	cr_assert(n > 0 && (size_t)n < sizeof(text), "too long: %s", first);
+	return conf_load_string(text, name, err, ERRLEN);
+}
+
 /* Loads a file that must be valid. */
 static struct conf *
 load_good(const char *rel)
@@ -320,22 +338,18 @@ Test(conf, listen_forms)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };\n"
-		    "locks = { a = { slots = 1; }; };\n"
-		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };",
 		    good[i]);
-		c = conf_load_string(text, "l", err, sizeof(err));
+		c = load_first_line(text, "l", err);
 		cr_expect_not_null(c, "%s: %s", good[i], err);
 		if (c != NULL)
 			cr_expect_str_eq(c->listen, good[i]);
 		conf_free(c);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };\n"
-		    "locks = { a = { slots = 1; }; };\n"
-		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		snprintf(text, sizeof(text), "server = { listen = \"%s\"; };",
 		    bad[i]);
-		c = conf_load_string(text, "l", err, sizeof(err));
+		c = load_first_line(text, "l", err);
 		cr_expect_null(c, "%s accepted", bad[i]);
 		cr_expect(strncmp(err, "l:1: server.listen: ", 20) == 0,
 		    "%s: %s", bad[i], err);
@@ -385,11 +399,9 @@ Test(conf, integer_edges)
 	size_t		 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(text, sizeof(text), "results = { max_bytes = %s; };\n"
-		    "locks = { a = { slots = 1; }; };\n"
-		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };",
+		snprintf(text, sizeof(text), "results = { max_bytes = %s; };",
 		    cases[i].lit);
-		c = conf_load_string(text, "i", err, sizeof(err));
+		c = load_first_line(text, "i", err);
 		if (cases[i].want == 0)
 			cr_expect_null(c, "%s accepted", cases[i].lit);
 		else if (c == NULL)
@@ -397,6 +409,46 @@ Test(conf, integer_edges)
 		else
 			cr_expect_eq(c->results_max_bytes, cases[i].want,
 			    "%s", cases[i].lit);
+		conf_free(c);
+	}
+}
+
+/*
+ * Signed numbers and floats in the forms the pre-scan knows as numbers
+ * (-.5, +1.5e3, .5, -5, +7): each reaches libconfig as it was written, so
+ * the message is about the value, not the syntax.
+ */
+Test(conf, prescan_number_forms)
+{
+	static const struct {
+		const char	*lit;
+		const char	*err;	/* NULL: loads with threads = 7 */
+	} cases[] = {
+		{ "+7", NULL },
+		{ "-.5", "n:1: server.threads: must be an integer" },
+		{ "+1.5e3", "n:1: server.threads: must be an integer" },
+		{ ".5", "n:1: server.threads: must be an integer" },
+		{ "-5", "n:1: server.threads: must be 1..1024" },
+		{ "4294967297", "n:1: server.threads: must be 1..1024" },
+		{ "-2147483649", "n:1: server.threads: must be 1..1024" },
+	};
+	char		 text[256], err[ERRLEN];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "server = { threads = %s; };",
+		    cases[i].lit);
+		c = load_first_line(text, "n", err);
+		if (cases[i].err == NULL) {
+			cr_expect_not_null(c, "%s refused: %s", cases[i].lit,
+			    err);
+			if (c != NULL)
+				cr_expect_eq(c->threads, 7);
+		} else {
+			cr_expect_null(c, "%s accepted", cases[i].lit);
+			cr_expect_str_eq(err, cases[i].err, "%s", cases[i].lit);
+		}
 		conf_free(c);
 	}
 }

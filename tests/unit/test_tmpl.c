@@ -426,6 +426,45 @@ Test(tmpl, error_close_without_open)
 	expect_error("x\n{{/a}}", "t.html:2: {{/a}} closes no section");
 }
 
+/* depth sections "{{#s}}" opened on line 1 and closed again. */
+static char *
+nested_sections(int depth)
+{
+	struct buf	 b;
+	char		*s;
+	int		 i;
+
+	buf_init(&b);
+	for (i = 0; i < depth; i++)
+		buf_append(&b, "{{#s}}", 6);
+	buf_append(&b, "{{v}}", 5);
+	for (i = 0; i < depth; i++)
+		buf_append(&b, "{{/s}}", 6);
+	cr_assert(buf_ok(&b));
+	s = strdup(buf_cstr(&b));
+	cr_assert_not_null(s);
+	buf_free(&b);
+	return s;
+}
+
+Test(tmpl, error_sections_nested_too_deep)
+{
+	struct tval	*c = tval_map();
+	char		*src, *got;
+
+	tval_set_bool(c, "s", 1);
+	tval_set_str(c, "v", "x");
+	src = nested_sections(64);
+	got = render(src, c);
+	cr_expect_str_eq(got, "x");
+	free(got);
+	free(src);
+	src = nested_sections(65);
+	expect_error(src, "t.html:1: sections nested deeper than 64");
+	free(src);
+	tval_free(c);
+}
+
 Test(tmpl, error_empty_tag_name)
 {
 	expect_error("{{}}", "t.html:1: empty tag name");

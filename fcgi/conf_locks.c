@@ -1,0 +1,373 @@
+/*
+ * conf_locks: the locks and tasks sections. A lock is a named set of
+ * slots (optionally one CUDA device per slot); a task names a kernel and
+ * the locks a job of it holds. Checked here: names, slot and device
+ * counts, the slots of all locks together, locks a task names that do not
+ * exist or twice, unknown kernels, and devices on two locks of one task.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+#include "kernel.h"
+
+#define CONF_MAX_DEVICE	1023		/* highest CUDA device index */
+
+static const char *const conf_lock_keys[] = {
+	"slots", "queue", "wait_timeout", "devices", "order", NULL
+};
+static const char *const conf_task_keys[] = {
+	"kernel", "locks", "title", NULL
+};
+
+/* Lock and task names: [A-Za-z0-9_-], 1..CONF_NAME_MAX bytes. */
+static int
+conf_name_ok(const char *name)
+{
+	size_t	 i;
+
+	if (name == NULL || name[0] == '\0')
+		return 0;
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= CONF_NAME_MAX)
+			return 0;
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
+		    name[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* The devices array of lock group g: one device index per slot. */
+static int
+conf_load_devices(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_lock *l)
+{
+	config_setting_t	*s, *e;
+	long long		 v;
+	int			 i, n;
+
+	if ((s = config_setting_get_member(g, "devices")) == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		conf_serr(ctx, s, "must be an array of integers");
+		return -1;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (!conf_is_int(e)) {
+			conf_serr(ctx, s, "must be an array of integers");
+			return -1;
+		}
+	}
+	if (n != l->slots) {
+		conf_serr(ctx, s, "must list one device per slot "
+		    "(slots = %d, devices has %d)", l->slots, n);
+		return -1;
+	}
+	if ((l->devices = calloc((size_t)n, sizeof(*l->devices))) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		v = config_setting_get_int64(e);
+		if (v < 0 || v > CONF_MAX_DEVICE) {
+			conf_serr(ctx, e, "must be a device index 0..%d",
+			    CONF_MAX_DEVICE);
+			return -1;
+		}
+		l->devices[i] = (int)v;
+	}
+	return 0;
+}
+
+/* One lock: the group g, named after the lock, into l. */
+static int
+conf_load_lock(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_lock *l)
+{
+	config_setting_t	*s;
+	const char		*name = config_setting_name(g);
+	char			*order = NULL;
+	long long		 v;
+	int			 rc = -1;
+
+	if (!conf_name_ok(name)) {
+		conf_serr(ctx, g, "lock names must be 1..%d characters of "
+		    "A-Z a-z 0-9 _ -", CONF_NAME_MAX);
+		goto out;
+	}
+	if (!config_setting_is_group(g)) {
+		conf_serr(ctx, g, "must be a group");
+		goto out;
+	}
+	if ((l->name = strdup(name)) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		goto out;
+	}
+	if (conf_check_keys(ctx, g, conf_lock_keys) == -1)
+		goto out;
+	if (conf_int(ctx, g, "slots", 1, CONF_MAX_SLOTS, 0, 1, &v) == -1)
+		goto out;
+	l->slots = (int)v;
+	if (conf_int(ctx, g, "queue", 0, 1000000, 64, 0, &v) == -1)
+		goto out;
+	l->queue = (int)v;
+	if (conf_int(ctx, g, "wait_timeout", 0, 31536000, 600, 0, &v) == -1)
+		goto out;
+	l->wait_timeout = (int)v;
+	if (conf_load_devices(ctx, g, l) == -1)
+		goto out;
+	if (conf_str(ctx, g, "order", "fifo", 0, &order, &s) == -1)
+		goto out;
+	if (strcmp(order, "fifo") == 0)
+		l->order = CONF_ORDER_FIFO;
+	else if (strcmp(order, "fair") == 0)
+		l->order = CONF_ORDER_FAIR;
+	else {
+		conf_serr(ctx, s, "must be \"fifo\" or \"fair\"");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(order);
+	return rc;
+}
+
+/* Orders pointers to locks by name, for bsearch. */
+static int
+conf_lock_ptr_cmp(const void *a, const void *b)
+{
+	const struct conf_lock	*la = *(const struct conf_lock *const *)a;
+	const struct conf_lock	*lb = *(const struct conf_lock *const *)b;
+
+	return strcmp(la->name, lb->name);
+}
+
+/*
+ * Resolves the task's lock names against the locks, sorted by name in
+ * sorted (so that a long list costs n log n). seen[i] == stamp marks lock i
+ * as already named by this task.
+ */
+static int
+conf_task_locks(struct conf_ctx *ctx, const config_setting_t *s,
+    struct conf_task *t, const struct conf *c,
+    struct conf_lock *const *sorted, size_t *seen, size_t stamp)
+{
+	config_setting_t	*e;
+	struct conf_lock	 key, *kp = &key, *const *hit;
+	const char		*v;
+	size_t			 idx;
+	int			 i, n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		conf_serr(ctx, s, "must be an array of strings");
+		return -1;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			conf_serr(ctx, s, "must be an array of strings");
+			return -1;
+		}
+	}
+	if (n <= 0) {
+		conf_serr(ctx, s, "must name at least one lock");
+		return -1;
+	}
+	t->locks = calloc((size_t)n, sizeof(*t->locks));
+	t->lock_index = calloc((size_t)n, sizeof(*t->lock_index));
+	if (t->locks == NULL || t->lock_index == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		v = config_setting_get_string(e);
+		key.name = (char *)(v == NULL ? "" : v);
+		hit = c->nlocks == 0 ? NULL : bsearch(&kp, sorted, c->nlocks,
+		    sizeof(*sorted), conf_lock_ptr_cmp);
+		if (hit == NULL) {
+			conf_serr(ctx, e, "unknown lock \"%s\"", key.name);
+			return -1;
+		}
+		idx = (size_t)(*hit - c->locks);
+		if (seen[idx] == stamp) {
+			conf_serr(ctx, e, "lock \"%s\" named twice", key.name);
+			return -1;
+		}
+		seen[idx] = stamp;
+		if ((t->locks[i] = strdup(key.name)) == NULL) {
+			conf_err(ctx, 0, "out of memory");
+			return -1;
+		}
+		t->lock_index[i] = idx;
+		t->nlocks = (size_t)i + 1;
+	}
+	return 0;
+}
+
+/*
+ * A job runs on one device: the device of its slot of the first of its
+ * locks that has devices. A second lock with devices would only hold a
+ * slot (and so a GPU) that the job never uses: refused.
+ */
+static int
+conf_task_devices(struct conf_ctx *ctx, const config_setting_t *s,
+    const struct conf_task *t, const struct conf *c)
+{
+	const char	*first = NULL, *name;
+	size_t		 i;
+
+	for (i = 0; i < t->nlocks; i++) {
+		if (c->locks[t->lock_index[i]].devices == NULL)
+			continue;
+		name = c->locks[t->lock_index[i]].name;
+		if (first != NULL) {
+			conf_serr(ctx, s, "locks \"%s\" and \"%s\" both have "
+			    "devices; a job runs on one device, so at most one "
+			    "of a task's locks may list devices", first, name);
+			return -1;
+		}
+		first = name;
+	}
+	return 0;
+}
+
+/* One task: the group g, named after the task, into t. */
+static int
+conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_task *t, const struct conf *c,
+    struct conf_lock *const *sorted, size_t *seen, size_t stamp)
+{
+	config_setting_t	*s;
+	const struct kernel	*k;
+	const char		*name = config_setting_name(g);
+
+	if (!conf_name_ok(name)) {
+		conf_serr(ctx, g, "task names must be 1..%d characters of "
+		    "A-Z a-z 0-9 _ -", CONF_NAME_MAX);
+		return -1;
+	}
+	if (!config_setting_is_group(g)) {
+		conf_serr(ctx, g, "must be a group");
+		return -1;
+	}
+	if ((t->name = strdup(name)) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	if (conf_check_keys(ctx, g, conf_task_keys) == -1)
+		return -1;
+	if (conf_str(ctx, g, "kernel", NULL, 1, &t->kernel, &s) == -1)
+		return -1;
+	if ((k = kernel_find(t->kernel)) == NULL) {
+		conf_serr(ctx, s, "unknown kernel \"%s\"", t->kernel);
+		return -1;
+	}
+	if ((s = config_setting_get_member(g, "locks")) == NULL) {
+		conf_missing(ctx, g, "locks");
+		return -1;
+	}
+	if (conf_task_locks(ctx, s, t, c, sorted, seen, stamp) == -1 ||
+	    conf_task_devices(ctx, s, t, c) == -1)
+		return -1;
+	return conf_str(ctx, g, "title",
+	    k->title != NULL && k->title[0] != '\0' ? k->title : t->name, 0,
+	    &t->title, NULL);
+}
+
+/*
+ * The locks group, in file order: each lock, then the total of their slots
+ * against CONF_MAX_TOTAL_SLOTS. No group (or an empty one) is no locks.
+ */
+int
+conf_load_locks(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g;
+	size_t			 i, n;
+	long long		 total = 0;
+	int			 len;
+
+	if (conf_group(ctx, root, "locks", &g) == -1)
+		return -1;
+	if (g == NULL || (len = config_setting_length(g)) <= 0)
+		return 0;
+	n = (size_t)len;
+	if ((c->locks = calloc(n, sizeof(*c->locks))) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	c->nlocks = n;
+	for (i = 0; i < n; i++) {
+		if (conf_load_lock(ctx, config_setting_get_elem(g,
+		    (unsigned int)i), &c->locks[i]) == -1)
+			return -1;
+		total += c->locks[i].slots;
+	}
+	if (total > CONF_MAX_TOTAL_SLOTS) {
+		conf_serr(ctx, g, "the slots of all locks add up to %lld, more "
+		    "than %d (one worker thread runs each held slot)", total,
+		    CONF_MAX_TOTAL_SLOTS);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The tasks group (required, not empty), in file order; each task's locks
+ * are resolved against c->locks, so the locks are loaded first.
+ */
+int
+conf_load_tasks(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	 *g;
+	struct conf_lock	**sorted = NULL;
+	size_t			 *seen = NULL, i, n;
+	int			  len, rc = -1;
+
+	if (conf_group(ctx, root, "tasks", &g) == -1)
+		goto out;
+	if (g == NULL) {
+		conf_err(ctx, 1, "tasks: missing (at least one task is "
+		    "required)");
+		goto out;
+	}
+	if ((len = config_setting_length(g)) <= 0) {
+		conf_serr(ctx, g, "at least one task is required");
+		goto out;
+	}
+	n = (size_t)len;
+	if ((c->tasks = calloc(n, sizeof(*c->tasks))) == NULL)
+		goto oom;
+	c->ntasks = n;
+	if (c->nlocks > 0) {
+		sorted = calloc(c->nlocks, sizeof(*sorted));
+		seen = calloc(c->nlocks, sizeof(*seen));
+		if (sorted == NULL || seen == NULL)
+			goto oom;
+		for (i = 0; i < c->nlocks; i++)
+			sorted[i] = &c->locks[i];
+		qsort(sorted, c->nlocks, sizeof(*sorted), conf_lock_ptr_cmp);
+	}
+	for (i = 0; i < n; i++)
+		if (conf_load_task(ctx, config_setting_get_elem(g,
+		    (unsigned int)i), &c->tasks[i], c, sorted,
+		    seen, i + 1) == -1)
+			goto out;
+	rc = 0;
+	goto out;
+oom:
+	conf_err(ctx, 0, "out of memory");
+out:
+	free(sorted);
+	free(seen);
+	return rc;
+}

@@ -1,0 +1,181 @@
+/*
+ * conf_server: the scalar sections of the config, server, results and
+ * sessions: each key read with its range and its default.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf_int.h"
+
+#ifndef SLUICE_DATADIR
+#define SLUICE_DATADIR	"/usr/local/share/sluice"
+#endif
+
+#define CONF_UNIX_MAX	107		/* sizeof(sun_path) - 1 on Linux */
+
+static const char *const conf_server_keys[] = {
+	"listen", "threads", "templates", "state", "max_body",
+	"drain_timeout", NULL
+};
+static const char *const conf_results_keys[] = { "ttl", "max_bytes", NULL };
+static const char *const conf_sessions_keys[] = { "max_active", NULL };
+
+/*
+ * Responder threads when the file says nothing: twice the online CPUs, at
+ * least 4. A responder never waits for a lock, a GPU or an idle kept
+ * connection, so threads beyond the cores mostly add context switches
+ * (measured on 2 cores: GET / through nginx at 2, 4, 8 and 16 threads,
+ * 31k, 28k, 23k and 22k requests/s); a few spare ones cover a request
+ * waiting on the journal.
+ */
+static long long
+conf_default_threads(void)
+{
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 2)
+		return 4;
+	return n > 512 ? 1024 : 2 * (long long)n;
+}
+
+/*
+ * Checks a listen address: "unix:/absolute/path" or "HOST:PORT" (HOST may
+ * be a bracketed IPv6 address). Returns 0, or -1 with the reason in why.
+ */
+static int
+conf_listen_ok(const char *v, const char **why)
+{
+	const char	*colon, *p;
+	size_t		 hostlen;
+	long		 port;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] != '/') {
+			*why = "unix socket path must be absolute";
+			return -1;
+		}
+		if (strlen(v + 5) > CONF_UNIX_MAX) {
+			*why = "unix socket path must be at most 107 bytes";
+			return -1;
+		}
+		return 0;
+	}
+	if ((colon = strrchr(v, ':')) == NULL) {
+		*why = "must be \"unix:/path\" or \"HOST:PORT\"";
+		return -1;
+	}
+	hostlen = (size_t)(colon - v);
+	if (hostlen == 0) {
+		*why = "host is missing (use HOST:PORT)";
+		return -1;
+	}
+	if (v[0] == '[') {
+		if (hostlen < 3 || v[hostlen - 1] != ']') {
+			*why = "bad IPv6 address (use [ADDR]:PORT)";
+			return -1;
+		}
+	} else if (memchr(v, ':', hostlen) != NULL) {
+		*why = "an IPv6 host must be in brackets ([ADDR]:PORT)";
+		return -1;
+	}
+	for (p = v; p < colon; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p) ||
+		    *p == '/') {
+			*why = "bad character in host";
+			return -1;
+		}
+	p = colon + 1;
+	if (*p == '\0' || strspn(p, "0123456789") != strlen(p) ||
+	    strlen(p) > 5) {
+		*why = "port must be 1..65535";
+		return -1;
+	}
+	port = strtol(p, NULL, 10);
+	if (port < 1 || port > 65535) {
+		*why = "port must be 1..65535";
+		return -1;
+	}
+	return 0;
+}
+
+/* The server group: listen, threads, directories, limits. */
+int
+conf_load_server(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g, *s;
+	long long		 v;
+	const char		*why;
+
+	if (conf_group(ctx, root, "server", &g) == -1)
+		return -1;
+	if (g != NULL && conf_check_keys(ctx, g, conf_server_keys) == -1)
+		return -1;
+	if (conf_str(ctx, g, "listen", "127.0.0.1:9000", 0, &c->listen,
+	    &s) == -1)
+		return -1;
+	if (s != NULL && conf_listen_ok(c->listen, &why) == -1) {
+		conf_serr(ctx, s, "%s", why);
+		return -1;
+	}
+	if (conf_int(ctx, g, "threads", 1, 1024, conf_default_threads(), 0,
+	    &v) == -1)
+		return -1;
+	c->threads = (int)v;
+	if (conf_str(ctx, g, "templates", SLUICE_DATADIR "/templates", 0,
+	    &c->templates, NULL) == -1)
+		return -1;
+	if (conf_str(ctx, g, "state", "/var/lib/sluice", 0, &c->state,
+	    NULL) == -1)
+		return -1;
+	if (conf_int(ctx, g, "max_body", 1, 1073741824, 65536, 0, &v) == -1)
+		return -1;
+	c->max_body = (long)v;
+	if (conf_int(ctx, g, "drain_timeout", 0, 86400, 30, 0, &v) == -1)
+		return -1;
+	c->drain_timeout = (int)v;
+	return 0;
+}
+
+/* The results group: how long and how much result files are kept. */
+int
+conf_load_results(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g;
+	long long		 v;
+
+	if (conf_group(ctx, root, "results", &g) == -1)
+		return -1;
+	if (g != NULL && conf_check_keys(ctx, g, conf_results_keys) == -1)
+		return -1;
+	if (conf_int(ctx, g, "ttl", 1, 31536000, 3600, 0, &v) == -1)
+		return -1;
+	c->results_ttl = (long)v;
+	if (conf_int(ctx, g, "max_bytes", 1, INT64_MAX, 1073741824LL, 0,
+	    &v) == -1)
+		return -1;
+	c->results_max_bytes = (int64_t)v;
+	return 0;
+}
+
+/* The sessions group: jobs one session may have at once. */
+int
+conf_load_sessions(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g;
+	long long		 v;
+
+	if (conf_group(ctx, root, "sessions", &g) == -1)
+		return -1;
+	if (g != NULL && conf_check_keys(ctx, g, conf_sessions_keys) == -1)
+		return -1;
+	if (conf_int(ctx, g, "max_active", 1, 1000000, 2, 0, &v) == -1)
+		return -1;
+	c->max_active = (int)v;
+	return 0;
+}

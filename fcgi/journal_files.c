@@ -1,0 +1,211 @@
+/*
+ * journal_files: the result files STATE/results/ID.png (see
+ * journal_files.h), and the calls of journal.h that only concern them:
+ * journal_store_png and journal_png_path.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "journal.h"
+#include "journal_files.h"
+#include "journal_int.h"
+
+/* Joins dir and name into a malloc'd path; NULL on ENOMEM/overflow. */
+char *
+journal_join(const char *dir, const char *name)
+{
+	char	*p;
+
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		return NULL;
+	return p;
+}
+
+/*
+ * Makes sure path is a directory, creating it (mode 0750) when missing.
+ * The parent must exist. 0, or -1 with a message naming the path.
+ */
+int
+journal_mkdir(const char *path, char *err, size_t errlen)
+{
+	struct stat	 sb;
+
+	if (mkdir(path, 0750) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create directory: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (stat(path, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* write(2) all of p, retrying on EINTR and short writes; 0 or -1. */
+static int
+journal_write_all(int fd, const unsigned char *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes png to path atomically: a temporary file in the same directory,
+ * written, fsync'd, closed, then renamed over path. 0 or -1 (error set;
+ * no temporary file left behind).
+ */
+int
+journal_write_png(struct journal *j, const char *path,
+    const unsigned char *png, size_t len)
+{
+	char	*tmp = NULL;
+	int	 fd = -1, ret = -1, saved;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) == -1) {
+		tmp = NULL;
+		journal_seterr(j, "%s: out of memory", __func__);
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		journal_seterr(j, "%s: %s: %s", __func__, tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0640) == -1 ||
+	    journal_write_all(fd, png, len) == -1 ||
+	    fsync(fd) == -1) {
+		saved = errno;
+		journal_seterr(j, "%s: %s: %s", __func__, tmp, strerror(saved));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		journal_seterr(j, "%s: %s: %s", __func__, tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		journal_seterr(j, "%s: %s: %s", __func__, path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL) {
+		(void)unlink(tmp);
+		free(tmp);
+	}
+	return ret;
+}
+
+/*
+ * Builds STATE/results/ID.png into out; 0 or -1 for a malformed id or when
+ * it does not fit. Needs no lock: results_dir never changes after open.
+ */
+int
+journal_png_build(const struct journal *j, const char *id, char *out,
+    size_t outlen)
+{
+	int	 n;
+
+	if (!job_id_valid(id) || out == NULL || outlen == 0)
+		return -1;
+	n = snprintf(out, outlen, "%s/%s.png", journal_results_dir(j), id);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	return 0;
+}
+
+/* Removes the file at path, if any, ignoring errors. */
+void
+journal_png_discard(const char *path)
+{
+	(void)unlink(path);
+}
+
+/*
+ * Removes job id's result file (a missing one is fine); 0, or -1 with the
+ * error recorded under func.
+ */
+int
+journal_png_unlink(struct journal *j, const char *id, const char *func)
+{
+	char	 path[PATH_MAX];
+
+	if (journal_png_build(j, id, path, sizeof(path)) == -1) {
+		journal_seterr(j, "%s: job %s: bad id or path too long", func,
+		    id);
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		journal_seterr(j, "%s: %s: %s", func, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Writes png as job id's result file, STATE/results/ID.png (temp file +
+ * fsync + rename, replacing an older one), without touching its row. 0,
+ * or -1 with nothing left behind. Thread-safe (no lock: the file is the
+ * job's own).
+ */
+int
+journal_store_png(struct journal *j, const char *id, const unsigned char *png,
+    size_t png_len)
+{
+	char	 path[PATH_MAX];
+
+	if (png == NULL || png_len > INT64_MAX) {
+		journal_seterr(j, "%s: job %s: no result or too large",
+		    __func__, id);
+		return -1;
+	}
+	if (journal_png_build(j, id, path, sizeof(path)) == -1) {
+		journal_seterr(j, "%s: invalid id or path too long", __func__);
+		return -1;
+	}
+	return journal_write_png(j, path, png, png_len);
+}
+
+/*
+ * Writes STATE/results/ID.png into out. -1 for a malformed id or when
+ * out is too small. Thread-safe (the directory never changes).
+ */
+int
+journal_png_path(struct journal *j, const char *id, char *out, size_t outlen)
+{
+	if (journal_png_build(j, id, out, outlen) == -1) {
+		journal_seterr(j, "%s: invalid id or buffer too small",
+		    __func__);
+		return -1;
+	}
+	return 0;
+}

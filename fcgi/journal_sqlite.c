@@ -1,0 +1,543 @@
+/*
+ * journal_sqlite: the SQLite store of the journal, its connection: the
+ * schema, the statements, journal_open and journal_close, and reading jobs
+ * back from rows. The calls that use the statements are in
+ * journal_sqlite_jobs.c; the result files in journal_files.c.
+ *
+ * One SQLite connection (WAL) behind a mutex the journal owns; every
+ * statement is prepared once at open and takes its values through bound
+ * parameters only.
+ *
+ * Durability: PRAGMA synchronous=NORMAL. In WAL mode a commit is then in
+ * the WAL file (the OS page cache) when the call returns, so it survives
+ * kill -9 and any crash of this process; a power loss or kernel crash may
+ * lose the last transactions before the next checkpoint, never corrupt
+ * the database. FULL (an fsync per commit) was measured on the
+ * development VM's disk (2 cores, virtio): NORMAL 58-63 us per insert,
+ * FULL 380-590 us per insert, and every journal write is serialised by
+ * the journal mutex, so FULL would cap admissions near 2000/s; not worth
+ * it for jobs that a user can resubmit.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "job.h"
+#include "journal.h"
+#include "journal_files.h"
+#include "journal_int.h"
+#include "journal_sqlite.h"
+
+#define JOURNAL_SCHEMA_VERSION	1
+#define JOURNAL_BUSY_MS		5000
+
+/* The columns a job is read back from, in struct job order. */
+#define JOURNAL_COLS \
+	"id, seq, session, nonce, task, kernel, locks, params, state, " \
+	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
+	"has_png"
+
+#define JOURNAL_FINAL "('done', 'failed', 'expired', 'cancelled')"
+
+static const char *const journal_sql[JST__MAX] = {
+	[JST_BEGIN] = "BEGIN IMMEDIATE",
+	[JST_COMMIT] = "COMMIT",
+	[JST_ROLLBACK] = "ROLLBACK",
+	[JST_INSERT] =
+	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
+	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
+	    "result, error, has_png, png_bytes) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0)",
+	[JST_INSERT_AUTOSEQ] =
+	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
+	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
+	    "result, error, has_png, png_bytes) VALUES (?1, "
+	    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0)",
+	[JST_START] =
+	    "UPDATE jobs SET state = 'running', started_ms = ?2, slot = ?3, "
+	    "device = ?4 WHERE id = ?1",
+	[JST_FINISH] =
+	    "UPDATE jobs SET state = ?2, finished_ms = ?3, result = ?4, "
+	    "error = ?5, has_png = ?6, png_bytes = ?7, "
+	    "started_ms = CASE WHEN ?8 > 0 THEN ?8 ELSE started_ms END, "
+	    "slot = CASE WHEN ?9 >= 0 THEN ?9 ELSE slot END, "
+	    "device = CASE WHEN ?10 <> '' THEN ?10 ELSE device END "
+	    "WHERE id = ?1",
+	[JST_GET] = "SELECT " JOURNAL_COLS " FROM jobs WHERE id = ?1",
+	[JST_NONCE] = "SELECT " JOURNAL_COLS " FROM jobs "
+	    "WHERE session = ?1 AND nonce = ?2 AND nonce <> ''",
+	[JST_SESSION] = "SELECT " JOURNAL_COLS " FROM jobs "
+	    "WHERE session = ?1 ORDER BY seq DESC LIMIT ?2",
+	[JST_RECOVER_FAIL] =
+	    "UPDATE jobs SET state = 'failed', finished_ms = ?1, error = ?2 "
+	    "WHERE state = 'running'",
+	[JST_RECOVER_LIST] = "SELECT " JOURNAL_COLS " FROM jobs "
+	    "WHERE state = 'queued' ORDER BY seq",
+	[JST_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
+	[JST_TTL_LIST] = "SELECT id FROM jobs WHERE state IN " JOURNAL_FINAL
+	    " AND finished_ms < ?1 ORDER BY finished_ms, seq",
+	[JST_BYTES_LIST] = "SELECT id, png_bytes FROM jobs "
+	    "WHERE state IN " JOURNAL_FINAL " AND png_bytes > 0 "
+	    "ORDER BY finished_ms, seq",
+	[JST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	[JST_BYTES] = "SELECT COALESCE(SUM(png_bytes), 0) FROM jobs",
+};
+
+/* Schema version 1. Later versions migrate from user_version upwards. */
+static const char journal_schema_v1[] =
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" seq INTEGER UNIQUE NOT NULL,"
+	" session TEXT NOT NULL,"
+	" nonce TEXT NOT NULL DEFAULT '',"
+	" task TEXT,"
+	" kernel TEXT,"
+	" locks TEXT,"
+	" params TEXT,"
+	" state TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL DEFAULT 0,"
+	" started_ms INTEGER NOT NULL DEFAULT 0,"
+	" finished_ms INTEGER NOT NULL DEFAULT 0,"
+	" slot INTEGER NOT NULL DEFAULT -1,"
+	" device TEXT NOT NULL DEFAULT '',"
+	" result TEXT,"
+	" error TEXT,"
+	" has_png INTEGER NOT NULL DEFAULT 0,"
+	" png_bytes INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS jobs_session_seq ON jobs (session, seq);"
+	"CREATE INDEX IF NOT EXISTS jobs_state_seq ON jobs (state, seq);"
+	"CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_ms);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS jobs_session_nonce"
+	" ON jobs (session, nonce) WHERE nonce <> '';"
+	"PRAGMA user_version = 1;";
+
+/* Records an SQLite failure with the caller's name and SQLite's message. */
+void
+journal_dberr(struct journal *j, const char *func)
+{
+	journal_seterr(j, "%s: sqlite: %s", func, sqlite3_errmsg(j->db));
+}
+
+/* Steps a statement that returns no rows and resets it; 0 or -1. */
+int
+journal_exec(struct journal *j, enum journal_stmt k, const char *func)
+{
+	sqlite3_stmt	*s = j->st[k];
+	int		 rc;
+
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		journal_dberr(j, func);
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return 0;
+}
+
+/* Resets s and clears its bindings. */
+void
+journal_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Rolls back after a failure inside a transaction; keeps the first error. */
+void
+journal_rollback(struct journal *j)
+{
+	if (sqlite3_get_autocommit(j->db))
+		return;
+	(void)sqlite3_step(j->st[JST_ROLLBACK]);
+	sqlite3_reset(j->st[JST_ROLLBACK]);
+}
+
+/* Binds a string or NULL (SQL NULL); returns the SQLite code. */
+int
+journal_bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Copies column i of s into a fixed buffer of size len. A value that does
+ * not fit (or NULL) is refused: the row was not written by us. 0 or -1.
+ */
+static int
+journal_col_fixed(sqlite3_stmt *s, int i, char *dst, size_t len)
+{
+	const unsigned char	*v = sqlite3_column_text(s, i);
+	size_t			 n;
+
+	if (v == NULL) {
+		dst[0] = '\0';
+		return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
+	}
+	n = (size_t)sqlite3_column_bytes(s, i);
+	if (n >= len || memchr(v, '\0', n) != NULL)
+		return -1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Duplicates column i (NULL stays NULL); 0, or -1 on ENOMEM. */
+static int
+journal_col_dup(sqlite3_stmt *s, int i, char **dst)
+{
+	const unsigned char	*v;
+
+	*dst = NULL;
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return 0;
+	if ((v = sqlite3_column_text(s, i)) == NULL)
+		return -1;	/* ENOMEM inside SQLite */
+	if ((*dst = strdup((const char *)v)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Fills out from the current row of s (columns JOURNAL_COLS). On failure
+ * out is cleared and -1 returned with the error recorded.
+ */
+static int
+journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
+    const char *func)
+{
+	const unsigned char	*st;
+	int			 state;
+
+	memset(out, 0, sizeof(*out));
+	if (journal_col_fixed(s, 0, out->id, sizeof(out->id)) == -1 ||
+	    journal_col_fixed(s, 2, out->session, sizeof(out->session)) == -1 ||
+	    journal_col_fixed(s, 3, out->nonce, sizeof(out->nonce)) == -1 ||
+	    journal_col_fixed(s, 13, out->device, sizeof(out->device)) == -1) {
+		journal_seterr(j, "%s: malformed row in jobs table", func);
+		goto fail;
+	}
+	st = sqlite3_column_text(s, 8);
+	if ((state = job_state_parse((const char *)st)) == -1) {
+		journal_seterr(j, "%s: job %s: unknown state \"%s\"", func,
+		    out->id, st == NULL ? "" : (const char *)st);
+		goto fail;
+	}
+	out->state = (enum job_state)state;
+	out->seq = sqlite3_column_int64(s, 1);
+	out->created_ms = sqlite3_column_int64(s, 9);
+	out->started_ms = sqlite3_column_int64(s, 10);
+	out->finished_ms = sqlite3_column_int64(s, 11);
+	out->slot = sqlite3_column_int(s, 12);
+	out->has_png = sqlite3_column_int(s, 16) != 0;
+	out->position = 0;
+	out->eta_ms = -1;
+	if (journal_col_dup(s, 4, &out->task) == -1 ||
+	    journal_col_dup(s, 5, &out->kernel) == -1 ||
+	    journal_col_dup(s, 6, &out->locks) == -1 ||
+	    journal_col_dup(s, 7, &out->params) == -1 ||
+	    journal_col_dup(s, 14, &out->result) == -1 ||
+	    journal_col_dup(s, 15, &out->error) == -1) {
+		journal_seterr(j, "%s: out of memory", func);
+		goto fail;
+	}
+	return 0;
+fail:
+	job_clear(out);
+	return -1;
+}
+
+/*
+ * Runs a one-row lookup statement (already bound): 1 with out filled, 0
+ * when there is no row, -1 on error. Resets the statement.
+ */
+int
+journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
+    const char *func)
+{
+	int	 rc, ret = -1;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else if (rc != SQLITE_ROW)
+		journal_dberr(j, func);
+	else if (journal_row(j, s, out, func) == 0)
+		ret = 1;
+	journal_done(s);
+	return ret;
+}
+
+/*
+ * Reads every row of a bound statement into a malloc'd array (at most
+ * max rows when max >= 0). Returns the count with *out set (NULL when 0)
+ * or -1. Resets the statement. Caller holds the mutex.
+ */
+int
+journal_collect(struct journal *j, sqlite3_stmt *s, int max,
+    struct job **out, const char *func)
+{
+	struct job	*v = NULL, *nv;
+	size_t		 cap = 0, n = 0, ncap;
+	int		 rc, ret = -1;
+
+	*out = NULL;
+	for (;;) {
+		if (max >= 0 && n >= (size_t)max)
+			break;
+		if ((rc = sqlite3_step(s)) == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			journal_dberr(j, func);
+			goto out;
+		}
+		if (n == (size_t)INT_MAX) {
+			journal_seterr(j, "%s: too many jobs", func);
+			goto out;
+		}
+		if (n == cap) {
+			ncap = cap ? cap * 2 : 16;
+			if (ncap > SIZE_MAX / sizeof(*v)) {
+				journal_seterr(j, "%s: too many jobs", func);
+				goto out;
+			}
+			if ((nv = realloc(v, ncap * sizeof(*v))) == NULL) {
+				journal_seterr(j, "%s: out of memory", func);
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (journal_row(j, s, &v[n], func) == -1)
+			goto out;
+		n++;
+	}
+	*out = v;
+	v = NULL;
+	ret = (int)n;
+out:
+	journal_done(s);
+	if (ret == -1)
+		journal_free_jobs(v, (int)n);
+	return ret;
+}
+
+/* Fails with "no such job" when the last statement changed no row. */
+int
+journal_changed(struct journal *j, const char *id, const char *func)
+{
+	if (sqlite3_changes(j->db) > 0)
+		return 0;
+	journal_seterr(j, "%s: no such job: %s", func, id);
+	return -1;
+}
+
+/* Frees everything j holds; safe on a partly opened journal. */
+static void
+journal_free(struct journal *j)
+{
+	size_t	 i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < JST__MAX; i++)
+		sqlite3_finalize(j->st[i]);
+	if (j->db != NULL)
+		sqlite3_close(j->db);
+	pthread_mutex_destroy(&j->mtx);
+	free(j->state_dir);
+	free(j->results_dir);
+	journal_err_forget(j);
+	free(j);
+}
+
+/*
+ * Switches db to WAL. SQLite answers the pragma with the mode now in
+ * force and keeps the old one (no error) where WAL cannot work, e.g. on a
+ * filesystem without shared memory for the -shm file. That is refused,
+ * not warned about: the durability argument at the top of this file
+ * (synchronous=NORMAL survives kill -9 without an fsync per commit) holds
+ * in WAL mode only, and in rollback mode every reader would block the
+ * writer. 0, or -1 with a message naming dbpath in err.
+ */
+static int
+journal_wal(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
+{
+	sqlite3_stmt		*s = NULL;
+	const unsigned char	*mode;
+	int			 ret = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(db));
+		goto out;
+	}
+	mode = sqlite3_column_text(s, 0);
+	if (mode == NULL || sqlite3_stricmp((const char *)mode, "wal") != 0) {
+		snprintf(err, errlen, "%s: cannot use WAL mode (journal_mode "
+		    "is \"%s\"); put the state directory on a local "
+		    "filesystem", dbpath, mode != NULL ? (const char *)mode :
+		    "unknown");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
+ * Creates the schema in a new database, or checks that this program knows
+ * the version of an existing one. 0, or -1 with a message naming dbpath
+ * in err.
+ */
+static int
+journal_schema(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
+{
+	sqlite3_stmt	*s = NULL;
+	int		 version;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > JOURNAL_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d is newer than "
+		    "this program's (%d)", dbpath, version,
+		    JOURNAL_SCHEMA_VERSION);
+		return -1;
+	}
+	if (version < 1 && sqlite3_exec(db, journal_schema_v1, NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: creating schema: %s", dbpath,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Opens dbpath into j->db (created when missing) in WAL mode with
+ * synchronous=NORMAL, the schema in place and every statement prepared.
+ * 0, or -1 with a message naming dbpath in err (j->db may then be open;
+ * journal_free closes it).
+ */
+static int
+journal_connect(struct journal *j, const char *dbpath, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+	int	 rc;
+
+	/* Our mutex serialises every use, so SQLite's own is not needed. */
+	rc = sqlite3_open_v2(dbpath, &j->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath, j->db != NULL ?
+		    sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	sqlite3_extended_result_codes(j->db, 1);
+	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (journal_wal(j->db, dbpath, err, errlen) == -1)
+		return -1;
+	if (sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+		return -1;
+	}
+	if (journal_schema(j->db, dbpath, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < JST__MAX; i++) {
+		if (sqlite3_prepare_v3(j->db, journal_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: preparing statement %zu: %s",
+			    dbpath, i, sqlite3_errmsg(j->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Opens (creating when needed) STATE/jobs.db and STATE/results/. Returns
+ * the journal, or NULL with a message naming the path in err (err may be
+ * NULL when errlen is 0). Thread-safe; the result is shared by threads.
+ */
+struct journal *
+journal_open(const char *state_dir, char *err, size_t errlen)
+{
+	struct journal	*j = NULL;
+	char		*dbpath = NULL;
+	char		 dummy[256];
+	int		 rc;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (state_dir == NULL || state_dir[0] == '\0') {
+		snprintf(err, errlen, "journal: no state directory given");
+		return NULL;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", state_dir);
+		return NULL;
+	}
+	if ((rc = pthread_mutex_init(&j->mtx, NULL)) != 0) {
+		snprintf(err, errlen, "%s: mutex: %s", state_dir, strerror(rc));
+		free(j);
+		return NULL;
+	}
+	if ((j->state_dir = strdup(state_dir)) == NULL ||
+	    (j->results_dir = journal_join(state_dir, "results")) == NULL ||
+	    (dbpath = journal_join(state_dir, "jobs.db")) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", state_dir);
+		goto fail;
+	}
+	if (journal_mkdir(j->state_dir, err, errlen) == -1 ||
+	    journal_mkdir(j->results_dir, err, errlen) == -1 ||
+	    journal_connect(j, dbpath, err, errlen) == -1)
+		goto fail;
+	free(dbpath);
+	return j;
+fail:
+	free(dbpath);
+	journal_free(j);
+	return NULL;
+}
+
+/*
+ * Closes the database and frees the journal. No other thread may be using
+ * it. NULL is a no-op.
+ */
+void
+journal_close(struct journal *j)
+{
+	journal_free(j);
+}
+
+/* STATE/results; never changes after open, so no lock. */
+const char *
+journal_results_dir(const struct journal *j)
+{
+	return j->results_dir;
+}

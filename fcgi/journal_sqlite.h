@@ -1,0 +1,80 @@
+/*
+ * journal_sqlite: the SQLite store of the journal, shared by
+ * journal_sqlite.c (the connection: schema, statements, open, close,
+ * reading rows) and journal_sqlite_jobs.c (the calls of journal.h that
+ * read and write rows). Not for use outside those two files.
+ *
+ * Locking: j->mtx guards the connection and every statement; the helpers
+ * below expect the caller to hold it, and leave each statement reset and
+ * its bindings cleared. Errors are recorded with journal_seterr (or
+ * journal_dberr, which adds SQLite's message) under the caller's name.
+ */
+#ifndef SLUICE_JOURNAL_SQLITE_H
+#define SLUICE_JOURNAL_SQLITE_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "job.h"
+#include "journal.h"
+
+/* Every statement the journal runs, prepared once in journal_open(). */
+enum journal_stmt {
+	JST_BEGIN,
+	JST_COMMIT,
+	JST_ROLLBACK,
+	JST_INSERT,
+	JST_INSERT_AUTOSEQ,
+	JST_START,
+	JST_FINISH,
+	JST_GET,
+	JST_NONCE,
+	JST_SESSION,
+	JST_RECOVER_FAIL,
+	JST_RECOVER_LIST,
+	JST_MAX_SEQ,
+	JST_TTL_LIST,
+	JST_BYTES_LIST,
+	JST_DELETE,
+	JST_BYTES,
+	JST__MAX
+};
+
+struct journal {
+	pthread_mutex_t	 mtx;		/* guards everything below */
+	sqlite3		*db;
+	sqlite3_stmt	*st[JST__MAX];
+	char		*state_dir;
+	char		*results_dir;
+};
+
+/* Records an SQLite failure with the caller's name and SQLite's message. */
+void	journal_dberr(struct journal *j, const char *func);
+/* Steps statement k, which returns no rows, and resets it; 0 or -1. */
+int	journal_exec(struct journal *j, enum journal_stmt k, const char *func);
+/* Resets s and clears its bindings. */
+void	journal_done(sqlite3_stmt *s);
+/* Rolls back after a failure inside a transaction; keeps the first error. */
+void	journal_rollback(struct journal *j);
+/* Binds a string or NULL (SQL NULL); returns the SQLite code. */
+int	journal_bind_str(sqlite3_stmt *s, int i, const char *v);
+/* Fails with "FUNC: no such job: ID" when the last statement changed no row. */
+int	journal_changed(struct journal *j, const char *id, const char *func);
+/*
+ * Runs a one-row lookup statement (already bound, columns JOURNAL_COLS):
+ * 1 with out filled (the caller job_clear()s it), 0 when there is no row,
+ * -1 on error. Resets the statement.
+ */
+int	journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
+	    const char *func);
+/*
+ * Reads every row of a bound statement (columns JOURNAL_COLS) into a
+ * malloc'd array, at most max rows when max >= 0. Returns the count with
+ * *out set (NULL when 0; freed with journal_free_jobs) or -1. Resets the
+ * statement.
+ */
+int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
+	    struct job **out, const char *func);
+
+#endif

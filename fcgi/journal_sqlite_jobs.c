@@ -1,0 +1,523 @@
+/*
+ * journal_sqlite_jobs: the calls of journal.h that read and write the
+ * jobs table of the SQLite store (journal_sqlite.c has the connection and
+ * the statements): insert, start, finish, lookups, start-up recovery and
+ * eviction. Each takes the journal's mutex around its statements and
+ * commits before it returns. Result files go through journal_files.h.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "job.h"
+#include "journal.h"
+#include "journal_files.h"
+#include "journal_int.h"
+#include "journal_sqlite.h"
+
+#define JOURNAL_INTERRUPTED	"interrupted by restart"
+
+/*
+ * Inserts a job with every field as given (the scheduler gives state
+ * queued). A seq <= 0 takes MAX(seq) + 1. Fails (-1) on a duplicate id,
+ * seq or (session, nonce), an invalid id or state. Committed on return.
+ */
+int
+journal_insert(struct journal *j, const struct job *jb)
+{
+	sqlite3_stmt	*s;
+	const char	*state;
+	int		 ret = -1;
+
+	if (!job_id_valid(jb->id)) {
+		journal_seterr(j, "%s: invalid job id", __func__);
+		return -1;
+	}
+	if ((state = job_state_name(jb->state)) == NULL) {
+		journal_seterr(j, "%s: job %s: invalid state", __func__, jb->id);
+		return -1;
+	}
+	pthread_mutex_lock(&j->mtx);
+	s = j->st[jb->seq > 0 ? JST_INSERT : JST_INSERT_AUTOSEQ];
+	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
+	    (jb->seq > 0 && sqlite3_bind_int64(s, 2, jb->seq)) ||
+	    sqlite3_bind_text(s, 3, jb->session, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_text(s, 4, jb->nonce, -1, SQLITE_TRANSIENT) ||
+	    journal_bind_str(s, 5, jb->task) ||
+	    journal_bind_str(s, 6, jb->kernel) ||
+	    journal_bind_str(s, 7, jb->locks) ||
+	    journal_bind_str(s, 8, jb->params) ||
+	    sqlite3_bind_text(s, 9, state, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 10, jb->created_ms) ||
+	    sqlite3_bind_int64(s, 11, jb->started_ms) ||
+	    sqlite3_bind_int64(s, 12, jb->finished_ms) ||
+	    sqlite3_bind_int(s, 13, jb->slot) ||
+	    sqlite3_bind_text(s, 14, jb->device, -1, SQLITE_TRANSIENT) ||
+	    journal_bind_str(s, 15, jb->result) ||
+	    journal_bind_str(s, 16, jb->error) ||
+	    sqlite3_bind_int(s, 17, jb->has_png != 0)) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		goto out;
+	}
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		journal_seterr(j, "%s: job %s: sqlite: %s", __func__, jb->id,
+		    sqlite3_errmsg(j->db));
+		journal_done(s);
+		goto out;
+	}
+	journal_done(s);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * Records the start of job id: state running, started_ms, slot, device
+ * (NULL is ""). -1 when the job does not exist. Committed on return.
+ */
+int
+journal_start(struct journal *j, const char *id, int64_t started_ms,
+    int slot, const char *device)
+{
+	sqlite3_stmt	*s = j->st[JST_START];
+	int		 ret = -1;
+
+	if (!job_id_valid(id)) {
+		journal_seterr(j, "%s: invalid job id", __func__);
+		return -1;
+	}
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int64(s, 2, started_ms) ||
+	    sqlite3_bind_int(s, 3, slot) ||
+	    sqlite3_bind_text(s, 4, device == NULL ? "" : device, -1,
+	    SQLITE_TRANSIENT)) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		goto out;
+	}
+	if (journal_exec(j, JST_START, __func__) == -1 ||
+	    journal_changed(j, id, __func__) == -1)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * The row update of a final state: has_png and png_bytes as given, the
+ * rest from jb (checked by journal_final_ok). Takes the mutex. 0 or -1.
+ */
+static int
+journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+    int64_t png_bytes, const char *func)
+{
+	sqlite3_stmt	*s = j->st[JST_FINISH];
+	int		 ret = -1;
+
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_text(s, 2, job_state_name(jb->state), -1,
+	    SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 3, jb->finished_ms) ||
+	    journal_bind_str(s, 4, jb->result) ||
+	    journal_bind_str(s, 5, jb->error) ||
+	    sqlite3_bind_int(s, 6, has_png) ||
+	    sqlite3_bind_int64(s, 7, png_bytes) ||
+	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
+	    sqlite3_bind_int(s, 9, jb->slot) ||
+	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
+		journal_dberr(j, func);
+		journal_done(s);
+		goto out;
+	}
+	if (journal_exec(j, JST_FINISH, func) == -1 ||
+	    journal_changed(j, jb->id, func) == -1)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * Records a final state of jb (state must be final): finished_ms, result,
+ * error, has_png (forced to 1 when png is given), and started_ms, slot and
+ * device too when jb has them. png, when not NULL, is written first to
+ * STATE/results/ID.png (temp file + fsync + rename) and png_len counted;
+ * it is removed again if the row cannot be updated. All or nothing: when
+ * the file cannot be written, the row is not updated either (the
+ * scheduler uses journal_store_png and journal_finish_stored instead, to
+ * record the state without the file). Committed on return.
+ */
+int
+journal_finish(struct journal *j, const struct job *jb,
+    const unsigned char *png, size_t png_len)
+{
+	char	 path[PATH_MAX];
+	int	 ret;
+
+	if (journal_final_ok(j, jb, __func__) == -1)
+		return -1;
+	if (png != NULL && png_len > INT64_MAX) {
+		journal_seterr(j, "%s: job %s: result too large", __func__,
+		    jb->id);
+		return -1;
+	}
+	if (journal_png_build(j, jb->id, path, sizeof(path)) == -1) {
+		journal_seterr(j, "%s: %s: path too long", __func__,
+		    journal_results_dir(j));
+		return -1;
+	}
+	/* The file first, outside the mutex: fsync may take a while. */
+	if (png != NULL && journal_write_png(j, path, png, png_len) == -1)
+		return -1;
+	ret = journal_finish_row(j, jb, png != NULL || jb->has_png,
+	    png != NULL ? (int64_t)png_len : 0, __func__);
+	if (ret == -1 && png != NULL)
+		journal_png_discard(path);
+	return ret;
+}
+
+/*
+ * Records a final state like journal_finish, for a job whose result file,
+ * when jb->has_png, journal_store_png already wrote: png_bytes is its
+ * size, counted against results.max_bytes. Nothing is written to or
+ * removed from the results directory, so a failed call can be repeated
+ * as is. Committed on return.
+ */
+int
+journal_finish_stored(struct journal *j, const struct job *jb,
+    int64_t png_bytes)
+{
+	if (journal_final_ok(j, jb, __func__) == -1)
+		return -1;
+	return journal_finish_row(j, jb, jb->has_png != 0,
+	    jb->has_png && png_bytes > 0 ? png_bytes : 0, __func__);
+}
+
+/*
+ * Looks up a job by id: 1 with out filled (the caller job_clear()s it), 0
+ * when there is none (also for a malformed id), -1 on error.
+ */
+int
+journal_get(struct journal *j, const char *id, struct job *out)
+{
+	sqlite3_stmt	*s = j->st[JST_GET];
+	int		 ret;
+
+	if (!job_id_valid(id))
+		return 0;
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		ret = -1;
+	} else
+		ret = journal_lookup(j, s, out, __func__);
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * The job that (session, nonce) created: 1 with out filled, 0 when none
+ * (an empty nonce never matches), -1 on error.
+ */
+int
+journal_find_nonce(struct journal *j, const char *session, const char *nonce,
+    struct job *out)
+{
+	sqlite3_stmt	*s = j->st[JST_NONCE];
+	int		 ret;
+
+	if (session == NULL || nonce == NULL || nonce[0] == '\0')
+		return 0;
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_text(s, 2, nonce, -1, SQLITE_TRANSIENT)) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		ret = -1;
+	} else
+		ret = journal_lookup(j, s, out, __func__);
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * The session's most recent jobs, newest (highest seq) first, at most
+ * max (max <= 0 gives 0). Returns the count with *out a malloc'd array
+ * (NULL when 0) freed with journal_free_jobs(), or -1.
+ */
+int
+journal_session_jobs(struct journal *j, const char *session, int max,
+    struct job **out)
+{
+	sqlite3_stmt	*s = j->st[JST_SESSION];
+	int		 ret;
+
+	*out = NULL;
+	if (session == NULL || max <= 0)
+		return 0;
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
+	    sqlite3_bind_int(s, 2, max)) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		ret = -1;
+	} else
+		ret = journal_collect(j, s, max, out, __func__);
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+/*
+ * Start-up recovery. In one transaction: every running job becomes failed
+ * with "interrupted by restart" and finished_ms = now_ms, and the queued
+ * jobs are read in seq order. After the commit (and without the journal
+ * mutex held, so cb may call journal functions) each queued job is passed
+ * to cb (it is only valid during the call). Returns the number handed
+ * over, or -1 (then nothing was changed and cb was not called).
+ */
+int
+journal_recover(struct journal *j, int64_t now_ms,
+    void (*cb)(const struct job *, void *), void *arg)
+{
+	sqlite3_stmt	*s;
+	struct job	*v = NULL;
+	int		 n = -1, i;
+
+	pthread_mutex_lock(&j->mtx);
+	if (journal_exec(j, JST_BEGIN, __func__) == -1)
+		goto out;
+	s = j->st[JST_RECOVER_FAIL];
+	if (sqlite3_bind_int64(s, 1, now_ms) ||
+	    sqlite3_bind_text(s, 2, JOURNAL_INTERRUPTED, -1, SQLITE_STATIC)) {
+		journal_dberr(j, __func__);
+		journal_done(s);
+		goto fail;
+	}
+	if (journal_exec(j, JST_RECOVER_FAIL, __func__) == -1)
+		goto fail;
+	if ((n = journal_collect(j, j->st[JST_RECOVER_LIST], -1, &v,
+	    __func__)) == -1)
+		goto fail;
+	if (journal_exec(j, JST_COMMIT, __func__) == -1) {
+		journal_free_jobs(v, n);
+		v = NULL;
+		n = -1;
+		goto fail;
+	}
+	goto out;
+fail:
+	journal_rollback(j);
+out:
+	pthread_mutex_unlock(&j->mtx);
+	if (n > 0 && cb != NULL)
+		for (i = 0; i < n; i++)
+			cb(&v[i], arg);
+	journal_free_jobs(v, n);
+	return n;
+}
+
+/* Runs a one-integer query; the value, or -1 on error. */
+static int64_t
+journal_scalar(struct journal *j, enum journal_stmt k, const char *func)
+{
+	sqlite3_stmt	*s = j->st[k];
+	int64_t		 v = -1;
+
+	pthread_mutex_lock(&j->mtx);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		journal_dberr(j, func);
+	journal_done(s);
+	pthread_mutex_unlock(&j->mtx);
+	return v;
+}
+
+/* The largest seq in the journal (0 when empty), or -1 on error. */
+int64_t
+journal_max_seq(struct journal *j)
+{
+	return journal_scalar(j, JST_MAX_SEQ, __func__);
+}
+
+/* Bytes of result files currently counted, or -1 on error. */
+int64_t
+journal_result_bytes(struct journal *j)
+{
+	return journal_scalar(j, JST_BYTES, __func__);
+}
+
+/*
+ * Removes one finished job: its PNG (a missing one is fine), then its
+ * row. Caller holds the mutex inside a transaction. 0 or -1.
+ */
+static int
+journal_remove(struct journal *j, const char *id, const char *func)
+{
+	sqlite3_stmt	*s = j->st[JST_DELETE];
+
+	if (journal_png_unlink(j, id, func) == -1)
+		return -1;
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		journal_dberr(j, func);
+		journal_done(s);
+		return -1;
+	}
+	return journal_exec(j, JST_DELETE, func);
+}
+
+/* A list of ids to remove, read out before any row is deleted. */
+struct journal_ids {
+	char	(*id)[JOB_ID_LEN + 1];
+	size_t	 n, cap;
+};
+
+static int
+journal_ids_add(struct journal_ids *l, const unsigned char *id)
+{
+	char	(*nv)[JOB_ID_LEN + 1];
+	size_t	 ncap;
+
+	if (id == NULL || !job_id_valid((const char *)id))
+		return 0;	/* not ours: leave it alone */
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 64;
+		if (ncap > SIZE_MAX / sizeof(*l->id))
+			return -1;
+		if ((nv = realloc(l->id, ncap * sizeof(*l->id))) == NULL)
+			return -1;
+		l->id = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->id[l->n++], id, JOB_ID_LEN + 1);
+	return 0;
+}
+
+/*
+ * Collects the ids a bound listing statement returns (column 0) into l.
+ * When bytes is not NULL, stops once *bytes no longer exceeds max, taking
+ * column 1 off *bytes per row. Resets the statement. 0 or -1.
+ */
+static int
+journal_list(struct journal *j, sqlite3_stmt *s, struct journal_ids *l,
+    int64_t *bytes, int64_t max, const char *func)
+{
+	int	 rc = SQLITE_DONE;
+
+	while (bytes == NULL || *bytes > max) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		if (journal_ids_add(l, sqlite3_column_text(s, 0)) == -1) {
+			journal_seterr(j, "%s: out of memory", func);
+			journal_done(s);
+			return -1;
+		}
+		if (bytes != NULL)
+			*bytes -= sqlite3_column_int64(s, 1);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		journal_dberr(j, func);
+		journal_done(s);
+		return -1;
+	}
+	journal_done(s);
+	return 0;
+}
+
+/*
+ * Removes the jobs on l from index *from on (see journal_remove) and
+ * moves *from past them; the count, or -1. The ids stay on l.
+ */
+static int
+journal_remove_list(struct journal *j, struct journal_ids *l, size_t *from,
+    const char *func)
+{
+	size_t	 i, n = l->n - *from;
+
+	for (i = *from; i < l->n; i++)
+		if (journal_remove(j, l->id[i], func) == -1)
+			return -1;
+	*from = l->n;
+	return (int)n;
+}
+
+/*
+ * Eviction. First every finished job that finished before now_ms - ttl_ms
+ * (ttl_ms < 0: no TTL), then, while the counted result bytes exceed
+ * max_bytes (max_bytes < 0: no limit), finished jobs with a result file,
+ * oldest finished first. Queued and running jobs are never touched. Each
+ * job loses its file first (a missing file is fine), then its row; all
+ * rows go in one transaction (if it fails, files already removed stay
+ * removed and their rows stay, to be evicted next time). Once committed,
+ * and without the journal's mutex (cb may call journal functions), cb
+ * (when not NULL) gets the id of each job removed. Returns the number of
+ * jobs removed, or -1 (cb not called).
+ */
+int
+journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
+    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg)
+{
+	struct journal_ids	 l = { NULL, 0, 0 };
+	sqlite3_stmt		*s;
+	int64_t			 total;
+	size_t			 from = 0, i;
+	int			 n, ret = -1, removed = 0;
+
+	pthread_mutex_lock(&j->mtx);
+	if (journal_exec(j, JST_BEGIN, __func__) == -1)
+		goto out;
+
+	if (ttl_ms >= 0) {
+		s = j->st[JST_TTL_LIST];
+		if (sqlite3_bind_int64(s, 1, now_ms - ttl_ms) != SQLITE_OK) {
+			journal_dberr(j, __func__);
+			journal_done(s);
+			goto fail;
+		}
+		if (journal_list(j, s, &l, NULL, 0, __func__) == -1 ||
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
+			goto fail;
+		removed += n;
+	}
+
+	if (max_bytes >= 0) {
+		s = j->st[JST_BYTES];
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			journal_dberr(j, __func__);
+			journal_done(s);
+			goto fail;
+		}
+		total = sqlite3_column_int64(s, 0);
+		journal_done(s);
+		if (journal_list(j, j->st[JST_BYTES_LIST], &l, &total,
+		    max_bytes, __func__) == -1 ||
+		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
+			goto fail;
+		removed += n;
+	}
+
+	if (journal_exec(j, JST_COMMIT, __func__) == -1)
+		goto fail;
+	ret = removed;
+	goto out;
+fail:
+	journal_rollback(j);
+out:
+	pthread_mutex_unlock(&j->mtx);
+	if (ret > 0 && cb != NULL)
+		for (i = 0; i < l.n; i++)
+			cb(l.id[i], arg);
+	free(l.id);
+	return ret;
+}
