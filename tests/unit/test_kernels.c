@@ -18,9 +18,11 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#include "mandelbrot_core.h"
+#include "burn.h"
+#include "mandelbrot.h"
+#include "sgemm.h"
 #ifdef HAVE_CUDA
-#include "kernel_cuda.h"
+#include "device.h"
 #endif
 
 /* ---------------------------------------------------------------- helpers */
@@ -64,7 +66,7 @@ run_kernel(const char *name, int device, struct kernel_result *res,
 		    &v[idx], msg, sizeof(msg)), 0, "%s: %s", kv[i], msg);
 	}
 	memset(res, 0, sizeof(*res));
-	return k->run(v, device, res);
+	return kernel_dispatch(k, v, device, res);
 }
 
 static int
@@ -168,7 +170,14 @@ Test(registry, specs_are_sane)
 
 	for (i = 0; (k = kernel_at(i)) != NULL; i++) {
 		cr_assert_not_null(k->title);
-		cr_assert_not_null(k->run);
+		cr_assert_null(k->run, "%s: split by device", k->name);
+		cr_assert_not_null(k->job, "%s", k->name);
+		cr_assert_not_null(k->cpu, "%s", k->name);
+#ifdef HAVE_CUDA
+		cr_assert_not_null(k->cuda, "%s", k->name);
+#else
+		cr_assert_null(k->cuda, "%s: built without CUDA", k->name);
+#endif
 		cr_assert_leq(k->nparams, KERNEL_MAX_PARAMS);
 		for (j = 0; j < k->nparams; j++) {
 			const struct kparam_spec *p = &k->params[j];
@@ -848,17 +857,18 @@ Test(gpu, cuda_error_alloc)
 Test(gpu, stale_error_does_not_fail_next_job)
 {
 #ifdef HAVE_CUDA
-	char	err[256] = "";
+	struct burn_job	bj = { 1 };
+	char		err[256] = "";
 
 	gpu_or_skip();
 	cr_assert_eq(kernel_cuda_alloc_probe(0, (size_t)1 << 60, err,
 	    sizeof(err)), -1);
 	err[0] = '\0';
-	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(kernel_cuda_burn(kernel_device_count() + 3, 1, err,
+	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
 	    sizeof(err)), -1);
 	err[0] = '\0';
-	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
 #else
 	cr_skip_test("no CUDA device");
 #endif
@@ -868,10 +878,11 @@ Test(gpu, stale_error_does_not_fail_next_job)
 Test(gpu, cuda_error_invalid_device)
 {
 #ifdef HAVE_CUDA
-	char	err[256] = "";
+	struct burn_job	bj = { 1 };
+	char		err[256] = "";
 
 	gpu_or_skip();
-	cr_assert_eq(kernel_cuda_burn(kernel_device_count() + 3, 1, err,
+	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
 	    sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "CUDA error"), "%s", err);
 	cr_assert_not_null(strstr(err, "cudaSetDevice"), "%s", err);
@@ -898,7 +909,8 @@ health_fake_run(const double *params, int device, struct kernel_result *res)
 
 Test(device_health, failures_counted_and_reset_by_success)
 {
-	struct kernel		 k = { "fake", "Fake", NULL, 0, health_fake_run };
+	struct kernel		 k = { .name = "fake", .title = "Fake",
+				    .run = health_fake_run };
 	struct kernel_result	 res;
 	struct kernel_device_health h;
 	int			 i;
@@ -990,8 +1002,8 @@ fake_run(const double *params, int device, struct kernel_result *res)
 	return rc;
 }
 
-static const struct kernel fake_kernel = { "fake", "Fake", NULL, 0,
-    fake_run };
+static const struct kernel fake_kernel = { .name = "fake", .title = "Fake",
+    .run = fake_run };
 
 struct fake_job {
 	int	 device;
@@ -1146,8 +1158,8 @@ Test(gpu, broken_context_is_reset_and_serves_again)
 {
 #ifdef HAVE_CUDA
 	static const char *const kv[] = { "ms=10" };
-	struct kernel			 fault = { "fault", "Fault", NULL, 0,
-					    fault_run };
+	struct kernel			 fault = { .name = "fault",
+					    .run = fault_run };
 	struct kernel_device_health	 h;
 	struct kernel_result		 res;
 
