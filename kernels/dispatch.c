@@ -11,9 +11,17 @@
 #include "kernel.h"
 #include "kernel_int.h"
 
+#ifdef HAVE_CUDA
+static const int	dispatch_with_cuda = 1;
+#else
+static const int	dispatch_with_cuda = 0;
+#endif
+
 /*
  * k's entry for device, once the device is checked; NULL with the reason
- * in err when the device is not usable or k has no entry for it.
+ * in err when the device is not usable or k has no entry for it: in a
+ * build without CUDA no kernel has a cuda entry, in one with CUDA a
+ * CPU-only kernel has none.
  */
 static kernel_entry_fn *
 dispatch_entry(const struct kernel *k, int device, char *err, size_t errlen)
@@ -23,11 +31,15 @@ dispatch_entry(const struct kernel *k, int device, char *err, size_t errlen)
 	if (kernel_device_check(device, err, errlen) == -1)
 		return NULL;
 	entry = device == KERNEL_CPU ? k->cpu : k->cuda;
-	if (entry == NULL && device == KERNEL_CPU)
+	if (entry != NULL)
+		return entry;
+	if (device == KERNEL_CPU)
 		snprintf(err, errlen, "%s: no CPU path", k->name);
-	else if (entry == NULL)
+	else if (dispatch_with_cuda)
+		snprintf(err, errlen, "%s: no CUDA path", k->name);
+	else
 		snprintf(err, errlen, "built without CUDA");
-	return entry;
+	return NULL;
 }
 
 int

@@ -70,7 +70,7 @@ struct kernel {
 	int	(*job)(const double *params, int device,
 		    kernel_entry_fn *compute, struct kernel_result *res);
 	kernel_entry_fn			*cpu;
-	kernel_entry_fn			*cuda;	/* NULL: built without CUDA */
+	kernel_entry_fn			*cuda;	/* NULL: no CUDA (build, path) */
 };
 
 /* Returns the kernel called name, or NULL. Thread-safe. */
@@ -103,7 +103,7 @@ void	kernel_result_clear(struct kernel_result *);
  * fills res->device ("cpu" or "cuda:N"), and runs k->job with the device's
  * entry (k->cpu or k->cuda); k->run instead when k has one. Returns 0 and
  * fills res, or -1 with res->error set ("no CUDA device ...", "built
- * without CUDA", or the kernel's own). The caller frees res with
+ * without CUDA", "NAME: no CUDA path", or the job's own). The caller frees res with
  * kernel_result_clear(). Thread-safe.
  */
 int	kernel_dispatch(const struct kernel *k, const double *params,

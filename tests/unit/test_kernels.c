@@ -815,7 +815,8 @@ Test(dispatch, cpu_runs_the_job_with_the_cpu_entry)
 
 Test(dispatch, a_device_runs_the_job_with_the_cuda_entry)
 {
-	struct kernel_result res;
+	struct kernel		k = probe_kernel;
+	struct kernel_result	res;
 
 	gpu_or_skip();
 	memset(&res, 0, sizeof(res));
@@ -824,6 +825,12 @@ Test(dispatch, a_device_runs_the_job_with_the_cuda_entry)
 	cr_expect_str_eq(res.device, "cuda:0");
 	cr_expect(probe_compute == probe_cuda, "cuda:0 got another entry");
 	cr_expect_str_eq(res.json, "{\"calls\":1,\"dev\":0}");
+	kernel_result_clear(&res);
+	/* A CPU-only kernel on a GPU. */
+	k.cuda = NULL;
+	cr_expect_eq(kernel_dispatch(&k, NULL, 0, &res), -1);
+	cr_expect_str_eq(res.error, "probe: no CUDA path");
+	cr_expect_eq(probe_jobs, 1);
 	kernel_result_clear(&res);
 }
 
