@@ -14,9 +14,7 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#ifdef HAVE_CUDA
-#include "kernel_cuda.h"
-#endif
+#include "burn.h"
 
 enum { BURN_MS, BURN__MAX };
 
@@ -51,28 +49,32 @@ burn_sleep(double ms)
 	while (e == EINTR);
 }
 
+/* burn's CPU entry: sleeps. */
 static int
-burn_run(const double *params, int device, struct kernel_result *res)
+burn_cpu(void *job, int dev, char *err, size_t errlen)
 {
-	double ms = params[BURN_MS], t0, elapsed;
+	const struct burn_job *j = job;
 
-	if (kernel_device_select(device, res) == -1)
-		return -1;
-	if (!(ms >= burn_params[BURN_MS].min &&
-	    ms <= burn_params[BURN_MS].max))
+	(void)dev;
+	(void)err;
+	(void)errlen;
+	burn_sleep(j->ms);
+	return 0;
+}
+
+static int
+burn_run(const double *params, int device, kernel_entry_fn *compute,
+    struct kernel_result *res)
+{
+	struct burn_job	j = { .ms = params[BURN_MS] };
+	double		t0, elapsed;
+
+	if (!(j.ms >= burn_params[BURN_MS].min &&
+	    j.ms <= burn_params[BURN_MS].max))
 		return kernel_fail(res, "ms: must be between 0 and 600000");
 	t0 = kernel_now_ms();
-	if (device == KERNEL_CPU)
-		burn_sleep(ms);
-	else {
-#ifdef HAVE_CUDA
-		if (kernel_cuda_burn(device, ms, res->error,
-		    sizeof(res->error)) == -1)
-			return -1;
-#else
-		return kernel_fail(res, "built without CUDA");
-#endif
-	}
+	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
+		return -1;
 	elapsed = kernel_now_ms() - t0;
 	return kernel_result_json(res, "{\"elapsed_ms\":%.3f}", elapsed);
 }
@@ -82,5 +84,7 @@ const struct kernel kernel_burn = {
 	.title = "Burn",
 	.params = burn_params,
 	.nparams = BURN__MAX,
-	.run = burn_run,
+	.job = burn_run,
+	.cpu = burn_cpu,
+	.cuda = KERNEL_CUDA(burn_cuda),
 };

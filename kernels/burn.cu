@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel_cuda.h"
+#include "burn.h"
 #include "kcuda.cuh"
 
 __device__ __forceinline__ uint64_t
@@ -36,8 +36,9 @@ burn_kernel(uint64_t ns, unsigned long long *sink)
 }
 
 extern "C" int
-kernel_cuda_burn(int dev, double ms, char *err, size_t errlen)
+burn_cuda(void *job, int dev, char *err, size_t errlen)
 {
+	const double		 ms = static_cast<struct burn_job *>(job)->ms;
 	unsigned long long	*sink = NULL;
 	cudaStream_t		 st = NULL;
 	int			 sms = 0, rc = 0;

@@ -14,7 +14,7 @@
 #include "kernel.h"
 #include "kernel_int.h"
 #ifdef HAVE_CUDA
-#include "kernel_cuda.h"
+#include "device.h"
 #endif
 
 static pthread_once_t	 device_once = PTHREAD_ONCE_INIT;
@@ -106,22 +106,30 @@ kernel_devices_describe(char *out, size_t outlen)
 #endif
 }
 
+void
+kernel_device_label(int device, char *out, size_t outlen)
+{
+	if (device == KERNEL_CPU)
+		snprintf(out, outlen, "cpu");
+	else
+		snprintf(out, outlen, "cuda:%d",
+		    device < 0 || device > 9999 ? -1 : device);
+}
+
 int
-kernel_device_select(int device, struct kernel_result *res)
+kernel_device_check(int device, char *err, size_t errlen)
 {
 	int n;
 
-	if (device == KERNEL_CPU) {
-		snprintf(res->device, sizeof(res->device), "cpu");
+	if (device == KERNEL_CPU)
 		return 0;
-	}
-	snprintf(res->device, sizeof(res->device), "cuda:%d",
-	    device < 0 || device > 9999 ? -1 : device);
 	n = kernel_device_count();
-	if (device < 0 || device >= n)
-		return kernel_fail(res, "no CUDA device %d: this machine has "
+	if (device < 0 || device >= n) {
+		snprintf(err, errlen, "no CUDA device %d: this machine has "
 		    "%d%s", device, n, device_forced ?
 		    " (SLUICE_FORCE_CPU=1)" : "");
+		return -1;
+	}
 	return 0;
 }
 
@@ -280,7 +288,7 @@ device_run(const struct kernel *k, const double *params, int device,
 		return rc;
 	}
 	seen = g->resets;
-	rc = k->run(params, device, res);
+	rc = kernel_dispatch(k, params, device, res);
 	pthread_rwlock_unlock(&g->rw);
 	/*
 	 * Most failures (a failed allocation) leave the context working; a
@@ -300,7 +308,7 @@ kernel_run(const struct kernel *k, const double *params, int device,
 	int	 rc;
 
 	if (device < 0 || device >= KERNEL_DEVICE_SLOTS)
-		return k->run(params, device, res);
+		return kernel_dispatch(k, params, device, res);
 	rc = device_run(k, params, device, res);
 	pthread_mutex_lock(&health_mu);
 	if (rc == 0)

@@ -1,12 +1,12 @@
 /*
- * device.cu: CUDA device discovery and probes (see kernel_cuda.h).
+ * device.cu: CUDA device discovery and probes (see device.h).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "kernel_cuda.h"
+#include "device.h"
 #include "kcuda.cuh"
 
 extern "C" int

@@ -29,9 +29,10 @@ kcuda_error(char *err, size_t errlen, cudaError_t e, const char *call,
  * last error of any earlier runtime call on the calling thread, not only
  * of the launch just made, so without this a failed cudaMalloc in one job
  * would fail the next job that a worker thread runs (at its
- * KCUDA_LAUNCHED). Every kernel_cuda_* entry point calls it first, which
- * also covers errors of the clean-up calls after an out: label. A sticky
- * error (a corrupted context) is not cleared: every call fails then.
+ * KCUDA_LAUNCHED). Every extern "C" entry point of a .cu file calls it
+ * first, which also covers errors of the clean-up calls after an out:
+ * label. A sticky error (a corrupted context) is not cleared: every call
+ * fails then.
  */
 static inline void
 kcuda_clear(void)

@@ -16,10 +16,23 @@
 #include "kernel.h"
 #include "kernel_int.h"
 
+/*
+ * The registry: one line per kernel, in the order of kernel_at() (the
+ * order of the forms). X(NAME) stands for kernel_NAME, the struct kernel
+ * that kernels/NAME.c defines.
+ */
+#define KERNEL_LIST(X)	\
+	X(mandelbrot)	\
+	X(sgemm)	\
+	X(burn)
+
+#define KERNEL_DECLARE(name)	extern const struct kernel kernel_##name;
+#define KERNEL_ADDRESS(name)	&kernel_##name,
+
+KERNEL_LIST(KERNEL_DECLARE)
+
 static const struct kernel *const kernel_registry[] = {
-	&kernel_mandelbrot,
-	&kernel_sgemm,
-	&kernel_burn,
+	KERNEL_LIST(KERNEL_ADDRESS)
 };
 
 #define KERNEL_NREG	(sizeof(kernel_registry) / sizeof(kernel_registry[0]))

@@ -2,9 +2,11 @@
  * kernel: the one interface between the scheduler and the compute it runs.
  *
  * A kernel has a name, a table of parameter specs (used both to validate a
- * form and to render it) and a run function. Parameters reach run() as an
+ * form and to render it), and its job split by device: a job function that
+ * turns parameters into a result around one device step, and that step's
+ * entry for each device kind (cpu, cuda). Parameters reach the job as an
  * array of doubles in spec order, already validated (integers are whole).
- * run() executes on a scheduler-owned thread, on the device of the job's
+ * A job executes on a scheduler-owned thread, on the device of the job's
  * slot: device >= 0 is a CUDA device index, KERNEL_CPU (-1) means the CPU.
  * It returns 0 and fills res, or -1 with res->error set; it never exits the
  * process. Kernels are stateless between calls and safe to run concurrently.
@@ -36,16 +38,39 @@ struct kernel_result {
 	char		*json;		/* malloc'd JSON object, e.g. {"ms":1.5} */
 	unsigned char	*png;		/* malloc'd PNG bytes, or NULL */
 	size_t		 png_len;
-	char		 error[256];	/* set when run() returns -1 */
-	char		 device[16];	/* "cpu" or "cuda:N", set by run() */
+	char		 error[256];	/* set when a job returns -1 */
+	char		 device[16];	/* "cpu" or "cuda:N", set by dispatch */
 };
+
+/*
+ * A kernel's device step: computes job (the kernel's own struct, declared
+ * in its kernels/NAME.h: inputs and outputs) on dev, a CUDA index for a
+ * cuda entry, KERNEL_CPU for a cpu entry. Returns 0, or -1 with a message
+ * in err; never exits the process. Thread-safe (each call owns its job).
+ */
+typedef int	kernel_entry_fn(void *job, int dev, char *err, size_t errlen);
 
 struct kernel {
 	const char			*name;
 	const char			*title;		/* default task title */
 	const struct kparam_spec	*params;
 	size_t				 nparams;
-	int	(*run)(const double *params, int device, struct kernel_result *);
+	/*
+	 * A kernel not split by device (test doubles standing in for a
+	 * device): kernel_dispatch() calls run for any device, unchecked,
+	 * instead of the three below. NULL for the registered kernels.
+	 */
+	int	(*run)(const double *params, int device,
+		    struct kernel_result *);
+	/*
+	 * The job around the device step: checks and prepares, calls
+	 * compute(job, device, ...) (the device's entry, never NULL) for
+	 * the device part, writes res. Returns 0, or -1 with res->error.
+	 */
+	int	(*job)(const double *params, int device,
+		    kernel_entry_fn *compute, struct kernel_result *res);
+	kernel_entry_fn			*cpu;
+	kernel_entry_fn			*cuda;	/* NULL: no CUDA (build, path) */
 };
 
 /* Returns the kernel called name, or NULL. Thread-safe. */
@@ -69,8 +94,20 @@ int	kernel_param_index(const struct kernel *k, const char *name);
 /* Fills values with every parameter's default. */
 void	kernel_defaults(const struct kernel *k, double *values);
 
-/* Frees what run() allocated in res and clears it; res may be reused. */
+/* Frees what a job allocated in res and clears it; res may be reused. */
 void	kernel_result_clear(struct kernel_result *);
+
+/*
+ * Runs one job of k on device, without the device health of kernel_run():
+ * checks the device (KERNEL_CPU, or an index below kernel_device_count()),
+ * fills res->device ("cpu" or "cuda:N"), and runs k->job with the device's
+ * entry (k->cpu or k->cuda); k->run instead when k has one. Returns 0 and
+ * fills res, or -1 with res->error set ("no CUDA device ...", "built
+ * without CUDA", "NAME: no CUDA path", or the job's own). The caller frees res with
+ * kernel_result_clear(). Thread-safe.
+ */
+int	kernel_dispatch(const struct kernel *k, const double *params,
+	    int device, struct kernel_result *res);
 
 /*
  * Devices. kernel_devices_init() discovers CUDA devices once at start-up
@@ -83,12 +120,12 @@ int	kernel_device_count(void);
 void	kernel_devices_describe(char *out, size_t outlen);
 
 /*
- * Runs k on device like k->run, and keeps the device's health: failures
- * in total and in a row, logged as "device keeps failing" every 3 in a
- * row. After a failed job on a CUDA device the device is probed; when its
- * context is broken (a sticky error) it is reset as soon as no other job
- * runs on it, and while a reset does not bring it back, jobs on it fail
- * at once ("unusable"), a new reset being tried every 30 s. The
+ * Runs k on device like kernel_dispatch(), and keeps the device's health:
+ * failures in total and in a row, logged as "device keeps failing" every 3
+ * in a row. After a failed job on a CUDA device the device is probed; when
+ * its context is broken (a sticky error) it is reset as soon as no other
+ * job runs on it, and while a reset does not bring it back, jobs on it
+ * fail at once ("unusable"), a new reset being tried every 30 s. The
  * scheduler calls kernels through this. Thread-safe; a job may wait here
  * for a reset of its device.
  */

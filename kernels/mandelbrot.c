@@ -14,10 +14,7 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#include "mandelbrot_core.h"
-#ifdef HAVE_CUDA
-#include "kernel_cuda.h"
-#endif
+#include "mandelbrot.h"
 
 #define MANDEL_LANES	8
 
@@ -207,42 +204,29 @@ out:
 	return rc;
 }
 
-int
-kernel_mandel_render(const struct mandel_view *v, int device,
-    unsigned char *rgb, double *ms, char *err, size_t errlen)
+/* mandelbrot's CPU entry: renders on every CPU. */
+static int
+mandel_cpu(void *job, int dev, char *err, size_t errlen)
 {
-	double t0 = kernel_now_ms();
+	struct mandel_job	*j = job;
+	double			 t0 = kernel_now_ms();
 
-	if (v->width < 1 || v->height < 1 || v->iters < 1 ||
-	    v->width > 65535 || v->height > 65535) {
-		snprintf(err, errlen, "mandelbrot: bad view");
+	(void)dev;
+	if (mandel_render_cpu(&j->v, j->rgb, err, errlen) == -1)
 		return -1;
-	}
-	if (device != KERNEL_CPU) {
-#ifdef HAVE_CUDA
-		return kernel_cuda_mandel(device, v, rgb, ms, err, errlen);
-#else
-		snprintf(err, errlen, "built without CUDA");
-		return -1;
-#endif
-	}
-	if (mandel_render_cpu(v, rgb, err, errlen) == -1)
-		return -1;
-	*ms = kernel_now_ms() - t0;
+	j->ms = kernel_now_ms() - t0;
 	return 0;
 }
 
 static int
-mandel_run(const double *params, int device, struct kernel_result *res)
+mandel_run(const double *params, int device, kernel_entry_fn *compute,
+    struct kernel_result *res)
 {
-	struct mandel_view	 v;
-	unsigned char		*rgb = NULL;
-	double			 ms = 0;
+	struct mandel_job	 j = { .rgb = NULL };
+	struct mandel_view	*v = &j.v;
 	size_t			 npix;
 	int			 i, rc = -1;
 
-	if (kernel_device_select(device, res) == -1)
-		return -1;
 	for (i = 0; i < MB__MAX; i++)
 		if (!(params[i] >= mandel_params[i].min &&
 		    params[i] <= mandel_params[i].max)) {
@@ -250,32 +234,31 @@ mandel_run(const double *params, int device, struct kernel_result *res)
 			    mandel_params[i].name);
 			goto out;
 		}
-	v.cx = params[MB_CX];
-	v.cy = params[MB_CY];
-	v.scale = params[MB_SCALE];
-	v.width = (int)params[MB_WIDTH];
-	v.height = (int)params[MB_HEIGHT];
-	v.iters = (int)params[MB_ITERS];
-	npix = (size_t)v.width * (size_t)v.height;	/* <= 4096^2 */
-	if ((rgb = malloc(3 * npix)) == NULL) {
-		kernel_fail(res, "out of memory for a %dx%d image", v.width,
-		    v.height);
+	v->cx = params[MB_CX];
+	v->cy = params[MB_CY];
+	v->scale = params[MB_SCALE];
+	v->width = (int)params[MB_WIDTH];
+	v->height = (int)params[MB_HEIGHT];
+	v->iters = (int)params[MB_ITERS];
+	npix = (size_t)v->width * (size_t)v->height;	/* <= 4096^2 */
+	if ((j.rgb = malloc(3 * npix)) == NULL) {
+		kernel_fail(res, "out of memory for a %dx%d image", v->width,
+		    v->height);
 		goto out;
 	}
-	if (kernel_mandel_render(&v, device, rgb, &ms, res->error,
-	    sizeof(res->error)) == -1)
+	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
 		goto out;
-	if (kernel_png_encode(rgb, v.width, v.height, &res->png,
+	if (kernel_png_encode(j.rgb, v->width, v->height, &res->png,
 	    &res->png_len, res->error, sizeof(res->error)) == -1)
 		goto out;
 	if (kernel_result_json(res, "{\"ms\":%.3f,\"mpix_s\":%.3f,"
-	    "\"width\":%d,\"height\":%d,\"iters\":%d}", ms,
-	    ms > 0 ? npix / (ms * 1e3) : 0.0, v.width, v.height,
-	    v.iters) == -1)
+	    "\"width\":%d,\"height\":%d,\"iters\":%d}", j.ms,
+	    j.ms > 0 ? npix / (j.ms * 1e3) : 0.0, v->width, v->height,
+	    v->iters) == -1)
 		goto out;
 	rc = 0;
 out:
-	free(rgb);
+	free(j.rgb);
 	return rc;
 }
 
@@ -284,5 +267,25 @@ const struct kernel kernel_mandelbrot = {
 	.title = "Mandelbrot set",
 	.params = mandel_params,
 	.nparams = MB__MAX,
-	.run = mandel_run,
+	.job = mandel_run,
+	.cpu = mandel_cpu,
+	.cuda = KERNEL_CUDA(mandel_cuda),
 };
+
+int
+kernel_mandel_render(const struct mandel_view *v, int device,
+    unsigned char *rgb, double *ms, char *err, size_t errlen)
+{
+	struct mandel_job j = { .rgb = rgb };
+
+	if (v->width < 1 || v->height < 1 || v->iters < 1 ||
+	    v->width > 65535 || v->height > 65535) {
+		snprintf(err, errlen, "mandelbrot: bad view");
+		return -1;
+	}
+	j.v = *v;
+	if (kernel_compute(&kernel_mandelbrot, device, &j, err, errlen) == -1)
+		return -1;
+	*ms = j.ms;
+	return 0;
+}

@@ -6,9 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kernel_cuda.h"
 #include "kcuda.cuh"
-#include "mandelbrot_core.h"
+#include "mandelbrot.h"
 
 __global__ void
 mandel_kernel(struct mandel_view v, unsigned char *rgb)
@@ -22,16 +21,19 @@ mandel_kernel(struct mandel_view v, unsigned char *rgb)
 }
 
 extern "C" int
-kernel_cuda_mandel(int dev, const struct mandel_view *v, unsigned char *rgb,
-    double *ms, char *err, size_t errlen)
+mandel_cuda(void *job, int dev, char *err, size_t errlen)
 {
-	unsigned char	*d = NULL;
-	cudaStream_t	 st = NULL;
-	cudaEvent_t	 e0 = NULL, e1 = NULL;
-	size_t		 bytes;
-	float		 t = 0;
-	dim3		 block(16, 16), grid;
-	int		 rc = 0;
+	struct mandel_job		*j =
+					    static_cast<struct mandel_job *>(job);
+	const struct mandel_view	*v = &j->v;
+	unsigned char			*rgb = j->rgb;
+	unsigned char			*d = NULL;
+	cudaStream_t			 st = NULL;
+	cudaEvent_t			 e0 = NULL, e1 = NULL;
+	size_t				 bytes;
+	float				 t = 0;
+	dim3				 block(16, 16), grid;
+	int				 rc = 0;
 
 	kcuda_clear();	/* see kcuda.cuh */
 	if (v->width < 1 || v->height < 1 || v->width > 65535 ||
@@ -60,7 +62,7 @@ kernel_cuda_mandel(int dev, const struct mandel_view *v, unsigned char *rgb,
 	KCUDA(cudaMemcpyAsync(rgb, d, bytes, cudaMemcpyDeviceToHost, st));
 	KCUDA(cudaStreamSynchronize(st));
 	KCUDA(cudaEventElapsedTime(&t, e0, e1));
-	*ms = t;
+	j->ms = t;
 out:
 	if (d != NULL)
 		cudaFree(d);

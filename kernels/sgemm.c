@@ -25,9 +25,7 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#ifdef HAVE_CUDA
-#include "kernel_cuda.h"
-#endif
+#include "sgemm.h"
 
 #define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
 #define SGEMM_GPU_CHECK_MAX	2048	/* GPU: checked against the CPU */
@@ -86,52 +84,24 @@ sgemm_alloc(size_t n)
 	return malloc(n * n * sizeof(float));
 }
 
+/* sgemm's CPU entry: OpenBLAS. */
 static int
-sgemm_multiply(int device, size_t n, const float *a, const float *b,
-    float *c, double *ms, char *err, size_t errlen)
+sgemm_cpu(void *job, int dev, char *err, size_t errlen)
 {
-	double t0;
+	struct sgemm_job	*j = job;
+	double			 t0;
+	int			 n = (int)j->n;
 
-	if (device != KERNEL_CPU) {
-#ifdef HAVE_CUDA
-		return kernel_cuda_sgemm(device, (int)n, a, b, c, ms, err,
-		    errlen);
-#else
-		snprintf(err, errlen, "built without CUDA");
-		return -1;
-#endif
-	}
+	(void)dev;
+	(void)err;
+	(void)errlen;
 	/* Fault C's fresh pages in before the clock starts. */
-	memset(c, 0, n * n * sizeof(float));
+	memset(j->c, 0, j->n * j->n * sizeof(float));
 	t0 = kernel_now_ms();
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)n,
-	    (int)n, 1.0f, a, (int)n, b, (int)n, 0.0f, c, (int)n);
-	*ms = kernel_now_ms() - t0;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+	    j->a, n, j->b, n, 0.0f, j->c, n);
+	j->ms = kernel_now_ms() - t0;
 	return 0;
-}
-
-int
-kernel_sgemm_compute(int device, size_t n, uint64_t seed, float *c,
-    double *ms, char *err, size_t errlen)
-{
-	float	*a = NULL, *b = NULL;
-	int	 rc = -1;
-
-	if (n < 1 || n > 46340) {
-		snprintf(err, errlen, "sgemm: bad size %zu", n);
-		return -1;
-	}
-	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL) {
-		snprintf(err, errlen, "out of memory for n=%zu", n);
-		goto out;
-	}
-	kernel_sgemm_fill(a, n, seed, 0);
-	kernel_sgemm_fill(b, n, seed, 1);
-	rc = sgemm_multiply(device, n, a, b, c, ms, err, errlen);
-out:
-	free(a);
-	free(b);
-	return rc;
 }
 
 /* Every entry against a double-accumulated product, row by row. */
@@ -219,15 +189,17 @@ static int
 sgemm_err_cpu(size_t n, const float *a, const float *b, const float *c,
     double *maxerr, char *err, size_t errlen)
 {
-	float	*ref;
-	double	 ms, scale = 0, e, m = 0;
-	size_t	 i;
+	struct sgemm_job	 cpu = { .n = n, .a = a, .b = b };
+	double			 scale = 0, e, m = 0;
+	float			*ref;
+	size_t			 i;
 
 	if ((ref = sgemm_alloc(n)) == NULL) {
 		snprintf(err, errlen, "out of memory for the reference");
 		return -1;
 	}
-	sgemm_multiply(KERNEL_CPU, n, a, b, ref, &ms, err, errlen);
+	cpu.c = ref;
+	sgemm_cpu(&cpu, KERNEL_CPU, err, errlen);
 	for (i = 0; i < n * n; i++)
 		scale += (double)ref[i] * ref[i];
 	scale = sqrt(scale / (n * n));
@@ -240,16 +212,16 @@ sgemm_err_cpu(size_t n, const float *a, const float *b, const float *c,
 }
 
 static int
-sgemm_run(const double *params, int device, struct kernel_result *res)
+sgemm_run(const double *params, int device, kernel_entry_fn *compute,
+    struct kernel_result *res)
 {
-	float		*a = NULL, *b = NULL, *c = NULL;
-	double		 ms = 0, sum = 0, maxerr = 0, gflops;
-	size_t		 n, i;
-	uint64_t	 seed;
-	int		 rc = -1;
+	struct sgemm_job	 j = { .n = 0 };
+	float			*a = NULL, *b = NULL, *c = NULL;
+	double			 sum = 0, maxerr = 0, gflops;
+	size_t			 n, i;
+	uint64_t		 seed;
+	int			 rc = -1;
 
-	if (kernel_device_select(device, res) == -1)
-		return -1;
 	if (!(params[SG_N] >= sgemm_params[SG_N].min &&
 	    params[SG_N] <= sgemm_params[SG_N].max &&
 	    params[SG_SEED] >= 0 && params[SG_SEED] <=
@@ -264,8 +236,11 @@ sgemm_run(const double *params, int device, struct kernel_result *res)
 	}
 	kernel_sgemm_fill(a, n, seed, 0);
 	kernel_sgemm_fill(b, n, seed, 1);
-	if (sgemm_multiply(device, n, a, b, c, &ms, res->error,
-	    sizeof(res->error)) == -1)
+	j.n = n;
+	j.a = a;
+	j.b = b;
+	j.c = c;
+	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
 		goto out;
 	for (i = 0; i < n * n; i++)
 		sum += c[i];
@@ -286,10 +261,10 @@ sgemm_run(const double *params, int device, struct kernel_result *res)
 		kernel_fail(res, "sgemm: result is not finite");
 		goto out;
 	}
-	gflops = ms > 0 ? 2.0 * n * n * n / (ms * 1e6) : 0.0;
+	gflops = j.ms > 0 ? 2.0 * n * n * n / (j.ms * 1e6) : 0.0;
 	if (kernel_result_json(res, "{\"gflops\":%.3f,\"ms\":%.3f,"
 	    "\"checksum\":%.9g,\"max_rel_err\":%.3g,\"n\":%zu,"
-	    "\"backend\":\"%s\"}", gflops, ms, sum, maxerr, n,
+	    "\"backend\":\"%s\"}", gflops, j.ms, sum, maxerr, n,
 	    device == KERNEL_CPU ? "openblas" : "cuda-tiled") == -1)
 		goto out;
 	rc = 0;
@@ -305,5 +280,36 @@ const struct kernel kernel_sgemm = {
 	.title = "SGEMM",
 	.params = sgemm_params,
 	.nparams = SG__MAX,
-	.run = sgemm_run,
+	.job = sgemm_run,
+	.cpu = sgemm_cpu,
+	.cuda = KERNEL_CUDA(sgemm_cuda),
 };
+
+int
+kernel_sgemm_compute(int device, size_t n, uint64_t seed, float *c,
+    double *ms, char *err, size_t errlen)
+{
+	struct sgemm_job	 j = { .n = n, .c = c };
+	float			*a = NULL, *b = NULL;
+	int			 rc = -1;
+
+	if (n < 1 || n > 46340) {
+		snprintf(err, errlen, "sgemm: bad size %zu", n);
+		return -1;
+	}
+	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL) {
+		snprintf(err, errlen, "out of memory for n=%zu", n);
+		goto out;
+	}
+	kernel_sgemm_fill(a, n, seed, 0);
+	kernel_sgemm_fill(b, n, seed, 1);
+	j.a = a;
+	j.b = b;
+	if ((rc = kernel_compute(&kernel_sgemm, device, &j, err,
+	    errlen)) == 0)
+		*ms = j.ms;
+out:
+	free(a);
+	free(b);
+	return rc;
+}

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kernel_cuda.h"
 #include "kcuda.cuh"
+#include "sgemm.h"
 
 #define BM	128
 #define BN	128
@@ -120,22 +120,26 @@ sgemm_kernel(int n, const float *__restrict__ a, const float *__restrict__ b,
 }
 
 extern "C" int
-kernel_cuda_sgemm(int dev, int n, const float *a, const float *b, float *c,
-    double *ms, char *err, size_t errlen)
+sgemm_cuda(void *job, int dev, char *err, size_t errlen)
 {
-	float		*da = NULL, *db = NULL, *dc = NULL;
-	cudaStream_t	 st = NULL;
-	cudaEvent_t	 e0 = NULL, e1 = NULL;
-	size_t		 bytes;
-	float		 t = 0;
-	int		 rc = 0, full = n % BM == 0;
-	dim3		 grid;
+	struct sgemm_job	*j = static_cast<struct sgemm_job *>(job);
+	const float		*a = j->a, *b = j->b;
+	float			*c = j->c;
+	float			*da = NULL, *db = NULL, *dc = NULL;
+	cudaStream_t		 st = NULL;
+	cudaEvent_t		 e0 = NULL, e1 = NULL;
+	size_t			 bytes;
+	float			 t = 0;
+	int			 rc = 0, n, full;
+	dim3			 grid;
 
 	kcuda_clear();	/* see kcuda.cuh */
-	if (n < 1 || n > 46340) {	/* n * n must fit an int index row */
-		snprintf(err, errlen, "sgemm: bad size %d", n);
+	if (j->n < 1 || j->n > 46340) {	/* n * n must fit an int index row */
+		snprintf(err, errlen, "sgemm: bad size %zu", j->n);
 		return -1;
 	}
+	n = (int)j->n;
+	full = n % BM == 0;
 	bytes = (size_t)n * (size_t)n * sizeof(float);
 	grid = dim3((n + BN - 1) / BN, (n + BM - 1) / BM);
 	KCUDA(cudaSetDevice(dev));
@@ -167,7 +171,7 @@ kernel_cuda_sgemm(int dev, int n, const float *a, const float *b, float *c,
 	KCUDA(cudaMemcpyAsync(c, dc, bytes, cudaMemcpyDeviceToHost, st));
 	KCUDA(cudaStreamSynchronize(st));
 	KCUDA(cudaEventElapsedTime(&t, e0, e1));
-	*ms = t;
+	j->ms = t;
 out:
 	if (da != NULL)
 		cudaFree(da);

@@ -143,7 +143,7 @@ main(int argc, char *argv[])
 		device = want_dev;
 	else
 		device = kernel_devices_init() > 0 ? 0 : KERNEL_CPU;
-	if (k->run(values, device, &res) == -1) {
+	if (kernel_dispatch(k, values, device, &res) == -1) {
 		fprintf(stderr, "sluice-kernel: %s on %s: %s\n", k->name,
 		    res.device[0] ? res.device : "?", res.error);
 		goto out;

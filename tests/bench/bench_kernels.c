@@ -19,7 +19,8 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#include "mandelbrot_core.h"
+#include "mandelbrot.h"
+#include "sgemm.h"
 
 #ifdef SLUICE_BENCH_CUBLAS
 #include <cublas_v2.h>
@@ -123,7 +124,7 @@ bench_sgemm_cpu(void)
 		direct[r] = kernel_now_ms() - t0;
 		memset(&res, 0, sizeof(res));
 		t0 = kernel_now_ms();
-		if (k->run(p, KERNEL_CPU, &res) == -1) {
+		if (kernel_dispatch(k, p, KERNEL_CPU, &res) == -1) {
 			printf("sgemm cpu: error: %s\n", res.error);
 			goto out;
 		}
@@ -271,7 +272,7 @@ bench_gpu(void)
 	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
 		p = asks[i];
 		memset(&res, 0, sizeof(res));
-		if (burn->run(&p, 0, &res) == -1) {
+		if (kernel_dispatch(burn, &p, 0, &res) == -1) {
 			printf("burn gpu: error: %s\n", res.error);
 			continue;
 		}

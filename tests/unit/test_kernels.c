@@ -18,9 +18,11 @@
 
 #include "kernel.h"
 #include "kernel_int.h"
-#include "mandelbrot_core.h"
+#include "burn.h"
+#include "mandelbrot.h"
+#include "sgemm.h"
 #ifdef HAVE_CUDA
-#include "kernel_cuda.h"
+#include "device.h"
 #endif
 
 /* ---------------------------------------------------------------- helpers */
@@ -64,7 +66,7 @@ run_kernel(const char *name, int device, struct kernel_result *res,
 		    &v[idx], msg, sizeof(msg)), 0, "%s: %s", kv[i], msg);
 	}
 	memset(res, 0, sizeof(*res));
-	return k->run(v, device, res);
+	return kernel_dispatch(k, v, device, res);
 }
 
 static int
@@ -168,7 +170,14 @@ Test(registry, specs_are_sane)
 
 	for (i = 0; (k = kernel_at(i)) != NULL; i++) {
 		cr_assert_not_null(k->title);
-		cr_assert_not_null(k->run);
+		cr_assert_null(k->run, "%s: split by device", k->name);
+		cr_assert_not_null(k->job, "%s", k->name);
+		cr_assert_not_null(k->cpu, "%s", k->name);
+#ifdef HAVE_CUDA
+		cr_assert_not_null(k->cuda, "%s", k->name);
+#else
+		cr_assert_null(k->cuda, "%s: built without CUDA", k->name);
+#endif
 		cr_assert_leq(k->nparams, KERNEL_MAX_PARAMS);
 		for (j = 0; j < k->nparams; j++) {
 			const struct kparam_spec *p = &k->params[j];
@@ -738,6 +747,165 @@ Test(devices, result_clear_twice)
 	kernel_result_clear(NULL);
 }
 
+/* -------------------------------------------------------------- dispatch */
+
+/*
+ * A kernel split by device whose job and entries record how they were
+ * called: the job counts its calls and keeps the entry it was given, the
+ * entries count theirs and the device they saw.
+ */
+struct probe_job {
+	int	calls, dev;
+};
+
+static int		 probe_jobs;
+static kernel_entry_fn	*probe_compute;
+
+static int
+probe_cpu(void *job, int dev, char *err, size_t errlen)
+{
+	struct probe_job *j = job;
+
+	(void)err;
+	(void)errlen;
+	j->calls++;
+	j->dev = dev;
+	return 0;
+}
+
+static int
+probe_cuda(void *job, int dev, char *err, size_t errlen)
+{
+	return probe_cpu(job, dev, err, errlen);
+}
+
+static int
+probe_job(const double *params, int device, kernel_entry_fn *compute,
+    struct kernel_result *res)
+{
+	struct probe_job j = { 0, 99 };
+
+	(void)params;
+	probe_jobs++;
+	probe_compute = compute;
+	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
+		return -1;
+	return kernel_result_json(res, "{\"calls\":%d,\"dev\":%d}", j.calls,
+	    j.dev);
+}
+
+static const struct kernel probe_kernel = {
+	.name = "probe", .title = "Probe", .job = probe_job,
+	.cpu = probe_cpu, .cuda = probe_cuda,
+};
+
+Test(dispatch, cpu_runs_the_job_with_the_cpu_entry)
+{
+	struct kernel_result res;
+
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(kernel_dispatch(&probe_kernel, NULL, KERNEL_CPU, &res),
+	    0, "%s", res.error);
+	cr_expect_str_eq(res.device, "cpu");
+	cr_expect_eq(probe_jobs, 1);
+	cr_expect(probe_compute == probe_cpu, "the CPU got another entry");
+	cr_expect_str_eq(res.json, "{\"calls\":1,\"dev\":-1}");
+	kernel_result_clear(&res);
+}
+
+Test(dispatch, a_device_runs_the_job_with_the_cuda_entry)
+{
+	struct kernel		k = probe_kernel;
+	struct kernel_result	res;
+
+	gpu_or_skip();
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(kernel_dispatch(&probe_kernel, NULL, 0, &res), 0, "%s",
+	    res.error);
+	cr_expect_str_eq(res.device, "cuda:0");
+	cr_expect(probe_compute == probe_cuda, "cuda:0 got another entry");
+	cr_expect_str_eq(res.json, "{\"calls\":1,\"dev\":0}");
+	kernel_result_clear(&res);
+	/* A CPU-only kernel on a GPU. */
+	k.cuda = NULL;
+	cr_expect_eq(kernel_dispatch(&k, NULL, 0, &res), -1);
+	cr_expect_str_eq(res.error, "probe: no CUDA path");
+	cr_expect_eq(probe_jobs, 1);
+	kernel_result_clear(&res);
+}
+
+/* A device this machine lacks fails before the job starts. */
+Test(dispatch, missing_device_runs_nothing)
+{
+	struct kernel_result	res;
+	char			want[16];
+	int			i, dev;
+
+	for (i = 0; i < 2; i++) {
+		dev = i == 0 ? kernel_device_count() : -7;
+		snprintf(want, sizeof(want), "cuda:%d", i == 0 ? dev : -1);
+		memset(&res, 0, sizeof(res));
+		cr_expect_eq(kernel_dispatch(&probe_kernel, NULL, dev, &res),
+		    -1);
+		cr_expect_not_null(strstr(res.error, "no CUDA device"), "%s",
+		    res.error);
+		cr_expect_str_eq(res.device, want);
+		kernel_result_clear(&res);
+	}
+	cr_expect_eq(probe_jobs, 0, "a job started on a missing device");
+}
+
+Test(dispatch, no_cpu_entry_is_an_error)
+{
+	struct kernel		k = probe_kernel;
+	struct kernel_result	res;
+
+	k.cpu = NULL;
+	memset(&res, 0, sizeof(res));
+	cr_expect_eq(kernel_dispatch(&k, NULL, KERNEL_CPU, &res), -1);
+	cr_expect_str_eq(res.error, "probe: no CPU path");
+	cr_expect_eq(probe_jobs, 0);
+}
+
+static int	whole_device = -2;
+
+static int
+whole_run(const double *params, int device, struct kernel_result *res)
+{
+	(void)params;
+	(void)res;
+	whole_device = device;
+	return 0;
+}
+
+/* A kernel not split by device (a test double) runs anywhere, unchecked. */
+Test(dispatch, whole_run_for_any_device)
+{
+	struct kernel		k = { .name = "whole", .run = whole_run };
+	struct kernel_result	res;
+
+	memset(&res, 0, sizeof(res));
+	cr_expect_eq(kernel_dispatch(&k, NULL, 42, &res), 0);
+	cr_expect_eq(whole_device, 42);
+	cr_expect_str_eq(res.device, "", "run sets the device, if it wants");
+}
+
+Test(dispatch, compute_is_the_device_step_alone)
+{
+	struct probe_job	j = { 0, 99 };
+	char			err[256] = "";
+
+	cr_assert_eq(kernel_compute(&probe_kernel, KERNEL_CPU, &j, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(j.calls, 1);
+	cr_expect_eq(j.dev, KERNEL_CPU);
+	cr_expect_eq(probe_jobs, 0, "compute ran the whole job");
+	cr_expect_eq(kernel_compute(&probe_kernel, kernel_device_count(), &j,
+	    err, sizeof(err)), -1);
+	cr_expect_not_null(strstr(err, "no CUDA device"), "%s", err);
+	cr_expect_eq(j.calls, 1);
+}
+
 /* ------------------------------------------------------------------- GPU */
 
 Test(gpu, burn)
@@ -848,17 +1016,18 @@ Test(gpu, cuda_error_alloc)
 Test(gpu, stale_error_does_not_fail_next_job)
 {
 #ifdef HAVE_CUDA
-	char	err[256] = "";
+	struct burn_job	bj = { 1 };
+	char		err[256] = "";
 
 	gpu_or_skip();
 	cr_assert_eq(kernel_cuda_alloc_probe(0, (size_t)1 << 60, err,
 	    sizeof(err)), -1);
 	err[0] = '\0';
-	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(kernel_cuda_burn(kernel_device_count() + 3, 1, err,
+	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
 	    sizeof(err)), -1);
 	err[0] = '\0';
-	cr_assert_eq(kernel_cuda_burn(0, 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
 #else
 	cr_skip_test("no CUDA device");
 #endif
@@ -868,10 +1037,11 @@ Test(gpu, stale_error_does_not_fail_next_job)
 Test(gpu, cuda_error_invalid_device)
 {
 #ifdef HAVE_CUDA
-	char	err[256] = "";
+	struct burn_job	bj = { 1 };
+	char		err[256] = "";
 
 	gpu_or_skip();
-	cr_assert_eq(kernel_cuda_burn(kernel_device_count() + 3, 1, err,
+	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
 	    sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "CUDA error"), "%s", err);
 	cr_assert_not_null(strstr(err, "cudaSetDevice"), "%s", err);
@@ -898,7 +1068,8 @@ health_fake_run(const double *params, int device, struct kernel_result *res)
 
 Test(device_health, failures_counted_and_reset_by_success)
 {
-	struct kernel		 k = { "fake", "Fake", NULL, 0, health_fake_run };
+	struct kernel		 k = { .name = "fake", .title = "Fake",
+				    .run = health_fake_run };
 	struct kernel_result	 res;
 	struct kernel_device_health h;
 	int			 i;
@@ -990,8 +1161,8 @@ fake_run(const double *params, int device, struct kernel_result *res)
 	return rc;
 }
 
-static const struct kernel fake_kernel = { "fake", "Fake", NULL, 0,
-    fake_run };
+static const struct kernel fake_kernel = { .name = "fake", .title = "Fake",
+    .run = fake_run };
 
 struct fake_job {
 	int	 device;
@@ -1146,8 +1317,8 @@ Test(gpu, broken_context_is_reset_and_serves_again)
 {
 #ifdef HAVE_CUDA
 	static const char *const kv[] = { "ms=10" };
-	struct kernel			 fault = { "fault", "Fault", NULL, 0,
-					    fault_run };
+	struct kernel			 fault = { .name = "fault",
+					    .run = fault_run };
 	struct kernel_device_health	 h;
 	struct kernel_result		 res;
 

@@ -1,16 +1,16 @@
 /*
- * kernel_cuda: the host entry points of the CUDA files, callable from C.
- * Only built and called when HAVE_CUDA is defined. Each one selects its
- * device with cudaSetDevice, returns 0, or -1 with the CUDA error text
- * (call, file, line) in err; none of them exits or aborts the process.
- * All are thread-safe (the CUDA runtime is; each call owns its buffers).
+ * device.h: what device.cu offers device.c and the tests: CUDA device
+ * discovery, probes and resets, callable from C. Only built and called
+ * when HAVE_CUDA is defined. Each one selects its device with
+ * cudaSetDevice, returns 0, or -1 with the CUDA error text (call, file,
+ * line) in err; none of them exits or aborts the process. All are
+ * thread-safe (the CUDA runtime is; each call owns its buffers). The
+ * kernels' own CUDA entries are declared in their headers (burn.h, ...).
  */
-#ifndef SLUICE_KERNEL_CUDA_H
-#define SLUICE_KERNEL_CUDA_H
+#ifndef SLUICE_DEVICE_H
+#define SLUICE_DEVICE_H
 
 #include <stddef.h>
-
-#include "mandelbrot_core.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,14 +42,6 @@ int	kernel_cuda_device_reset(int dev, char *err, size_t errlen);
  * the CUDA error.
  */
 int	kernel_cuda_fault(int dev, char *err, size_t errlen);
-/* Spins every SM of dev for ms milliseconds of the GPU's clock. */
-int	kernel_cuda_burn(int dev, double ms, char *err, size_t errlen);
-/* Renders v into host rgb (3 * w * h bytes); *ms: kernel time. */
-int	kernel_cuda_mandel(int dev, const struct mandel_view *v,
-	    unsigned char *rgb, double *ms, char *err, size_t errlen);
-/* C = A * B, n x n row-major host matrices; *ms: kernel time. */
-int	kernel_cuda_sgemm(int dev, int n, const float *a, const float *b,
-	    float *c, double *ms, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
