@@ -1,12 +1,18 @@
-/* metrics: Prometheus text format 0.0.4. See metrics.h for the contract. */
+/*
+ * metrics: the snapshot, its Prometheus text (format 0.0.4) and its
+ * /status.json object. See metrics.h for the contract.
+ */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "buf.h"
 #include "job.h"
-#include "kernel.h"
 #include "metrics.h"
 #include "sched.h"
 
@@ -205,9 +211,10 @@ render_tasks(struct buf *b, const struct sched_stats *ss)
 
 enum dev_field { DEV_FAILURES, DEV_IN_A_ROW, DEV_RESETS, DEV_UNUSABLE };
 
-/* One series of kernel_device_health() over the CUDA devices. */
+/* One series of the devices' health. */
 static void
-device_series(struct buf *b, int ndev, enum dev_field f)
+device_series(struct buf *b, const struct metrics_snapshot *snap,
+    enum dev_field f)
 {
 	static const struct {
 		const char	*name, *type, *help;
@@ -224,25 +231,26 @@ device_series(struct buf *b, int ndev, enum dev_field f)
 		    "1 while a CUDA device's reset failed: its jobs fail at "
 		    "once." },
 	};
-	struct kernel_device_health	 h;
-	long				 v;
-	int				 d;
+	const struct kernel_device_health	*h;
+	long					 v;
+	int					 d;
 
 	head(b, series[f].name, series[f].type, series[f].help);
-	for (d = 0; d < ndev; d++) {
-		kernel_device_health(d, &h);
-		v = f == DEV_FAILURES ? h.failures : f == DEV_IN_A_ROW ?
-		    h.in_a_row : f == DEV_RESETS ? h.resets : h.unusable;
+	for (d = 0; d < snap->ndevices; d++) {
+		h = &snap->devices[d];
+		v = f == DEV_FAILURES ? h->failures : f == DEV_IN_A_ROW ?
+		    h->in_a_row : f == DEV_RESETS ? h->resets : h->unusable;
 		buf_printf(b, "%s{device=\"cuda:%d\"} %ld\n", series[f].name,
 		    d, v);
 	}
 }
 
 static void
-render_server(struct buf *b, const struct metrics_server *ms)
+render_server(struct buf *b, const struct metrics_snapshot *snap)
 {
-	char	 code[8];
-	int	 i;
+	const struct metrics_server	*ms = &snap->server;
+	char				 code[8];
+	int				 i;
 
 	head(b, "sluice_responder_threads", "gauge",
 	    "Responder threads answering FastCGI requests.");
@@ -265,10 +273,10 @@ render_server(struct buf *b, const struct metrics_server *ms)
 	buf_printf(b, "sluice_draining %d\n", ms->draining ? 1 : 0);
 	head(b, "sluice_devices", "gauge", "CUDA devices found at start.");
 	buf_printf(b, "sluice_devices %d\n", ms->devices);
-	device_series(b, ms->devices, DEV_FAILURES);
-	device_series(b, ms->devices, DEV_IN_A_ROW);
-	device_series(b, ms->devices, DEV_RESETS);
-	device_series(b, ms->devices, DEV_UNUSABLE);
+	device_series(b, snap, DEV_FAILURES);
+	device_series(b, snap, DEV_IN_A_ROW);
+	device_series(b, snap, DEV_RESETS);
+	device_series(b, snap, DEV_UNUSABLE);
 	head(b, "sluice_config_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");
 	buf_printf(b, "sluice_config_reloads_total{result=\"ok\"} %llu\n"
@@ -281,10 +289,220 @@ render_server(struct buf *b, const struct metrics_server *ms)
 }
 
 void
-metrics_render(struct buf *b, const struct sched_stats *ss,
-    const struct metrics_server *ms)
+metrics_render(struct buf *b, const struct metrics_snapshot *snap)
 {
-	render_locks(b, ss);
-	render_tasks(b, ss);
-	render_server(b, ms);
+	render_locks(b, &snap->sched);
+	render_tasks(b, &snap->sched);
+	render_server(b, snap);
+}
+
+int
+metrics_snapshot_devices(struct metrics_snapshot *snap, int ndev)
+{
+	int	 d;
+
+	free(snap->devices);
+	snap->devices = NULL;
+	snap->ndevices = 0;
+	if (ndev <= 0)
+		return 0;
+	if ((snap->devices = calloc((size_t)ndev,
+	    sizeof(*snap->devices))) == NULL)
+		return -1;
+	for (d = 0; d < ndev; d++)
+		kernel_device_health(d, &snap->devices[d]);
+	snap->ndevices = ndev;
+	return 0;
+}
+
+void
+metrics_snapshot_free(struct metrics_snapshot *snap)
+{
+	sched_stats_free(&snap->sched);
+	free(snap->devices);
+	memset(snap, 0, sizeof(*snap));
+}
+
+/* ---- /status.json ---- */
+
+/*
+ * Sets key of obj to v (a new reference, taken even on failure); clears
+ * *ok when obj or v is NULL (ENOMEM) or the set fails.
+ */
+static void
+jset(json_t *obj, const char *key, json_t *v, int *ok)
+{
+	if (json_object_set_new(obj, key, v) == -1)
+		*ok = 0;
+}
+
+/* A counter as a JSON integer (counters never reach 2^63). */
+static json_t *
+jcount(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/*
+ * A number as buf_json_num writes it: whole values as integers, other
+ * finite ones as reals, the others null.
+ */
+static json_t *
+jnum(double v)
+{
+	if (!isfinite(v))
+		return json_null();
+	if (fabs(v) < 9e15 && v == (double)(long long)v)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+/* {"buckets":{"<bound ms>":cum,...,"+Inf":cum},"sum":ms,"count":n} */
+static json_t *
+hist_json(const struct sched_hist *h, int *ok)
+{
+	json_t	*o = json_object(), *buckets = json_object();
+	char	 le[24];
+	size_t	 i;
+
+	for (i = 0; i < SCHED_HIST_N; i++) {
+		snprintf(le, sizeof(le), "%lld",
+		    (long long)sched_hist_bounds_ms[i]);
+		jset(buckets, le, jcount(h->cum[i]), ok);
+	}
+	jset(buckets, "+Inf", jcount(h->cum[SCHED_HIST_N]), ok);
+	jset(o, "buckets", buckets, ok);
+	jset(o, "sum", jnum(h->sum_ms), ok);
+	jset(o, "count", jcount(h->count), ok);
+	return o;
+}
+
+/* The final states' counts (done, failed, expired, cancelled) into o. */
+static void
+ended_json(json_t *o, const uint64_t ended[SCHED_NSTATES], int *ok)
+{
+	size_t	 k;
+
+	for (k = JOB_DONE; k < SCHED_NSTATES; k++)
+		jset(o, sched_state_names[k], jcount(ended[k]), ok);
+}
+
+static json_t *
+lock_json(const struct sched_lock_stats *l, int *ok)
+{
+	json_t	*o;
+
+	o = json_pack("{s:i,s:i,s:i,s:i,s:s,s:o,s:o,s:o}", "slots", l->slots,
+	    "busy", l->busy, "queued", l->queued, "queue", l->queue,
+	    "order", l->fair ? "fair" : "fifo", "admitted",
+	    jcount(l->admitted), "refused", jcount(l->refused), "started",
+	    jcount(l->started));
+	ended_json(o, l->ended, ok);
+	jset(o, "wait_ms", hist_json(&l->wait, ok), ok);
+	jset(o, "run_ms", hist_json(&l->run, ok), ok);
+	return o;
+}
+
+static json_t *
+task_json(const struct sched_task_stats *t, int *ok)
+{
+	json_t	*o;
+
+	o = json_pack("{s:i,s:i}", "queued", t->queued, "running",
+	    t->running);
+	ended_json(o, t->ended, ok);
+	jset(o, "admitted", jcount(t->admitted), ok);
+	jset(o, "refused", jcount(t->refused), ok);
+	jset(o, "mean_run_ms", t->run_n > 0 ? jnum(t->run_sum_ms /
+	    (double)t->run_n) : json_null(), ok);
+	jset(o, "eta_run_ms", jnum(round(t->eta_run_ms)), ok);
+	return o;
+}
+
+/* "requests" by class ("1xx".."5xx") and "status" by code (seen only). */
+static void
+server_requests_json(json_t *o, const struct metrics_server *ms, int *ok)
+{
+	json_t	*classes = json_object(), *codes = json_object();
+	char	 name[8];
+	int	 i;
+
+	for (i = 1; i < METRICS_STATUS_CLASSES; i++) {
+		snprintf(name, sizeof(name), "%dxx", i);
+		jset(classes, name, jcount(ms->requests[i]), ok);
+	}
+	for (i = 0; i < METRICS_STATUS_CODES; i++)
+		if (ms->by_status[i] > 0) {
+			snprintf(name, sizeof(name), "%d", i + 100);
+			jset(codes, name, jcount(ms->by_status[i]), ok);
+		}
+	jset(o, "requests", classes, ok);
+	jset(o, "status", codes, ok);
+}
+
+static json_t *
+server_json(const struct metrics_server *ms, const char *version, int *ok)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s,s:I,s:i,s:i,s:b,s:i,s:o,s:o}", "version", version,
+	    "uptime_s", (json_int_t)ms->uptime_s, "threads",
+	    ms->threads, "threads_busy", ms->threads_busy, "draining",
+	    ms->draining != 0, "devices", ms->devices, "reloads",
+	    jcount(ms->reloads), "reload_errors", jcount(ms->reload_errors));
+	server_requests_json(o, ms, ok);
+	return o;
+}
+
+/*
+ * One object per CUDA device, in index order: {"device":"cuda:0",
+ * "failures":..,"in_a_row":..,"resets":..,"unusable":false}.
+ */
+static json_t *
+devices_json(const struct metrics_snapshot *snap, int *ok)
+{
+	const struct kernel_device_health	*h;
+	json_t					*a = json_array();
+	char					 name[24];
+	int					 d;
+
+	for (d = 0; d < snap->ndevices; d++) {
+		h = &snap->devices[d];
+		snprintf(name, sizeof(name), "cuda:%d", d);
+		if (json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I,s:b}",
+		    "device", name, "failures", (json_int_t)h->failures,
+		    "in_a_row", (json_int_t)h->in_a_row, "resets",
+		    (json_int_t)h->resets, "unusable", h->unusable != 0)) == -1)
+			*ok = 0;
+	}
+	return a;
+}
+
+json_t *
+metrics_status_json(const struct metrics_snapshot *snap, const char *version)
+{
+	const struct sched_stats	*ss = &snap->sched;
+	json_t				*o = json_object(), *locks, *tasks;
+	size_t				 i;
+	int				 ok = 1;
+
+	jset(o, "server", server_json(&snap->server, version, &ok), &ok);
+	if (snap->has_sched) {
+		locks = json_object();
+		for (i = 0; i < ss->nlocks; i++)
+			jset(locks, ss->locks[i].name,
+			    lock_json(&ss->locks[i], &ok), &ok);
+		jset(o, "locks", locks, &ok);
+		tasks = json_object();
+		for (i = 0; i < ss->ntasks; i++)
+			jset(tasks, ss->tasks[i].name,
+			    task_json(&ss->tasks[i], &ok), &ok);
+		jset(o, "tasks", tasks, &ok);
+	}
+	jset(o, "devices", devices_json(snap, &ok), &ok);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

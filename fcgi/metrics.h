@@ -1,34 +1,69 @@
 /*
- * metrics: the Prometheus text exposition format (version 0.0.4) of the
- * scheduler's and the server's numbers, for GET /metrics. Pure rendering:
- * the caller takes the snapshots (sched_stats_get, its own counters), so
- * /metrics and /status.json show the same numbers.
+ * metrics: one snapshot of the numbers the operators read, and its two
+ * renderings: the Prometheus text exposition format (version 0.0.4) for
+ * GET /metrics and the JSON object of GET /status.json. Pure rendering:
+ * the caller fills the snapshot once per request (the scheduler's
+ * sched_stats_get, its own counters, metrics_snapshot_devices), so both
+ * endpoints show the same numbers from the same struct.
  */
 #ifndef SLUICE_METRICS_H
 #define SLUICE_METRICS_H
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "buf.h"
+#include "kernel.h"
 #include "sched.h"
 
 #define METRICS_STATUS_CODES	500	/* HTTP statuses 100..599 */
+#define METRICS_STATUS_CLASSES	6	/* status / 100: 0..5 */
 
 struct metrics_server {
 	int		 threads, threads_busy;	/* responder threads */
 	int		 draining;
-	int		 devices;		/* CUDA devices */
+	int		 devices;		/* CUDA devices at start */
 	double		 uptime_s, start_time_s;
 	uint64_t	 reloads, reload_errors;
-	uint64_t	 by_status[METRICS_STATUS_CODES];	/* index: status - 100 */
+	/* Requests answered, by status / 100 and by status - 100. */
+	uint64_t	 requests[METRICS_STATUS_CLASSES];
+	uint64_t	 by_status[METRICS_STATUS_CODES];
+};
+
+struct metrics_snapshot {
+	struct sched_stats		 sched;
+	int				 has_sched;	/* 0: no scheduler */
+	struct metrics_server		 server;
+	struct kernel_device_health	*devices;	/* CUDA device i's */
+	int				 ndevices;	/* entries in devices */
 };
 
 /*
- * Appends every metric, with HELP and TYPE lines, to b. ss may be empty
- * (no scheduler). Label values are escaped as the format requires. On
- * ENOMEM b is left in its failed state (buf_ok() == 0). Thread-safe.
+ * Reads the health of CUDA devices 0..ndev-1 (kernel_device_health) into
+ * snap->devices, replacing what was there. Returns 0, or -1 on ENOMEM
+ * (then no devices). Thread-safe.
  */
-void	metrics_render(struct buf *b, const struct sched_stats *ss,
-	    const struct metrics_server *ms);
+int	metrics_snapshot_devices(struct metrics_snapshot *, int ndev);
+/* Frees what the snapshot holds (sched stats, devices) and zeroes it. */
+void	metrics_snapshot_free(struct metrics_snapshot *);
+
+/*
+ * Appends every metric, with HELP and TYPE lines, to b. The sched stats
+ * may be empty (no scheduler). Label values are escaped as the format
+ * requires. On ENOMEM b is left in its failed state (buf_ok() == 0).
+ * Thread-safe.
+ */
+void	metrics_render(struct buf *b, const struct metrics_snapshot *);
+
+/*
+ * The /status.json object of the snapshot: {"server":{...}, "locks":
+ * {name:{...}}, "tasks":{name:{...}}, "devices":[{...}]} ("locks" and
+ * "tasks" only with a scheduler). version is the server's version text.
+ * Returns a new object (the caller json_decref()s it), or NULL on
+ * ENOMEM. Thread-safe.
+ */
+json_t	*metrics_status_json(const struct metrics_snapshot *,
+	    const char *version);
 
 #endif

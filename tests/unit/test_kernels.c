@@ -1105,8 +1105,6 @@ Test(device_health, failures_counted_and_reset_by_success)
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "metrics.h"
-
 static atomic_int	fake_broken[16];	/* a device's context is gone */
 static atomic_int	fake_resets;	/* resets done */
 static atomic_int	fake_reset_works = 1;
@@ -1182,25 +1180,6 @@ fake_job_main(void *arg)
 	return NULL;
 }
 
-/* /metrics with ndev CUDA devices contains line. */
-static void
-expect_metric(int ndev, const char *line)
-{
-	struct metrics_server	 ms;
-	struct sched_stats	 ss;
-	struct buf		 b;
-
-	memset(&ms, 0, sizeof(ms));
-	memset(&ss, 0, sizeof(ss));
-	ms.devices = ndev;
-	buf_init(&b);
-	metrics_render(&b, &ss, &ms);
-	cr_assert(buf_ok(&b));
-	cr_expect_not_null(strstr(buf_cstr(&b), line), "no \"%s\" in /metrics",
-	    line);
-	buf_free(&b);
-}
-
 static int
 fake_one(int device, double breaks, double ms, char *err, size_t errlen)
 {
@@ -1249,10 +1228,6 @@ Test(device_guard, broken_context_reset_once_after_running_jobs)
 	cr_expect_eq(h.unusable, 0);
 	cr_expect_eq(h.failures, 4);
 	cr_expect_eq(h.in_a_row, 0);
-	expect_metric(8, "sluice_device_resets_total{device=\"cuda:5\"} 1\n");
-	expect_metric(8, "sluice_device_job_failures_total{device=\"cuda:5\"} "
-	    "4\n");
-	expect_metric(8, "sluice_device_unusable{device=\"cuda:5\"} 0\n");
 	kernel_device_set_ops(NULL);
 }
 
@@ -1292,7 +1267,6 @@ Test(device_guard, failed_reset_makes_the_device_fail_fast)
 	    "failed") != NULL, "%s", err);
 	cr_expect_eq(atomic_load(&fake_resets), 1, "a reset retried before "
 	    "its delay");
-	expect_metric(8, "sluice_device_unusable{device=\"cuda:7\"} 1\n");
 	/* Other devices are not affected. */
 	cr_expect_eq(fake_one(8, 0, 0, NULL, 0), 0);
 	kernel_device_set_ops(NULL);

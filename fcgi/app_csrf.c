@@ -1,0 +1,243 @@
+/*
+ * app_csrf: the guards in front of the handlers: STATE/secret (the CSRF
+ * key), CSRF tokens, the session check and the form body of a POST.
+ * See app.h (app_load_secret, app_csrf_token) and app_int.h.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app_int.h"
+
+/*
+ * Reads the secret at path. Returns 0, 1 when there is no such file, or
+ * -1 with a message in err.
+ */
+static int
+secret_read(const char *path, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	size_t	 got = 0;
+	ssize_t	 n;
+	int	 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (got < APP_SECRET_LEN) {
+		if ((n = read(fd, secret + got, APP_SECRET_LEN - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	/*
+	 * Short: app_load_secret never links an incomplete file, so this one
+	 * was left by an older sluice that stopped between creating and
+	 * writing it. No process ever served with it. It is refused, not
+	 * replaced: two responders starting together would each write their
+	 * own over it and could go on with different secrets (each refusing
+	 * the other's CSRF tokens), and telling them apart needs a lock.
+	 */
+	if (got < APP_SECRET_LEN) {
+		snprintf(err, errlen, "%s: only %zu of %d bytes (left by an "
+		    "interrupted start of an older sluice?); no CSRF token "
+		    "depends on it: delete it and start again", path, got,
+		    APP_SECRET_LEN);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
+	return rc;
+}
+
+/*
+ * The secret file appears whole or not at all: the bytes are written and
+ * synced in a temporary file of the same directory, then link()ed to
+ * STATE/secret, which fails with EEXIST when another responder won the
+ * race (its file is complete: read it). Creating STATE/secret with
+ * O_EXCL and writing it afterwards let a racing responder read it empty,
+ * and a crash in between left an empty file that blocked every start.
+ * A crash before the unlink leaves a stray secret.tmp.* (mode 0600, never
+ * read): harmless.
+ */
+int
+app_load_secret(const char *state_dir, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	char	 path[4096], tmp[4096];
+	int	 fd = -1, dfd, rc = -1;
+	size_t	 put = 0;
+	ssize_t	 n;
+
+	tmp[0] = '\0';
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "sodium_init failed");
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/secret", state_dir) >=
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
+	    "%s/secret.tmp.XXXXXX", state_dir) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", state_dir);
+		return -1;
+	}
+	if ((rc = secret_read(path, secret, err, errlen)) != 1)
+		return rc;
+	rc = -1;
+	/* mkostemp makes the file mode 0600. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	randombytes_buf(secret, APP_SECRET_LEN);
+	while (put < APP_SECRET_LEN) {
+		if ((n = write(fd, secret + put, APP_SECRET_LEN - put)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			goto out;
+		}
+		put += (size_t)n;
+	}
+	if (fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (link(tmp, path) == -1) {
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		/* Another responder was first: use its secret, not ours. */
+		if ((rc = secret_read(path, secret, err, errlen)) == 1) {
+			snprintf(err, errlen, "%s: removed while starting",
+			    path);
+			rc = -1;
+		}
+		goto out;
+	}
+	/*
+	 * Best effort: the new name reaches the disk with the directory. If
+	 * it does not, a crash loses the file, never half of it, and the
+	 * next start makes another (the CSRF tokens of open pages then fail
+	 * once: the user reloads).
+	 */
+	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (rc == -1)
+		sodium_memzero(secret, APP_SECRET_LEN);
+	return rc;
+}
+
+void
+app_csrf_token(const struct app *a, const char *session, char out[65])
+{
+	unsigned char tag[crypto_auth_BYTES];
+
+	crypto_auth(tag, (const unsigned char *)session, strlen(session),
+	    a->secret);
+	sodium_bin2hex(out, 65, tag, sizeof(tag));
+}
+
+/* Constant-time: the time taken says nothing of the token's bytes. */
+int
+app_csrf_ok(const struct app *a, const char *session, const char *token)
+{
+	unsigned char	 tag[crypto_auth_BYTES];
+	size_t		 binlen;
+
+	if (token == NULL || strlen(token) != 2 * crypto_auth_BYTES)
+		return 0;
+	if (sodium_hex2bin(tag, sizeof(tag), token, strlen(token), NULL,
+	    &binlen, NULL) != 0 || binlen != sizeof(tag))
+		return 0;
+	return crypto_auth_verify(tag, (const unsigned char *)session,
+	    strlen(session), a->secret) == 0;
+}
+
+/* nginx issues sid as 32 hex characters; anything else is refused. */
+int
+app_session_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != JOB_SESSION_LEN)
+		return 0;
+	for (i = 0; i < JOB_SESSION_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+is_urlencoded(const char *ct)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(want) - 1;
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int
+app_parse_form_body(struct app *a, struct http_req *req, struct http_resp *resp)
+{
+	char err[160];
+
+	if (req->body_len > 0 && !is_urlencoded(req->content_type)) {
+		app_error_answer(a, req, 415, "the body must be "
+		    "application/x-www-form-urlencoded", 0, resp);
+		return -1;
+	}
+	if (form_parse(req->body != NULL ? req->body : "", req->body_len,
+	    &req->form, err, sizeof(err)) == -1) {
+		app_error_answer(a, req, 400, err, 0, resp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+app_check_csrf(struct app *a, struct http_req *req, struct http_resp *resp)
+{
+	const char *token = form_get(&req->form, "csrf");
+
+	if (token == NULL)
+		token = req->csrf_header;
+	if (app_csrf_ok(a, req->session, token))
+		return 0;
+	app_error_answer(a, req, 403, token == NULL ? "missing CSRF token "
+	    "(reload the page and submit again)" : "wrong CSRF token "
+	    "(reload the page and submit again)", 0, resp);
+	return -1;
+}

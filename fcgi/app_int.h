@@ -1,0 +1,206 @@
+/*
+ * app_int: what the files of the app module share, private to them (the
+ * module's contract for others is app.h). The module is split by concern:
+ *
+ *   app.c         create/free/reload of config generations, the view of
+ *                 one request, the route table and its dispatch
+ *   app_csrf.c    STATE/secret, CSRF tokens, the session and POST checks
+ *   app_page.c    page context, rendering, error answers, the JSON 400
+ *   app_index.c   the app page: locks, task forms, recent jobs
+ *   app_submit.c  POST /tasks/{task}
+ *   app_job.c     job page, result.png, cancel, job JSON
+ *   app_status.c  session.json, status.json, metrics, healthz
+ *
+ * Every handler gets a view (struct app below) of one generation and may
+ * be called from any responder thread at once.
+ */
+#ifndef SLUICE_APP_INT_H
+#define SLUICE_APP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "form.h"
+#include "kernel.h"
+#include "metrics.h"
+
+/* Requests counted by status class for /metrics (index: status / 100). */
+#define APP_STATUS_CLASSES	METRICS_STATUS_CLASSES
+/* ... and by status code, 100..599 (index: status - 100). */
+#define APP_STATUS_CODES	METRICS_STATUS_CODES
+
+/*
+ * The numbers of one parameter spec as the form shows them (min, max,
+ * step, default), formatted once per generation so that the app page
+ * runs no printf or strtod for them on every request.
+ */
+struct param_texts {
+	char	min[32], max[32], def[32], step[32];
+};
+
+/* The form of one task of a generation: its kernel and parameter texts. */
+struct app_task_form {
+	const struct kernel	*kernel;	/* NULL: not a known kernel */
+	struct param_texts	*params;	/* kernel->nparams of them */
+};
+
+/*
+ * One config generation: the conf and templates that requests read, and
+ * the forms of conf's tasks (same index). A SIGHUP publishes a new one
+ * with one atomic store; every generation stays alive until app_free
+ * (reloads are rare, a generation is small), so a request that loaded the
+ * pointer never sees it freed, and no request takes a lock to read it.
+ */
+struct app_gen {
+	const struct conf	*conf;
+	const struct tmpl_set	*tmpl;
+	struct app_task_form	*forms;		/* nforms: conf->ntasks */
+	size_t			 nforms;
+	int			 owned;		/* app_free frees conf, tmpl */
+	struct app_gen		*next;		/* older generation */
+};
+
+/* What all threads share: counters and the current generation. */
+struct app_shared {
+	_Atomic(struct app_gen *) gen;
+	pthread_mutex_t		 gen_mu;	/* reload against reload */
+	atomic_int		 draining;
+	atomic_int		 busy, threads;	/* responder threads */
+	atomic_llong		 reloads, reload_errors;
+	atomic_llong		 requests[APP_STATUS_CLASSES];
+	atomic_llong		 by_status[APP_STATUS_CODES];
+};
+
+/*
+ * The object the handlers read. The one app_create returns is shared by
+ * all threads; app_handle and app_error give each request its own copy
+ * (a "view") with conf, tmpl and forms of one generation, so a request
+ * never mixes two configs. Shared mutable state lives behind sh, never
+ * in the view (draining in a view is its value when the request began).
+ */
+struct app {
+	const struct conf	*conf;
+	const struct tmpl_set	*tmpl;
+	const struct app_task_form *forms;	/* conf->ntasks of them */
+	struct sched		*sched;
+	struct journal		*journal;
+	unsigned char		 secret[APP_SECRET_LEN];
+	int64_t			 started_ms;
+	atomic_int		 draining;
+	struct app_shared	*sh;
+};
+
+/*
+ * A route's handler: answers req into resp. arg is the route's {task} or
+ * {id} ("" when none). Never fails: problems become error answers.
+ */
+typedef void	app_handler(struct app *, struct http_req *, const char *arg,
+		    struct http_resp *);
+
+/* Submitted values and errors of one task's form, when re-rendering it. */
+struct form_state {
+	const char	*task;
+	const char	*values[KERNEL_MAX_PARAMS];
+	const char	*errors[KERNEL_MAX_PARAMS];
+	const char	*form_error;	/* HTML: a field refused itself */
+	/*
+	 * JSON: per field of the request's form (same index), why the field
+	 * itself is refused (unknown, given more than once), set on its
+	 * first occurrence only so that each name is one key; else NULL.
+	 */
+	const char	*field_errors[FORM_MAX_FIELDS];
+};
+
+/* ---- app_csrf.c ---- */
+
+/* 1 when token is session's CSRF token (constant time), else 0. */
+int		 app_csrf_ok(const struct app *, const char *session,
+		    const char *token);
+/* 1 when s is a session id as nginx issues it (32 lowercase hex). */
+int		 app_session_valid(const char *s);
+/*
+ * Parses a POST body as a form into req->form. Returns 0, or -1 after
+ * answering 415 (not urlencoded) or 400 (malformed).
+ */
+int		 app_parse_form_body(struct app *, struct http_req *,
+		    struct http_resp *);
+/*
+ * Checks the CSRF token of a POST (form field csrf, else X-CSRF-Token).
+ * Returns 0, or -1 after answering 403.
+ */
+int		 app_check_csrf(struct app *, struct http_req *,
+		    struct http_resp *);
+
+/* ---- app_page.c ---- */
+
+/* A context with what every page needs (title, version); caller frees. */
+struct tval	*app_page_context(const char *title);
+/*
+ * Renders template name (one of tmpl_pages) with ctx into resp as HTML
+ * with status; a failure to render answers 500 and logs. ctx may be NULL
+ * (ENOMEM while building it: 500). The caller still frees ctx.
+ */
+void		 app_render_page(struct app *, const char *name,
+		    struct tval *ctx, int status, struct http_resp *);
+/*
+ * The error answer of status with message: the error page, or JSON when
+ * the client asked for it (and for /healthz); a 400 in JSON has the
+ * {"error":...,"fields":{}} shape. retry_after > 0 adds Retry-After.
+ */
+void		 app_error_answer(struct app *, const struct http_req *,
+		    int status, const char *message, int retry_after,
+		    struct http_resp *);
+/*
+ * A JSON 400 is {"error":...,"fields":{name: message, ...}} (DESIGN.md),
+ * built in three steps: app_json_400_begin, one app_json_400_field per
+ * field (*n counts them, for the commas; start it at 0), then
+ * app_json_400_end.
+ */
+void		 app_json_400_begin(struct http_resp *, const char *error);
+void		 app_json_400_field(struct http_resp *, int *n,
+		    const char *name, const char *message);
+void		 app_json_400_end(struct http_resp *);
+
+/* ---- app_index.c ---- */
+
+/*
+ * The forms of every task of conf (conf->ntasks entries, same order), for
+ * a new generation. Returns NULL on ENOMEM (or a conf without tasks,
+ * which needs none). Free with app_forms_free(forms, conf->ntasks).
+ */
+struct app_task_form *app_forms_build(const struct conf *);
+void		 app_forms_free(struct app_task_form *, size_t n);
+/* Renders the app page with status; fs (may be NULL) re-fills a form. */
+void		 app_index_render(struct app *, const struct http_req *,
+		    int status, const struct form_state *fs,
+		    struct http_resp *);
+app_handler	 app_index_page;
+
+/* ---- app_submit.c ---- */
+
+app_handler	 app_submit;
+
+/* ---- app_job.c ---- */
+
+/*
+ * Answers the job id of session as JSON with status (202 after a
+ * submission, 200), or 404 JSON when there is no such job.
+ */
+void		 app_job_json_answer(struct app *, const char *id,
+		    const char *session, int status, struct http_resp *);
+app_handler	 app_job_page, app_job_json, app_job_png, app_job_cancel;
+
+/* ---- app_status.c ---- */
+
+/*
+ * One snapshot of every number /status.json and /metrics show: the
+ * scheduler's stats, the server's counters and each CUDA device's health.
+ * Returns 0, or -1 on ENOMEM (out holds what could be read: empty
+ * scheduler stats, no devices). Free with metrics_snapshot_free.
+ */
+int		 app_stats_snapshot(struct app *, struct metrics_snapshot *out);
+app_handler	 app_session_json, app_status_json, app_metrics, app_healthz;
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * app_submit: POST /tasks/{task}, a submission in named steps: look up
+ * the task, parse the body, check CSRF, check the fields, turn them into
+ * params (the params codec), check the nonce, submit, answer. See
+ * app_int.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app_int.h"
+#include "params.h"
+
+/* One submission, as its steps fill it in. */
+struct submission {
+	const struct conf_task	*task;
+	const struct kernel	*kernel;
+	struct form_state	 fs;
+	char			 errs[KERNEL_MAX_PARAMS][128];
+	char			 ferr[160];	/* the form's own error */
+	int			 bad;		/* fields refused */
+	char			*params;	/* the codec's text, or NULL */
+	const char		*nonce;
+	char			 id[JOB_ID_LEN + 1];
+	int			 retry;		/* Retry-After it suggests */
+};
+
+/* What Retry-After a refused submission carries. */
+enum submit_retry {
+	SUBMIT_RETRY_NONE,
+	SUBMIT_RETRY_SCHED,	/* the scheduler's suggestion */
+	SUBMIT_RETRY_DRAIN	/* server.drain_timeout + 1 */
+};
+
+/*
+ * The answer to each refusal of sched_submit. An rc without an entry
+ * (SCHED_ERROR, or one added later) is a 500 and a log line.
+ */
+static const struct submit_refusal {
+	int			 status;
+	const char		*message;
+	int			 names_max_active; /* "you already have N" */
+	enum submit_retry	 retry;
+} submit_refusals[] = {
+	[SCHED_QUEUE_FULL] = { 503, "the queue for this task is full; "
+	    "try again later", 0, SUBMIT_RETRY_SCHED },
+	[SCHED_SESSION_LIMIT] = { 429, "jobs queued or running; wait for "
+	    "one to finish", 1, SUBMIT_RETRY_SCHED },
+	[SCHED_DRAINING] = { 503, "the server is shutting down; submit "
+	    "again in a moment", 0, SUBMIT_RETRY_DRAIN },
+	[SCHED_UNKNOWN_TASK] = { 404, "no such task", 0, SUBMIT_RETRY_NONE },
+	[SCHED_CONFLICT] = { 409, "nonce: already used for a job of another "
+	    "task", 0, SUBMIT_RETRY_NONE },
+	[SCHED_CHANGED] = { 503, "the configuration changed; try again", 0,
+	    SUBMIT_RETRY_SCHED },
+};
+
+#define SUBMIT_NREFUSALS (sizeof(submit_refusals) / sizeof(submit_refusals[0]))
+
+/* Step 1: the task and its kernel; answers 404 and returns -1 if none. */
+static int
+submit_find_task(struct app *a, const struct http_req *req,
+    const char *task_name, struct submission *sub, struct http_resp *resp)
+{
+	if ((sub->task = conf_find_task(a->conf, task_name)) == NULL ||
+	    (sub->kernel = kernel_find(sub->task->kernel)) == NULL) {
+		app_error_answer(a, req, 404, "no such task", 0, resp);
+		return -1;
+	}
+	sub->fs.task = sub->task->name;
+	return 0;
+}
+
+/* 1 when field i of f is the first one of its name. */
+static int
+field_is_first(const struct form *f, size_t i)
+{
+	size_t	 j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(f->fields[j].key, f->fields[i].key) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Step 4: every field must be a parameter (or csrf/nonce), given once;
+ * each one refused is counted in sub->bad. The page quotes the name cut
+ * to 40 bytes, on a character boundary: a cut inside a UTF-8 sequence
+ * would put invalid text in it.
+ */
+static void
+submit_check_fields(const struct http_req *req, struct submission *sub)
+{
+	const char	*key;
+	size_t		 i;
+	int		 first;
+
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++) {
+		key = req->form.fields[i].key;
+		first = field_is_first(&req->form, i);
+		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
+			continue;
+		if (kernel_param_index(sub->kernel, key) < 0) {
+			snprintf(sub->ferr, sizeof(sub->ferr), "unknown field "
+			    "'%.*s'", (int)form_utf8_cut(key, 40), key);
+			sub->fs.form_error = sub->ferr;
+			if (first)
+				sub->fs.field_errors[i] = "unknown field";
+			sub->bad++;
+		} else if (form_count(&req->form, key) > 1) {
+			snprintf(sub->ferr, sizeof(sub->ferr), "field '%.*s' "
+			    "given more than once", (int)form_utf8_cut(key,
+			    40), key);
+			sub->fs.form_error = sub->ferr;
+			if (first)
+				sub->fs.field_errors[i] =
+				    "given more than once";
+			sub->bad++;
+		}
+	}
+}
+
+/*
+ * The params of k from the form through the params codec: each given
+ * field's text checked (its error in fs and errs, *bad counted), the
+ * others at their default. Returns the codec's text (caller frees), or
+ * NULL when a field was refused (*bad > 0) or on ENOMEM.
+ */
+static char *
+form_params(const struct http_req *req, const struct kernel *k,
+    struct form_state *fs, char errs[][128], int *bad)
+{
+	json_t		*obj, *v;
+	const char	*text;
+	char		*out = NULL;
+	size_t		 i;
+
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < k->nparams; i++) {
+		if ((text = form_get(&req->form, k->params[i].name)) == NULL)
+			v = params_default_value(&k->params[i]);
+		else if ((v = params_value_from_text(&k->params[i], text,
+		    errs[i], sizeof(errs[i]))) == NULL) {
+			fs->errors[i] = errs[i];
+			(*bad)++;
+		}
+		if (text != NULL)
+			fs->values[i] = text;
+		if (v != NULL && json_object_set_new(obj, k->params[i].name,
+		    v) == -1)
+			goto out;
+	}
+	if (*bad == 0)
+		out = params_encode(k->params, k->nparams, obj);
+out:
+	json_decref(obj);
+	return out;
+}
+
+/*
+ * Answers 400 for a form with field errors: JSON with one key per field
+ * name, or the app page re-rendered with the messages.
+ */
+static void
+answer_field_errors(struct app *a, struct http_req *req,
+    const struct submission *sub, struct http_resp *resp)
+{
+	const struct kernel	*k = sub->kernel;
+	size_t			 i;
+	int			 n = 0;
+
+	if (!http_wants_json(req)) {
+		app_index_render(a, req, 400, &sub->fs, resp);
+		return;
+	}
+	app_json_400_begin(resp, "invalid fields");
+	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++)
+		if (sub->fs.field_errors[i] != NULL)
+			app_json_400_field(resp, &n, req->form.fields[i].key,
+			    sub->fs.field_errors[i]);
+	/* A parameter given twice is already a key: one message per name. */
+	for (i = 0; i < k->nparams; i++)
+		if (sub->fs.errors[i] != NULL &&
+		    form_count(&req->form, k->params[i].name) <= 1)
+			app_json_400_field(resp, &n, k->params[i].name,
+			    sub->fs.errors[i]);
+	app_json_400_end(resp);
+}
+
+/*
+ * Answers 400 for one field that is wrong outside the form's parameters
+ * (the nonce): JSON with it under "fields", or the error page saying
+ * "name: message".
+ */
+static void
+answer_field_error(struct app *a, const struct http_req *req,
+    const char *name, const char *message, struct http_resp *resp)
+{
+	char	 text[160];
+	int	 n = 0;
+
+	if (!http_wants_json(req)) {
+		snprintf(text, sizeof(text), "%s: %s", name, message);
+		app_error_answer(a, req, 400, text, 0, resp);
+		return;
+	}
+	app_json_400_begin(resp, "invalid fields");
+	app_json_400_field(resp, &n, name, message);
+	app_json_400_end(resp);
+}
+
+/*
+ * Steps 4 to 6: the fields, the params and the nonce. Returns 0 with
+ * sub->params and sub->nonce set, or -1 after answering (400, or 500 on
+ * ENOMEM).
+ */
+static int
+submit_check(struct app *a, struct http_req *req, struct submission *sub,
+    struct http_resp *resp)
+{
+	submit_check_fields(req, sub);
+	sub->params = form_params(req, sub->kernel, &sub->fs, sub->errs,
+	    &sub->bad);
+	if (sub->bad > 0) {
+		answer_field_errors(a, req, sub, resp);
+		return -1;
+	}
+	if ((sub->nonce = form_get(&req->form, "nonce")) == NULL)
+		sub->nonce = "";
+	if (strlen(sub->nonce) > JOB_NONCE_MAX) {
+		answer_field_error(a, req, "nonce", "at most 64 characters",
+		    resp);
+		return -1;
+	}
+	if (sub->params == NULL) {
+		app_error_answer(a, req, 500, "out of memory", 0, resp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 8: the answer to sched_submit's rc. */
+static void
+submit_answer(struct app *a, const struct http_req *req,
+    const struct submission *sub, enum sched_rc rc, struct http_resp *resp)
+{
+	const struct submit_refusal	*r;
+	char				 loc[80], text[160];
+	int				 retry = 0;
+
+	if (rc == SCHED_OK) {
+		snprintf(loc, sizeof(loc), "/jobs/%s", sub->id);
+		if (http_wants_json(req)) {
+			http_resp_header(resp, "Location", loc);
+			app_job_json_answer(a, sub->id, req->session, 202,
+			    resp);
+		} else
+			http_resp_redirect(resp, loc);
+		return;
+	}
+	if ((unsigned)rc >= SUBMIT_NREFUSALS ||
+	    (r = &submit_refusals[rc])->status == 0) {
+		/* func= keeps the name the log has always carried. */
+		fprintf(stderr, "level=error func=handle_submit task=%s "
+		    "msg=\"submit failed\" rc=%d\n", sub->task->name, (int)rc);
+		app_error_answer(a, req, 500, "the job could not be recorded; "
+		    "nothing was started", 0, resp);
+		return;
+	}
+	if (r->retry == SUBMIT_RETRY_SCHED)
+		retry = sub->retry;
+	else if (r->retry == SUBMIT_RETRY_DRAIN)
+		retry = a->conf->drain_timeout + 1;
+	if (r->names_max_active)
+		snprintf(text, sizeof(text), "you already have %d %s",
+		    a->conf->max_active, r->message);
+	else
+		snprintf(text, sizeof(text), "%s", r->message);
+	app_error_answer(a, req, r->status, text, retry, resp);
+}
+
+/*
+ * Draining is the scheduler's answer (SCHED_DRAINING), given after its
+ * nonce lookup: a repeated submission during a shutdown still gets the
+ * job it already made.
+ */
+void
+app_submit(struct app *a, struct http_req *req, const char *task_name,
+    struct http_resp *resp)
+{
+	struct submission	 sub;
+	enum sched_rc		 rc;
+
+	memset(&sub, 0, sizeof(sub));
+	if (submit_find_task(a, req, task_name, &sub, resp) == -1 ||
+	    app_parse_form_body(a, req, resp) == -1 ||
+	    app_check_csrf(a, req, resp) == -1 ||
+	    submit_check(a, req, &sub, resp) == -1)
+		goto out;
+	rc = sched_submit(a->sched, sub.task->name, sub.kernel, req->session,
+	    sub.nonce, sub.params, sub.id, &sub.retry);
+	submit_answer(a, req, &sub, rc, resp);
+out:
+	free(sub.params);
+}
