@@ -107,12 +107,6 @@ void		 sched_lock_counts(struct sched *, size_t lock_index,
 /* ETA in ms for a job of task submitted now; -1 when unknown. */
 int64_t		 sched_task_eta(struct sched *, const char *task);
 
-/*
- * Appends the stats as JSON: {"locks":{name:{slots,busy,queued,admitted,
- * refused,started,done,failed,expired,cancelled,wait_ms:{...},run_ms:{...}}},
- * "tasks":{name:{...,mean_run_ms}}}.
- */
-void		 sched_stats_json(struct sched *, struct buf *);
 
 /*
  * Applies a new config in place (SIGHUP): lock slots, queue, wait_timeout,

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "sched_int.h"
 
 #define SCHED_RETRY_MAX		3600	/* longest Retry-After, s */
@@ -213,79 +212,3 @@ sched_stats_free(struct sched_stats *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Kept until the app renders /status.json from sched_stats_get (jansson). */
-static void
-hist_json(struct buf *b, const struct sched_hist *h)
-{
-	size_t	 i;
-
-	buf_puts(b, "{\"buckets\":{");
-	for (i = 0; i < SCHED_HIST_N; i++)
-		buf_printf(b, "\"%lld\":%llu,", (long long)sched_hist_bounds_ms[i],
-		    (unsigned long long)h->cum[i]);
-	buf_printf(b, "\"+Inf\":%llu},\"sum\":",
-	    (unsigned long long)h->cum[SCHED_HIST_N]);
-	buf_json_num(b, h->sum_ms);
-	buf_printf(b, ",\"count\":%llu}", (unsigned long long)h->count);
-}
-
-void
-sched_stats_json(struct sched *s, struct buf *b)
-{
-	struct sched_stats		 ss;
-	const struct sched_lock_stats	*L;
-	const struct sched_task_stats	*st;
-	size_t				 i, k;
-
-	if (sched_stats_get(s, &ss) == -1) {
-		buf_puts(b, "{\"locks\":{},\"tasks\":{}}");
-		return;
-	}
-	buf_puts(b, "{\"locks\":{");
-	for (i = 0; i < ss.nlocks; i++) {
-		L = &ss.locks[i];
-		if (i > 0)
-			buf_putc(b, ',');
-		buf_json_str(b, L->name);
-		buf_printf(b, ":{\"slots\":%d,\"busy\":%d,\"queued\":%d,"
-		    "\"queue\":%d,\"order\":\"%s\",\"admitted\":%llu,"
-		    "\"refused\":%llu,\"started\":%llu",
-		    L->slots, L->busy, L->queued, L->queue,
-		    L->fair ? "fair" : "fifo",
-		    (unsigned long long)L->admitted,
-		    (unsigned long long)L->refused,
-		    (unsigned long long)L->started);
-		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
-			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
-			    (unsigned long long)L->ended[k]);
-		buf_puts(b, ",\"wait_ms\":");
-		hist_json(b, &L->wait);
-		buf_puts(b, ",\"run_ms\":");
-		hist_json(b, &L->run);
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "},\"tasks\":{");
-	for (i = 0; i < ss.ntasks; i++) {
-		st = &ss.tasks[i];
-		if (i > 0)
-			buf_putc(b, ',');
-		buf_json_str(b, st->name);
-		buf_printf(b, ":{\"queued\":%d,\"running\":%d", st->queued,
-		    st->running);
-		for (k = JOB_DONE; k < SCHED_NSTATES; k++)
-			buf_printf(b, ",\"%s\":%llu", sched_state_names[k],
-			    (unsigned long long)st->ended[k]);
-		buf_printf(b, ",\"admitted\":%llu,\"refused\":%llu,"
-		    "\"mean_run_ms\":", (unsigned long long)st->admitted,
-		    (unsigned long long)st->refused);
-		if (st->run_n > 0)
-			buf_json_num(b, st->run_sum_ms / (double)st->run_n);
-		else
-			buf_puts(b, "null");
-		buf_puts(b, ",\"eta_run_ms\":");
-		buf_json_num(b, round(st->eta_run_ms));
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "}}");
-	sched_stats_free(&ss);
-}

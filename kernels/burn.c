@@ -19,8 +19,8 @@
 enum { BURN_MS, BURN__MAX };
 
 static const struct kparam_spec burn_params[BURN__MAX] = {
-	[BURN_MS] = { "ms", KPARAM_INT, 0, 600000, 1000, 1,
-	    "Duration", "ms" },
+	[BURN_MS] = KPARAM_NUMBER("ms", KPARAM_INT, 0, 600000, 1000, 1,
+	    "Duration", "ms"),
 };
 
 /*

@@ -22,17 +22,36 @@
 
 enum kparam_type {
 	KPARAM_INT,	/* whole numbers only: "12", not "12.5" or "1e3" */
-	KPARAM_FLOAT	/* any finite decimal number */
+	KPARAM_FLOAT,	/* any finite decimal number */
+	KPARAM_TEXT,	/* UTF-8, at most max_length characters, no control
+			   characters but tab and newline */
+	KPARAM_CHOICE,	/* one of choices */
+	KPARAM_BOOL	/* true or false */
 };
 
+/*
+ * One parameter of a task: a built-in kernel's (a static table) or a
+ * worker task's input (from the config, which owns its strings). The
+ * params codec (params.h) validates and encodes values against it.
+ */
 struct kparam_spec {
 	const char		*name;	/* form field and JSON key */
 	enum kparam_type	 type;
-	double			 min, max, def;
+	double			 min, max, def;	/* int, float; bool: def 0/1 */
 	double			 step;	/* for <input step>; 0 means "any" */
 	const char		*label;	/* human label for the form */
 	const char		*unit;	/* "px", "ms", or "" */
+	const char		*def_text;	/* text, choice: the default */
+	long			 max_length;	/* text: characters */
+	const char *const	*choices;	/* choice: the allowed values */
+	size_t			 nchoices;
+	int			 optional;	/* may be left out (files) */
 };
+
+/* A numeric parameter of a kernel's table. */
+#define KPARAM_NUMBER(n, t, lo, hi, d, st, lab, u)			\
+	{ .name = (n), .type = (t), .min = (lo), .max = (hi), .def = (d),	\
+	  .step = (st), .label = (lab), .unit = (u) }
 
 struct kernel_result {
 	char		*json;		/* malloc'd JSON object, e.g. {"ms":1.5} */

@@ -32,18 +32,18 @@
 enum { MB_CX, MB_CY, MB_SCALE, MB_WIDTH, MB_HEIGHT, MB_ITERS, MB__MAX };
 
 static const struct kparam_spec mandel_params[MB__MAX] = {
-	[MB_CX] = { "cx", KPARAM_FLOAT, -4, 4, -0.5, 0,
-	    "Centre (real)", "" },
-	[MB_CY] = { "cy", KPARAM_FLOAT, -4, 4, 0, 0,
-	    "Centre (imaginary)", "" },
-	[MB_SCALE] = { "scale", KPARAM_FLOAT, 1e-13, 16, 3, 0,
-	    "View width", "" },
-	[MB_WIDTH] = { "width", KPARAM_INT, 16, 4096, 800, 1,
-	    "Width", "px" },
-	[MB_HEIGHT] = { "height", KPARAM_INT, 16, 4096, 600, 1,
-	    "Height", "px" },
-	[MB_ITERS] = { "iters", KPARAM_INT, 16, 100000, 500, 1,
-	    "Iterations", "" },
+	[MB_CX] = KPARAM_NUMBER("cx", KPARAM_FLOAT, -4, 4, -0.5, 0,
+	    "Centre (real)", ""),
+	[MB_CY] = KPARAM_NUMBER("cy", KPARAM_FLOAT, -4, 4, 0, 0,
+	    "Centre (imaginary)", ""),
+	[MB_SCALE] = KPARAM_NUMBER("scale", KPARAM_FLOAT, 1e-13, 16, 3, 0,
+	    "View width", ""),
+	[MB_WIDTH] = KPARAM_NUMBER("width", KPARAM_INT, 16, 4096, 800, 1,
+	    "Width", "px"),
+	[MB_HEIGHT] = KPARAM_NUMBER("height", KPARAM_INT, 16, 4096, 600, 1,
+	    "Height", "px"),
+	[MB_ITERS] = KPARAM_NUMBER("iters", KPARAM_INT, 16, 100000, 500, 1,
+	    "Iterations", ""),
 };
 
 /* a where mask is all ones, else b: a select without a branch. */

@@ -34,10 +34,10 @@
 enum { SG_N, SG_SEED, SG__MAX };
 
 static const struct kparam_spec sgemm_params[SG__MAX] = {
-	[SG_N] = { "n", KPARAM_INT, 16, 8192, 1024, 1,
-	    "Matrix size", "" },
-	[SG_SEED] = { "seed", KPARAM_INT, 0, 4294967295.0, 1, 1,
-	    "Seed", "" },
+	[SG_N] = KPARAM_NUMBER("n", KPARAM_INT, 16, 8192, 1024, 1,
+	    "Matrix size", ""),
+	[SG_SEED] = KPARAM_NUMBER("seed", KPARAM_INT, 0, 4294967295.0, 1, 1,
+	    "Seed", ""),
 };
 
 static uint64_t

@@ -420,8 +420,8 @@ fake_run(const double *params, int device, struct kernel_result *res)
 	return 0;
 }
 
-static const struct kernel fake_kernel = { "fake", "Fake", NULL, 0,
-    fake_run };
+static const struct kernel fake_kernel = { .name = "fake",
+    .title = "Fake", .run = fake_run };
 
 static int
 fake_one(int device, double how)

@@ -15,9 +15,9 @@
 #include "params.h"
 
 static const struct kparam_spec specs[] = {
-	{ "n", KPARAM_INT, 16, 8192, 1024, 1, "Size", "" },
-	{ "cx", KPARAM_FLOAT, -4, 4, -0.5, 0, "Centre", "" },
-	{ "seed", KPARAM_INT, 0, 4294967295.0, 1, 1, "Seed", "" },
+	KPARAM_NUMBER("n", KPARAM_INT, 16, 8192, 1024, 1, "Size", ""),
+	KPARAM_NUMBER("cx", KPARAM_FLOAT, -4, 4, -0.5, 0, "Centre", ""),
+	KPARAM_NUMBER("seed", KPARAM_INT, 0, 4294967295.0, 1, 1, "Seed", ""),
 };
 #define NSPECS	(sizeof(specs) / sizeof(specs[0]))
 
