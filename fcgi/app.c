@@ -272,3 +272,10 @@ app_handle(struct app *a, struct http_req *req, const struct route_match *m,
 	app_dispatch(&v, req, m, resp);
 	app_view_done(&v);
 }
+
+void
+app_set_device_stats(struct app *a, app_device_stats_fn *fn, void *arg)
+{
+	a->sh->device_stats = fn;
+	a->sh->device_arg = arg;
+}

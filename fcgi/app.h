@@ -59,6 +59,17 @@ int		 app_responders_busy(struct app *);
 void		 app_maintain(struct app *);
 void		 app_set_responders(struct app *, int);
 
+/*
+ * Where /metrics and /status.json read the per-device counters of the
+ * workers: fn fills at most max entries into out and returns how many
+ * (thread-safe). Call before the responders start.
+ */
+struct metrics_device;
+typedef size_t	 app_device_stats_fn(void *arg, struct metrics_device *out,
+		    size_t max);
+void		 app_set_device_stats(struct app *, app_device_stats_fn *fn,
+		    void *arg);
+
 /* From now on submissions get 503 and /healthz says draining. */
 void		 app_set_draining(struct app *, int);
 

@@ -28,6 +28,8 @@ num_text(double v, char *out, size_t len)
 static int
 param_texts_fill(const struct kparam_spec *p, struct param_texts *t)
 {
+	if (p->type != KPARAM_INT && p->type != KPARAM_FLOAT)
+		return 0;	/* no numbers to show */
 	num_text(p->min, t->min, sizeof(t->min));
 	num_text(p->max, t->max, sizeof(t->max));
 	num_text(p->def, t->def, sizeof(t->def));
@@ -41,30 +43,29 @@ param_texts_fill(const struct kparam_spec *p, struct param_texts *t)
 }
 
 /*
- * Each task's kernel and the numbers of its parameter specs as the form
- * shows them, formatted once per generation: a generation never changes,
- * so the app page runs no printf or strtod for them on every request.
+ * Each task's inputs and the numbers of their specs as the form shows
+ * them, formatted once per generation: a generation never changes, so
+ * the app page runs no printf or strtod for them on every request.
  */
 struct app_task_form *
 app_forms_build(const struct conf *c)
 {
 	struct app_task_form	*forms;
-	const struct kernel	*k;
+	const struct conf_task	*t;
 	size_t			 i, j;
 
 	if (c->ntasks == 0 ||
 	    (forms = calloc(c->ntasks, sizeof(*forms))) == NULL)
 		return NULL;
 	for (i = 0; i < c->ntasks; i++) {
-		/* conf_load checked the name: NULL only in hand-made confs. */
-		if ((k = forms[i].kernel = kernel_find(c->tasks[i].kernel)) ==
-		    NULL || k->nparams == 0)
+		t = forms[i].task = &c->tasks[i];
+		if (t->ninputs == 0)
 			continue;
-		if ((forms[i].params = calloc(k->nparams,
+		if ((forms[i].params = calloc(t->ninputs,
 		    sizeof(*forms[i].params))) == NULL)
 			goto fail;
-		for (j = 0; j < k->nparams; j++)
-			if (param_texts_fill(&k->params[j],
+		for (j = 0; j < t->ninputs; j++)
+			if (param_texts_fill(&t->inputs[j],
 			    &forms[i].params[j]) == -1)
 				goto fail;
 	}
@@ -86,7 +87,63 @@ app_forms_free(struct app_task_form *forms, size_t n)
 	free(forms);
 }
 
-/* Appends the parameters of form f to list params; *errors counts errors. */
+/* A text input longer than this is a textarea. */
+#define APP_LINE_MAX	200
+
+/* The value of input i as the form shows it: as sent, or the default. */
+static const char *
+input_value(const struct kparam_spec *p, const struct param_texts *pt,
+    const struct form_state *fs, size_t i)
+{
+	if (fs != NULL && fs->values[i] != NULL)
+		return fs->values[i];
+	if (p->type == KPARAM_INT || p->type == KPARAM_FLOAT)
+		return pt->def;
+	if (p->type == KPARAM_BOOL)
+		return p->def != 0 ? "true" : "false";
+	return p->def_text != NULL ? p->def_text : "";
+}
+
+/* The type-specific parts of input p (value v) in map pv. */
+static void
+input_kind(struct tval *pv, const struct kparam_spec *p,
+    const struct param_texts *pt, const char *v)
+{
+	struct tval	*choices, *cv;
+	size_t		 i;
+
+	switch (p->type) {
+	case KPARAM_INT:
+	case KPARAM_FLOAT:
+		tval_set_bool(pv, "is_number", 1);
+		tval_set_str(pv, "min", pt->min);
+		tval_set_str(pv, "max", pt->max);
+		tval_set_str(pv, "step", pt->step);
+		break;
+	case KPARAM_TEXT:
+		tval_set_bool(pv, p->max_length > APP_LINE_MAX ? "is_textarea" :
+		    "is_line", 1);
+		tval_set_printf(pv, "max_length", "%ld", p->max_length);
+		break;
+	case KPARAM_CHOICE:
+		tval_set_bool(pv, "is_choice", 1);
+		choices = tval_set_list(pv, "choices");
+		for (i = 0; choices != NULL && i < p->nchoices; i++) {
+			if ((cv = tval_push_map(choices)) == NULL)
+				break;
+			tval_set_str(cv, "choice", p->choices[i]);
+			tval_set_bool(cv, "selected",
+			    strcmp(p->choices[i], v) == 0);
+		}
+		break;
+	case KPARAM_BOOL:
+		tval_set_bool(pv, "is_bool", 1);
+		tval_set_bool(pv, "checked", strcmp(v, "true") == 0);
+		break;
+	}
+}
+
+/* Appends the inputs of form f to list params; *errors counts errors. */
 static void
 task_params(struct tval *params, const struct app_task_form *f,
     const struct form_state *fs, int *errors)
@@ -94,23 +151,21 @@ task_params(struct tval *params, const struct app_task_form *f,
 	const struct kparam_spec *p;
 	const struct param_texts *pt;
 	struct tval		*pv;
+	const char		*v;
 	size_t			 i;
 
-	for (i = 0; f->kernel != NULL && i < f->kernel->nparams; i++) {
-		p = &f->kernel->params[i];
+	for (i = 0; i < f->task->ninputs; i++) {
+		p = &f->task->inputs[i];
 		pt = &f->params[i];
 		if ((pv = tval_push_map(params)) == NULL)
 			break;
+		v = input_value(p, pt, fs, i);
 		tval_set_str(pv, "name", p->name);
-		tval_set_str(pv, "label", p->label);
-		tval_set_str(pv, "unit", p->unit);
-		tval_set_str(pv, "min", pt->min);
-		tval_set_str(pv, "max", pt->max);
-		tval_set_str(pv, "step", pt->step);
-		if (fs != NULL && fs->values[i] != NULL)
-			tval_set_str(pv, "value", fs->values[i]);
-		else
-			tval_set_str(pv, "value", pt->def);
+		tval_set_str(pv, "label", p->label != NULL ? p->label :
+		    p->name);
+		tval_set_str(pv, "unit", p->unit != NULL ? p->unit : "");
+		tval_set_str(pv, "value", v);
+		input_kind(pv, p, pt, v);
 		if (fs != NULL && fs->errors[i] != NULL) {
 			tval_set_str(pv, "error", fs->errors[i]);
 			(*errors)++;
@@ -128,7 +183,6 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
     const struct app_task_form *f, const char *csrf, const char *nonce,
     const struct form_state *fs)
 {
-	const struct kernel	*k = f->kernel;
 	struct tval		*tv, *params, *locks;
 	int64_t			 eta;
 	size_t			 i;
@@ -138,9 +192,11 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 		return;
 	tval_set_str(tv, "name", t->name);
 	tval_set_str(tv, "task", t->name);
-	tval_set_str(tv, "title", t->title != NULL ? t->title :
-	    (k != NULL ? k->title : t->name));
-	tval_set_str(tv, "kernel", t->kernel);
+	tval_set_str(tv, "title", t->title != NULL ? t->title : t->name);
+	if (t->kernel != NULL)
+		tval_set_str(tv, "kernel", t->kernel);
+	else
+		tval_set_str(tv, "worker", t->worker[0]);
 	tval_set_str(tv, "csrf", csrf);
 	tval_set_str(tv, "nonce", nonce);
 	locks = tval_set_list(tv, "locks");

@@ -40,10 +40,10 @@ struct param_texts {
 	char	min[32], max[32], def[32], step[32];
 };
 
-/* The form of one task of a generation: its kernel and parameter texts. */
+/* The form of one task of a generation: its inputs' number texts. */
 struct app_task_form {
-	const struct kernel	*kernel;	/* NULL: not a known kernel */
-	struct param_texts	*params;	/* kernel->nparams of them */
+	const struct conf_task	*task;
+	struct param_texts	*params;	/* task->ninputs of them */
 };
 
 /*
@@ -71,7 +71,13 @@ struct app_shared {
 	atomic_llong		 reloads, reload_errors;
 	atomic_llong		 requests[APP_STATUS_CLASSES];
 	atomic_llong		 by_status[APP_STATUS_CODES];
+	/* Set once before the responders start (app_set_device_stats). */
+	app_device_stats_fn	*device_stats;
+	void			*device_arg;
 };
+
+/* Devices one /metrics answer lists at most. */
+#define APP_MAX_DEVICES	256
 
 /*
  * The object the handlers read. The one app_create returns is shared by

@@ -28,6 +28,26 @@ app_session_json(struct app *a, struct http_req *req, const char *arg,
 	    req->session, csrf);
 }
 
+/* Distinct CUDA device indices the lock slots name. */
+static int
+conf_devices(const struct conf *c)
+{
+	unsigned char	 seen[4096] = { 0 };
+	size_t		 i;
+	int		 s, d, n = 0;
+
+	for (i = 0; i < c->nlocks; i++)
+		for (s = 0; c->locks[i].devices != NULL &&
+		    s < c->locks[i].slots; s++) {
+			d = c->locks[i].devices[s];
+			if (d >= 0 && d < (int)sizeof(seen) && !seen[d]) {
+				seen[d] = 1;
+				n++;
+			}
+		}
+	return n;
+}
+
 /* The server's own numbers, read once. */
 static void
 server_numbers(struct app *a, struct metrics_server *ms)
@@ -40,7 +60,7 @@ server_numbers(struct app *a, struct metrics_server *ms)
 		ms->threads = a->conf->threads;
 	ms->threads_busy = atomic_load(&a->sh->busy);
 	ms->draining = atomic_load(&a->sh->draining);
-	ms->devices = kernel_device_count();
+	ms->devices = conf_devices(a->conf);
 	ms->uptime_s = (double)(job_now_ms() - a->started_ms) / 1000.0;
 	ms->start_time_s = (double)a->started_ms / 1000.0;
 	ms->reloads = (uint64_t)atomic_load(&a->sh->reloads);
@@ -49,6 +69,17 @@ server_numbers(struct app *a, struct metrics_server *ms)
 		ms->requests[i] = (uint64_t)atomic_load(&a->sh->requests[i]);
 	for (i = 0; i < APP_STATUS_CODES; i++)
 		ms->by_status[i] = (uint64_t)atomic_load(&a->sh->by_status[i]);
+}
+
+/* The executor's per-device counters into the snapshot. */
+static int
+device_stats(struct app *a, struct metrics_snapshot *out)
+{
+	struct metrics_device	 d[APP_MAX_DEVICES];
+	size_t			 n;
+
+	n = a->sh->device_stats(a->sh->device_arg, d, APP_MAX_DEVICES);
+	return metrics_snapshot_devices(out, d, (int)n);
 }
 
 int
@@ -63,7 +94,7 @@ app_stats_snapshot(struct app *a, struct metrics_snapshot *out)
 			rc = -1;
 	}
 	server_numbers(a, &out->server);
-	if (metrics_snapshot_devices(out, out->server.devices) == -1)
+	if (a->sh->device_stats != NULL && device_stats(a, out) == -1)
 		rc = -1;
 	return rc;
 }

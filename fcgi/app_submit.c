@@ -18,7 +18,6 @@
 /* One submission, as its steps fill it in. */
 struct submission {
 	const struct conf_task	*task;
-	const struct kernel	*kernel;
 	struct form_state	 fs;
 	char			 errs[KERNEL_MAX_PARAMS][128];
 	char			 ferr[160];	/* the form's own error */
@@ -61,13 +60,12 @@ static const struct submit_refusal {
 
 #define SUBMIT_NREFUSALS (sizeof(submit_refusals) / sizeof(submit_refusals[0]))
 
-/* Step 1: the task and its kernel; answers 404 and returns -1 if none. */
+/* Step 1: the task; answers 404 and returns -1 if none. */
 static int
 submit_find_task(struct app *a, const struct http_req *req,
     const char *task_name, struct submission *sub, struct http_resp *resp)
 {
-	if ((sub->task = conf_find_task(a->conf, task_name)) == NULL ||
-	    (sub->kernel = kernel_find(sub->task->kernel)) == NULL) {
+	if ((sub->task = conf_find_task(a->conf, task_name)) == NULL) {
 		app_error_answer(a, req, 404, "no such task", 0, resp);
 		return -1;
 	}
@@ -87,6 +85,45 @@ field_is_first(const struct form *f, size_t i)
 	return 1;
 }
 
+/* Index of the input called name of task t, or -1. */
+static int
+input_index(const struct conf_task *t, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->ninputs; i++)
+		if (strcmp(t->inputs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A checkbox sends nothing when it is not ticked, so the form puts a
+ * hidden "false" before it: a bool given twice as "false" then "true" is
+ * the form's own way of saying true (the last one counts).
+ */
+static int
+bool_pair(const struct http_req *req, const struct kparam_spec *p)
+{
+	const char	*v[2];
+	size_t		 i, n = 0;
+
+	if (p->type != KPARAM_BOOL || form_count(&req->form, p->name) != 2)
+		return 0;
+	for (i = 0; i < req->form.nfields && n < 2; i++)
+		if (strcmp(req->form.fields[i].key, p->name) == 0)
+			v[n++] = req->form.fields[i].val;
+	return n == 2 && strcmp(v[0], "false") == 0 &&
+	    strcmp(v[1], "true") == 0;
+}
+
+/* The text of input p in the form (the last of a bool pair), or NULL. */
+static const char *
+field_text(const struct http_req *req, const struct kparam_spec *p)
+{
+	return bool_pair(req, p) ? "true" : form_get(&req->form, p->name);
+}
+
 /*
  * Step 4: every field must be a parameter (or csrf/nonce), given once;
  * each one refused is counted in sub->bad. The page quotes the name cut
@@ -98,21 +135,22 @@ submit_check_fields(const struct http_req *req, struct submission *sub)
 {
 	const char	*key;
 	size_t		 i;
-	int		 first;
+	int		 first, idx;
 
 	for (i = 0; i < req->form.nfields && i < FORM_MAX_FIELDS; i++) {
 		key = req->form.fields[i].key;
 		first = field_is_first(&req->form, i);
 		if (strcmp(key, "csrf") == 0 || strcmp(key, "nonce") == 0)
 			continue;
-		if (kernel_param_index(sub->kernel, key) < 0) {
+		if ((idx = input_index(sub->task, key)) < 0) {
 			snprintf(sub->ferr, sizeof(sub->ferr), "unknown field "
 			    "'%.*s'", (int)form_utf8_cut(key, 40), key);
 			sub->fs.form_error = sub->ferr;
 			if (first)
 				sub->fs.field_errors[i] = "unknown field";
 			sub->bad++;
-		} else if (form_count(&req->form, key) > 1) {
+		} else if (form_count(&req->form, key) > 1 &&
+		    !bool_pair(req, &sub->task->inputs[idx])) {
 			snprintf(sub->ferr, sizeof(sub->ferr), "field '%.*s' "
 			    "given more than once", (int)form_utf8_cut(key,
 			    40), key);
@@ -126,38 +164,39 @@ submit_check_fields(const struct http_req *req, struct submission *sub)
 }
 
 /*
- * The params of k from the form through the params codec: each given
- * field's text checked (its error in fs and errs, *bad counted), the
- * others at their default. Returns the codec's text (caller frees), or
- * NULL when a field was refused (*bad > 0) or on ENOMEM.
+ * The params of task t from the form through the params codec: each
+ * given field's text checked (its error in fs and errs, *bad counted),
+ * the others at their default. Returns the codec's text (caller frees),
+ * or NULL when a field was refused (*bad > 0) or on ENOMEM.
  */
 static char *
-form_params(const struct http_req *req, const struct kernel *k,
+form_params(const struct http_req *req, const struct conf_task *t,
     struct form_state *fs, char errs[][128], int *bad)
 {
-	json_t		*obj, *v;
-	const char	*text;
-	char		*out = NULL;
-	size_t		 i;
+	const struct kparam_spec *p;
+	json_t			*obj, *v;
+	const char		*text;
+	char			*out = NULL;
+	size_t			 i;
 
 	if ((obj = json_object()) == NULL)
 		return NULL;
-	for (i = 0; i < k->nparams; i++) {
-		if ((text = form_get(&req->form, k->params[i].name)) == NULL)
-			v = params_default_value(&k->params[i]);
-		else if ((v = params_value_from_text(&k->params[i], text,
-		    errs[i], sizeof(errs[i]))) == NULL) {
+	for (i = 0; i < t->ninputs; i++) {
+		p = &t->inputs[i];
+		if ((text = field_text(req, p)) == NULL)
+			v = params_default_value(p);
+		else if ((v = params_value_from_text(p, text, errs[i],
+		    sizeof(errs[i]))) == NULL) {
 			fs->errors[i] = errs[i];
 			(*bad)++;
 		}
 		if (text != NULL)
 			fs->values[i] = text;
-		if (v != NULL && json_object_set_new(obj, k->params[i].name,
-		    v) == -1)
+		if (v != NULL && json_object_set_new(obj, p->name, v) == -1)
 			goto out;
 	}
 	if (*bad == 0)
-		out = params_encode(k->params, k->nparams, obj);
+		out = params_encode(t->inputs, t->ninputs, obj);
 out:
 	json_decref(obj);
 	return out;
@@ -171,7 +210,7 @@ static void
 answer_field_errors(struct app *a, struct http_req *req,
     const struct submission *sub, struct http_resp *resp)
 {
-	const struct kernel	*k = sub->kernel;
+	const struct conf_task	*t = sub->task;
 	size_t			 i;
 	int			 n = 0;
 
@@ -185,10 +224,10 @@ answer_field_errors(struct app *a, struct http_req *req,
 			app_json_400_field(resp, &n, req->form.fields[i].key,
 			    sub->fs.field_errors[i]);
 	/* A parameter given twice is already a key: one message per name. */
-	for (i = 0; i < k->nparams; i++)
-		if (sub->fs.errors[i] != NULL &&
-		    form_count(&req->form, k->params[i].name) <= 1)
-			app_json_400_field(resp, &n, k->params[i].name,
+	for (i = 0; i < t->ninputs; i++)
+		if (sub->fs.errors[i] != NULL && (form_count(&req->form,
+		    t->inputs[i].name) <= 1 || bool_pair(req, &t->inputs[i])))
+			app_json_400_field(resp, &n, t->inputs[i].name,
 			    sub->fs.errors[i]);
 	app_json_400_end(resp);
 }
@@ -225,7 +264,7 @@ submit_check(struct app *a, struct http_req *req, struct submission *sub,
     struct http_resp *resp)
 {
 	submit_check_fields(req, sub);
-	sub->params = form_params(req, sub->kernel, &sub->fs, sub->errs,
+	sub->params = form_params(req, sub->task, &sub->fs, sub->errs,
 	    &sub->bad);
 	if (sub->bad > 0) {
 		answer_field_errors(a, req, sub, resp);
@@ -303,7 +342,8 @@ app_submit(struct app *a, struct http_req *req, const char *task_name,
 	    app_check_csrf(a, req, resp) == -1 ||
 	    submit_check(a, req, &sub, resp) == -1)
 		goto out;
-	rc = sched_submit(a->sched, sub.task->name, sub.kernel, req->session,
+	rc = sched_submit(a->sched, sub.task->name, sub.task->inputs_sig,
+	    req->session,
 	    sub.nonce, sub.params, sub.id, &sub.retry);
 	submit_answer(a, req, &sub, rc, resp);
 out:

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -168,6 +169,9 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->ntasks; i++) {
 		free(c->tasks[i].name);
 		free(c->tasks[i].kernel);
+		conf_strings_free(c->tasks[i].worker);
+		conf_free_inputs(&c->tasks[i]);
+		free(c->tasks[i].inputs_sig);
 		free(c->tasks[i].title);
 		for (j = 0; j < c->tasks[i].nlocks; j++)
 			free(c->tasks[i].locks[j]);
@@ -180,6 +184,29 @@ conf_free(struct conf *c)
 	free(c->templates);
 	free(c->state);
 	free(c);
+}
+
+int
+conf_program_path(const char *prog, char *out, size_t outlen)
+{
+	const char	*path = getenv("PATH"), *p, *end;
+	size_t		 n;
+
+	if (strchr(prog, '/') != NULL) {
+		if ((size_t)snprintf(out, outlen, "%s", prog) >= outlen)
+			return -1;
+		return access(out, X_OK);
+	}
+	for (p = path != NULL ? path : "/usr/bin:/bin"; ; p = end + 1) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if ((size_t)snprintf(out, outlen, "%.*s/%s", (int)n,
+		    n == 0 ? "." : p, prog) < outlen && access(out, X_OK) == 0)
+			return 0;
+		if (*end == '\0')
+			return -1;
+	}
 }
 
 /* The lock called name, or NULL. Thread-safe on a loaded config. */

@@ -38,13 +38,33 @@ struct conf_lock {
 	enum conf_order	 order;		/* default fifo */
 };
 
+struct kparam_spec;
+
+/*
+ * A task runs a built-in kernel (kernel set) or the user's program
+ * (worker set), never both; either way in worker processes, one per
+ * slot of its worker lock (DESIGN.md, "Kernels and workers").
+ */
 struct conf_task {
 	char		*name;
-	char		*kernel;	/* a name kernel_find() knows */
-	char		*title;		/* default: the kernel's title */
+	char		*kernel;	/* a name kernel_find() knows, or NULL */
+	char		**worker;	/* argv, NULL-terminated, or NULL */
+	char		*title;		/* default: the kernel's title, or the name */
 	char		**locks;	/* names of locks in conf.locks, >= 1 */
 	size_t		 nlocks;
 	size_t		*lock_index;	/* the same locks as indices into conf.locks */
+	size_t		 worker_lock;	/* the one of locks (index in them) whose
+					   slot picks the worker: the lock with
+					   devices, else the first */
+	/* The parameters a job takes: the kernel's, or the inputs group's. */
+	const struct kparam_spec *inputs;
+	size_t		 ninputs;
+	struct kparam_spec *own_inputs;	/* inputs of a worker task (owned) */
+	char		*inputs_sig;	/* kernel or inputs as text, for reloads */
+	int		 preload;	/* start its workers at start-up */
+	int		 timeout;	/* s a job may run, 0: no limit */
+	int		 cancel_grace;	/* s a cancelled job has to stop */
+	int		 start_timeout;	/* s a worker has to say ready */
 };
 
 struct conf {
@@ -92,6 +112,14 @@ int		 conf_value(const struct conf *, const char *key, char *out,
 		    size_t outlen);
 /* The i-th key conf_value knows, or NULL past the last. */
 const char	*conf_value_keys(size_t i);
+
+/*
+ * Finds prog as execvp would (a name with '/' as it is, else on PATH)
+ * and writes its path into out. Returns 0, or -1 when there is no such
+ * executable. Thread-safe.
+ */
+int		 conf_program_path(const char *prog, char *out,
+		    size_t outlen);
 
 /* Lookups by name; NULL when absent. */
 const struct conf_lock	*conf_find_lock(const struct conf *, const char *);

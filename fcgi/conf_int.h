@@ -8,6 +8,7 @@
  *   conf_setting.c  typed readers of one setting, and the error messages
  *   conf_server.c   the server, results and sessions sections
  *   conf_locks.c    the locks and tasks sections
+ *   conf_inputs.c   a worker task's inputs
  *
  * Every function here writes its error, "FILE:LINE: key.path: what", into
  * the load's context and returns -1; none keeps state, so loads may run on
@@ -67,6 +68,33 @@ int	conf_int(struct conf_ctx *, const config_setting_t *group,
 int	conf_str(struct conf_ctx *, const config_setting_t *group,
 	    const char *key, const char *def, int required, char **out,
 	    config_setting_t **valp);
+
+/* The boolean key of group into *out, def when absent. 0 or -1. */
+int	conf_bool(struct conf_ctx *, const config_setting_t *group,
+	    const char *key, int def, int *out);
+/* The number (integer or float) key of group, def when absent. 0 or -1. */
+int	conf_num(struct conf_ctx *, const config_setting_t *group,
+	    const char *key, double def, int required, double *out);
+/*
+ * Setting s, an array of at least min strings, as a NULL-terminated
+ * malloc'd array (conf_strings_free). 0 or -1.
+ */
+int	conf_strings(struct conf_ctx *, const config_setting_t *s, int min,
+	    int empty_ok, char ***out);
+void	conf_strings_free(char **);
+
+/* ---- conf_inputs.c ---- */
+
+/*
+ * The inputs group g of worker task t (in file order) into t's own
+ * input specs. 0 or -1.
+ */
+int	conf_load_inputs(struct conf_ctx *, const config_setting_t *g,
+	    struct conf_task *t);
+/* Frees what conf_load_inputs made. */
+void	conf_free_inputs(struct conf_task *t);
+/* t's inputs as canonical text (a reload compares it); NULL on ENOMEM. */
+char	*conf_inputs_sig(const struct conf_task *t);
 
 /* ---- conf_scan.c ---- */
 

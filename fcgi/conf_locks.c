@@ -19,7 +19,8 @@ static const char *const conf_lock_keys[] = {
 	"slots", "queue", "wait_timeout", "devices", "order", NULL
 };
 static const char *const conf_task_keys[] = {
-	"kernel", "locks", "title", NULL
+	"kernel", "worker", "inputs", "locks", "title", "preload", "timeout",
+	"cancel_grace", "start_timeout", NULL
 };
 
 /* Lock and task names: [A-Za-z0-9_-], 1..CONF_NAME_MAX bytes. */
@@ -239,6 +240,86 @@ conf_task_devices(struct conf_ctx *ctx, const config_setting_t *s,
 	return 0;
 }
 
+/* What t runs: a built-in kernel, or a worker program with its inputs. */
+static int
+conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_task *t, const char **title)
+{
+	config_setting_t	*ks = config_setting_get_member(g, "kernel");
+	config_setting_t	*ws = config_setting_get_member(g, "worker");
+	config_setting_t	*is = NULL;
+	const struct kernel_spec *k;
+	char			 path[4096];
+
+	if ((ks == NULL) == (ws == NULL)) {
+		conf_serr(ctx, ks != NULL ? ws : g, "%s", ks != NULL ?
+		    "a task has kernel or worker, not both" : "needs kernel = "
+		    "\"NAME\" (a built-in) or worker = [\"program\", ...]");
+		return -1;
+	}
+	if (conf_group(ctx, g, "inputs", &is) == -1)
+		return -1;
+	if (ks != NULL) {
+		if (is != NULL) {
+			conf_serr(ctx, is, "only a worker task declares inputs "
+			    "(a kernel's parameters are its own)");
+			return -1;
+		}
+		if (conf_str(ctx, g, "kernel", NULL, 1, &t->kernel, NULL) == -1)
+			return -1;
+		if ((k = kernel_find(t->kernel)) == NULL) {
+			conf_serr(ctx, ks, "unknown kernel \"%s\"", t->kernel);
+			return -1;
+		}
+		t->inputs = k->params;
+		t->ninputs = k->nparams;
+		*title = k->title != NULL && k->title[0] != '\0' ? k->title :
+		    t->name;
+		return 0;
+	}
+	if (conf_strings(ctx, ws, 1, 1, &t->worker) == -1)
+		return -1;
+	if (conf_program_path(t->worker[0], path, sizeof(path)) == -1) {
+		conf_serr(ctx, ws, "program \"%s\" not found or not executable",
+		    t->worker[0]);
+		return -1;
+	}
+	*title = t->name;
+	return conf_load_inputs(ctx, is, t);
+}
+
+/* How t's jobs and workers run: preload and the timeouts. */
+static int
+conf_task_run(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_task *t)
+{
+	long long	 timeout, grace, start;
+
+	if (conf_bool(ctx, g, "preload", 0, &t->preload) == -1 ||
+	    conf_int(ctx, g, "timeout", 0, 604800, 0, 0, &timeout) == -1 ||
+	    conf_int(ctx, g, "cancel_grace", 0, 3600, 5, 0, &grace) == -1 ||
+	    conf_int(ctx, g, "start_timeout", 1, 86400, 300, 0, &start) == -1)
+		return -1;
+	t->timeout = (int)timeout;
+	t->cancel_grace = (int)grace;
+	t->start_timeout = (int)start;
+	return 0;
+}
+
+/* The lock whose slot picks the worker: the one with devices, else the first. */
+static void
+conf_task_worker_lock(struct conf_task *t, const struct conf *c)
+{
+	size_t	 i;
+
+	t->worker_lock = 0;
+	for (i = 0; i < t->nlocks; i++)
+		if (c->locks[t->lock_index[i]].devices != NULL) {
+			t->worker_lock = i;
+			return;
+		}
+}
+
 /* One task: the group g, named after the task, into t. */
 static int
 conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
@@ -246,8 +327,7 @@ conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
     struct conf_lock *const *sorted, size_t *seen, size_t stamp)
 {
 	config_setting_t	*s;
-	const struct kernel	*k;
-	const char		*name = config_setting_name(g);
+	const char		*name = config_setting_name(g), *title = NULL;
 
 	if (!conf_name_ok(name)) {
 		conf_serr(ctx, g, "task names must be 1..%d characters of "
@@ -262,14 +342,10 @@ conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
 		conf_err(ctx, 0, "out of memory");
 		return -1;
 	}
-	if (conf_check_keys(ctx, g, conf_task_keys) == -1)
+	if (conf_check_keys(ctx, g, conf_task_keys) == -1 ||
+	    conf_task_program(ctx, g, t, &title) == -1 ||
+	    conf_task_run(ctx, g, t) == -1)
 		return -1;
-	if (conf_str(ctx, g, "kernel", NULL, 1, &t->kernel, &s) == -1)
-		return -1;
-	if ((k = kernel_find(t->kernel)) == NULL) {
-		conf_serr(ctx, s, "unknown kernel \"%s\"", t->kernel);
-		return -1;
-	}
 	if ((s = config_setting_get_member(g, "locks")) == NULL) {
 		conf_missing(ctx, g, "locks");
 		return -1;
@@ -277,9 +353,12 @@ conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
 	if (conf_task_locks(ctx, s, t, c, sorted, seen, stamp) == -1 ||
 	    conf_task_devices(ctx, s, t, c) == -1)
 		return -1;
-	return conf_str(ctx, g, "title",
-	    k->title != NULL && k->title[0] != '\0' ? k->title : t->name, 0,
-	    &t->title, NULL);
+	conf_task_worker_lock(t, c);
+	if ((t->inputs_sig = conf_inputs_sig(t)) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	return conf_str(ctx, g, "title", title, 0, &t->title, NULL);
 }
 
 /*

@@ -7,6 +7,7 @@
  * range and write such a message into the load's context when it is wrong.
  * No state: each load has its own context.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -258,4 +259,125 @@ conf_str(struct conf_ctx *ctx, const config_setting_t *group, const char *key,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Reads the boolean key of group (which may be NULL) into *out, or def
+ * when absent.
+ */
+int
+conf_bool(struct conf_ctx *ctx, const config_setting_t *group,
+    const char *key, int def, int *out)
+{
+	config_setting_t	*s;
+
+	*out = def;
+	s = group == NULL ? NULL : config_setting_get_member(group, key);
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		conf_serr(ctx, s, "must be true or false");
+		return -1;
+	}
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+/*
+ * Reads the number key (integer or float) of group into *out, or def when
+ * absent (required: an error when absent). A finite value only.
+ */
+int
+conf_num(struct conf_ctx *ctx, const config_setting_t *group,
+    const char *key, double def, int required, double *out)
+{
+	config_setting_t	*s;
+	double			 v;
+
+	*out = def;
+	s = group == NULL ? NULL : config_setting_get_member(group, key);
+	if (s == NULL) {
+		if (required) {
+			conf_missing(ctx, group, key);
+			return -1;
+		}
+		return 0;
+	}
+	if (conf_is_int(s))
+		v = (double)config_setting_get_int64(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else {
+		conf_serr(ctx, s, "must be a number");
+		return -1;
+	}
+	if (!isfinite(v) || fabs(v) > 1e15) {
+		conf_serr(ctx, s, "must be a finite number of at most 1e15");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * The array (or list) of strings s as a NULL-terminated malloc'd array
+ * (conf_strings_free), at least min of them, each 1..CONF_MAX_STRING
+ * bytes unless empty_ok. 0, or -1 with the error (*out NULL).
+ */
+int
+conf_strings(struct conf_ctx *ctx, const config_setting_t *s, int min,
+    int empty_ok, char ***out)
+{
+	config_setting_t	*e;
+	const char		*v;
+	char			**a;
+	int			 i, n;
+
+	*out = NULL;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		conf_serr(ctx, s, "must be an array of strings");
+		return -1;
+	}
+	n = config_setting_length(s);
+	if (n < min) {
+		conf_serr(ctx, s, "must have at least %d element%s", min,
+		    min == 1 ? "" : "s");
+		return -1;
+	}
+	if ((a = calloc((size_t)n + 1, sizeof(*a))) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    (v = config_setting_get_string(e)) == NULL) {
+			conf_serr(ctx, s, "must be an array of strings");
+			goto fail;
+		}
+		if ((!empty_ok && v[0] == '\0') ||
+		    strlen(v) > CONF_MAX_STRING) {
+			conf_serr(ctx, e, "must be 1..%d bytes", CONF_MAX_STRING);
+			goto fail;
+		}
+		if ((a[i] = strdup(v)) == NULL) {
+			conf_err(ctx, 0, "out of memory");
+			goto fail;
+		}
+	}
+	*out = a;
+	return 0;
+fail:
+	conf_strings_free(a);
+	return -1;
+}
+
+void
+conf_strings_free(char **a)
+{
+	size_t	 i;
+
+	for (i = 0; a != NULL && a[i] != NULL; i++)
+		free(a[i]);
+	free(a);
 }

@@ -145,7 +145,7 @@ job_json_raw(struct buf *b, const char *key, const char *raw)
  * Appends the job JSON object:
  * {"id","task","state","position","eta_ms","created_ms","started_ms",
  *  "finished_ms","locks","slot","device","params","result","error",
- *  "has_png","kernel"}.
+ *  "has_png","kernel","progress","progress_message"}.
  * position and eta_ms are numbers only while queued (eta_ms -1 = null);
  * times are null when 0; slot null when negative; device null when "";
  * locks, params and result are inserted raw (they are JSON already) and
@@ -179,6 +179,13 @@ job_to_json(const struct job *j, struct buf *b)
 	buf_puts(b, j->has_png ? ",\"has_png\":true" : ",\"has_png\":false");
 	buf_puts(b, ",\"kernel\":");
 	buf_json_str(b, j->kernel);
+	buf_puts(b, ",\"progress\":");
+	if (j->has_progress)
+		buf_json_num(b, j->progress);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"progress_message\":");
+	buf_json_str(b, j->progress_message);
 	buf_putc(b, '}');
 }
 
@@ -211,6 +218,7 @@ job_copy(struct job *dst, const struct job *src)
 	dst->params = job_strdup(src->params, &fail);
 	dst->result = job_strdup(src->result, &fail);
 	dst->error = job_strdup(src->error, &fail);
+	dst->progress_message = job_strdup(src->progress_message, &fail);
 	if (fail) {
 		job_clear(dst);
 		return -1;
@@ -230,6 +238,7 @@ job_clear(struct job *j)
 	free(j->params);
 	free(j->result);
 	free(j->error);
+	free(j->progress_message);
 	memset(j, 0, sizeof(*j));
 }
 

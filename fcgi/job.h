@@ -40,6 +40,10 @@ struct job {
 	char		*result;	/* JSON object, or NULL */
 	char		*error;		/* message, or NULL */
 	int		 has_png;	/* a result.png exists */
+	/* Progress a worker reported (while running; memory only). */
+	int		 has_progress;	/* 0: "progress" is null */
+	double		 progress;	/* 0..1 */
+	char		*progress_message; /* or NULL */
 	/* Only meaningful while queued; filled by the scheduler on lookup. */
 	int		 position;	/* 0-based among waiters of its first lock */
 	int64_t		 eta_ms;	/* estimated ms until it finishes; -1 = unknown */

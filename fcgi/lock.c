@@ -81,14 +81,22 @@ lock_unwait(struct lock *l, struct lock_waiter *w)
 }
 
 int
-lock_start(struct lock *l, struct lock_waiter *w, double waited_ms)
+lock_start_at(struct lock *l, struct lock_waiter *w, int slot,
+    double waited_ms)
 {
 	lock_unwait(l, w);
 	l->turn += 2;
 	w->turn->turn = l->turn;
 	l->n.started++;
 	hist_add(&l->n.wait, waited_ms);
-	return slots_take(&l->slots);
+	return slot >= 0 ? slots_take_at(&l->slots, slot) :
+	    slots_take(&l->slots);
+}
+
+int
+lock_start(struct lock *l, struct lock_waiter *w, double waited_ms)
+{
+	return lock_start_at(l, w, -1, waited_ms);
 }
 
 int

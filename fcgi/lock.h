@@ -96,6 +96,9 @@ void	lock_unwait(struct lock *l, struct lock_waiter *w);
  * The caller checked lock_has_room().
  */
 int	lock_start(struct lock *l, struct lock_waiter *w, double waited_ms);
+/* The same on a chosen slot (free, as sched_worker_slot found it). */
+int	lock_start_at(struct lock *l, struct lock_waiter *w, int slot,
+	    double waited_ms);
 
 /*
  * A job that held slot ended in state after run_ms: the slot is free

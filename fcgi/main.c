@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "exec.h"
 #include "journal.h"
 #include "kernel.h"
 #include "sched.h"
@@ -84,32 +85,6 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A lock slot bound to a device index this machine lacks fails every job
- * it gets ("no CUDA device N"). Not a config error, since the file may be
- * shared by machines with more GPUs, but worth saying at start. With no
- * GPU at all every job runs on the CPU instead, so nothing is said.
- */
-static void
-warn_missing_devices(const struct conf *conf, int ngpu)
-{
-	size_t	 i;
-	int	 slot;
-
-	for (i = 0; ngpu > 0 && i < conf->nlocks; i++) {
-		if (conf->locks[i].devices == NULL)
-			continue;
-		for (slot = 0; slot < conf->locks[i].slots; slot++)
-			if (conf->locks[i].devices[slot] >= ngpu)
-				fprintf(stderr, "level=warn msg=\"a lock slot "
-				    "names a device this machine lacks: its "
-				    "jobs will fail\" lock=%s slot=%d "
-				    "device=cuda:%d devices=%d\n",
-				    conf->locks[i].name, slot,
-				    conf->locks[i].devices[slot], ngpu);
-	}
-}
-
 /* What the command line asks for. */
 struct main_opts {
 	const char		*path;		/* -c: the config file */
@@ -151,6 +126,13 @@ parse_options(int argc, char *argv[], struct main_opts *o)
 	o->sopts.templates = o->templates;
 }
 
+/* server_opts.reconfigure: the workers take the reloaded config. */
+static int
+reconfigure_workers(void *arg, const struct conf *conf)
+{
+	return exec_reconfigure(arg, conf);
+}
+
 /*
  * Runs the responder on conf and tmpl (state: the state directory) until
  * SIGTERM and the drain. Returns the exit status; leaves at once with
@@ -162,33 +144,38 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 {
 	struct journal		*journal = NULL;
 	struct sched		*sched = NULL;
+	struct exec		*exec = NULL;
 	struct app		*app = NULL;
 	struct sched_opts	 schopts;
+	struct server_opts	 sopts = o->sopts;
 	unsigned char		 secret[APP_SECRET_LEN];
-	char			 err[1024], devs[512];
+	char			 err[1024], worker[4096];
 	int			 rc = 1;
 
-	kernel_devices_init();
-	kernel_devices_describe(devs, sizeof(devs));
+	exec_kernel_worker_path(worker, sizeof(worker));
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
-	    "devices=\"%s\"\n", PACKAGE_VERSION, o->path, devs);
-	warn_missing_devices(conf, kernel_device_count());
-
+	    "kernel_worker=%s\n", PACKAGE_VERSION, o->path, worker);
 	memset(&schopts, 0, sizeof(schopts));
 	schopts.log = stderr;	/* one line per job transition */
 	if (ensure_dir(state, err, sizeof(err)) == -1 ||
 	    app_load_secret(state, secret, err, sizeof(err)) == -1 ||
 	    (journal = journal_open(state, err, sizeof(err))) == NULL ||
-	    (sched = sched_create(conf, journal, &schopts, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "level=error msg=\"%s\"\n", err);
-		goto out;
-	}
+	    (exec = exec_create(conf, state, worker, stderr, 0, err,
+	    sizeof(err))) == NULL)
+		goto fail;
+	schopts.exec = exec_ops(exec);
+	if ((sched = sched_create(conf, journal, &schopts, err,
+	    sizeof(err))) == NULL || exec_start(exec, sched, err,
+	    sizeof(err)) == -1)
+		goto fail;
 	if ((app = app_create(conf, tmpl, sched, journal, secret)) == NULL) {
-		fprintf(stderr, "level=error msg=\"out of memory\"\n");
-		goto out;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
 	}
-	if (server_run(app, sched, conf, &o->sopts, err, sizeof(err)) == -1) {
+	app_set_device_stats(app, exec_device_stats, exec);
+	sopts.reconfigure = reconfigure_workers;
+	sopts.reconfigure_arg = exec;
+	if (server_run(app, sched, conf, &sopts, err, sizeof(err)) == -1) {
 		fprintf(stderr, "level=error msg=\"%s\"\n", err);
 		goto out;
 	}
@@ -207,8 +194,15 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 		_exit(0);
 	}
 	fprintf(stderr, "level=info msg=\"stopped\"\n");
+	goto out;
+fail:
+	fprintf(stderr, "level=error msg=\"%s\"\n", err);
 out:
-	/* The scheduler may run on a reloaded conf that app_free frees. */
+	/*
+	 * The workers first (their events go to the scheduler); the
+	 * scheduler may run on a reloaded conf that app_free frees.
+	 */
+	exec_destroy(exec);
 	if (sched != NULL)
 		sched_destroy(sched);
 	app_free(app);

@@ -196,6 +196,20 @@ render_tasks(struct buf *b, const struct sched_stats *ss)
 		buf_printf(b, "%llu\n",
 		    (unsigned long long)ss->tasks[i].refused);
 	}
+	head(b, "sluice_task_workers_ready", "gauge",
+	    "Slots of each task whose worker is ready for a job.");
+	for (i = 0; i < ss->ntasks; i++) {
+		sample(b, "sluice_task_workers_ready", "task",
+		    ss->tasks[i].name, NULL, NULL);
+		buf_printf(b, "%d\n", ss->tasks[i].workers_ready);
+	}
+	head(b, "sluice_task_workers_failing", "gauge",
+	    "1 while a task's workers fail to start (its jobs fail at once).");
+	for (i = 0; i < ss->ntasks; i++) {
+		sample(b, "sluice_task_workers_failing", "task",
+		    ss->tasks[i].name, NULL, NULL);
+		buf_printf(b, "%d\n", ss->tasks[i].failing[0] != '\0');
+	}
 	head(b, "sluice_task_mean_run_seconds", "gauge",
 	    "Mean run time of each task's jobs (absent before the first).");
 	for (i = 0; i < ss->ntasks; i++) {
@@ -209,39 +223,42 @@ render_tasks(struct buf *b, const struct sched_stats *ss)
 	}
 }
 
-enum dev_field { DEV_FAILURES, DEV_IN_A_ROW, DEV_RESETS, DEV_UNUSABLE };
-
-/* One series of the devices' health. */
+/* "cuda:N" or "cpu" for device index d. */
 static void
-device_series(struct buf *b, const struct metrics_snapshot *snap,
-    enum dev_field f)
+device_name(int d, char *out, size_t len)
 {
-	static const struct {
-		const char	*name, *type, *help;
-	} series[] = {
-		[DEV_FAILURES] = { "sluice_device_job_failures_total",
-		    "counter", "Jobs that failed on each CUDA device." },
-		[DEV_IN_A_ROW] = { "sluice_device_failures_in_a_row", "gauge",
-		    "Jobs failed in a row on each CUDA device (0 after a "
-		    "success)." },
-		[DEV_RESETS] = { "sluice_device_resets_total", "counter",
-		    "Resets of each CUDA device after an error broke its "
-		    "context." },
-		[DEV_UNUSABLE] = { "sluice_device_unusable", "gauge",
-		    "1 while a CUDA device's reset failed: its jobs fail at "
-		    "once." },
-	};
-	const struct kernel_device_health	*h;
-	long					 v;
-	int					 d;
+	if (d < 0)
+		snprintf(out, len, "cpu");
+	else
+		snprintf(out, len, "cuda:%d", d);
+}
 
-	head(b, series[f].name, series[f].type, series[f].help);
+/* The per-device series: job failures and worker restarts. */
+static void
+device_series(struct buf *b, const struct metrics_snapshot *snap)
+{
+	char	 name[24];
+	int	 d;
+
+	head(b, "sluice_device_job_failures_total", "counter",
+	    "Jobs failed on each device's slots by a worker's exit, crash, "
+	    "protocol error or timeout.");
 	for (d = 0; d < snap->ndevices; d++) {
-		h = &snap->devices[d];
-		v = f == DEV_FAILURES ? h->failures : f == DEV_IN_A_ROW ?
-		    h->in_a_row : f == DEV_RESETS ? h->resets : h->unusable;
-		buf_printf(b, "%s{device=\"cuda:%d\"} %ld\n", series[f].name,
-		    d, v);
+		device_name(snap->devices[d].device, name, sizeof(name));
+		sample(b, "sluice_device_job_failures_total", "device", name,
+		    NULL, NULL);
+		buf_printf(b, "%llu\n",
+		    (unsigned long long)snap->devices[d].failures);
+	}
+	head(b, "sluice_device_worker_restarts_total", "counter",
+	    "Worker processes started again on each device's slots (after "
+	    "an exit, a crash, a timeout or a cancel that had to kill).");
+	for (d = 0; d < snap->ndevices; d++) {
+		device_name(snap->devices[d].device, name, sizeof(name));
+		sample(b, "sluice_device_worker_restarts_total", "device", name,
+		    NULL, NULL);
+		buf_printf(b, "%llu\n",
+		    (unsigned long long)snap->devices[d].restarts);
 	}
 }
 
@@ -271,12 +288,10 @@ render_server(struct buf *b, const struct metrics_snapshot *snap)
 	head(b, "sluice_draining", "gauge",
 	    "1 while stopping: no new submissions.");
 	buf_printf(b, "sluice_draining %d\n", ms->draining ? 1 : 0);
-	head(b, "sluice_devices", "gauge", "CUDA devices found at start.");
+	head(b, "sluice_devices", "gauge",
+	    "CUDA devices the lock slots name.");
 	buf_printf(b, "sluice_devices %d\n", ms->devices);
-	device_series(b, snap, DEV_FAILURES);
-	device_series(b, snap, DEV_IN_A_ROW);
-	device_series(b, snap, DEV_RESETS);
-	device_series(b, snap, DEV_UNUSABLE);
+	device_series(b, snap);
 	head(b, "sluice_config_reloads_total", "counter",
 	    "SIGHUP reloads, by result.");
 	buf_printf(b, "sluice_config_reloads_total{result=\"ok\"} %llu\n"
@@ -296,22 +311,29 @@ metrics_render(struct buf *b, const struct metrics_snapshot *snap)
 	render_server(b, snap);
 }
 
-int
-metrics_snapshot_devices(struct metrics_snapshot *snap, int ndev)
+static int
+device_cmp(const void *a, const void *b)
 {
-	int	 d;
+	const struct metrics_device *x = a, *y = b;
 
+	return (x->device > y->device) - (x->device < y->device);
+}
+
+int
+metrics_snapshot_devices(struct metrics_snapshot *snap,
+    const struct metrics_device *from, int n)
+{
 	free(snap->devices);
 	snap->devices = NULL;
 	snap->ndevices = 0;
-	if (ndev <= 0)
+	if (n <= 0)
 		return 0;
-	if ((snap->devices = calloc((size_t)ndev,
-	    sizeof(*snap->devices))) == NULL)
+	if ((snap->devices = calloc((size_t)n, sizeof(*snap->devices))) ==
+	    NULL)
 		return -1;
-	for (d = 0; d < ndev; d++)
-		kernel_device_health(d, &snap->devices[d]);
-	snap->ndevices = ndev;
+	memcpy(snap->devices, from, (size_t)n * sizeof(*from));
+	qsort(snap->devices, (size_t)n, sizeof(*snap->devices), device_cmp);
+	snap->ndevices = n;
 	return 0;
 }
 
@@ -416,6 +438,9 @@ task_json(const struct sched_task_stats *t, int *ok)
 	jset(o, "mean_run_ms", t->run_n > 0 ? jnum(t->run_sum_ms /
 	    (double)t->run_n) : json_null(), ok);
 	jset(o, "eta_run_ms", jnum(round(t->eta_run_ms)), ok);
+	jset(o, "workers_ready", json_integer(t->workers_ready), ok);
+	jset(o, "failing", t->failing[0] != '\0' ? json_string(t->failing) :
+	    json_null(), ok);
 	return o;
 }
 
@@ -455,24 +480,22 @@ server_json(const struct metrics_server *ms, const char *version, int *ok)
 }
 
 /*
- * One object per CUDA device, in index order: {"device":"cuda:0",
- * "failures":..,"in_a_row":..,"resets":..,"unusable":false}.
+ * One object per device, the CPU first: {"device":"cuda:0",
+ * "failures":..,"restarts":..}.
  */
 static json_t *
 devices_json(const struct metrics_snapshot *snap, int *ok)
 {
-	const struct kernel_device_health	*h;
-	json_t					*a = json_array();
-	char					 name[24];
-	int					 d;
+	json_t	*a = json_array();
+	char	 name[24];
+	int	 d;
 
 	for (d = 0; d < snap->ndevices; d++) {
-		h = &snap->devices[d];
-		snprintf(name, sizeof(name), "cuda:%d", d);
-		if (json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I,s:b}",
-		    "device", name, "failures", (json_int_t)h->failures,
-		    "in_a_row", (json_int_t)h->in_a_row, "resets",
-		    (json_int_t)h->resets, "unusable", h->unusable != 0)) == -1)
+		device_name(snap->devices[d].device, name, sizeof(name));
+		if (json_array_append_new(a, json_pack("{s:s,s:I,s:I}",
+		    "device", name, "failures",
+		    (json_int_t)snap->devices[d].failures, "restarts",
+		    (json_int_t)snap->devices[d].restarts)) == -1)
 			*ok = 0;
 	}
 	return a;

@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "kernel.h"
 #include "sched.h"
 
 #define METRICS_STATUS_CODES	500	/* HTTP statuses 100..599 */
@@ -23,7 +22,7 @@
 struct metrics_server {
 	int		 threads, threads_busy;	/* responder threads */
 	int		 draining;
-	int		 devices;		/* CUDA devices at start */
+	int		 devices;		/* CUDA devices the locks name */
 	double		 uptime_s, start_time_s;
 	uint64_t	 reloads, reload_errors;
 	/* Requests answered, by status / 100 and by status - 100. */
@@ -31,20 +30,29 @@ struct metrics_server {
 	uint64_t	 by_status[METRICS_STATUS_CODES];
 };
 
+/* The workers of one device's slots (the supervisor's counters). */
+struct metrics_device {
+	int		 device;	/* CUDA index; -1: the CPU slots */
+	uint64_t	 failures;	/* jobs failed by a worker's exit, crash,
+					   protocol error or timeout */
+	uint64_t	 restarts;	/* worker starts after the first */
+};
+
 struct metrics_snapshot {
-	struct sched_stats		 sched;
-	int				 has_sched;	/* 0: no scheduler */
-	struct metrics_server		 server;
-	struct kernel_device_health	*devices;	/* CUDA device i's */
-	int				 ndevices;	/* entries in devices */
+	struct sched_stats	 sched;
+	int			 has_sched;	/* 0: no scheduler */
+	struct metrics_server	 server;
+	struct metrics_device	*devices;	/* by device, cpu first */
+	int			 ndevices;
 };
 
 /*
- * Reads the health of CUDA devices 0..ndev-1 (kernel_device_health) into
- * snap->devices, replacing what was there. Returns 0, or -1 on ENOMEM
- * (then no devices). Thread-safe.
+ * Copies n devices' counters into snap->devices (sorted: the CPU, then
+ * by index), replacing what was there. Returns 0, or -1 on ENOMEM (then
+ * no devices).
  */
-int	metrics_snapshot_devices(struct metrics_snapshot *, int ndev);
+int	metrics_snapshot_devices(struct metrics_snapshot *,
+	    const struct metrics_device *, int n);
 /* Frees what the snapshot holds (sched stats, devices) and zeroes it. */
 void	metrics_snapshot_free(struct metrics_snapshot *);
 

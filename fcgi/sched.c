@@ -71,9 +71,8 @@ sched_build(struct sched *s, const struct conf *conf)
 	for (i = 0; i < s->nlocks; i++)
 		(void)lock_init(&s->locks[i], &conf->locks[i]);
 	for (i = 0; i < s->ntasks; i++) {
-		if ((s->tasks[i] = calloc(1, sizeof(**s->tasks))) == NULL)
+		if ((s->tasks[i] = stask_new()) == NULL)
 			return -1;
-		s->tasks[i]->ema_ms = SCHED_SEED_MS;
 		sched_task_bind(s->tasks[i], &conf->tasks[i]);
 	}
 	return 0;
@@ -114,10 +113,10 @@ sched_free_all(struct sched *s)
 			sched_sess_free(e);
 		}
 	for (i = 0; i < s->ntasks && s->tasks != NULL; i++)
-		free(s->tasks[i]);
+		stask_free(s->tasks[i]);
 	while ((st = SLIST_FIRST(&s->retired)) != NULL) {
 		SLIST_REMOVE_HEAD(&s->retired, retired);
-		free(st);
+		stask_free(st);
 	}
 	free(s->runners);
 	free(s->locks);
@@ -154,7 +153,6 @@ sched_create(const struct conf *conf, struct journal *jr,
 	if (opts != NULL)
 		s->opts = *opts;
 	s->next_seq = 1;
-	s->ngpu = kernel_device_count();
 	STAILQ_INIT(&s->ready);
 	TAILQ_INIT(&s->running.head);
 	TAILQ_INIT(&s->finished.head);
@@ -359,8 +357,17 @@ admit(struct sched *s, struct sjob *j, struct sess *e)
 }
 
 /* Under mu: the steps from the task to an admitted job. */
+/* 1 when two inputs signatures (NULL: none) are the same. */
+static int
+sig_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 static enum sched_rc
-submit_locked(struct sched *s, const char *task, const struct kernel *k,
+submit_locked(struct sched *s, const char *task, const char *sig,
     const char *session, const char *nonce, const char *params_json,
     char id[JOB_ID_LEN + 1], int *retry_after)
 {
@@ -374,11 +381,11 @@ submit_locked(struct sched *s, const char *task, const struct kernel *k,
 	if ((st = sched_task_find(s, task)) == NULL)
 		return SCHED_UNKNOWN_TASK;
 	/*
-	 * params fit the kernel of the caller's config generation; a SIGHUP
-	 * since may have given the task another kernel (other parameters,
-	 * other count): running it with these values would be garbage.
+	 * params fit the inputs of the caller's config generation; a SIGHUP
+	 * since may have given the task other ones (another kernel, other
+	 * inputs): running it with these values would be garbage.
 	 */
-	if (st->k != k) {
+	if (!sig_equal(st->ct->inputs_sig, sig)) {
 		*retry_after = 1;
 		return SCHED_CHANGED;
 	}
@@ -408,7 +415,7 @@ submit_locked(struct sched *s, const char *task, const struct kernel *k,
 }
 
 enum sched_rc
-sched_submit(struct sched *s, const char *task, const struct kernel *k,
+sched_submit(struct sched *s, const char *task, const char *sig,
     const char *session, const char *nonce, const char *params_json,
     char id[JOB_ID_LEN + 1], int *retry_after)
 {
@@ -436,7 +443,7 @@ sched_submit(struct sched *s, const char *task, const struct kernel *k,
 		}
 	}
 	pthread_mutex_lock(&s->mu);
-	rc = submit_locked(s, task, k, session, nonce, params_json, id,
+	rc = submit_locked(s, task, sig, session, nonce, params_json, id,
 	    retry_after);
 	pthread_mutex_unlock(&s->mu);
 	/* With a journal it was logged before the journal write. */
@@ -467,6 +474,24 @@ cancel_journaled(struct sched *s, const char *id, const char *session)
 	return rc;
 }
 
+/*
+ * Under mu: asks running j's worker to stop (once); the job ends when
+ * the executor's run returns. Without an executor (the tests' hook) a
+ * running job cannot be stopped.
+ */
+static enum sched_rc
+cancel_running(struct sched *s, struct sjob *j)
+{
+	const struct sched_exec	*x = s->opts.exec;
+
+	if (x == NULL || x->cancel == NULL)
+		return SCHED_CONFLICT;
+	if (!j->cancelling && j->doomed == NULL &&
+	    x->cancel(x->arg, j->job.id) == 0)
+		j->cancelling = 1;
+	return SCHED_OK;
+}
+
 enum sched_rc
 sched_cancel(struct sched *s, const char *id, const char *session)
 {
@@ -484,6 +509,8 @@ sched_cancel(struct sched *s, const char *id, const char *session)
 	if ((session != NULL && strcmp(j->job.session, session) != 0) ||
 	    j->pending)
 		rc = SCHED_NOT_FOUND;
+	else if (j->job.state == JOB_RUNNING)
+		rc = cancel_running(s, j);
 	else if (j->job.state != JOB_QUEUED)
 		rc = SCHED_CONFLICT;
 	else {
@@ -574,6 +601,89 @@ sched_lookup(struct sched *s, const char *id, const char *session,
 	out->position = -1;
 	out->eta_ms = -1;
 	return SCHED_OK;
+}
+
+/* Under mu: task's state and (task, slot)'s slot index, or NULL. */
+static struct stask *
+worker_task(struct sched *s, const char *task, int slot)
+{
+	struct stask	*st = sched_task_find(s, task);
+
+	if (st == NULL || slot < 0 || slot >= SLOTS_MAX)
+		return NULL;
+	return st;
+}
+
+void
+sched_worker_ready(struct sched *s, const char *task, int slot,
+    const char *device)
+{
+	struct stask	*st;
+	uint64_t	 bit = UINT64_C(1) << (slot % 64);
+
+	pthread_mutex_lock(&s->mu);
+	if ((st = worker_task(s, task, slot)) != NULL) {
+		if (device != NULL) {
+			st->ready[slot / 64] |= bit;
+			snprintf(st->devs[slot], sizeof(st->devs[slot]), "%s",
+			    device);
+		} else {
+			st->ready[slot / 64] &= ~bit;
+			st->wanted[slot / 64] &= ~bit;
+		}
+		sched_dispatch(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+sched_task_failing(struct sched *s, const char *task, const char *why)
+{
+	struct stask	*st;
+
+	pthread_mutex_lock(&s->mu);
+	if ((st = sched_task_find(s, task)) != NULL) {
+		free(st->failing);
+		st->failing = why != NULL ? strdup(why) : NULL;
+		if (why != NULL)
+			fprintf(stderr, "level=warn msg=\"workers fail to start: "
+			    "their jobs fail at once\" task=%s\n", task);
+		sched_dispatch(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+sched_job_progress(struct sched *s, const char *id, double fraction,
+    const char *message)
+{
+	struct sjob	*j;
+	char		*m = message != NULL ? strdup(message) : NULL;
+
+	pthread_mutex_lock(&s->mu);
+	if ((j = sched_job_find(s, id)) != NULL &&
+	    j->job.state == JOB_RUNNING) {
+		j->job.has_progress = 1;
+		j->job.progress = fraction < 0 ? 0 : fraction > 1 ? 1 :
+		    fraction;
+		free(j->job.progress_message);
+		j->job.progress_message = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(m);
+}
+
+void
+sched_kick(struct sched *s)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->ntasks; i++)
+		memset(s->tasks[i]->wanted, 0, sizeof(s->tasks[i]->wanted));
+	sched_dispatch(s);
+	pthread_mutex_unlock(&s->mu);
 }
 
 int

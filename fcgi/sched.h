@@ -38,27 +38,60 @@ enum sched_rc {
 	SCHED_SESSION_LIMIT,	/* session has max_active jobs: 429 + Retry-After */
 	SCHED_DRAINING,		/* shutting down: 503 */
 	SCHED_NOT_FOUND,	/* no such job (or another session's): 404 */
-	SCHED_CONFLICT,		/* cancel of a job no longer queued: 409 */
+	SCHED_CONFLICT,		/* cancel of a job that has ended: 409 */
 	SCHED_UNKNOWN_TASK,	/* 404 */
 	SCHED_ERROR,		/* internal (journal write failed): 500 */
-	SCHED_CHANGED		/* a reload gave the task another kernel since
+	SCHED_CHANGED		/* a reload changed the task's inputs since
 				   the params were validated: 503 +
 				   Retry-After: 1 */
 };
 
-struct kernel;
+/* What an executor runs: a started job, on its worker's slot. */
+struct sched_run {
+	const struct job *job;		/* id, task, params: read only */
+	int		  slot;		/* its slot of the task's worker lock */
+	int		  device;	/* that slot's device index; -1: cpu */
+};
+
+/* How a run ended, filled by the executor; the scheduler frees it. */
+struct sched_outcome {
+	enum job_state	 state;		/* JOB_DONE, JOB_FAILED or JOB_CANCELLED */
+	char		*result;	/* done: a JSON object (malloc'd) */
+	char		*error;		/* failed, cancelled: for the user */
+	unsigned char	*png;		/* done: the result image, or NULL */
+	size_t		 png_len;
+	char		 device[16];	/* where it ran, "" to keep the slot's */
+};
 
 /*
- * Test hook: when set in sched_opts, called instead of the kernel. The
- * hook gets the job, its slot of each lock and the configured device of
- * its slot of the first of its locks that has devices (KERNEL_CPU when
- * none has).
+ * The executor: what runs the jobs (the worker supervisor, in the
+ * server). want asks for (task, slot)'s worker (called under the
+ * scheduler's mutex: it must not block or call back); the owner tells
+ * the scheduler when a worker is ready with sched_worker_ready(). run
+ * runs a job on a runner thread and blocks until it ends. cancel asks a
+ * running job to stop (any thread, maybe under the mutex: no blocking);
+ * it returns 0, or -1 when the job is not running there.
+ */
+struct sched_exec {
+	void	(*want)(void *arg, const char *task, int slot);
+	void	(*run)(void *arg, const struct sched_run *,
+		    struct sched_outcome *);
+	int	(*cancel)(void *arg, const char *id);
+	void	*arg;
+};
+
+/*
+ * How jobs run: through exec (every slot waits for its worker to be
+ * ready), or, for tests, through run_hook, called on the runner thread
+ * with the job, its slot of each lock and the configured device of its
+ * slot of its worker lock (-1 when none); every slot counts as ready.
  */
 struct sched_opts {
+	const struct sched_exec *exec;
 	int	(*run_hook)(const struct job *, const int *slots,
 		    int device, void *arg, char *err, size_t errlen);
 	void	*run_arg;
-	int	 threads;	/* worker threads; 0 = sum of all slots */
+	int	 threads;	/* runner threads; 0 = sum of all slots */
 	FILE	*log;		/* job transition lines; NULL = none */
 };
 
@@ -73,24 +106,50 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 
 /*
  * Admits a job of task for session with params_json (the params codec's
- * text, params_encode(), validated by the caller against kernel k; NULL
- * means "{}"; copied). k must be the kernel the scheduler's config
- * gives the task (NULL for a kernel unknown to kernel_find(), as with a
- * test hook): when a reload changed it in between, nothing is admitted
- * and SCHED_CHANGED returned, *retry_after 1. A non-empty nonce already
- * used by this session returns SCHED_OK with that job's id (or
- * SCHED_CONFLICT, id still set, when that job is of another task).
- * On SCHED_OK, id is set and the job is journaled. On QUEUE_FULL and
- * SESSION_LIMIT, *retry_after is a suggested wait in seconds.
+ * text, params_encode(), validated by the caller against the task's
+ * inputs as its config generation had them, whose conf_task.inputs_sig
+ * is sig; NULL means "{}"; copied). When a reload has changed the task's
+ * inputs since (another sig), nothing is admitted and SCHED_CHANGED is
+ * returned, *retry_after 1. A non-empty nonce already used by this
+ * session returns SCHED_OK with that job's id (or SCHED_CONFLICT, id
+ * still set, when that job is of another task). On SCHED_OK, id is set
+ * and the job is journaled. On QUEUE_FULL and SESSION_LIMIT,
+ * *retry_after is a suggested wait in seconds.
  */
 enum sched_rc	 sched_submit(struct sched *, const char *task,
-		    const struct kernel *k, const char *session,
+		    const char *sig, const char *session,
 		    const char *nonce, const char *params_json,
 		    char id[JOB_ID_LEN + 1], int *retry_after);
 
-/* Cancels a queued job of session: OK, NOT_FOUND or CONFLICT. */
+/*
+ * Cancels a job of session: a queued one ends cancelled at once; a
+ * running one is asked to stop (the executor's cancel: it ends cancelled
+ * within the task's cancel_grace). OK, NOT_FOUND, or CONFLICT once it has
+ * ended.
+ */
 enum sched_rc	 sched_cancel(struct sched *, const char *id,
 		    const char *session);
+
+/*
+ * From the executor's owner (any thread, never under the scheduler's
+ * mutex): (task, slot)'s worker is ready, with the device it uses
+ * ("cuda:0", "cpu"), or is gone (device NULL); task's workers keep failing
+ * to start (why: its waiting and new jobs fail at once with it) or work
+ * again (why NULL); a running job's progress (fraction 0..1, message or
+ * NULL). Unknown tasks, slots and jobs are ignored.
+ */
+void		 sched_worker_ready(struct sched *, const char *task,
+		    int slot, const char *device);
+void		 sched_task_failing(struct sched *, const char *task,
+		    const char *why);
+void		 sched_job_progress(struct sched *, const char *id,
+		    double fraction, const char *message);
+/*
+ * The executor has started: every worker is asked for again (wants made
+ * before it ran went nowhere) and waiting jobs are dispatched. Any thread.
+ */
+void		 sched_kick(struct sched *);
+
 
 /*
  * Copies the job (with live position/eta while queued) into out, which the
@@ -157,6 +216,8 @@ struct sched_task_stats {
 	double		 run_sum_ms;
 	uint64_t	 run_n;		/* mean run = run_sum_ms / run_n */
 	double		 eta_run_ms;	/* the run time the ETAs assume */
+	int		 workers_ready;	/* slots whose worker is ready */
+	char		 failing[256];	/* why its workers fail to start, or "" */
 };
 
 struct sched_stats {

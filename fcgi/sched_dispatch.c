@@ -21,13 +21,15 @@
  * full). That is what keeps the scheduler work-conserving; the earlier
  * job may then wait longer than under a strict FIFO.
  *
- * Devices. When one of the job's locks has devices (conf_load allows one
- * per task; the first such lock counts), the job's slot s of that lock
- * maps to the configured index devices[s]. If kernel_device_count() (read
- * once, at sched_create) is > 0, the kernel runs on that CUDA device and
- * the job's device is "cuda:N"; otherwise the kernel runs with KERNEL_CPU
- * and the job's device is "cpu". The test hook always gets the configured
- * index (devices[s]) when such a lock exists, KERNEL_CPU otherwise.
+ * Workers. A job runs in the worker of its task on its slot of the
+ * task's worker lock (the lock with devices, else the first). With an
+ * executor, a slot is only given to a job when that worker has said it is
+ * ready (sched_worker_ready); a job that could start but finds no ready
+ * worker on a free slot asks for one (wants_pass) and waits, unless the
+ * task's workers fail to start: then it starts at once, to fail with the
+ * reason. The slot's configured device (devices[s], else the CPU) is the
+ * job's; its name is what the worker said it uses, else "cuda:N" or
+ * "cpu". Without an executor (the tests' run hook) every slot is ready.
  */
 #include <sys/queue.h>
 
@@ -40,8 +42,25 @@
 
 #define SCHED_FAIR_HOPS		64
 #define SCHED_EMA_ALPHA		0.2
+#define SCHED_WANT_SCAN		64	/* waiters a lock's wants pass looks at */
 
-/* 1 when every lock of j has a free slot now. */
+/*
+ * The free slot of j's worker lock whose worker is ready (the lowest),
+ * -1 when there is none, or SCHED_ANY_SLOT when any free slot will do
+ * (no executor, or a failing task).
+ */
+#define SCHED_ANY_SLOT	(-2)
+int
+sched_worker_slot(struct sched *s, const struct sjob *j)
+{
+	const struct lock	*L = sjob_lock(s, j, j->wlock);
+
+	if (s->opts.exec == NULL || j->st->failing != NULL)
+		return lock_has_room(L) ? SCHED_ANY_SLOT : -1;
+	return slots_first_free(&L->slots, j->st->ready, NULL);
+}
+
+/* 1 when every lock of j has a free slot now (and its worker is ready). */
 int
 sched_startable(struct sched *s, const struct sjob *j)
 {
@@ -50,7 +69,7 @@ sched_startable(struct sched *s, const struct sjob *j)
 	for (i = 0; i < j->nlocks; i++)
 		if (!lock_has_room(sjob_lock(s, j, i)))
 			return 0;
-	return 1;
+	return sched_worker_slot(s, j) != -1;
 }
 
 /* The first waiter of lock li, in its order, that could start now. */
@@ -165,27 +184,23 @@ audit_start(struct sched *s, struct sjob *c)
 	}
 }
 
-/* The job's device, from the first of its locks that has devices. */
+/* The job's device: its worker slot's, as configured and as reported. */
 static void
 sjob_pick_device(struct sched *s, struct sjob *j)
 {
-	const struct conf_lock	*cl;
-	size_t			 i;
+	const struct conf_lock	*cl = sjob_lock(s, j, j->wlock)->cl;
+	int			 slot = j->locks[j->wlock].slot;
 
-	j->run_device = j->hook_device = KERNEL_CPU;
-	snprintf(j->job.device, sizeof(j->job.device), "cpu");
-	for (i = 0; i < j->nlocks; i++) {
-		cl = sjob_lock(s, j, i)->cl;
-		if (cl->devices == NULL || j->locks[i].slot < 0)
-			continue;
-		j->hook_device = cl->devices[j->locks[i].slot];
-		if (s->ngpu > 0) {
-			j->run_device = j->hook_device;
-			snprintf(j->job.device, sizeof(j->job.device),
-			    "cuda:%d", j->run_device);
-		}
-		return;
-	}
+	j->device = cl->devices != NULL && slot >= 0 && slot < cl->slots ?
+	    cl->devices[slot] : -1;
+	if (s->opts.exec != NULL && slot >= 0 && j->st->devs[slot][0] != '\0')
+		snprintf(j->job.device, sizeof(j->job.device), "%s",
+		    j->st->devs[slot]);
+	else if (j->device >= 0)
+		snprintf(j->job.device, sizeof(j->job.device), "cuda:%d",
+		    j->device);
+	else
+		snprintf(j->job.device, sizeof(j->job.device), "cpu");
 }
 
 /* Starts queued j: its slots, its device, onto the ready list. */
@@ -195,10 +210,12 @@ sjob_start(struct sched *s, struct sjob *j)
 	int64_t		 now = sched_mono_ns();
 	double		 waited = (double)(now - j->enq_ns) / 1e6;
 	size_t		 i;
+	int		 wslot = sched_worker_slot(s, j);
 
 	for (i = 0; i < j->nlocks; i++)
-		j->locks[i].slot = lock_start(sjob_lock(s, j, i),
-		    &j->locks[i].w, waited);
+		j->locks[i].slot = lock_start_at(sjob_lock(s, j, i),
+		    &j->locks[i].w, i == j->wlock && wslot >= 0 ? wslot : -1,
+		    waited);
 	j->st->nqueued--;
 	j->st->nrunning++;
 	j->job.state = JOB_RUNNING;
@@ -206,6 +223,8 @@ sjob_start(struct sched *s, struct sjob *j)
 	j->start_ns = now;
 	j->job.slot = j->locks[0].slot;
 	sjob_pick_device(s, j);
+	if (s->opts.exec != NULL && j->st->failing != NULL)
+		j->doomed = strdup(j->st->failing);	/* NULL: it waits */
 
 	TAILQ_INSERT_TAIL(&s->running.head, j, state_link);
 	s->running.n++;
@@ -219,6 +238,63 @@ sjob_start(struct sched *s, struct sjob *j)
 		s->self_take = 0;
 	else if (s->idle > 0)
 		pthread_cond_signal(&s->work_cv);
+}
+
+/*
+ * j's locks all have room, but no free slot of its worker lock has a
+ * ready worker: asks for one on the lowest free slot not asked for yet.
+ */
+static void
+want_worker(struct sched *s, struct sjob *j)
+{
+	struct lock	*L = sjob_lock(s, j, j->wlock);
+	uint64_t	 asked[SLOTS_WORDS];
+	int		 i, slot;
+
+	for (i = 0; i < SLOTS_WORDS; i++)
+		asked[i] = j->st->wanted[i] | j->st->ready[i];
+	if ((slot = slots_first_free(&L->slots, NULL, asked)) < 0)
+		return;
+	j->st->wanted[slot / 64] |= UINT64_C(1) << (slot % 64);
+	s->opts.exec->want(s->opts.exec->arg, j->st->ct->name, slot);
+}
+
+/*
+ * After a dispatch: the first waiters of each lock with room that could
+ * start but for a ready worker get one asked for, once per task and pass.
+ * Only the first SCHED_WANT_SCAN waiters are looked at, so that a long
+ * queue costs nothing here; the others' turn comes as those start.
+ */
+static void
+wants_pass(struct sched *s)
+{
+	struct lock_waiter	*w;
+	struct sjob		*j;
+	size_t			 li, i;
+	int			 n;
+
+	if (s->opts.exec == NULL || s->opts.exec->want == NULL)
+		return;
+	s->want_pass++;
+	for (li = 0; li < s->nlocks; li++) {
+		if (!lock_has_room(&s->locks[li]))
+			continue;
+		n = 0;
+		TAILQ_FOREACH(w, &s->locks[li].waiters, link) {
+			if (n++ == SCHED_WANT_SCAN)
+				break;
+			j = sjob_of_waiter(w);
+			if (j->st->want_pass == s->want_pass)
+				continue;
+			for (i = 0; i < j->nlocks; i++)
+				if (!lock_has_room(sjob_lock(s, j, i)))
+					break;
+			if (i < j->nlocks)
+				continue;
+			j->st->want_pass = s->want_pass;
+			want_worker(s, j);
+		}
+	}
 }
 
 void
@@ -237,6 +313,7 @@ sched_dispatch(struct sched *s)
 				audit_start(s, c);
 			sjob_start(s, c);
 		}
+	wants_pass(s);
 }
 
 /* Drops finished job j from memory (lookups go to the journal). */
@@ -314,6 +391,8 @@ sjob_end(struct sched *s, struct sjob *j, enum job_state state,
 {
 	sjob_release(s, j, state);
 	j->st->ended[state]++;
+	if (state == JOB_DONE && j->job.has_progress)
+		j->job.progress = 1;
 	j->job.state = state;
 	j->job.finished_ms = job_now_ms();
 	free(j->job.result);

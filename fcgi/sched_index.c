@@ -127,11 +127,35 @@ sched_task_find(struct sched *s, const char *name)
 	return NULL;
 }
 
+struct stask *
+stask_new(void)
+{
+	struct stask	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	if ((st->devs = calloc(SLOTS_MAX, sizeof(*st->devs))) == NULL) {
+		free(st);
+		return NULL;
+	}
+	st->ema_ms = SCHED_SEED_MS;
+	return st;
+}
+
+void
+stask_free(struct stask *st)
+{
+	if (st == NULL)
+		return;
+	free(st->devs);
+	free(st->failing);
+	free(st);
+}
+
 void
 sched_task_bind(struct stask *st, const struct conf_task *ct)
 {
 	st->ct = ct;
-	st->k = kernel_find(ct->kernel);
 }
 
 struct lock *
@@ -183,8 +207,9 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 	if ((j = calloc(1, sizeof(*j) + n * sizeof(j->locks[0]))) == NULL)
 		return NULL;
 	j->st = st;
-	j->k = st->k;
 	j->nlocks = n;
+	j->wlock = st->ct->worker_lock < n ? st->ct->worker_lock : 0;
+	j->device = -1;
 	for (i = 0; i < n; i++) {
 		j->locks[i].lidx = st->ct->lock_index[i];
 		j->locks[i].slot = -1;
@@ -193,11 +218,13 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 	snprintf(j->job.session, sizeof(j->job.session), "%s", session);
 	snprintf(j->job.nonce, sizeof(j->job.nonce), "%s", nonce);
 	j->job.task = strdup(st->ct->name);
-	j->job.kernel = strdup(st->ct->kernel);
+	j->job.kernel = st->ct->kernel != NULL ? strdup(st->ct->kernel) :
+	    NULL;
 	j->job.locks = locks_json(st->ct);
 	j->job.params = strdup(params_json != NULL ? params_json : "{}");
-	if (j->job.task == NULL || j->job.kernel == NULL ||
-	    j->job.locks == NULL || j->job.params == NULL) {
+	if (j->job.task == NULL || (st->ct->kernel != NULL &&
+	    j->job.kernel == NULL) || j->job.locks == NULL ||
+	    j->job.params == NULL) {
 		sjob_free(j);
 		return NULL;
 	}
@@ -214,5 +241,6 @@ sjob_free(struct sjob *j)
 	if (j == NULL)
 		return;
 	job_clear(&j->job);
+	free(j->doomed);
 	free(j);
 }

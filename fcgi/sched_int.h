@@ -36,7 +36,6 @@
 #include "conf.h"
 #include "job.h"
 #include "journal.h"
-#include "kernel.h"
 #include "lock.h"
 #include "sched.h"
 
@@ -62,9 +61,16 @@ struct sess {
 };
 LIST_HEAD(sess_bucket, sess);
 
+/* Which slots of a task's worker lock have a worker that is ready. */
+#define SCHED_DEV_LEN	16
+
 struct stask {
 	const struct conf_task	*ct;		/* NULL once removed by reload */
-	const struct kernel	*k;
+	uint64_t		 ready[SLOTS_WORDS];	/* worker ready */
+	uint64_t		 wanted[SLOTS_WORDS];	/* asked for */
+	char			(*devs)[SCHED_DEV_LEN];	/* per slot, from ready */
+	char			*failing;	/* workers fail to start: why */
+	unsigned		 want_pass;	/* last dispatch that asked */
 	double			 ema_ms;	/* run time the ETAs assume */
 	int			 seen;		/* ema_ms measured, not seeded */
 	int			 nqueued, nrunning;	/* incl. pending */
@@ -80,12 +86,13 @@ struct sjob {
 	struct job		 job;
 	struct stask		*st;
 	struct sess		*sess;		/* NULL once ended */
-	const struct kernel	*k;		/* as admitted (a reload may
-						   change the task's) */
 	int			 pending;	/* admitted, journal write in flight */
 	int			 evicted;	/* row evicted before it ended */
-	int			 run_device;	/* for the kernel */
-	int			 hook_device;	/* for opts.run_hook */
+	int			 cancelling;	/* asked to stop while running */
+	char			*doomed;	/* started to fail with this: its
+						   task's workers fail to start */
+	size_t			 wlock;		/* its worker lock (index in locks[]) */
+	int			 device;	/* its slot's device index; -1: cpu */
 	int64_t			 enq_ns, start_ns;
 	LIST_ENTRY(sjob)	 by_id, by_nonce;
 	STAILQ_ENTRY(sjob)	 ready;
@@ -147,6 +154,7 @@ struct sched {
 	int			 drain_waiters;
 	int			 audit_starts;
 	uint64_t		 fifo_violations;
+	unsigned		 want_pass;	/* dispatch passes, for wants */
 	pthread_t		*runners;
 	int			 nrunners;
 	pthread_t		 timer;
@@ -186,7 +194,10 @@ struct sess	*sched_sess_get(struct sched *, const char *sid, int create);
 void		 sched_sess_put(struct sched *, struct sess *);
 void		 sched_sess_free(struct sess *);
 struct stask	*sched_task_find(struct sched *, const char *name);
-/* Points st at task ct of a config (and its kernel, NULL if unknown). */
+/* A task's state (run time seeded, no worker ready); NULL on ENOMEM. */
+struct stask	*stask_new(void);
+void		 stask_free(struct stask *);
+/* Points st at task ct of a config. */
 void		 sched_task_bind(struct stask *, const struct conf_task *);
 struct sjob	*sjob_new(struct stask *, const char *session,
 		    const char *nonce, const char *params_json);
@@ -198,6 +209,8 @@ struct sjob_lock *sjob_lock_of(const struct sjob *, size_t li);
 
 /* sched_dispatch.c */
 int		 sched_startable(struct sched *, const struct sjob *);
+/* The slot j's worker lock would give it now (a ready worker), or -1. */
+int		 sched_worker_slot(struct sched *, const struct sjob *);
 struct sjob	*sched_first_startable(struct sched *, size_t li);
 void		 sched_enqueue(struct sched *, struct sjob *);
 void		 sched_dispatch(struct sched *);

@@ -81,9 +81,9 @@ recover_doom(struct sched *s, const struct job *job, struct stask **stp,
 
 	if (job->task == NULL || (*stp = sched_task_find(s, job->task)) == NULL)
 		return "task no longer configured";
-	if ((*stp)->k == NULL)
+	if ((*stp)->ct->inputs == NULL)
 		return NULL;	/* a test hook's task: no params to check */
-	if ((params = params_decode((*stp)->k->params, (*stp)->k->nparams,
+	if ((params = params_decode((*stp)->ct->inputs, (*stp)->ct->ninputs,
 	    job->params, why, sizeof(why))) == NULL) {
 		snprintf(msg, msglen, "invalid params after restart: %s", why);
 		return msg;

@@ -103,7 +103,7 @@ reload_prepare(struct reload *r)
 	    r->rmap == NULL)
 		return -1;
 	for (i = 0; i < c->ntasks; i++)
-		if ((r->fresh[i] = calloc(1, sizeof(*r->fresh[i]))) == NULL)
+		if ((r->fresh[i] = stask_new()) == NULL)
 			return -1;
 	return 0;
 }
@@ -115,7 +115,7 @@ reload_free(struct reload *r)
 
 	if (r->fresh != NULL)
 		for (i = 0; i < r->conf->ntasks; i++)
-			free(r->fresh[i]);
+			stask_free(r->fresh[i]);
 	for (i = 0; i < r->nsess; i++)
 		free(r->turns[i]);
 	free(r->turns);
@@ -198,7 +198,6 @@ reload_tasks(struct sched *s, struct reload *r)
 		} else {
 			st = r->fresh[r->used];
 			r->fresh[r->used++] = NULL;
-			st->ema_ms = SCHED_SEED_MS;
 		}
 		sched_task_bind(st, ct);
 		r->tasks[k] = st;

@@ -167,6 +167,8 @@ lock_stats(struct sched_lock_stats *ls, const struct lock *L)
 static void
 task_stats(struct sched_task_stats *ts, const struct stask *st)
 {
+	int	 i;
+
 	snprintf(ts->name, sizeof(ts->name), "%s", st->ct->name);
 	ts->queued = st->nqueued;
 	ts->running = st->nrunning;
@@ -176,6 +178,11 @@ task_stats(struct sched_task_stats *ts, const struct stask *st)
 	ts->run_sum_ms = st->run_sum_ms;
 	ts->run_n = st->run_n;
 	ts->eta_run_ms = st->ema_ms;
+	ts->workers_ready = 0;
+	for (i = 0; i < SLOTS_WORDS; i++)
+		ts->workers_ready += __builtin_popcountll(st->ready[i]);
+	snprintf(ts->failing, sizeof(ts->failing), "%s",
+	    st->failing != NULL ? st->failing : "");
 }
 
 int

@@ -18,40 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
-#include "params.h"
 #include "sched_int.h"
-
-/*
- * Runs j's kernel with its stored params (validated when it was admitted
- * or recovered, read back here by the one params codec). Returns 0 with
- * res filled, or -1 with the reason in err.
- */
-static int
-run_kernel(const struct sjob *j, struct kernel_result *res, char *err,
-    size_t errlen)
-{
-	double	 values[KERNEL_MAX_PARAMS];
-	json_t	*obj;
-	char	 why[200];
-	int	 rc = -1;
-
-	if (j->k->nparams > KERNEL_MAX_PARAMS ||
-	    (obj = params_decode(j->k->params, j->k->nparams, j->job.params,
-	    why, sizeof(why))) == NULL) {
-		snprintf(err, errlen, "invalid params: %s",
-		    j->k->nparams > KERNEL_MAX_PARAMS ? "too many" : why);
-		return -1;
-	}
-	if (params_numbers(j->k->params, j->k->nparams, obj, values, why,
-	    sizeof(why)) == -1)
-		snprintf(err, errlen, "invalid params: %s", why);
-	else if ((rc = kernel_run(j->k, values, j->run_device, res)) != 0)
-		snprintf(err, errlen, "%s", res->error);
-	json_decref(obj);
-	return rc;
-}
 
 /* The test hook, with the job's slot of each of its locks. */
 static int
@@ -67,8 +34,8 @@ run_hook(struct sched *s, const struct sjob *j, char *err, size_t errlen)
 	}
 	for (i = 0; i < j->nlocks; i++)
 		slots[i] = j->locks[i].slot;
-	rc = s->opts.run_hook(&j->job, slots, j->hook_device,
-	    s->opts.run_arg, err, errlen);
+	rc = s->opts.run_hook(&j->job, slots, j->device, s->opts.run_arg, err,
+	    errlen);
 	free(slots);
 	return rc;
 }
@@ -81,31 +48,55 @@ struct outcome {
 	int64_t		 png_bytes;
 };
 
-/* Runs j (hook or kernel), outside the mutex, and stores its image. */
+/* Runs j through the hook, the executor, or fails it (failing task). */
 static void
-run_job(struct sched *s, struct sjob *j, struct outcome *o)
+run_exec(struct sched *s, struct sjob *j, const char *failing,
+    struct sched_outcome *out)
 {
-	struct kernel_result	 res;
+	struct sched_run	 run;
 	char			 err[256] = "";
-	int			 rc;
 
-	memset(&res, 0, sizeof(res));
-	memset(o, 0, sizeof(*o));
-	if (s->opts.run_hook != NULL)
-		rc = run_hook(s, j, err, sizeof(err));
-	else if (j->k == NULL) {
-		snprintf(err, sizeof(err), "kernel %s is not available",
-		    j->job.kernel);
-		rc = -1;
-	} else if ((rc = run_kernel(j, &res, err, sizeof(err))) == 0) {
-		o->result = res.json;
-		res.json = NULL;
+	memset(out, 0, sizeof(*out));
+	if (failing != NULL) {
+		out->state = JOB_FAILED;
+		out->error = strdup(failing);
+	} else if (s->opts.run_hook != NULL) {
+		out->state = run_hook(s, j, err, sizeof(err)) == 0 ? JOB_DONE :
+		    JOB_FAILED;
+		if (out->state == JOB_FAILED)
+			out->error = strdup(err[0] != '\0' ? err :
+			    "kernel failed");
+	} else if (s->opts.exec == NULL) {
+		out->state = JOB_FAILED;
+		out->error = strdup("no executor for jobs");
+	} else {
+		run.job = &j->job;
+		run.slot = j->locks[j->wlock].slot;
+		run.device = j->device;
+		s->opts.exec->run(s->opts.exec->arg, &run, out);
 	}
-	o->state = rc == 0 ? JOB_DONE : JOB_FAILED;
-	if (rc != 0)
-		o->error = strdup(err[0] != '\0' ? err : "kernel failed");
+	if (out->state != JOB_DONE && out->error == NULL)
+		out->error = strdup("failed");
+}
+
+/* Runs j, outside the mutex, and stores its image. */
+static void
+run_job(struct sched *s, struct sjob *j, const char *failing,
+    struct outcome *o)
+{
+	struct sched_outcome	 res;
+
+	memset(o, 0, sizeof(*o));
+	run_exec(s, j, failing, &res);
+	o->state = res.state;
+	o->result = res.result;
+	o->error = res.error;
+	/* Nobody else writes a running job's device. */
+	if (res.device[0] != '\0')
+		snprintf(j->job.device, sizeof(j->job.device), "%s",
+		    res.device);
 	/* The image first; without it the job still ends, done. */
-	if (s->jr != NULL && rc == 0 && res.png != NULL) {
+	if (s->jr != NULL && o->state == JOB_DONE && res.png != NULL) {
 		if (journal_store_png(s->jr, j->job.id, res.png,
 		    res.png_len) == 0) {
 			o->has_png = 1;
@@ -117,7 +108,7 @@ run_job(struct sched *s, struct sjob *j, struct outcome *o)
 			    journal_error(s->jr));
 		}
 	}
-	kernel_result_clear(&res);
+	free(res.png);
 }
 
 /*
@@ -137,7 +128,7 @@ runner_run(struct sched *s, struct sjob *j)
 		    journal_error(s->jr));
 	sched_log(s, "job_started", j->job.id, j->job.task, j->job.session,
 	    (j->start_ns - j->enq_ns) / 1000000, -1, j->job.device, NULL);
-	run_job(s, j, &o);
+	run_job(s, j, j->doomed, &o);
 
 	/* Nobody else writes a running job: a shallow copy is safe. */
 	fin = j->job;

@@ -403,6 +403,10 @@ server_reload(struct server *s)
 		goto refused;
 	if (sched_reconfigure(s->sched, conf, err, sizeof(err)) == -1)
 		goto refused;
+	if (o->reconfigure != NULL &&
+	    o->reconfigure(o->reconfigure_arg, conf) == -1)
+		fprintf(stderr, "level=error msg=\"reload: the workers could "
+		    "not take the new config\"\n");
 	if (app_reload(s->app, conf, tmpl) == -1) {
 		/* The scheduler runs on conf now: it must stay alive. */
 		fprintf(stderr, "level=error msg=\"reload: out of memory; "

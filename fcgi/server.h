@@ -21,6 +21,12 @@ struct server_opts {
 	const char	*config;	/* NULL: reload refused */
 	const char	*state;		/* overrides conf->state when set */
 	const char	*templates;	/* overrides conf->templates when set */
+	/*
+	 * Called on SIGHUP after the scheduler took the new config (the
+	 * executor's turn); 0, or -1 (logged; the reload still stands).
+	 */
+	int		(*reconfigure)(void *arg, const struct conf *);
+	void		*reconfigure_arg;
 };
 
 /*

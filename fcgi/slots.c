@@ -64,6 +64,35 @@ slots_take(struct slots *s)
 }
 
 int
+slots_take_at(struct slots *s, int slot)
+{
+	if (slot < 0 || slot >= s->n || slots_held(s, slot))
+		return -1;
+	s->bits[slot / 64] |= UINT64_C(1) << (slot % 64);
+	s->busy++;
+	return slot;
+}
+
+int
+slots_first_free(const struct slots *s, const uint64_t *in,
+    const uint64_t *out)
+{
+	uint64_t	 cand;
+	int		 w;
+
+	for (w = 0; w < s->nwords; w++) {
+		cand = ~s->bits[w] & slots_word_mask(s, w);
+		if (in != NULL)
+			cand &= in[w];
+		if (out != NULL)
+			cand &= ~out[w];
+		if (cand != 0)
+			return 64 * w + __builtin_ctzll(cand);
+	}
+	return -1;
+}
+
+int
 slots_put(struct slots *s, int slot)
 {
 	uint64_t	 bit;

@@ -35,6 +35,16 @@ int	slots_resize(struct slots *, int n);
 /* Takes the lowest free slot and returns it, or -1 when none is free. */
 int	slots_take(struct slots *);
 
+/* Takes slot, which must be free and offered: slot, or -1 (nothing taken). */
+int	slots_take_at(struct slots *, int slot);
+
+/*
+ * The lowest free, offered slot that is set in the bitmap in (NULL: any)
+ * and not set in out (NULL: none), or -1. Both have SLOTS_WORDS words.
+ */
+int	slots_first_free(const struct slots *, const uint64_t *in,
+	    const uint64_t *out);
+
 /*
  * Puts back a slot slots_take() returned: 0, or -1 (nothing changed) for
  * a slot that is not held or out of range, a programming error.

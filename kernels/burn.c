@@ -12,16 +12,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #include "burn.h"
-
-enum { BURN_MS, BURN__MAX };
-
-static const struct kparam_spec burn_params[BURN__MAX] = {
-	[BURN_MS] = KPARAM_NUMBER("ms", KPARAM_INT, 0, 600000, 1000, 1,
-	    "Duration", "ms"),
-};
 
 /*
  * Sleeps ms milliseconds on the monotonic clock, through signals. Linux
@@ -30,35 +23,55 @@ static const struct kparam_spec burn_params[BURN__MAX] = {
  * so the slack is set to 1 ns (for this thread only).
  */
 static void
-burn_sleep(double ms)
+burn_sleep_until(long long until_ns)
 {
 	struct timespec	until;
-	long long	ns;
 	int		e;
 
 #ifdef PR_SET_TIMERSLACK
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 #endif
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	ns = until.tv_nsec + (long long)(ms * 1e6);
-	until.tv_sec += ns / 1000000000LL;
-	until.tv_nsec = ns % 1000000000LL;
+	until.tv_sec = until_ns / 1000000000LL;
+	until.tv_nsec = until_ns % 1000000000LL;
 	do
 		e = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
 		    NULL);
 	while (e == EINTR);
 }
 
-/* burn's CPU entry: sleeps. */
+static long long
+burn_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+#define BURN_STEP_MS	100	/* progress and cancel checks this often */
+
+/* burn's CPU entry: sleeps, in steps that report progress and see a cancel. */
 static int
 burn_cpu(void *job, int dev, char *err, size_t errlen)
 {
-	const struct burn_job *j = job;
+	const struct burn_job	*j = job;
+	long long		 start = burn_now_ns(), end, next;
+	char			 msg[64];
 
 	(void)dev;
-	(void)err;
-	(void)errlen;
-	burn_sleep(j->ms);
+	end = start + (long long)(j->ms * 1e6);
+	for (next = start; next < end; ) {
+		if (kernel_cancelled()) {
+			snprintf(err, errlen, "cancelled");
+			return -1;
+		}
+		next += BURN_STEP_MS * 1000000LL;
+		burn_sleep_until(next < end ? next : end);
+		snprintf(msg, sizeof(msg), "%.0f of %.0f ms", next < end ?
+		    (double)(next - start) / 1e6 : j->ms, j->ms);
+		kernel_progress(next < end ? (double)(next - start) /
+		    (double)(end - start) : 1, msg);
+	}
 	return 0;
 }
 
@@ -69,8 +82,8 @@ burn_run(const double *params, int device, kernel_entry_fn *compute,
 	struct burn_job	j = { .ms = params[BURN_MS] };
 	double		t0, elapsed;
 
-	if (!(j.ms >= burn_params[BURN_MS].min &&
-	    j.ms <= burn_params[BURN_MS].max))
+	if (!(j.ms >= kernel_spec_burn.params[BURN_MS].min &&
+	    j.ms <= kernel_spec_burn.params[BURN_MS].max))
 		return kernel_fail(res, "ms: must be between 0 and 600000");
 	t0 = kernel_now_ms();
 	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
@@ -80,10 +93,7 @@ burn_run(const double *params, int device, kernel_entry_fn *compute,
 }
 
 const struct kernel kernel_burn = {
-	.name = "burn",
-	.title = "Burn",
-	.params = burn_params,
-	.nparams = BURN__MAX,
+	.spec = &kernel_spec_burn,
 	.job = burn_run,
 	.cpu = burn_cpu,
 	.cuda = KERNEL_CUDA(burn_cuda),

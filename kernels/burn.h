@@ -11,6 +11,13 @@
 extern "C" {
 #endif
 
+/* Its parameters, in the order of its spec table (burn_spec.c). */
+enum { BURN_MS, BURN__MAX };
+
+/* Its spec (burn_spec.c): name, title and the parameter table. */
+struct kernel_spec;
+extern const struct kernel_spec kernel_spec_burn;
+
 /* One burn: the device is held for ms milliseconds. */
 struct burn_job {
 	double	ms;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #ifdef HAVE_CUDA
 #include "device.h"
@@ -143,204 +143,23 @@ kernel_now_ms(void)
 }
 
 /*
- * Device health: per CUDA device, jobs failed in a row and in total. A job
- * error on a device (launch, allocation) fails only that job, but a device
- * that keeps failing is worth an operator's attention: it is logged once
- * per KERNEL_DEVICE_WARN failures in a row and counted for /metrics.
- *
- * A sticky error (illegal address, launch failure, ECC) is worse: it
- * corrupts the device's context for the whole process, and every later
- * job on that device would fail at once, swallowing its queue. So after a
- * failed job the device is probed; when its context is gone, it is reset
- * (cudaDeviceReset) once nothing else runs on it: jobs hold the device's
- * guard shared, a reset holds it alone. If the reset does not bring it
- * back, jobs on it fail at once with that reason ("unusable") and a new
- * reset is tried every KERNEL_DEVICE_RETRY_MS.
+ * A failed job on a CUDA device may have broken its context for the
+ * whole process (a sticky error: an illegal address, a launch failure,
+ * ECC), and CUDA documents that some of those need a new process. So the
+ * worker asks after every failed job on a GPU, and a worker whose device
+ * is broken ends itself: the supervisor starts a fresh process, with a
+ * fresh context, for the next job.
  */
-#define KERNEL_DEVICE_SLOTS	64
-#define KERNEL_DEVICE_WARN	3
-#define KERNEL_DEVICE_RETRY_MS	30000.0
-
-struct device_guard {
-	pthread_rwlock_t rw;		/* jobs: shared; a reset: alone */
-	/* Written under rw held alone, read under rw held shared. */
-	unsigned long	 resets;	/* resets tried */
-	int		 unusable;	/* the last reset failed */
-	double		 retry_ms;	/* then: next reset not before */
-	char		 why[160];	/* then: its error */
-};
-
-static pthread_mutex_t	 health_mu = PTHREAD_MUTEX_INITIALIZER;
-static long		 health_fail[KERNEL_DEVICE_SLOTS];
-static long		 health_streak[KERNEL_DEVICE_SLOTS];
-
-static pthread_once_t	 guard_once = PTHREAD_ONCE_INIT;
-static struct device_guard guards[KERNEL_DEVICE_SLOTS];
-
-#ifdef HAVE_CUDA
-static const struct kernel_device_ops device_ops_cuda = {
-	kernel_cuda_device_probe, kernel_cuda_device_reset
-};
-static const struct kernel_device_ops *_Atomic device_ops = &device_ops_cuda;
-#else
-static const struct kernel_device_ops *_Atomic device_ops = NULL;
-#endif
-
-static void
-guards_init(void)
-{
-	pthread_rwlockattr_t	 a;
-	int			 i;
-
-	/* A stream of jobs must not keep a reset waiting for ever. */
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	for (i = 0; i < KERNEL_DEVICE_SLOTS; i++)
-		pthread_rwlock_init(&guards[i].rw, &a);
-	pthread_rwlockattr_destroy(&a);
-}
-
-void
-kernel_device_set_ops(const struct kernel_device_ops *ops)
-{
-#ifdef HAVE_CUDA
-	device_ops = ops != NULL ? ops : &device_ops_cuda;
-#else
-	device_ops = ops;
-#endif
-}
-
-/*
- * Resets device unless another thread did since this one read resets as
- * seen, then records the outcome. Called with the guard not held.
- */
-static void
-device_reset(int device, unsigned long seen, const char *why)
-{
-	const struct kernel_device_ops	*ops = device_ops;
-	struct device_guard		*g = &guards[device];
-	char				 err[160];
-	int				 rc;
-
-	if (ops == NULL)
-		return;
-	pthread_rwlock_wrlock(&g->rw);
-	if (g->resets != seen)
-		goto out;	/* done meanwhile by a job that failed too */
-	g->resets++;
-	err[0] = '\0';
-	rc = ops->reset(device, err, sizeof(err));
-	g->unusable = rc == -1;
-	g->retry_ms = kernel_now_ms() + KERNEL_DEVICE_RETRY_MS;
-	snprintf(g->why, sizeof(g->why), "%s", rc == -1 ? err : "");
-	if (rc == 0)
-		fprintf(stderr, "level=warn msg=\"device reset after an error "
-		    "that broke its context\" device=cuda:%d error=\"%.120s\"\n",
-		    device, why);
-	else
-		fprintf(stderr, "level=error msg=\"device unusable: reset "
-		    "failed; jobs on it fail until a reset works (tried every "
-		    "%.0f s) or sluice restarts\" device=cuda:%d "
-		    "error=\"%.120s\"\n", KERNEL_DEVICE_RETRY_MS / 1000, device,
-		    err);
-out:
-	pthread_rwlock_unlock(&g->rw);
-}
-
-/* Whether device exists (test ops pretend that every index does). */
-static int
-device_known(const struct kernel_device_ops *ops, int device)
-{
-#ifdef HAVE_CUDA
-	if (ops == &device_ops_cuda)
-		return device < kernel_device_count();
-#endif
-	(void)ops;
-	(void)device;
-	return 1;
-}
-
-/* Runs k on a CUDA device under its guard; see above. */
-static int
-device_run(const struct kernel *k, const double *params, int device,
-    struct kernel_result *res)
-{
-	const struct kernel_device_ops	*ops = device_ops;
-	struct device_guard		*g = &guards[device];
-	unsigned long			 seen;
-	char				 err[160];
-	int				 rc, retry;
-
-	pthread_once(&guard_once, guards_init);
-	pthread_rwlock_rdlock(&g->rw);
-	retry = g->unusable && kernel_now_ms() >= g->retry_ms;
-	if (retry) {
-		seen = g->resets;
-		pthread_rwlock_unlock(&g->rw);
-		device_reset(device, seen, "retrying an unusable device");
-		pthread_rwlock_rdlock(&g->rw);
-	}
-	if (g->unusable) {
-		rc = kernel_fail(res, "CUDA device %d is unusable: %s", device,
-		    g->why);
-		pthread_rwlock_unlock(&g->rw);
-		return rc;
-	}
-	seen = g->resets;
-	rc = kernel_dispatch(k, params, device, res);
-	pthread_rwlock_unlock(&g->rw);
-	/*
-	 * Most failures (a failed allocation) leave the context working; a
-	 * device this machine does not have has none to reset.
-	 */
-	if (rc == -1 && ops != NULL && device_known(ops, device) &&
-	    ops->probe(device, err, sizeof(err)) == -1)
-		device_reset(device, seen, res->error);
-	return rc;
-}
-
 int
-kernel_run(const struct kernel *k, const double *params, int device,
-    struct kernel_result *res)
+kernel_device_broken(int device, char *err, size_t errlen)
 {
-	long	 streak = 0;
-	int	 rc;
-
-	if (device < 0 || device >= KERNEL_DEVICE_SLOTS)
-		return kernel_dispatch(k, params, device, res);
-	rc = device_run(k, params, device, res);
-	pthread_mutex_lock(&health_mu);
-	if (rc == 0)
-		health_streak[device] = 0;
-	else {
-		health_fail[device]++;
-		streak = ++health_streak[device];
-	}
-	pthread_mutex_unlock(&health_mu);
-	if (streak > 0 && streak % KERNEL_DEVICE_WARN == 0)
-		fprintf(stderr, "level=warn msg=\"device keeps failing\" "
-		    "device=cuda:%d failures_in_a_row=%ld last_error=\"%.120s\"\n",
-		    device, streak, res->error);
-	return rc;
-}
-
-void
-kernel_device_health(int device, struct kernel_device_health *h)
-{
-	struct device_guard	*g;
-
-	memset(h, 0, sizeof(*h));
-	if (device < 0 || device >= KERNEL_DEVICE_SLOTS)
-		return;
-	pthread_mutex_lock(&health_mu);
-	h->failures = health_fail[device];
-	h->in_a_row = health_streak[device];
-	pthread_mutex_unlock(&health_mu);
-	pthread_once(&guard_once, guards_init);
-	g = &guards[device];
-	pthread_rwlock_rdlock(&g->rw);
-	h->resets = (long)g->resets;
-	h->unusable = g->unusable;
-	pthread_rwlock_unlock(&g->rw);
+#ifdef HAVE_CUDA
+	if (device >= 0 && device < kernel_device_count())
+		return kernel_cuda_device_probe(device, err, errlen) == -1;
+#else
+	(void)device;
+#endif
+	if (errlen > 0)
+		err[0] = '\0';
+	return 0;
 }

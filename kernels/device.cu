@@ -67,31 +67,6 @@ out:
 	return rc;
 }
 
-extern "C" int
-kernel_cuda_device_reset(int dev, char *err, size_t errlen)
-{
-	int	 cur = -1, rc = 0;
-
-	kcuda_clear();	/* see kcuda.cuh */
-	/*
-	 * With a corrupted context cudaSetDevice may report the error too;
-	 * what matters is that dev is current, for cudaDeviceReset.
-	 */
-	(void)cudaSetDevice(dev);
-	kcuda_clear();
-	KCUDA(cudaGetDevice(&cur));
-	if (cur != dev) {
-		snprintf(err, errlen, "CUDA error: cannot select device %d "
-		    "to reset it", dev);
-		rc = -1;
-		goto out;
-	}
-	KCUDA(cudaDeviceReset());
-	rc = kernel_cuda_device_probe(dev, err, errlen);
-out:
-	return rc;
-}
-
 /* Writes through a pointer to nowhere: an illegal address, on purpose. */
 __global__ void
 kcuda_fault_kernel(int *nowhere)

@@ -1,6 +1,6 @@
 /*
  * device.h: what device.cu offers device.c and the tests: CUDA device
- * discovery, probes and resets, callable from C. Only built and called
+ * discovery and probes, callable from C. Only built and called
  * when HAVE_CUDA is defined. Each one selects its device with
  * cudaSetDevice, returns 0, or -1 with the CUDA error text (call, file,
  * line) in err; none of them exits or aborts the process. All are
@@ -31,14 +31,8 @@ int	kernel_cuda_alloc_probe(int dev, size_t bytes, char *err,
  */
 int	kernel_cuda_device_probe(int dev, char *err, size_t errlen);
 /*
- * Destroys dev's context in this process (cudaDeviceReset: every
- * allocation and stream on it) and probes the new one: 0 when dev works
- * again. The caller makes sure that no other thread uses dev meanwhile.
- */
-int	kernel_cuda_device_reset(int dev, char *err, size_t errlen);
-/*
  * Breaks dev's context on purpose (a kernel writing to an illegal
- * address), for the tests of kernel_run's device reset. Returns -1 with
+ * address), for the tests of a worker that ends on a broken context. Returns -1 with
  * the CUDA error.
  */
 int	kernel_cuda_fault(int dev, char *err, size_t errlen);

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 
 #ifdef HAVE_CUDA
@@ -34,9 +34,9 @@ dispatch_entry(const struct kernel *k, int device, char *err, size_t errlen)
 	if (entry != NULL)
 		return entry;
 	if (device == KERNEL_CPU)
-		snprintf(err, errlen, "%s: no CPU path", k->name);
+		snprintf(err, errlen, "%s: no CPU path", k->spec->name);
 	else if (dispatch_with_cuda)
-		snprintf(err, errlen, "%s: no CUDA path", k->name);
+		snprintf(err, errlen, "%s: no CUDA path", k->spec->name);
 	else
 		snprintf(err, errlen, "built without CUDA");
 	return NULL;

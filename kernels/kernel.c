@@ -1,6 +1,6 @@
 /*
- * kernel: the registry of kernels, parameter validation, and the helpers
- * every kernel shares to fill its result.
+ * kernel: the registry of the kernels' specs (kernel_list.h) and the
+ * parsing of a parameter's text. Linked by the responder and the worker.
  */
 #include "config.h"
 
@@ -14,24 +14,14 @@
 #include <unistd.h>
 
 #include "kernel.h"
-#include "kernel_int.h"
+#include "kernel_list.h"
 
-/*
- * The registry: one line per kernel, in the order of kernel_at() (the
- * order of the forms). X(NAME) stands for kernel_NAME, the struct kernel
- * that kernels/NAME.c defines.
- */
-#define KERNEL_LIST(X)	\
-	X(mandelbrot)	\
-	X(sgemm)	\
-	X(burn)
-
-#define KERNEL_DECLARE(name)	extern const struct kernel kernel_##name;
-#define KERNEL_ADDRESS(name)	&kernel_##name,
+#define KERNEL_DECLARE(name)	extern const struct kernel_spec kernel_spec_##name;
+#define KERNEL_ADDRESS(name)	&kernel_spec_##name,
 
 KERNEL_LIST(KERNEL_DECLARE)
 
-static const struct kernel *const kernel_registry[] = {
+static const struct kernel_spec *const kernel_registry[] = {
 	KERNEL_LIST(KERNEL_ADDRESS)
 };
 
@@ -39,7 +29,7 @@ static const struct kernel *const kernel_registry[] = {
 
 #define KERNEL_VALUE_MAX	64	/* longest value text we accept */
 
-const struct kernel *
+const struct kernel_spec *
 kernel_find(const char *name)
 {
 	size_t i;
@@ -58,7 +48,7 @@ kernel_count(void)
 	return KERNEL_NREG;
 }
 
-const struct kernel *
+const struct kernel_spec *
 kernel_at(size_t i)
 {
 	return i < KERNEL_NREG ? kernel_registry[i] : NULL;
@@ -127,7 +117,7 @@ not_number:
 }
 
 int
-kernel_param_index(const struct kernel *k, const char *name)
+kernel_param_index(const struct kernel_spec *k, const char *name)
 {
 	size_t i;
 
@@ -140,61 +130,10 @@ kernel_param_index(const struct kernel *k, const char *name)
 }
 
 void
-kernel_defaults(const struct kernel *k, double *values)
+kernel_defaults(const struct kernel_spec *k, double *values)
 {
 	size_t i;
 
 	for (i = 0; i < k->nparams; i++)
 		values[i] = k->params[i].def;
-}
-
-void
-kernel_result_clear(struct kernel_result *res)
-{
-	if (res == NULL)
-		return;
-	free(res->json);
-	free(res->png);
-	memset(res, 0, sizeof(*res));
-}
-
-int
-kernel_fail(struct kernel_result *res, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(res->error, sizeof(res->error), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int
-kernel_result_json(struct kernel_result *res, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s = NULL;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return kernel_fail(res, "out of memory formatting the result");
-	free(res->json);
-	res->json = s;
-	return 0;
-}
-
-int
-kernel_cpu_threads(void)
-{
-	cpu_set_t	set;
-	long		n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
-	    CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)(n > 1024 ? 1024 : n) : 1;
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 
 /*
  * A kernel's CUDA entry, as its struct kernel names it:

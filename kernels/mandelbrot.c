@@ -7,12 +7,13 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #include "mandelbrot.h"
 
@@ -28,23 +29,6 @@
 #ifndef MANDEL_CLONES
 #define MANDEL_CLONES
 #endif
-
-enum { MB_CX, MB_CY, MB_SCALE, MB_WIDTH, MB_HEIGHT, MB_ITERS, MB__MAX };
-
-static const struct kparam_spec mandel_params[MB__MAX] = {
-	[MB_CX] = KPARAM_NUMBER("cx", KPARAM_FLOAT, -4, 4, -0.5, 0,
-	    "Centre (real)", ""),
-	[MB_CY] = KPARAM_NUMBER("cy", KPARAM_FLOAT, -4, 4, 0, 0,
-	    "Centre (imaginary)", ""),
-	[MB_SCALE] = KPARAM_NUMBER("scale", KPARAM_FLOAT, 1e-13, 16, 3, 0,
-	    "View width", ""),
-	[MB_WIDTH] = KPARAM_NUMBER("width", KPARAM_INT, 16, 4096, 800, 1,
-	    "Width", "px"),
-	[MB_HEIGHT] = KPARAM_NUMBER("height", KPARAM_INT, 16, 4096, 600, 1,
-	    "Height", "px"),
-	[MB_ITERS] = KPARAM_NUMBER("iters", KPARAM_INT, 16, 100000, 500, 1,
-	    "Iterations", ""),
-};
 
 /* a where mask is all ones, else b: a select without a branch. */
 static inline double
@@ -144,20 +128,44 @@ mandel_row(const struct mandel_view *v, int py, unsigned char *row)
 	}
 }
 
+/* What the render threads share: rows done, and whether to stop. */
+struct mandel_shared {
+	atomic_int			 rows;
+	atomic_int			 stop;
+};
+
 struct mandel_work {
 	const struct mandel_view	*v;
 	unsigned char			*rgb;
 	int				 first, stride;
+	struct mandel_shared		*sh;
 };
 
+/*
+ * Renders every stride-th row from first. The thread of row 0 (the
+ * caller's) reports progress by rows and looks for a cancel, about 50
+ * times an image; every thread stops at its next row once told to.
+ */
 static void *
 mandel_thread(void *arg)
 {
 	const struct mandel_work	*w = arg;
-	int				 py;
+	int				 py, done, every, h = w->v->height;
+	char				 msg[64];
 
-	for (py = w->first; py < w->v->height; py += w->stride)
+	every = h / 50 > 0 ? h / 50 : 1;
+	for (py = w->first; py < h; py += w->stride) {
+		if (atomic_load(&w->sh->stop))
+			break;
 		mandel_row(w->v, py, w->rgb + (size_t)py * 3 * w->v->width);
+		done = atomic_fetch_add(&w->sh->rows, 1) + 1;
+		if (w->first != 0 || (py / w->stride) % every != 0)
+			continue;
+		if (kernel_cancelled())
+			atomic_store(&w->sh->stop, 1);
+		snprintf(msg, sizeof(msg), "%d of %d rows", done, h);
+		kernel_progress(0.95 * done / h, msg);
+	}
 	return NULL;
 }
 
@@ -166,11 +174,14 @@ static int
 mandel_render_cpu(const struct mandel_view *v, unsigned char *rgb,
     char *err, size_t errlen)
 {
+	struct mandel_shared	 sh;
 	struct mandel_work	*work = NULL;
 	pthread_t		*tid = NULL;
 	char			*started = NULL;
 	int			 n, i, rc = -1;
 
+	atomic_init(&sh.rows, 0);
+	atomic_init(&sh.stop, 0);
 	n = kernel_cpu_threads();
 	if (n > v->height)
 		n = v->height;
@@ -186,6 +197,7 @@ mandel_render_cpu(const struct mandel_view *v, unsigned char *rgb,
 		work[i].rgb = rgb;
 		work[i].first = i;
 		work[i].stride = n;
+		work[i].sh = &sh;
 		if (i > 0 && pthread_create(&tid[i], NULL, mandel_thread,
 		    &work[i]) == 0)
 			started[i] = 1;
@@ -196,6 +208,10 @@ mandel_render_cpu(const struct mandel_view *v, unsigned char *rgb,
 	for (i = 0; i < n; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
+	if (atomic_load(&sh.stop)) {
+		snprintf(err, errlen, "cancelled");
+		goto out;
+	}
 	rc = 0;
 out:
 	free(work);
@@ -228,10 +244,10 @@ mandel_run(const double *params, int device, kernel_entry_fn *compute,
 	int			 i, rc = -1;
 
 	for (i = 0; i < MB__MAX; i++)
-		if (!(params[i] >= mandel_params[i].min &&
-		    params[i] <= mandel_params[i].max)) {
+		if (!(params[i] >= kernel_spec_mandelbrot.params[i].min &&
+		    params[i] <= kernel_spec_mandelbrot.params[i].max)) {
 			kernel_fail(res, "%s: out of range",
-			    mandel_params[i].name);
+			    kernel_spec_mandelbrot.params[i].name);
 			goto out;
 		}
 	v->cx = params[MB_CX];
@@ -263,10 +279,7 @@ out:
 }
 
 const struct kernel kernel_mandelbrot = {
-	.name = "mandelbrot",
-	.title = "Mandelbrot set",
-	.params = mandel_params,
-	.nparams = MB__MAX,
+	.spec = &kernel_spec_mandelbrot,
 	.job = mandel_run,
 	.cpu = mandel_cpu,
 	.cuda = KERNEL_CUDA(mandel_cuda),

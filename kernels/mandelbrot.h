@@ -14,6 +14,13 @@
 extern "C" {
 #endif
 
+/* Its parameters, in the order of its spec table (mandelbrot_spec.c). */
+enum { MB_CX, MB_CY, MB_SCALE, MB_WIDTH, MB_HEIGHT, MB_ITERS, MB__MAX };
+
+/* Its spec (mandelbrot_spec.c): name, title and the parameter table. */
+struct kernel_spec;
+extern const struct kernel_spec kernel_spec_mandelbrot;
+
 /* One render: the view, the caller's pixels, the time it took. */
 struct mandel_job {
 	struct mandel_view	 v;

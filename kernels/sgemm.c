@@ -23,22 +23,13 @@
 
 #include <cblas.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #include "sgemm.h"
 
 #define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
 #define SGEMM_GPU_CHECK_MAX	2048	/* GPU: checked against the CPU */
 #define SGEMM_SAMPLE_RC		64	/* sampled rows and columns */
-
-enum { SG_N, SG_SEED, SG__MAX };
-
-static const struct kparam_spec sgemm_params[SG__MAX] = {
-	[SG_N] = KPARAM_NUMBER("n", KPARAM_INT, 16, 8192, 1024, 1,
-	    "Matrix size", ""),
-	[SG_SEED] = KPARAM_NUMBER("seed", KPARAM_INT, 0, 4294967295.0, 1, 1,
-	    "Seed", ""),
-};
 
 static uint64_t
 sgemm_mix(uint64_t z)
@@ -84,22 +75,38 @@ sgemm_alloc(size_t n)
 	return malloc(n * n * sizeof(float));
 }
 
-/* sgemm's CPU entry: OpenBLAS. */
+#define SGEMM_BLOCK_ROWS	512	/* C's rows per call: progress, cancel */
+
+/*
+ * sgemm's CPU entry: OpenBLAS, a block of C's rows at a time (whole
+ * blocks keep OpenBLAS at its speed), reporting progress and seeing a
+ * cancel between blocks.
+ */
 static int
 sgemm_cpu(void *job, int dev, char *err, size_t errlen)
 {
 	struct sgemm_job	*j = job;
 	double			 t0;
-	int			 n = (int)j->n;
+	char			 msg[64];
+	int			 n = (int)j->n, r, rows;
 
 	(void)dev;
-	(void)err;
-	(void)errlen;
 	/* Fault C's fresh pages in before the clock starts. */
 	memset(j->c, 0, j->n * j->n * sizeof(float));
 	t0 = kernel_now_ms();
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-	    j->a, n, j->b, n, 0.0f, j->c, n);
+	for (r = 0; r < n; r += rows) {
+		if (kernel_cancelled()) {
+			snprintf(err, errlen, "cancelled");
+			return -1;
+		}
+		rows = n - r < SGEMM_BLOCK_ROWS ? n - r : SGEMM_BLOCK_ROWS;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n,
+		    n, 1.0f, j->a + (size_t)r * n, n, j->b, n, 0.0f,
+		    j->c + (size_t)r * n, n);
+		snprintf(msg, sizeof(msg), "multiply: %d of %d rows", r + rows,
+		    n);
+		kernel_progress(0.1 + 0.8 * (r + rows) / n, msg);
+	}
 	j->ms = kernel_now_ms() - t0;
 	return 0;
 }
@@ -222,10 +229,10 @@ sgemm_run(const double *params, int device, kernel_entry_fn *compute,
 	uint64_t		 seed;
 	int			 rc = -1;
 
-	if (!(params[SG_N] >= sgemm_params[SG_N].min &&
-	    params[SG_N] <= sgemm_params[SG_N].max &&
+	if (!(params[SG_N] >= kernel_spec_sgemm.params[SG_N].min &&
+	    params[SG_N] <= kernel_spec_sgemm.params[SG_N].max &&
 	    params[SG_SEED] >= 0 && params[SG_SEED] <=
-	    sgemm_params[SG_SEED].max))
+	    kernel_spec_sgemm.params[SG_SEED].max))
 		return kernel_fail(res, "sgemm: parameters out of range");
 	n = (size_t)params[SG_N];
 	seed = (uint64_t)params[SG_SEED];
@@ -236,12 +243,14 @@ sgemm_run(const double *params, int device, kernel_entry_fn *compute,
 	}
 	kernel_sgemm_fill(a, n, seed, 0);
 	kernel_sgemm_fill(b, n, seed, 1);
+	kernel_progress(0.1, "matrices filled");
 	j.n = n;
 	j.a = a;
 	j.b = b;
 	j.c = c;
 	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
 		goto out;
+	kernel_progress(0.9, "checking the result");
 	for (i = 0; i < n * n; i++)
 		sum += c[i];
 	if (device == KERNEL_CPU && n <= SGEMM_FULL_REF_MAX) {
@@ -276,10 +285,7 @@ out:
 }
 
 const struct kernel kernel_sgemm = {
-	.name = "sgemm",
-	.title = "SGEMM",
-	.params = sgemm_params,
-	.nparams = SG__MAX,
+	.spec = &kernel_spec_sgemm,
 	.job = sgemm_run,
 	.cpu = sgemm_cpu,
 	.cuda = KERNEL_CUDA(sgemm_cuda),

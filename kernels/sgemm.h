@@ -12,6 +12,13 @@
 extern "C" {
 #endif
 
+/* Its parameters, in the order of its spec table (sgemm_spec.c). */
+enum { SG_N, SG_SEED, SG__MAX };
+
+/* Its spec (sgemm_spec.c): name, title and the parameter table. */
+struct kernel_spec;
+extern const struct kernel_spec kernel_spec_sgemm;
+
 /* One multiply: C = A * B, n x n row-major float matrices. */
 struct sgemm_job {
 	size_t		 n;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 
 static void
 usage(void)
@@ -26,7 +26,7 @@ usage(void)
 static void
 list_kernels(void)
 {
-	const struct kernel		*k;
+	const struct kernel_spec	*k;
 	const struct kparam_spec	*p;
 	char				 devs[512];
 	size_t				 i, j;
@@ -89,14 +89,14 @@ main(int argc, char *argv[])
 		usage();
 		return 1;
 	}
-	if ((k = kernel_find(argv[1])) == NULL) {
+	if ((k = kernel_impl(argv[1])) == NULL) {
 		fprintf(stderr, "sluice-kernel: unknown kernel '%s' (try -l)\n",
 		    argv[1]);
 		return 1;
 	}
-	if (k->nparams > KERNEL_MAX_PARAMS)
+	if (k->spec->nparams > KERNEL_MAX_PARAMS)
 		return 1;
-	kernel_defaults(k, values);
+	kernel_defaults(k->spec, values);
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--cpu") == 0) {
 			want_cpu = 1;
@@ -125,12 +125,12 @@ main(int argc, char *argv[])
 			return 1;
 		}
 		*eq = '\0';
-		if ((idx = kernel_param_index(k, argv[i])) == -1) {
+		if ((idx = kernel_param_index(k->spec, argv[i])) == -1) {
 			fprintf(stderr, "sluice-kernel: %s has no parameter "
-			    "'%s' (try -l)\n", k->name, argv[i]);
+			    "'%s' (try -l)\n", k->spec->name, argv[i]);
 			return 1;
 		}
-		if (kernel_parse_param(&k->params[idx], eq + 1, &values[idx],
+		if (kernel_parse_param(&k->spec->params[idx], eq + 1, &values[idx],
 		    msg, sizeof(msg)) == -1) {
 			fprintf(stderr, "sluice-kernel: %s: %s\n", argv[i],
 			    msg);
@@ -144,16 +144,16 @@ main(int argc, char *argv[])
 	else
 		device = kernel_devices_init() > 0 ? 0 : KERNEL_CPU;
 	if (kernel_dispatch(k, values, device, &res) == -1) {
-		fprintf(stderr, "sluice-kernel: %s on %s: %s\n", k->name,
+		fprintf(stderr, "sluice-kernel: %s on %s: %s\n", k->spec->name,
 		    res.device[0] ? res.device : "?", res.error);
 		goto out;
 	}
-	fprintf(stderr, "sluice-kernel: %s on %s\n", k->name, res.device);
+	fprintf(stderr, "sluice-kernel: %s on %s\n", k->spec->name, res.device);
 	printf("%s\n", res.json ? res.json : "{}");
 	if (out != NULL) {
 		if (res.png == NULL) {
 			fprintf(stderr, "sluice-kernel: %s makes no image\n",
-			    k->name);
+			    k->spec->name);
 			goto out;
 		}
 		if (write_file(out, res.png, res.png_len) == -1)

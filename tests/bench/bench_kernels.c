@@ -17,7 +17,7 @@
 
 #include <cblas.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #include "mandelbrot.h"
 #include "sgemm.h"
@@ -99,7 +99,7 @@ out:
 static void
 bench_sgemm_cpu(void)
 {
-	const struct kernel	*k = kernel_find("sgemm");
+	const struct kernel	*k = kernel_impl("sgemm");
 	struct kernel_result	 res;
 	double			 p[2] = { 1024, 1 }, viak[REPS], wall[REPS];
 	double			 direct[REPS], t0, mk, md, mw;
@@ -242,7 +242,7 @@ static void
 bench_gpu(void)
 {
 	struct mandel_view	 v = { -0.5, 0, 3, 4096, 4096, 1000 };
-	const struct kernel	*burn = kernel_find("burn");
+	const struct kernel	*burn = kernel_impl("burn");
 	struct kernel_result	 res;
 	unsigned char		*rgb;
 	double			 ms, best = 1e30, p, e;

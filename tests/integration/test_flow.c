@@ -393,7 +393,12 @@ Test(flow, app_page_has_one_nonce_per_form)
 	itest_resp_free(&r);
 }
 
-Test(flow, cancel_queued_303_running_409)
+/*
+ * Cancel of a queued job: 303, cancelled at once. Of a running one: 303,
+ * its worker is told to stop (burn stops within its 100 ms step) and it
+ * ends cancelled. Of a job that has ended: 409.
+ */
+Test(flow, cancel_queued_303_running_303_ended_409)
 {
 	struct itest_resp	 r;
 	char			 sid[33], run[33], q[33], csrf[65], path[128];
@@ -402,7 +407,7 @@ Test(flow, cancel_queued_303_running_409)
 	cr_assert_eq(itest_new_session(&srv, sid), 0);
 	cr_assert_eq(itest_csrf(&srv, sid, csrf), 0);
 	snprintf(body, sizeof(body), "csrf=%s", csrf);
-	cr_assert_eq(submit_id(sid, "burn", "ms=1500", run), 0);
+	cr_assert_eq(submit_id(sid, "burn", "ms=30000", run), 0);
 	wait_state(sid, run, "running", 10000);
 	cr_assert_eq(submit_id(sid, "burn", "ms=1", q), 0);
 	snprintf(path, sizeof(path), "/jobs/%s/cancel", q);
@@ -415,7 +420,12 @@ Test(flow, cancel_queued_303_running_409)
 	snprintf(path, sizeof(path), "/jobs/%s/cancel", run);
 	cr_assert_eq(itest_req(&srv, "POST", path, body, strlen(body), form_h,
 	    sid, &r), 0);
-	cr_expect_eq(r.status, 409);
+	cr_expect_eq(r.status, 303);
+	itest_resp_free(&r);
+	wait_state(sid, run, "cancelled", 10000);
+	cr_assert_eq(itest_req(&srv, "POST", path, body, strlen(body), form_h,
+	    sid, &r), 0);
+	cr_expect_eq(r.status, 409, "cancel of an ended job");
 	itest_resp_free(&r);
 	/* Cancel without the token: 403. */
 	cr_assert_eq(itest_req(&srv, "POST", path, "", 0, form_h, sid, &r), 0);

@@ -166,7 +166,7 @@ Test(conf, defaults)
 Test(conf, default_title_is_kernel_title)
 {
 	struct conf		*c;
-	const struct kernel	*k = kernel_find("burn");
+	const struct kernel_spec *k = kernel_find("burn");
 
 	c = load_good("tests/data/conf/good_minimal.conf");
 	cr_assert_not_null(k);
@@ -597,7 +597,7 @@ static struct bad_case bad_cases[] = {
 	{ "bad_task_kernel.conf", 4,
 	    "tasks.fractal.kernel: unknown kernel \"julia\"" },
 	{ "bad_task_no_kernel.conf", 4,
-	    "tasks.spin.kernel: missing (required)" },
+	    "tasks.spin: needs kernel = \"NAME\" (a built-in) or worker = [\"program\", ...]" },
 	{ "bad_task_no_locks_key.conf", 3,
 	    "tasks.burn.locks: missing (required)" },
 	{ "bad_task_locks_empty.conf", 5,

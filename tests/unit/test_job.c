@@ -163,7 +163,8 @@ Test(job_json, queued)
 	    "\"started_ms\":null,\"finished_ms\":null,\"locks\":[\"gpu\"],"
 	    "\"slot\":null,\"device\":null,\"params\":{\"iters\":100},"
 	    "\"result\":null,\"error\":null,\"has_png\":false,"
-	    "\"kernel\":\"mandelbrot\"}");
+	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
+	    "\"progress_message\":null}");
 	free(s);
 }
 
@@ -198,7 +199,8 @@ Test(job_json, done)
 	    "\"started_ms\":1700000000100,\"finished_ms\":1700000000350,"
 	    "\"locks\":[\"gpu\"],\"slot\":0,\"device\":\"cuda:0\","
 	    "\"params\":{\"iters\":100},\"result\":{\"ms\":250,\"mpix_s\":1.5},"
-	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\"}");
+	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\","
+	    "\"progress\":null,\"progress_message\":null}");
 	free(s);
 }
 
@@ -220,7 +222,8 @@ Test(job_json, failed)
 	    "\"locks\":[\"gpu\"],\"slot\":1,\"device\":\"cpu\","
 	    "\"params\":{\"iters\":100},\"result\":null,"
 	    "\"error\":\"interrupted by restart\",\"has_png\":false,"
-	    "\"kernel\":\"mandelbrot\"}");
+	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
+	    "\"progress_message\":null}");
 	free(s);
 }
 
@@ -265,7 +268,8 @@ Test(job_json, nulls_for_missing_strings)
 	    "\"eta_ms\":null,\"created_ms\":null,\"started_ms\":null,"
 	    "\"finished_ms\":null,\"locks\":null,\"slot\":null,"
 	    "\"device\":null,\"params\":null,\"result\":null,\"error\":null,"
-	    "\"has_png\":false,\"kernel\":null}");
+	    "\"has_png\":false,\"kernel\":null,\"progress\":null,"
+	    "\"progress_message\":null}");
 	free(s);
 }
 

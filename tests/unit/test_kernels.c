@@ -16,7 +16,7 @@
 #include <png.h>
 #include <sodium.h>
 
-#include "kernel.h"
+#include "kernel_run.h"
 #include "kernel_int.h"
 #include "burn.h"
 #include "mandelbrot.h"
@@ -47,7 +47,7 @@ static int
 run_kernel(const char *name, int device, struct kernel_result *res,
     const char *const *kv, size_t nkv)
 {
-	const struct kernel	*k = kernel_find(name);
+	const struct kernel	*k = kernel_impl(name);
 	double			 v[KERNEL_MAX_PARAMS];
 	char			 key[32], msg[128];
 	const char		*eq;
@@ -55,14 +55,14 @@ run_kernel(const char *name, int device, struct kernel_result *res,
 	int			 idx;
 
 	cr_assert_not_null(k, "kernel %s", name);
-	kernel_defaults(k, v);
+	kernel_defaults(k->spec, v);
 	for (i = 0; i < nkv; i++) {
 		eq = strchr(kv[i], '=');
 		cr_assert_not_null(eq);
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv[i]), kv[i]);
-		idx = kernel_param_index(k, key);
+		idx = kernel_param_index(k->spec, key);
 		cr_assert_geq(idx, 0, "param %s", key);
-		cr_assert_eq(kernel_parse_param(&k->params[idx], eq + 1,
+		cr_assert_eq(kernel_parse_param(&k->spec->params[idx], eq + 1,
 		    &v[idx], msg, sizeof(msg)), 0, "%s: %s", kv[i], msg);
 	}
 	memset(res, 0, sizeof(*res));
@@ -168,28 +168,28 @@ Test(registry, specs_are_sane)
 	const struct kernel	*k;
 	size_t			 i, j;
 
-	for (i = 0; (k = kernel_at(i)) != NULL; i++) {
-		cr_assert_not_null(k->title);
-		cr_assert_null(k->run, "%s: split by device", k->name);
-		cr_assert_not_null(k->job, "%s", k->name);
-		cr_assert_not_null(k->cpu, "%s", k->name);
+	for (i = 0; kernel_at(i) != NULL && (k = kernel_impl(kernel_at(i)->name)) != NULL; i++) {
+		cr_assert_not_null(k->spec->title);
+		cr_assert_null(k->run, "%s: split by device", k->spec->name);
+		cr_assert_not_null(k->job, "%s", k->spec->name);
+		cr_assert_not_null(k->cpu, "%s", k->spec->name);
 #ifdef HAVE_CUDA
-		cr_assert_not_null(k->cuda, "%s", k->name);
+		cr_assert_not_null(k->cuda, "%s", k->spec->name);
 #else
-		cr_assert_null(k->cuda, "%s: built without CUDA", k->name);
+		cr_assert_null(k->cuda, "%s: built without CUDA", k->spec->name);
 #endif
-		cr_assert_leq(k->nparams, KERNEL_MAX_PARAMS);
-		for (j = 0; j < k->nparams; j++) {
-			const struct kparam_spec *p = &k->params[j];
+		cr_assert_leq(k->spec->nparams, KERNEL_MAX_PARAMS);
+		for (j = 0; j < k->spec->nparams; j++) {
+			const struct kparam_spec *p = &k->spec->params[j];
 
 			cr_assert(p->name && p->label && p->unit);
-			cr_assert_leq(p->min, p->def, "%s.%s", k->name,
+			cr_assert_leq(p->min, p->def, "%s.%s", k->spec->name,
 			    p->name);
-			cr_assert_leq(p->def, p->max, "%s.%s", k->name,
+			cr_assert_leq(p->def, p->max, "%s.%s", k->spec->name,
 			    p->name);
 			if (p->type == KPARAM_INT)
 				cr_assert_eq(p->def, floor(p->def));
-			cr_assert_eq(kernel_param_index(k, p->name), (int)j,
+			cr_assert_eq(kernel_param_index(k->spec, p->name), (int)j,
 			    "names are unique");
 		}
 	}
@@ -222,26 +222,26 @@ ParameterizedTestParameters(registry, ranges)
 
 ParameterizedTest(struct range_case *c, registry, ranges)
 {
-	const struct kernel	*k = kernel_find(c->kernel);
+	const struct kernel	*k = kernel_impl(c->kernel);
 	int			 i;
 
 	cr_assert_not_null(k);
-	i = kernel_param_index(k, c->param);
+	i = kernel_param_index(k->spec, c->param);
 	cr_assert_geq(i, 0, "%s.%s", c->kernel, c->param);
-	cr_assert_eq(k->params[i].type, c->type);
-	cr_assert_eq(k->params[i].min, c->min);
-	cr_assert_eq(k->params[i].max, c->max);
+	cr_assert_eq(k->spec->params[i].type, c->type);
+	cr_assert_eq(k->spec->params[i].min, c->min);
+	cr_assert_eq(k->spec->params[i].max, c->max);
 }
 
 Test(registry, param_index_unknown)
 {
-	const struct kernel *k = kernel_find("mandelbrot");
+	const struct kernel *k = kernel_impl("mandelbrot");
 
-	cr_assert_eq(kernel_param_index(k, "width"), 3);
-	cr_assert_eq(kernel_param_index(k, "nope"), -1);
-	cr_assert_eq(kernel_param_index(k, ""), -1);
-	cr_assert_eq(kernel_param_index(k, "Width"), -1);
-	cr_assert_eq(kernel_param_index(k, NULL), -1);
+	cr_assert_eq(kernel_param_index(k->spec, "width"), 3);
+	cr_assert_eq(kernel_param_index(k->spec, "nope"), -1);
+	cr_assert_eq(kernel_param_index(k->spec, ""), -1);
+	cr_assert_eq(kernel_param_index(k->spec, "Width"), -1);
+	cr_assert_eq(kernel_param_index(k->spec, NULL), -1);
 	cr_assert_eq(kernel_param_index(NULL, "width"), -1);
 	cr_assert_eq(kernel_param_index(kernel_find("burn"), "n"), -1);
 }
@@ -252,10 +252,10 @@ Test(registry, defaults)
 	double			 v[KERNEL_MAX_PARAMS];
 	size_t			 i, j;
 
-	for (i = 0; (k = kernel_at(i)) != NULL; i++) {
-		kernel_defaults(k, v);
-		for (j = 0; j < k->nparams; j++)
-			cr_assert_eq(v[j], k->params[j].def);
+	for (i = 0; kernel_at(i) != NULL && (k = kernel_impl(kernel_at(i)->name)) != NULL; i++) {
+		kernel_defaults(k->spec, v);
+		for (j = 0; j < k->spec->nparams; j++)
+			cr_assert_eq(v[j], k->spec->params[j].def);
 	}
 	kernel_defaults(kernel_find("mandelbrot"), v);
 	cr_assert_eq(v[3], 800);
@@ -349,15 +349,15 @@ ParameterizedTestParameters(params, parse)
 
 ParameterizedTest(struct parse_case *c, params, parse)
 {
-	const struct kernel	*k = kernel_find(c->kernel);
+	const struct kernel	*k = kernel_impl(c->kernel);
 	double			 v = -12345;
 	char			 msg[128] = "";
 	int			 i, rc;
 
 	cr_assert_not_null(k);
-	i = kernel_param_index(k, c->param);
+	i = kernel_param_index(k->spec, c->param);
 	cr_assert_geq(i, 0);
-	rc = kernel_parse_param(&k->params[i], c->value, &v, msg,
+	rc = kernel_parse_param(&k->spec->params[i], c->value, &v, msg,
 	    sizeof(msg));
 	if (c->ok) {
 		cr_assert_eq(rc, 0, "%s.%s='%s': %s", c->kernel, c->param,
@@ -794,8 +794,10 @@ probe_job(const double *params, int device, kernel_entry_fn *compute,
 	    j.dev);
 }
 
+static const struct kernel_spec probe_spec = { .name = "probe",
+    .title = "Probe" };
 static const struct kernel probe_kernel = {
-	.name = "probe", .title = "Probe", .job = probe_job,
+	.spec = &probe_spec, .job = probe_job,
 	.cpu = probe_cpu, .cuda = probe_cuda,
 };
 
@@ -881,7 +883,8 @@ whole_run(const double *params, int device, struct kernel_result *res)
 /* A kernel not split by device (a test double) runs anywhere, unchecked. */
 Test(dispatch, whole_run_for_any_device)
 {
-	struct kernel		k = { .name = "whole", .run = whole_run };
+	static const struct kernel_spec spec = { .name = "whole" };
+	struct kernel		k = { .spec = &spec, .run = whole_run };
 	struct kernel_result	res;
 
 	memset(&res, 0, sizeof(res));
@@ -1050,263 +1053,35 @@ Test(gpu, cuda_error_invalid_device)
 #endif
 }
 
-/* ---- device health (kernel_run) ---- */
-
-static int health_fail_next;
-
-static int
-health_fake_run(const double *params, int device, struct kernel_result *res)
-{
-	(void)params;
-	(void)device;
-	if (health_fail_next) {
-		snprintf(res->error, sizeof(res->error), "CUDA error: fake");
-		return -1;
-	}
-	return 0;
-}
-
-Test(device_health, failures_counted_and_reset_by_success)
-{
-	struct kernel		 k = { .name = "fake", .title = "Fake",
-				    .run = health_fake_run };
-	struct kernel_result	 res;
-	struct kernel_device_health h;
-	int			 i;
-
-	memset(&res, 0, sizeof(res));
-	kernel_device_health(7, &h);
-	cr_assert_eq(h.failures, 0);
-	health_fail_next = 1;
-	for (i = 0; i < 4; i++)
-		cr_expect_eq(kernel_run(&k, NULL, 7, &res), -1);
-	kernel_device_health(7, &h);
-	cr_expect_eq(h.failures, 4);
-	cr_expect_eq(h.in_a_row, 4);
-	health_fail_next = 0;
-	cr_expect_eq(kernel_run(&k, NULL, 7, &res), 0);
-	kernel_device_health(7, &h);
-	cr_expect_eq(h.failures, 4, "a success must not erase the total");
-	cr_expect_eq(h.in_a_row, 0, "a success ends the run of failures");
-	/* The CPU is not a device: nothing counted. */
-	health_fail_next = 1;
-	cr_expect_eq(kernel_run(&k, NULL, KERNEL_CPU, &res), -1);
-	kernel_device_health(-1, &h);
-	cr_expect_eq(h.failures, 0);
-}
+/* ---- a broken context (sluice-worker ends on it) ---- */
 
 /*
- * Device guard (kernel_run): a job failing with a broken context resets
- * the device once, after the jobs running on it return; a reset that does
- * not work makes the device fail fast. No GPU here: the probe and reset
- * are replaced by fakes, and the "device" is a flag.
+ * On a real GPU: a job that breaks the context (an illegal address)
+ * fails, and kernel_device_broken() says so: that is when sluice-worker
+ * ends itself, so that the next job gets a fresh process (CUDA documents
+ * that such an error may need a new process).
  */
-#include <pthread.h>
-#include <stdatomic.h>
-#include <unistd.h>
-
-static atomic_int	fake_broken[16];	/* a device's context is gone */
-static atomic_int	fake_resets;	/* resets done */
-static atomic_int	fake_reset_works = 1;
-static atomic_int	fake_runs;	/* kernel runs */
-static atomic_int	fake_busy;	/* jobs inside the kernel now */
-static atomic_int	fake_busy_at_reset = -1;
-
-static int
-fake_probe(int device, char *err, size_t errlen)
-{
-	if (!atomic_load(&fake_broken[device]))
-		return 0;
-	snprintf(err, errlen, "CUDA error: an illegal memory access");
-	return -1;
-}
-
-static int
-fake_reset(int device, char *err, size_t errlen)
-{
-	atomic_store(&fake_busy_at_reset, atomic_load(&fake_busy));
-	atomic_fetch_add(&fake_resets, 1);
-	if (!atomic_load(&fake_reset_works)) {
-		snprintf(err, errlen, "CUDA error: reset failed");
-		return -1;
-	}
-	atomic_store(&fake_broken[device], 0);
-	return 0;
-}
-
-static const struct kernel_device_ops fake_ops = { fake_probe, fake_reset };
-
-/*
- * params[0]: 1 breaks the device's context, 2 fails this job only (out
- * of memory, say); params[1]: ms spent in the kernel.
- */
-static int
-fake_run(const double *params, int device, struct kernel_result *res)
-{
-	int rc = 0;
-
-	atomic_fetch_add(&fake_runs, 1);
-	atomic_fetch_add(&fake_busy, 1);
-	if (params[0] == 1)
-		atomic_store(&fake_broken[device], 1);
-	usleep((useconds_t)(params[1] * 1000));
-	if (atomic_load(&fake_broken[device]) || params[0] == 2) {
-		snprintf(res->error, sizeof(res->error), "CUDA error: an "
-		    "illegal memory access");
-		rc = -1;
-	}
-	atomic_fetch_sub(&fake_busy, 1);
-	return rc;
-}
-
-static const struct kernel fake_kernel = { .name = "fake", .title = "Fake",
-    .run = fake_run };
-
-struct fake_job {
-	int	 device;
-	double	 params[2];
-	int	 rc;
-};
-
-static void *
-fake_job_main(void *arg)
-{
-	struct fake_job		*fj = arg;
-	struct kernel_result	 res;
-
-	memset(&res, 0, sizeof(res));
-	fj->rc = kernel_run(&fake_kernel, fj->params, fj->device, &res);
-	kernel_result_clear(&res);
-	return NULL;
-}
-
-static int
-fake_one(int device, double breaks, double ms, char *err, size_t errlen)
-{
-	struct fake_job		 fj = { device, { breaks, ms }, 0 };
-	struct kernel_result	 res;
-
-	memset(&res, 0, sizeof(res));
-	fj.rc = kernel_run(&fake_kernel, fj.params, fj.device, &res);
-	if (err != NULL)
-		snprintf(err, errlen, "%s", res.error);
-	kernel_result_clear(&res);
-	return fj.rc;
-}
-
-Test(device_guard, broken_context_reset_once_after_running_jobs)
-{
-	struct kernel_device_health	 h;
-	struct fake_job			 jobs[4];
-	pthread_t			 t[4];
-	int				 i;
-
-	kernel_device_set_ops(&fake_ops);
-	/* Three jobs in the kernel (200 ms), then one that breaks it. */
-	for (i = 0; i < 4; i++) {
-		jobs[i].device = 5;
-		jobs[i].params[0] = i == 3;
-		jobs[i].params[1] = i == 3 ? 10 : 200;
-		cr_assert_eq(pthread_create(&t[i], NULL, fake_job_main,
-		    &jobs[i]), 0);
-		if (i == 2)
-			usleep(50000);
-	}
-	for (i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
-	for (i = 0; i < 4; i++)
-		cr_expect_eq(jobs[i].rc, -1, "job %d ran on a broken context "
-		    "and succeeded", i);
-	cr_expect_eq(atomic_load(&fake_resets), 1, "%d resets for one "
-	    "broken context", atomic_load(&fake_resets));
-	cr_expect_eq(atomic_load(&fake_busy_at_reset), 0, "reset while %d "
-	    "jobs were in the kernel", atomic_load(&fake_busy_at_reset));
-	cr_expect_eq(fake_one(5, 0, 0, NULL, 0), 0, "the device works "
-	    "again after its reset");
-	kernel_device_health(5, &h);
-	cr_expect_eq(h.resets, 1);
-	cr_expect_eq(h.unusable, 0);
-	cr_expect_eq(h.failures, 4);
-	cr_expect_eq(h.in_a_row, 0);
-	kernel_device_set_ops(NULL);
-}
-
-Test(device_guard, failure_with_a_working_context_resets_nothing)
-{
-	struct kernel_device_health h;
-
-	kernel_device_set_ops(&fake_ops);
-	/* Fails (say, out of memory) but the probe finds the context fine. */
-	cr_expect_eq(fake_one(6, 2, 0, NULL, 0), -1);
-	cr_expect_eq(fake_one(6, 0, 0, NULL, 0), 0);
-	cr_expect_eq(atomic_load(&fake_resets), 0);
-	kernel_device_health(6, &h);
-	cr_expect_eq(h.failures, 1);
-	cr_expect_eq(h.resets, 0);
-	kernel_device_set_ops(NULL);
-}
-
-Test(device_guard, failed_reset_makes_the_device_fail_fast)
-{
-	struct kernel_device_health	 h;
-	char				 err[256];
-	int				 runs;
-
-	kernel_device_set_ops(&fake_ops);
-	atomic_store(&fake_reset_works, 0);
-	cr_expect_eq(fake_one(7, 1, 0, NULL, 0), -1);
-	kernel_device_health(7, &h);
-	cr_expect_eq(h.resets, 1);
-	cr_expect_eq(h.unusable, 1);
-	/* Next jobs fail at once, without running, saying why. */
-	runs = atomic_load(&fake_runs);
-	cr_expect_eq(fake_one(7, 0, 0, err, sizeof(err)), -1);
-	cr_expect_eq(atomic_load(&fake_runs), runs, "a job ran on an "
-	    "unusable device");
-	cr_expect(strstr(err, "CUDA device 7 is unusable: CUDA error: reset "
-	    "failed") != NULL, "%s", err);
-	cr_expect_eq(atomic_load(&fake_resets), 1, "a reset retried before "
-	    "its delay");
-	/* Other devices are not affected. */
-	cr_expect_eq(fake_one(8, 0, 0, NULL, 0), 0);
-	kernel_device_set_ops(NULL);
-}
-
-#ifdef HAVE_CUDA
-static int
-fault_run(const double *params, int device, struct kernel_result *res)
-{
-	(void)params;
-	return kernel_cuda_fault(device, res->error, sizeof(res->error));
-}
-#endif
-
-/*
- * On a real GPU: a job that breaks the context (an illegal address) fails,
- * the device is reset, and the next job on it runs. CUDA documents that
- * after such an error "the process must be terminated": this checks that
- * a reset is enough with the driver at hand.
- */
-Test(gpu, broken_context_is_reset_and_serves_again)
+Test(gpu, broken_context_is_detected)
 {
 #ifdef HAVE_CUDA
-	static const char *const kv[] = { "ms=10" };
-	struct kernel			 fault = { .name = "fault",
-					    .run = fault_run };
-	struct kernel_device_health	 h;
-	struct kernel_result		 res;
+	char	 err[256];
 
 	gpu_or_skip();
-	memset(&res, 0, sizeof(res));
-	cr_assert_eq(kernel_run(&fault, NULL, 0, &res), -1);
-	cr_expect_not_null(strstr(res.error, "CUDA error"), "%s", res.error);
-	kernel_result_clear(&res);
-	kernel_device_health(0, &h);
-	cr_expect_eq(h.resets, 1, "no reset after an illegal address");
-	cr_expect_eq(h.unusable, 0, "the reset did not bring cuda:0 back");
-	cr_expect_eq(run_kernel("burn", 0, &res, kv, 1), 0, "%s", res.error);
-	kernel_result_clear(&res);
+	cr_expect_eq(kernel_device_broken(0, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(kernel_cuda_fault(0, err, sizeof(err)), -1);
+	cr_expect_not_null(strstr(err, "CUDA error"), "%s", err);
+	cr_expect_eq(kernel_device_broken(0, err, sizeof(err)), 1,
+	    "a broken context was not seen");
 #else
 	cr_skip_test("no CUDA device");
 #endif
+}
+
+Test(device, cpu_is_never_broken)
+{
+	char	 err[64] = "x";
+
+	cr_expect_eq(kernel_device_broken(KERNEL_CPU, err, sizeof(err)), 0);
+	cr_expect_eq(kernel_device_broken(99, err, sizeof(err)), 0,
+	    "a device this machine lacks has no context to break");
 }

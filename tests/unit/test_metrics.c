@@ -17,7 +17,6 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "kernel.h"
 #include "metrics.h"
 #include "stats_read.h"
 #include "sched.h"
@@ -26,7 +25,7 @@
 
 static struct sched_lock_stats	 t_locks[2];
 static struct sched_task_stats	 t_tasks[1];
-static struct kernel_device_health t_devices[2];
+static struct metrics_device	 t_devices[2];
 
 /*
  * Two locks ("gpu" fair, "cpu" fifo), one task ("burn"), two devices
@@ -96,10 +95,11 @@ known_snapshot(struct metrics_snapshot *snap)
 	snap->server.by_status[303 - 100] = 2;
 	snap->server.by_status[404 - 100] = 7;
 	memset(t_devices, 0, sizeof(t_devices));
+	t_devices[0].device = -1;
+	t_devices[0].failures = 2;
+	t_devices[1].device = 1;
 	t_devices[1].failures = 5;
-	t_devices[1].in_a_row = 2;
-	t_devices[1].resets = 1;
-	t_devices[1].unusable = 1;
+	t_devices[1].restarts = 3;
 	snap->devices = t_devices;
 	snap->ndevices = 2;
 }
@@ -177,10 +177,10 @@ Test(metrics, prometheus_series_from_the_struct)
 	    "\"404\"}"), 7);
 	cr_expect_eq(stats_sample(t, "sluice_draining"), 1);
 	cr_expect_eq(stats_sample(t, "sluice_devices"), 2);
-	cr_expect_eq(stats_sample(t, "sluice_device_resets_total{device="
-	    "\"cuda:1\"}"), 1);
-	cr_expect_eq(stats_sample(t, "sluice_device_unusable{device="
-	    "\"cuda:0\"}"), 0);
+	cr_expect_eq(stats_sample(t, "sluice_device_worker_restarts_total{"
+	    "device=\"cuda:1\"}"), 3);
+	cr_expect_eq(stats_sample(t, "sluice_device_job_failures_total{"
+	    "device=\"cpu\"}"), 2);
 	cr_expect_eq(stats_sample(t, "sluice_config_reloads_total{result="
 	    "\"error\"}"), 1);
 	cr_expect_eq(stats_sample(t, "sluice_start_time_seconds"),
@@ -252,10 +252,10 @@ Test(metrics, status_json_keys_in_order)
 	keys_of(json_object_get(json_object_get(o, "tasks"), "burn"), keys,
 	    sizeof(keys));
 	cr_expect_str_eq(keys, "queued,running,done,failed,expired,cancelled,"
-	    "admitted,refused,mean_run_ms,eta_run_ms");
+	    "admitted,refused,mean_run_ms,eta_run_ms,workers_ready,failing");
 	keys_of(json_array_get(json_object_get(o, "devices"), 1), keys,
 	    sizeof(keys));
-	cr_expect_str_eq(keys, "device,failures,in_a_row,resets,unusable");
+	cr_expect_str_eq(keys, "device,failures,restarts");
 	json_decref(o);
 }
 
@@ -295,8 +295,7 @@ Test(metrics, status_json_values_from_the_struct)
 	cr_expect_str_eq(json_string_value(json_object_get(dev, "device")),
 	    "cuda:1");
 	cr_expect_eq(AT(dev, "failures"), 5);
-	cr_expect_eq(AT(dev, "in_a_row"), 2);
-	cr_expect(json_is_true(json_object_get(dev, "unusable")));
+	cr_expect_eq(AT(dev, "restarts"), 3);
 	json_decref(o);
 }
 
@@ -380,117 +379,40 @@ Test(metrics, both_renderings_carry_the_same_values)
 	free(t);
 }
 
-/* ---- devices, from kernel_device_health ---- */
+/* ---- devices: the workers' counters ---- */
 
-static atomic_int	fake_broken[16];	/* a device's context is gone */
-static atomic_int	fake_reset_works = 1;
-
-static int
-fake_probe(int device, char *err, size_t errlen)
+Test(metrics, devices_sorted_cpu_first_in_both)
 {
-	if (!atomic_load(&fake_broken[device]))
-		return 0;
-	snprintf(err, errlen, "CUDA error: an illegal memory access");
-	return -1;
-}
-
-static int
-fake_reset(int device, char *err, size_t errlen)
-{
-	if (!atomic_load(&fake_reset_works)) {
-		snprintf(err, errlen, "CUDA error: reset failed");
-		return -1;
-	}
-	atomic_store(&fake_broken[device], 0);
-	return 0;
-}
-
-static const struct kernel_device_ops fake_ops = { fake_probe, fake_reset };
-
-/* params[0]: 1 breaks the device's context, 2 fails this job only. */
-static int
-fake_run(const double *params, int device, struct kernel_result *res)
-{
-	if (params[0] == 1)
-		atomic_store(&fake_broken[device], 1);
-	if (atomic_load(&fake_broken[device]) || params[0] == 2) {
-		snprintf(res->error, sizeof(res->error), "CUDA error");
-		return -1;
-	}
-	return 0;
-}
-
-static const struct kernel fake_kernel = { .name = "fake",
-    .title = "Fake", .run = fake_run };
-
-static int
-fake_one(int device, double how)
-{
-	struct kernel_result	 res;
-	int			 rc;
-
-	memset(&res, 0, sizeof(res));
-	rc = kernel_run(&fake_kernel, &how, device, &res);
-	kernel_result_clear(&res);
-	return rc;
-}
-
-/* The snapshot of 8 devices' health, rendered, contains line. */
-static void
-expect_device_metric(const char *line)
-{
+	static const struct metrics_device from[] = {
+		{ 3, 7, 1 }, { -1, 2, 0 }, { 0, 0, 4 },
+	};
 	struct metrics_snapshot	 snap;
+	json_t			*o, *a;
 	char			*t;
 
 	memset(&snap, 0, sizeof(snap));
-	snap.server.devices = 8;
-	cr_assert_eq(metrics_snapshot_devices(&snap, 8), 0);
+	cr_assert_eq(metrics_snapshot_devices(&snap, from, 3), 0);
+	cr_assert_eq(snap.ndevices, 3);
+	cr_expect_eq(snap.devices[0].device, -1);
+	cr_expect_eq(snap.devices[1].device, 0);
+	cr_expect_eq(snap.devices[2].device, 3);
 	t = prometheus(&snap);
-	cr_expect_not_null(strstr(t, line), "no \"%s\" in /metrics", line);
+	cr_expect_not_null(strstr(t, "sluice_device_job_failures_total{device="
+	    "\"cuda:3\"} 7\n"), "%s", t);
+	cr_expect_not_null(strstr(t, "sluice_device_job_failures_total{device="
+	    "\"cpu\"} 2\n"));
+	cr_expect_not_null(strstr(t, "sluice_device_worker_restarts_total{"
+	    "device=\"cuda:0\"} 4\n"));
 	free(t);
-	metrics_snapshot_free(&snap);
-}
-
-Test(metrics, device_reset_after_a_broken_context)
-{
-	struct metrics_snapshot	 snap;
-	json_t			*o, *dev;
-
-	kernel_device_set_ops(&fake_ops);
-	cr_expect_eq(fake_one(5, 2), -1);	/* fails; context fine */
-	cr_expect_eq(fake_one(5, 1), -1);	/* breaks it: reset */
-	cr_expect_eq(fake_one(5, 0), 0);	/* works again */
-	expect_device_metric("sluice_device_resets_total{device=\"cuda:5\"} "
-	    "1\n");
-	expect_device_metric("sluice_device_job_failures_total{device="
-	    "\"cuda:5\"} 2\n");
-	expect_device_metric("sluice_device_failures_in_a_row{device="
-	    "\"cuda:5\"} 0\n");
-	expect_device_metric("sluice_device_unusable{device=\"cuda:5\"} 0\n");
-	expect_device_metric("sluice_device_resets_total{device=\"cuda:4\"} "
-	    "0\n");
-	/* /status.json reads the same health. */
-	memset(&snap, 0, sizeof(snap));
-	cr_assert_eq(metrics_snapshot_devices(&snap, 8), 0);
 	o = status_json(&snap);
-	cr_assert_eq(json_array_size(json_object_get(o, "devices")), 8);
-	dev = json_array_get(json_object_get(o, "devices"), 5);
-	cr_expect_eq(AT(dev, "resets"), 1);
-	cr_expect_eq(AT(dev, "failures"), 2);
-	cr_expect(json_is_false(json_object_get(dev, "unusable")));
+	a = json_object_get(o, "devices");
+	cr_assert_eq(json_array_size(a), 3);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(a,
+	    0), "device")), "cpu");
+	cr_expect_eq(AT(json_array_get(a, 2), "failures"), 7);
+	cr_expect_eq(AT(json_array_get(a, 2), "restarts"), 1);
 	json_decref(o);
 	metrics_snapshot_free(&snap);
-	kernel_device_set_ops(NULL);
-}
-
-Test(metrics, device_unusable_after_a_failed_reset)
-{
-	kernel_device_set_ops(&fake_ops);
-	atomic_store(&fake_reset_works, 0);
-	cr_expect_eq(fake_one(7, 1), -1);
-	expect_device_metric("sluice_device_unusable{device=\"cuda:7\"} 1\n");
-	expect_device_metric("sluice_device_unusable{device=\"cuda:6\"} 0\n");
-	kernel_device_set_ops(NULL);
 }
 
 Test(metrics, no_devices_no_device_samples)
@@ -499,11 +421,11 @@ Test(metrics, no_devices_no_device_samples)
 	char			*t;
 
 	memset(&snap, 0, sizeof(snap));
-	cr_assert_eq(metrics_snapshot_devices(&snap, 0), 0);
+	cr_assert_eq(metrics_snapshot_devices(&snap, NULL, 0), 0);
 	cr_expect_null(snap.devices);
 	t = prometheus(&snap);
-	cr_expect_not_null(strstr(t, "# TYPE sluice_device_unusable gauge\n"
-	    "# HELP"), "%s", t);
+	cr_expect_not_null(strstr(t, "# TYPE sluice_device_worker_restarts_total "
+	    "counter\n# HELP"), "%s", t);
 	cr_expect_null(strstr(t, "{device="));
 	free(t);
 	metrics_snapshot_free(&snap);

@@ -105,6 +105,11 @@ mkconf(const struct tlock *tl, size_t nl, const struct ttask *tt, size_t nt,
 			    c->tasks[i].lock_index[k]++)
 				continue;
 			cr_assert(c->tasks[i].lock_index[k] < nl);
+			/* As conf_load: the lock with devices picks the slot. */
+			if (tl[c->tasks[i].lock_index[k]].devices != NULL &&
+			    c->tasks[i].worker_lock == 0 &&
+			    tl[c->tasks[i].lock_index[0]].devices == NULL)
+				c->tasks[i].worker_lock = k;
 		}
 	}
 	return c;
@@ -122,6 +127,7 @@ freeconf(struct conf *c)
 	for (i = 0; i < c->ntasks; i++) {
 		free(c->tasks[i].name);
 		free(c->tasks[i].kernel);
+		free(c->tasks[i].inputs_sig);
 		for (k = 0; k < c->tasks[i].nlocks; k++)
 			free(c->tasks[i].locks[k]);
 		free(c->tasks[i].locks);
@@ -683,11 +689,8 @@ Test(sched, devices_map_slots)
 		pthread_mutex_unlock(&h.mu);
 		cr_expect_eq(seen, 3, "slots 0 and 1, never both on one");
 		cr_assert_eq(sched_lookup(s, ida, NULL, &j), SCHED_OK);
-		if (kernel_device_count() > 0)
-			snprintf(want, sizeof(want), "cuda:%d",
-			    devs[j.slot]);
-		else
-			snprintf(want, sizeof(want), "cpu");
+		/* The slot's device, as configured (no worker said otherwise). */
+		snprintf(want, sizeof(want), "cuda:%d", devs[j.slot]);
 		cr_expect_str_eq(j.device, want);
 		job_clear(&j);
 		hctx_open(&h);
@@ -728,8 +731,7 @@ Test(sched, device_from_first_lock_with_devices)
 	cr_assert_eq(hctx_count(&h), 1);
 	cr_expect_eq(h.devices[0], 7, "hook got device %d", h.devices[0]);
 	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
-	cr_expect_str_eq(j.device, kernel_device_count() > 0 ? "cuda:7" :
-	    "cpu");
+	cr_expect_str_eq(j.device, "cuda:7");
 	job_clear(&j);
 	sched_destroy(s);
 
@@ -737,7 +739,7 @@ Test(sched, device_from_first_lock_with_devices)
 	s = mksched(c, &h, 0);
 	cr_assert_eq(submit(s, "c", 1, "", 0, idc, NULL), SCHED_OK);
 	cr_assert_eq(sched_drain(s, 30000), 0);
-	cr_expect_eq(h.devices[0], KERNEL_CPU, "no lock with devices");
+	cr_expect_eq(h.devices[0], -1, "no lock with devices");
 	sched_destroy(s);
 	freeconf(c);
 }
@@ -765,9 +767,9 @@ Test(sched, refuses_more_slots_than_workers)
 }
 
 /*
- * The caller validated params against one kernel; the scheduler's task
- * has another (a reload in between): refused with SCHED_CHANGED, nothing
- * admitted. The matching kernel is admitted.
+ * The caller validated params against one generation's inputs; the
+ * scheduler's task has others (a reload in between): refused with
+ * SCHED_CHANGED, nothing admitted. The matching inputs are admitted.
  */
 Test(sched, submit_with_another_kernel_refused)
 {
@@ -775,17 +777,17 @@ Test(sched, submit_with_another_kernel_refused)
 				    NULL } };
 	struct ttask		 tt[] = { { "t", { "cpu", NULL } } };
 	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
-	const struct kernel	*burn = kernel_find("burn");
-	const struct kernel	*mandel = kernel_find("mandelbrot");
+	const char		*burn = "kernel:burn";
+	const char		*mandel = "kernel:mandelbrot";
 	struct hctx		 h;
 	struct sched		*s;
 	struct sched_stats	 ss;
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
 	int			 retry = 0;
 
-	cr_assert(burn != NULL && mandel != NULL);
 	free(c->tasks[0].kernel);
 	c->tasks[0].kernel = xstrdup("burn");
+	c->tasks[0].inputs_sig = xstrdup(burn);
 	hctx_init(&h, 0);
 	s = mksched(c, &h, 0);
 	sid(sess, 1);
@@ -1303,6 +1305,38 @@ Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
 	freeconf(c);
 }
 
+/* An executor whose every job is done with a result and an "image". */
+static void
+png_want(void *arg, const char *task, int slot)
+{
+	(void)arg;
+	(void)task;
+	(void)slot;
+}
+
+static void
+png_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
+{
+	(void)arg;
+	(void)run;
+	memset(out, 0, sizeof(*out));
+	out->state = JOB_DONE;
+	out->result = xstrdup("{\"ms\":1.5}");
+	out->png = (unsigned char *)xstrdup("\x89PNG not really");
+	out->png_len = 16;
+}
+
+static int
+png_cancel(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+	return -1;
+}
+
+static const struct sched_exec png_exec = { png_want, png_run, png_cancel,
+    NULL };
+
 /*
  * The image of a job cannot be stored (results/ is a file now): the job
  * still ends done, journaled, without the image, saying why.
@@ -1313,7 +1347,7 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 				    NULL } };
 	struct ttask		 tt[] = { { "m", { "cpu", NULL } } };
 	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
-	const struct kernel	*k = kernel_find("mandelbrot");
+	struct sched_opts	 o = { .exec = &png_exec };
 	struct journal		*jr;
 	struct sched		*s;
 	struct job		 j;
@@ -1323,20 +1357,17 @@ Test(sched, image_not_stored_job_still_ends, .timeout = 60)
 	FILE			*f;
 	int			 i, retry;
 
-	cr_assert(k != NULL);
-	free(c->tasks[0].kernel);
-	c->tasks[0].kernel = xstrdup("mandelbrot");
 	jr = tmp_journal(dir);
 	snprintf(path, sizeof(path), "%s/results", dir);
 	cr_assert_eq(rmdir(path), 0);
 	cr_assert((f = fopen(path, "w")) != NULL);
 	fclose(f);
-	s = sched_create(c, jr, NULL, err, sizeof(err));
+	s = sched_create(c, jr, &o, err, sizeof(err));
 	cr_assert(s != NULL, "%s", err);
+	sched_worker_ready(s, "m", 0, "cpu");
 	sid(sess, 1);
-	cr_assert_eq(sched_submit(s, "m", k, sess, "", "{\"cx\":-0.5,"
-	    "\"cy\":0,\"scale\":3,\"width\":16,\"height\":16,\"iters\":16}",
-	    id, &retry), SCHED_OK);
+	cr_assert_eq(sched_submit(s, "m", NULL, sess, "", "{}", id, &retry),
+	    SCHED_OK);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
 	cr_expect_eq(j.state, JOB_DONE);

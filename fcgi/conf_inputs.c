@@ -1,0 +1,350 @@
+/*
+ * conf_inputs: a worker task's inputs (DESIGN.md, "Tasks that run the
+ * user's own program"), each a group named after its form field, in file
+ * order, turned into the parameter specs the params codec and the form
+ * use. Every value is checked here: ranges, a default within them,
+ * choices that are unique, texts that a form could send.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf_int.h"
+#include "kernel.h"
+
+#define CONF_TEXT_MAX	1000000		/* max_length, characters */
+#define CONF_CHOICES_MAX 256
+
+/* An input's type, by name. */
+static const struct {
+	const char		*name;
+	enum kparam_type	 type;
+	const char *const	*keys;
+} conf_input_types[] = {
+	{ "int", KPARAM_INT, (const char *const[]){ "type", "label",
+	    "optional", "min", "max", "default", "step", "unit", NULL } },
+	{ "float", KPARAM_FLOAT, (const char *const[]){ "type", "label",
+	    "optional", "min", "max", "default", "step", "unit", NULL } },
+	{ "text", KPARAM_TEXT, (const char *const[]){ "type", "label",
+	    "optional", "max_length", "default", NULL } },
+	{ "choice", KPARAM_CHOICE, (const char *const[]){ "type", "label",
+	    "optional", "choices", "default", NULL } },
+	{ "bool", KPARAM_BOOL, (const char *const[]){ "type", "label",
+	    "optional", "default", NULL } },
+};
+#define CONF_NTYPES	(sizeof(conf_input_types) / sizeof(conf_input_types[0]))
+
+/* Input names: form field names that are not the form's own. */
+static int
+input_name_ok(const char *n)
+{
+	size_t	 i, len = strlen(n);
+
+	if (len == 0 || len > CONF_NAME_MAX || strcmp(n, "csrf") == 0 ||
+	    strcmp(n, "nonce") == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_-", n[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* 1 when s could come from a form's text field: no control characters
+   but tab and newline (the codec's rule for text). */
+static int
+text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') ||
+		    *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Characters of UTF-8 s. */
+static long
+utf8_chars(const char *s)
+{
+	long	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* A string key that may be empty (a text's default). */
+static int
+conf_text(struct conf_ctx *ctx, const config_setting_t *g, const char *key,
+    const char *def, char **out, config_setting_t **sp)
+{
+	config_setting_t	*s = config_setting_get_member(g, key);
+	const char		*v = def;
+
+	*sp = s;
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			conf_serr(ctx, s, "must be a string");
+			return -1;
+		}
+		v = config_setting_get_string(s);
+	}
+	if ((*out = strdup(v != NULL ? v : "")) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	if (s != NULL && !text_ok(*out)) {
+		conf_serr(ctx, s, "must not hold control characters other "
+		    "than tab and newline");
+		return -1;
+	}
+	return 0;
+}
+
+/* int and float: min <= default <= max, whole for int. */
+static int
+input_number(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	config_setting_t	*d = config_setting_get_member(g, "default");
+	int			 isint = p->type == KPARAM_INT;
+
+	if (conf_num(ctx, g, "min", 0, 1, &p->min) == -1 ||
+	    conf_num(ctx, g, "max", 0, 1, &p->max) == -1 ||
+	    conf_num(ctx, g, "default", p->min, 0, &p->def) == -1 ||
+	    conf_num(ctx, g, "step", isint ? 1 : 0, 0, &p->step) == -1)
+		return -1;
+	if (p->min > p->max) {
+		conf_serr(ctx, config_setting_get_member(g, "max"),
+		    "must not be below min");
+		return -1;
+	}
+	if (isint && (p->min != floor(p->min) || p->max != floor(p->max) ||
+	    p->def != floor(p->def))) {
+		conf_serr(ctx, g, "min, max and default of an int must be "
+		    "whole numbers");
+		return -1;
+	}
+	if (p->def < p->min || p->def > p->max) {
+		conf_serr(ctx, d != NULL ? d : g, "must be within min..max");
+		return -1;
+	}
+	if (p->step < 0) {
+		conf_serr(ctx, config_setting_get_member(g, "step"),
+		    "must not be negative");
+		return -1;
+	}
+	return conf_str(ctx, g, "unit", "", 0, (char **)&p->unit, NULL);
+}
+
+static int
+input_text(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	config_setting_t	*s;
+	long long		 n;
+
+	if (conf_int(ctx, g, "max_length", 1, CONF_TEXT_MAX, 1000, 0, &n) ==
+	    -1 || conf_text(ctx, g, "default", "", (char **)&p->def_text,
+	    &s) == -1)
+		return -1;
+	p->max_length = (long)n;
+	if (utf8_chars(p->def_text) > p->max_length) {
+		conf_serr(ctx, s, "is longer than max_length");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+input_choice(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	config_setting_t	*s = config_setting_get_member(g, "choices");
+	char			**c;
+	size_t			 i, j;
+
+	if (s == NULL) {
+		conf_missing(ctx, g, "choices");
+		return -1;
+	}
+	if (conf_strings(ctx, s, 1, 0, &c) == -1)
+		return -1;
+	p->choices = (const char *const *)c;
+	for (i = 0; c[i] != NULL; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(c[i], c[j]) == 0) {
+				conf_serr(ctx, s, "\"%s\" given twice", c[i]);
+				return -1;
+			}
+		if (!text_ok(c[i]) || strchr(c[i], '\n') != NULL) {
+			conf_serr(ctx, s, "a choice must be one line of text");
+			return -1;
+		}
+	}
+	p->nchoices = i;
+	if (i > CONF_CHOICES_MAX) {
+		conf_serr(ctx, s, "at most %d choices", CONF_CHOICES_MAX);
+		return -1;
+	}
+	if (conf_text(ctx, g, "default", c[0], (char **)&p->def_text, &s) == -1)
+		return -1;
+	for (i = 0; i < p->nchoices; i++)
+		if (strcmp(p->def_text, c[i]) == 0)
+			return 0;
+	conf_serr(ctx, s, "must be one of the choices");
+	return -1;
+}
+
+static int
+input_bool(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	int	 d;
+
+	if (conf_bool(ctx, g, "default", 0, &d) == -1)
+		return -1;
+	p->def = d;
+	return 0;
+}
+
+/* One input, the group g, into p. */
+static int
+conf_load_input(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	config_setting_t	*ts;
+	char			*type = NULL;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (!config_setting_is_group(g) || !input_name_ok(
+	    config_setting_name(g))) {
+		conf_serr(ctx, g, "an input is a group named 1..%d characters "
+		    "of A-Z a-z 0-9 _ - (not csrf or nonce)", CONF_NAME_MAX);
+		return -1;
+	}
+	if ((p->name = strdup(config_setting_name(g))) == NULL ||
+	    conf_str(ctx, g, "type", NULL, 1, &type, &ts) == -1)
+		goto out;
+	for (i = 0; i < CONF_NTYPES; i++)
+		if (strcmp(type, conf_input_types[i].name) == 0)
+			break;
+	if (i == CONF_NTYPES) {
+		conf_serr(ctx, ts, "must be int, float, text, choice or bool");
+		goto out;
+	}
+	p->type = conf_input_types[i].type;
+	if (conf_check_keys(ctx, g, conf_input_types[i].keys) == -1 ||
+	    conf_str(ctx, g, "label", p->name, 0, (char **)&p->label,
+	    NULL) == -1 || conf_bool(ctx, g, "optional", 0, &p->optional) == -1)
+		goto out;
+	if (p->type == KPARAM_INT || p->type == KPARAM_FLOAT)
+		rc = input_number(ctx, g, p);
+	else if (p->type == KPARAM_TEXT)
+		rc = input_text(ctx, g, p);
+	else if (p->type == KPARAM_CHOICE)
+		rc = input_choice(ctx, g, p);
+	else
+		rc = input_bool(ctx, g, p);
+out:
+	if (p->name == NULL)
+		conf_err(ctx, 0, "out of memory");
+	free(type);
+	return rc;
+}
+
+int
+conf_load_inputs(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_task *t)
+{
+	size_t	 i, n;
+	int	 len;
+
+	if (g == NULL || (len = config_setting_length(g)) <= 0)
+		return 0;
+	n = (size_t)len;
+	if (n > KERNEL_MAX_PARAMS) {
+		conf_serr(ctx, g, "at most %d inputs", KERNEL_MAX_PARAMS);
+		return -1;
+	}
+	if ((t->own_inputs = calloc(n, sizeof(*t->own_inputs))) == NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		t->ninputs = i + 1;
+		if (conf_load_input(ctx, config_setting_get_elem(g,
+		    (unsigned int)i), &t->own_inputs[i]) == -1)
+			return -1;
+	}
+	t->inputs = t->own_inputs;
+	return 0;
+}
+
+void
+conf_free_inputs(struct conf_task *t)
+{
+	struct kparam_spec	*p;
+	size_t			 i;
+
+	for (i = 0; t->own_inputs != NULL && i < t->ninputs; i++) {
+		p = &t->own_inputs[i];
+		free((char *)p->name);
+		free((char *)p->label);
+		free((char *)p->unit);
+		free((char *)p->def_text);
+		conf_strings_free((char **)p->choices);
+	}
+	free(t->own_inputs);
+	t->own_inputs = NULL;
+	t->inputs = NULL;
+	t->ninputs = 0;
+}
+
+/* One spec as a JSON object, every field that matters to a job. */
+static json_t *
+spec_json(const struct kparam_spec *p)
+{
+	json_t	*o, *c;
+	size_t	 i;
+
+	o = json_pack("{s:s,s:i,s:f,s:f,s:f,s:s,s:I,s:b}", "name", p->name,
+	    "type", (int)p->type, "min", p->min, "max", p->max, "default",
+	    p->def, "text", p->def_text != NULL ? p->def_text : "",
+	    "max_length", (json_int_t)p->max_length, "optional", p->optional);
+	if (o == NULL || p->choices == NULL)
+		return o;
+	if ((c = json_array()) == NULL || json_object_set_new(o, "choices",
+	    c) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	for (i = 0; i < p->nchoices; i++)
+		json_array_append_new(c, json_string(p->choices[i]));
+	return o;
+}
+
+char *
+conf_inputs_sig(const struct conf_task *t)
+{
+	json_t	*a;
+	char	*s = NULL;
+	size_t	 i;
+
+	if (t->kernel != NULL)
+		return asprintf(&s, "kernel:%s", t->kernel) == -1 ? NULL : s;
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < t->ninputs; i++)
+		if (json_array_append_new(a, spec_json(&t->inputs[i])) == -1)
+			goto out;
+	s = json_dumps(a, JSON_COMPACT);
+out:
+	json_decref(a);
+	return s;
+}

@@ -1,0 +1,371 @@
+/* exec: jobs through supervised workers. See exec.h. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "super.h"
+
+struct exec {
+	char			 state[PATH_MAX];	/* absolute */
+	char			 jobs[PATH_MAX];	/* STATE/jobs */
+	char			*kernel_worker;
+	FILE			*log;
+	double			 backoff_ms;
+	const struct conf	*conf;			/* until exec_start */
+	struct super		*super;
+	struct sched		*sched;
+	struct sched_exec	 ops;
+};
+
+/* ---------------------------------------------------------------------- */
+/* The supervisor's events, to the scheduler */
+
+static void
+ev_ready(void *arg, const char *task, int slot, const char *device)
+{
+	struct exec	*x = arg;
+
+	sched_worker_ready(x->sched, task, slot, device);
+}
+
+static void
+ev_failing(void *arg, const char *task, const char *why)
+{
+	struct exec	*x = arg;
+
+	sched_task_failing(x->sched, task, why);
+}
+
+static void
+ev_progress(void *arg, const char *job, double fraction, const char *message)
+{
+	struct exec	*x = arg;
+
+	sched_job_progress(x->sched, job, fraction, message);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A job's directory and the files its worker names */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
+	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes dir and everything in it (links are removed, not followed). */
+static void
+rm_tree(const char *dir)
+{
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == -1 &&
+	    errno != ENOENT && errno != 0)
+		fprintf(stderr, "level=warn msg=\"could not remove a job "
+		    "directory\" dir=%s error=\"%s\"\n", dir, strerror(errno));
+}
+
+/*
+ * Opens path (as the worker named it) inside the directory dfd: no
+ * absolute path, no "..", no symbolic link anywhere on the way (the
+ * kernel's RESOLVE_BENEATH checks it, not a string test).
+ */
+static int
+open_beneath(int dfd, const char *path)
+{
+	struct open_how	 how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+}
+
+/* Reads regular file fd (at most EXEC_FILE_MAX bytes) into *out. */
+static int
+read_file(int fd, unsigned char **out, size_t *len, const char **why)
+{
+	struct stat	 st;
+	size_t		 got = 0;
+	ssize_t		 n;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -1;
+	}
+	if (st.st_size > EXEC_FILE_MAX) {
+		*why = "larger than 256 MiB";
+		return -1;
+	}
+	if ((*out = malloc((size_t)st.st_size + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, *out + got, (size_t)st.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*len = got;
+	return 0;
+}
+
+/*
+ * Checks every file of a done job and keeps the first PNG image as the
+ * job's result image. Returns 0, or -1 with the reason in out->error
+ * (the job then fails: nothing outside its directory is ever read).
+ */
+static int
+collect_files(const char *dir, const struct super_outcome *so,
+    struct sched_outcome *out)
+{
+	unsigned char	*data;
+	const char	*why = NULL;
+	size_t		 i, len;
+	int		 dfd, fd, rc = 0;
+	char		 msg[300];
+
+	if (so->nfiles == 0)
+		return 0;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		out->error = strdup("the job's directory is gone");
+		return -1;
+	}
+	for (i = 0; i < so->nfiles && rc == 0; i++) {
+		if ((fd = open_beneath(dfd, so->files[i].path)) == -1)
+			why = errno == EXDEV || errno == ELOOP ? "outside the "
+			    "job's directory (or through a symbolic link)" :
+			    strerror(errno);
+		else {
+			data = NULL;
+			if (read_file(fd, &data, &len, &why) == 0 &&
+			    out->png == NULL && strcmp(so->files[i].type,
+			    "image/png") == 0) {
+				out->png = data;
+				out->png_len = len;
+				data = NULL;
+			}
+			free(data);
+			close(fd);
+		}
+		if (why != NULL) {
+			snprintf(msg, sizeof(msg), "result file %s: %s",
+			    so->files[i].name, why);
+			out->error = strdup(msg);
+			rc = -1;
+		}
+	}
+	close(dfd);
+	return rc;
+}
+
+/* The super outcome into the scheduler's, files checked and read. */
+static void
+outcome_of(const char *dir, struct super_outcome *so,
+    struct sched_outcome *out)
+{
+	out->state = so->state;
+	snprintf(out->device, sizeof(out->device), "%.*s",
+	    (int)sizeof(out->device) - 1, so->device);
+	if (so->state != JOB_DONE) {
+		out->error = so->error;
+		so->error = NULL;
+		return;
+	}
+	if (collect_files(dir, so, out) == -1) {
+		out->state = JOB_FAILED;
+		free(out->png);
+		out->png = NULL;
+		return;
+	}
+	out->result = so->result;
+	so->result = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The executor's interface */
+
+static void
+x_want(void *arg, const char *task, int slot)
+{
+	struct exec	*x = arg;
+
+	if (x->super != NULL)
+		super_want(x->super, task, slot);
+}
+
+static int
+x_cancel(void *arg, const char *id)
+{
+	struct exec	*x = arg;
+
+	return x->super != NULL ? super_cancel(x->super, id) : -1;
+}
+
+static void
+x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
+{
+	struct exec		*x = arg;
+	struct super_job	 job;
+	struct super_outcome	 so;
+	char			 dir[PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", x->jobs,
+	    run->job->id) >= sizeof(dir) || (mkdir(dir, 0700) == -1 &&
+	    errno != EEXIST)) {
+		out->state = JOB_FAILED;
+		out->error = strdup("could not make the job's directory");
+		return;
+	}
+	memset(&job, 0, sizeof(job));
+	job.id = run->job->id;
+	job.task = run->job->task;
+	job.slot = run->slot;
+	job.params = run->job->params;
+	job.out = dir;
+	super_run(x->super, &job, &so);
+	outcome_of(dir, &so, out);
+	super_outcome_free(&so);
+	rm_tree(dir);
+}
+
+struct exec *
+exec_create(const struct conf *conf, const char *state,
+    const char *kernel_worker, FILE *log, double backoff_ms, char *err,
+    size_t errlen)
+{
+	struct exec	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (realpath(state, x->state) == NULL ||
+	    (size_t)snprintf(x->jobs, sizeof(x->jobs), "%s/jobs", x->state) >=
+	    sizeof(x->jobs) || (mkdir(x->jobs, 0700) == -1 &&
+	    errno != EEXIST)) {
+		snprintf(err, errlen, "%s/jobs: %s", state, strerror(errno));
+		free(x);
+		return NULL;
+	}
+	if ((x->kernel_worker = strdup(kernel_worker)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(x);
+		return NULL;
+	}
+	x->conf = conf;
+	x->log = log;
+	x->backoff_ms = backoff_ms;
+	x->ops.want = x_want;
+	x->ops.run = x_run;
+	x->ops.cancel = x_cancel;
+	x->ops.arg = x;
+	return x;
+}
+
+const struct sched_exec *
+exec_ops(struct exec *x)
+{
+	return &x->ops;
+}
+
+int
+exec_start(struct exec *x, struct sched *s, char *err, size_t errlen)
+{
+	struct super_opts	 o;
+	struct super_events	 ev;
+
+	memset(&o, 0, sizeof(o));
+	o.state = x->state;
+	o.kernel_worker = x->kernel_worker;
+	o.log = x->log;
+	o.backoff_ms = x->backoff_ms;
+	ev.ready = ev_ready;
+	ev.failing = ev_failing;
+	ev.progress = ev_progress;
+	ev.arg = x;
+	x->sched = s;
+	/* The jobs of a run that ended abruptly left their directories. */
+	rm_tree(x->jobs);
+	(void)mkdir(x->jobs, 0700);
+	if ((x->super = super_create(x->conf, &o, &ev, err, errlen)) == NULL)
+		return -1;
+	sched_kick(s);	/* waiting jobs ask for their workers now */
+	return 0;
+}
+
+int
+exec_reconfigure(struct exec *x, const struct conf *conf)
+{
+	int	 rc = super_reconfigure(x->super, conf);
+
+	/* Wants the scheduler made for the new slots went to the old config. */
+	sched_kick(x->sched);
+	return rc;
+}
+
+size_t
+exec_device_stats(void *arg, struct metrics_device *out, size_t max)
+{
+	struct exec			*x = arg;
+	struct super_device_stats	 d[256];
+	size_t				 i, n;
+
+	if (x->super == NULL)
+		return 0;
+	n = super_device_stats(x->super, d, max < 256 ? max : 256);
+	for (i = 0; i < n; i++) {
+		out[i].device = d[i].device;
+		out[i].failures = d[i].failures;
+		out[i].restarts = d[i].restarts;
+	}
+	return n;
+}
+
+void
+exec_destroy(struct exec *x)
+{
+	if (x == NULL)
+		return;
+	super_destroy(x->super);
+	free(x->kernel_worker);
+	free(x);
+}
+
+void
+exec_kernel_worker_path(char *out, size_t outlen)
+{
+	char	 self[PATH_MAX], *slash;
+	ssize_t	 n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			snprintf(out, outlen, "%s/sluice-worker", self);
+			if (access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, outlen, "%s/sluice-worker", SLUICE_LIBEXECDIR);
+}
