@@ -184,6 +184,7 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
     const struct form_state *fs)
 {
 	struct tval		*tv, *params, *locks;
+	char			 why[256];
 	int64_t			 eta;
 	size_t			 i;
 	int			 errors = 0;
@@ -202,6 +203,9 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 	locks = tval_set_list(tv, "locks");
 	for (i = 0; locks != NULL && i < t->nlocks; i++)
 		tval_set_str(tval_push_map(locks), "name", t->locks[i]);
+	if (a->sched != NULL && sched_task_failing_why(a->sched, t->name,
+	    why, sizeof(why)))
+		tval_set_str(tv, "failing", why);
 	eta = a->sched != NULL ? sched_task_eta(a->sched, t->name) : -1;
 	if (eta >= 0)
 		tval_set_printf(tv, "eta_s", "%.1f", (double)eta / 1000.0);

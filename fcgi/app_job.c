@@ -91,6 +91,14 @@ static void
 job_running_context(struct tval *ctx, const struct job *j, int64_t now)
 {
 	tval_set(ctx, "running", tval_bool(1));
+	if (j->has_progress) {
+		tval_set(ctx, "progress", tval_bool(1));
+		tval_set(ctx, "progress_pct", tval_printf("%.0f",
+		    j->progress * 100));
+		if (j->progress_message != NULL)
+			tval_set_str(ctx, "progress_message",
+			    j->progress_message);
+	}
 	tval_set(ctx, "elapsed_s", tval_printf("%.1f",
 	    (double)(now - j->started_ms) / 1000.0));
 }

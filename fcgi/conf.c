@@ -186,11 +186,22 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+/* prog in directory dir (n bytes of it) into out, if it is executable. */
+static int
+conf_program_in(const char *dir, size_t n, const char *prog, char *out,
+    size_t outlen)
+{
+	return (size_t)snprintf(out, outlen, "%.*s/%s", (int)n,
+	    n == 0 ? "." : dir, prog) < outlen && access(out, X_OK) == 0 ?
+	    0 : -1;
+}
+
 int
 conf_program_path(const char *prog, char *out, size_t outlen)
 {
 	const char	*path = getenv("PATH"), *p, *end;
-	size_t		 n;
+	char		 self[4096];
+	ssize_t		 n;
 
 	if (strchr(prog, '/') != NULL) {
 		if ((size_t)snprintf(out, outlen, "%s", prog) >= outlen)
@@ -200,13 +211,21 @@ conf_program_path(const char *prog, char *out, size_t outlen)
 	for (p = path != NULL ? path : "/usr/bin:/bin"; ; p = end + 1) {
 		if ((end = strchr(p, ':')) == NULL)
 			end = p + strlen(p);
-		n = (size_t)(end - p);
-		if ((size_t)snprintf(out, outlen, "%.*s/%s", (int)n,
-		    n == 0 ? "." : p, prog) < outlen && access(out, X_OK) == 0)
+		if (conf_program_in(p, (size_t)(end - p), prog, out,
+		    outlen) == 0)
 			return 0;
 		if (*end == '\0')
-			return -1;
+			break;
 	}
+	/* Then sluice's own programs: beside this one, and installed. */
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if ((p = strrchr(self, '/')) != NULL && conf_program_in(self,
+		    (size_t)(p - self), prog, out, outlen) == 0)
+			return 0;
+	}
+	return conf_program_in(SLUICE_LIBEXECDIR, strlen(SLUICE_LIBEXECDIR),
+	    prog, out, outlen);
 }
 
 /* The lock called name, or NULL. Thread-safe on a loaded config. */

@@ -114,9 +114,10 @@ int		 conf_value(const struct conf *, const char *key, char *out,
 const char	*conf_value_keys(size_t i);
 
 /*
- * Finds prog as execvp would (a name with '/' as it is, else on PATH)
- * and writes its path into out. Returns 0, or -1 when there is no such
- * executable. Thread-safe.
+ * Finds prog as execvp would (a name with '/' as it is, else on PATH),
+ * then among sluice's own programs (beside this one, then in its libexec
+ * directory), and writes its path into out. Returns 0, or -1 when there
+ * is no such executable. Thread-safe.
  */
 int		 conf_program_path(const char *prog, char *out,
 		    size_t outlen);

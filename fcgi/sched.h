@@ -163,6 +163,13 @@ enum sched_rc	 sched_lookup(struct sched *, const char *id,
 void		 sched_lock_counts(struct sched *, size_t lock_index,
 		    int *busy, int *queued);
 
+/*
+ * 1 with why in out when task's workers fail to start (its jobs fail at
+ * once), else 0. Thread-safe.
+ */
+int		 sched_task_failing_why(struct sched *, const char *task,
+		    char *out, size_t outlen);
+
 /* ETA in ms for a job of task submitted now; -1 when unknown. */
 int64_t		 sched_task_eta(struct sched *, const char *task);
 

@@ -124,6 +124,22 @@ sched_lock_counts(struct sched *s, size_t lock_index, int *busy, int *queued)
 		*queued = q;
 }
 
+int
+sched_task_failing_why(struct sched *s, const char *task, char *out,
+    size_t outlen)
+{
+	struct stask	*st;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if ((st = sched_task_find(s, task)) != NULL && st->failing != NULL) {
+		snprintf(out, outlen, "%s", st->failing);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 int64_t
 sched_task_eta(struct sched *s, const char *task)
 {

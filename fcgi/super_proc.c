@@ -44,31 +44,6 @@ fd_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Resolves prog on PATH (as execvp would) into out; 0 or -1. */
-static int
-resolve_prog(const char *prog, char *out, size_t outlen)
-{
-	const char	*path = getenv("PATH"), *p, *colon;
-	size_t		 n;
-
-	if (strchr(prog, '/') != NULL) {
-		snprintf(out, outlen, "%s", prog);
-		return access(out, X_OK);
-	}
-	for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0'; p = colon +
-	    (*colon != '\0')) {
-		if ((colon = strchr(p, ':')) == NULL)
-			colon = p + strlen(p);
-		n = (size_t)(colon - p);
-		if ((size_t)snprintf(out, outlen, "%.*s/%s", (int)n,
-		    n == 0 ? "." : p, prog) < outlen && access(out, X_OK) == 0)
-			return 0;
-		if (*colon == '\0')
-			break;
-	}
-	return -1;
-}
-
 /* Appends a formatted "NAME=value" to env at *k; -1 on ENOMEM. */
 static int
 env_add(char **env, size_t *k, const char *fmt, ...)
@@ -162,7 +137,7 @@ spawn_prepare(struct wproc *w, struct spawn *sp)
 {
 	char	 parent[4096];
 
-	if (resolve_prog(w->argv[0], sp->path, sizeof(sp->path)) == -1) {
+	if (conf_program_path(w->argv[0], sp->path, sizeof(sp->path)) == -1) {
 		snprintf(w->why, sizeof(w->why), "worker program %s: not "
 		    "found or not executable", w->argv[0]);
 		return -1;

@@ -112,8 +112,23 @@
     } else if (j.state === "running" && j.started_ms) {
       text("job-elapsed", (Math.max(0, Date.now() - j.started_ms) / 1000).toFixed(1));
       if (j.device) text("job-device", j.device);
+      progress(j);
     }
     return "wait";
+  }
+
+  /* The progress bar and its text, from the job's progress (0..1). */
+  function progress(j) {
+    var bar = document.getElementById("job-progress");
+    if (!bar || j.progress === null || j.progress === undefined) return;
+    var pct = Math.round(j.progress * 100);
+    if (bar.getAttribute("value") !== String(pct)) {
+      bar.setAttribute("value", pct);
+      bar.setAttribute("aria-valuenow", pct);
+      bar.textContent = pct + "%";
+    }
+    text("job-progress-text", pct + "%" +
+        (j.progress_message ? " · " + j.progress_message : ""));
   }
 
   function again(ms) { setTimeout(poll, ms); }

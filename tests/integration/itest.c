@@ -64,6 +64,7 @@ itest_start(struct itest_server *s, const char *config, const char *state,
     const char *const *extra)
 {
 	char	 serve[512], conf[512], sluice[512], tmpl[512], stat[512];
+	char	 py[1600], k[512], ex[512], tw[512];
 	char	 portstr[16], line[256];
 	const char *argv[40];
 	int	 pfd[2], argc = 0, i;
@@ -97,6 +98,12 @@ itest_start(struct itest_server *s, const char *config, const char *state,
 	argv[argc++] = "--static";
 	argv[argc++] = itest_src("nginx/static", stat, sizeof(stat));
 	argv[argc++] = "--quiet";
+	/* Python workers: the helper, the examples, the test workers. */
+	snprintf(py, sizeof(py), "%s:%s:%s", itest_src("kernels", k,
+	    sizeof(k)), itest_src("kernels/examples", ex, sizeof(ex)),
+	    itest_src("tests/data/workers", tw, sizeof(tw)));
+	argv[argc++] = "--python";
+	argv[argc++] = py;
 	for (i = 0; extra != NULL && extra[i] != NULL && argc < 38; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;

@@ -85,7 +85,7 @@ Test(params, encode_in_spec_order_shortest_numbers)
 	free(text);
 	json_object_set_new(obj, "cx", json_real(-3.0));
 	text = params_encode(specs, NSPECS, obj);
-	cr_assert_str_eq(text, "{\"n\":1024,\"cx\":-3,\"seed\":4294967295}");
+	cr_assert_str_eq(text, "{\"n\":1024,\"cx\":-3.0,\"seed\":4294967295}");
 	free(text);
 	json_decref(obj);
 }
@@ -190,6 +190,134 @@ Test(params, no_params_is_the_empty_object)
 	cr_assert_not_null(obj, "%s", err);
 	text = params_encode(specs, 0, obj);
 	cr_assert_str_eq(text, "{}");
+	free(text);
+	json_decref(obj);
+}
+
+/* ---- text, choice, bool (worker inputs) ---- */
+
+static const char *const styles[] = { "ink", "watercolour", "neon" };
+
+static const struct kparam_spec ins[] = {
+	{ .name = "prompt", .type = KPARAM_TEXT, .max_length = 5,
+	    .def_text = "" },
+	{ .name = "style", .type = KPARAM_CHOICE, .choices = styles,
+	    .nchoices = 3, .def_text = "ink" },
+	{ .name = "upscale", .type = KPARAM_BOOL, .def = 1 },
+};
+#define NINS	(sizeof(ins) / sizeof(ins[0]))
+
+struct text_case {
+	const char	*text;
+	const char	*want;	/* JSON of the value, or NULL: refused */
+	const char	*err;
+};
+
+Test(params, text_rules)
+{
+	static const struct text_case cases[] = {
+		{ "hello", "\"hello\"", NULL },
+		{ "h\u00e9llo", "\"h\u00e9llo\"", NULL },	/* 5 characters */
+		{ "hello!", NULL, "must be at most 5 characters" },
+		{ "a\r\nb", "\"a\\nb\"", NULL },	/* a form's CR LF */
+		{ "a\rb", "\"a\\nb\"", NULL },
+		{ "a\tb", "\"a\\tb\"", NULL },
+		{ "a\x01b", NULL, "must not contain control characters" },
+		{ "a\x7f", NULL, "must not contain control characters" },
+		{ "\xff\xfe", NULL, "must be valid UTF-8 text" },
+		{ "", "\"\"", NULL },
+	};
+	json_t	*v;
+	char	*dump, err[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		v = params_value_from_text(&ins[0], cases[i].text, err,
+		    sizeof(err));
+		if (cases[i].want == NULL) {
+			cr_expect_null(v, "%zu accepted", i);
+			cr_expect_str_eq(err, cases[i].err, "%zu", i);
+			continue;
+		}
+		cr_assert_not_null(v, "%zu: %s", i, err);
+		dump = json_dumps(v, JSON_ENCODE_ANY);
+		cr_expect_str_eq(dump, cases[i].want, "%zu", i);
+		free(dump);
+		json_decref(v);
+	}
+}
+
+Test(params, choice_and_bool)
+{
+	json_t	*v;
+	char	 err[128];
+
+	v = params_value_from_text(&ins[1], "neon", err, sizeof(err));
+	cr_assert_not_null(v);
+	cr_expect_str_eq(json_string_value(v), "neon");
+	json_decref(v);
+	cr_expect_null(params_value_from_text(&ins[1], "Neon", err,
+	    sizeof(err)));
+	cr_expect_str_eq(err, "must be one of ink, watercolour, neon");
+	v = params_value_from_text(&ins[2], "true", err, sizeof(err));
+	cr_expect(json_is_true(v));
+	json_decref(v);
+	v = params_value_from_text(&ins[2], "false", err, sizeof(err));
+	cr_expect(json_is_false(v));
+	json_decref(v);
+	cr_expect_null(params_value_from_text(&ins[2], "on", err,
+	    sizeof(err)));
+	cr_expect_str_eq(err, "must be true or false");
+	cr_expect_null(params_value_from_text(&ins[2], "1", err, sizeof(err)));
+	cr_expect_null(params_value_from_text(&ins[2], "TRUE", err,
+	    sizeof(err)));
+}
+
+Test(params, typed_inputs_round_trip)
+{
+	json_t	*obj = json_object(), *back;
+	char	*text, err[128];
+	size_t	 i;
+
+	for (i = 0; i < NINS; i++)
+		json_object_set_new(obj, ins[i].name,
+		    params_default_value(&ins[i]));
+	text = params_encode(ins, NINS, obj);
+	cr_assert_str_eq(text, "{\"prompt\":\"\",\"style\":\"ink\","
+	    "\"upscale\":true}");
+	back = params_decode(ins, NINS, text, err, sizeof(err));
+	cr_assert_not_null(back, "%s", err);
+	cr_expect(json_equal(back, obj));
+	json_decref(back);
+	free(text);
+	cr_expect_null(params_decode(ins, NINS, "{\"prompt\":1,\"style\":"
+	    "\"ink\",\"upscale\":true}", err, sizeof(err)));
+	cr_expect_str_eq(err, "prompt: must be a string");
+	cr_expect_null(params_decode(ins, NINS, "{\"prompt\":\"toolong\","
+	    "\"style\":\"ink\",\"upscale\":true}", err, sizeof(err)));
+	cr_expect_str_eq(err, "prompt: must be at most 5 characters");
+	cr_expect_null(params_decode(ins, NINS, "{\"prompt\":\"\",\"style\":"
+	    "\"pop\",\"upscale\":true}", err, sizeof(err)));
+	cr_expect_null(params_decode(ins, NINS, "{\"prompt\":\"\",\"style\":"
+	    "\"ink\",\"upscale\":\"true\"}", err, sizeof(err)));
+	cr_expect_str_eq(err, "upscale: must be true or false");
+	cr_expect_null(params_decode(ins, NINS, "{\"prompt\":\"a\\u0000b\","
+	    "\"style\":\"ink\",\"upscale\":true}", err, sizeof(err)),
+	    "a NUL in a stored text");
+	json_decref(obj);
+}
+
+Test(params, float_whole_reads_as_float)
+{
+	json_t	*obj = json_object();
+	char	*text;
+
+	json_object_set_new(obj, "n", json_integer(16));
+	json_object_set_new(obj, "cx", json_real(2));
+	json_object_set_new(obj, "seed", json_integer(0));
+	text = params_encode(specs, NSPECS, obj);
+	cr_expect_str_eq(text, "{\"n\":16,\"cx\":2.0,\"seed\":0}");
 	free(text);
 	json_decref(obj);
 }
