@@ -645,9 +645,9 @@ sched_task_failing(struct sched *s, const char *task, const char *why)
 	if ((st = sched_task_find(s, task)) != NULL) {
 		free(st->failing);
 		st->failing = why != NULL ? strdup(why) : NULL;
-		if (why != NULL)
-			fprintf(stderr, "level=warn msg=\"workers fail to start: "
-			    "their jobs fail at once\" task=%s\n", task);
+		if (why != NULL && s->opts.log != NULL)
+			fprintf(s->opts.log, "level=warn msg=\"workers fail to "
+			    "start: their jobs fail at once\" task=%s\n", task);
 		sched_dispatch(s);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -638,3 +638,90 @@ Test(workers_kill, no_worker_outlives_a_killed_responder, .timeout = 120)
 	json_decref(j);
 	cr_expect_eq(itest_stop(&s), 0);
 }
+
+/* ---- SIGHUP: new workers for a changed task, none for a removed one ---- */
+
+static void
+write_reload_conf(const char *path, int version)
+{
+	FILE	*f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "server = { threads = 4; };\n"
+	    "sessions = { max_active = 16; };\n"
+	    "locks = { w = { slots = 1; queue = 8; }; };\n"
+	    "tasks = {\n"
+	    "  r = { worker = [\"python3\", \"-m\", \"sluice_testworker\", "
+	    "\"echo\"%s]; locks = [\"w\"];\n"
+	    "    inputs = { ms = { type = \"int\"; min = 0; max = 60000; }; };"
+	    " };\n", version == 1 ? "" : ", \"v2\"");
+	if (version == 1)
+		fprintf(f, "  gone = { worker = [\"python3\", \"-m\", "
+		    "\"sluice_testworker\", \"echo\"]; locks = [\"w\"]; };\n");
+	fprintf(f, "};\n");
+	fclose(f);
+}
+
+/* Runs one job of task and returns its worker's pid and jobs served. */
+static void
+one_job(const struct itest_server *s, const char *sid, const char *task,
+    const char *fields, int *pid, int *served)
+{
+	char	 id[33];
+	json_t	*j;
+
+	submit(s, sid, task, fields, id);
+	j = wait_final(s, sid, id, 20000);
+	cr_assert_str_eq(str(j, "state"), "done", "%s: %s", task,
+	    str(j, "error"));
+	served_pid(j, served, pid);
+	json_decref(j);
+}
+
+Test(workers_reload, changed_task_gets_new_workers_removed_task_none,
+    .timeout = 120)
+{
+	struct itest_server	 s;
+	char			 dir[] = "/tmp/sluice-wrl.XXXXXX", conf[128];
+	char			 rel[256], path[512], sid[33], id[33];
+	int			 p1, s1, p2, s2, g, sg, waited;
+	json_t			*j;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/w.conf", dir);
+	write_reload_conf(conf, 1);
+	snprintf(rel, sizeof(rel), "../../../../../../../../../../..%s", conf);
+	cr_assert_eq(itest_start(&s, rel, NULL, NULL), 0);
+	cr_assert_eq(itest_new_session(&s, sid), 0);
+	one_job(&s, sid, "r", "ms=0", &p1, &s1);
+	one_job(&s, sid, "gone", "", &g, &sg);
+	cr_assert(alive(g));
+	/* A job runs while the config changes under it. */
+	submit(&s, sid, "r", "ms=2500", id);
+	for (waited = 0; waited < 10000; waited += 50) {
+		j = job_json(&s, sid, id);
+		if (strcmp(str(j, "state"), "running") == 0) {
+			json_decref(j);
+			break;
+		}
+		json_decref(j);
+		usleep(50000);
+	}
+	write_reload_conf(conf, 2);
+	snprintf(path, sizeof(path), "%s/run/sluice-1.pid", s.prefix);
+	cr_assert_eq(kill(read_pid(path), SIGHUP), 0);
+	j = wait_final(&s, sid, id, 20000);
+	cr_expect_str_eq(str(j, "state"), "done", "the running job finished");
+	cr_expect_eq((int)num(json_object_get(j, "result"), "pid"), p1,
+	    "on its old worker");
+	json_decref(j);
+	for (waited = 0; waited < 5000 && alive(g); waited += 50)
+		usleep(50000);
+	cr_expect_not(alive(g), "the removed task's worker still runs");
+	one_job(&s, sid, "r", "ms=0", &p2, &s2);
+	cr_expect_neq(p2, p1, "a changed task gets a new worker");
+	cr_expect_eq(s2, 1);
+	cr_expect_eq(itest_stop(&s), 0);
+	unlink(conf);
+	rmdir(dir);
+}

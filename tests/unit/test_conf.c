@@ -680,3 +680,137 @@ Test(conf, value_prints_as_loaded)
 	cr_expect_eq(conf_value(c, "server.max_body", v, 5), -1);
 	conf_free(c);
 }
+
+/* ---- worker tasks and their inputs ---- */
+
+struct worker_case {
+	const char	*task;	/* the body of tasks.t = { ... } */
+	const char	*msg;	/* NULL: accepted; else "LINE: path: what" */
+};
+
+#define WC_HEAD	"locks = { a = { slots = 1; }; };\ntasks = {\n  t = {\n    "
+
+static const struct worker_case worker_cases[] = {
+	{ "worker = [\"true\"]; locks = [\"a\"];", NULL },
+	{ "worker = [\"true\"]; kernel = \"burn\"; locks = [\"a\"];",
+	    "4: tasks.t.worker: a task has kernel or worker, not both" },
+	{ "worker = []; locks = [\"a\"];",
+	    "4: tasks.t.worker: must have at least 1 element" },
+	{ "worker = \"true\"; locks = [\"a\"];",
+	    "4: tasks.t.worker: must be an array of strings" },
+	{ "worker = [\"no-such-program-x\"]; locks = [\"a\"];",
+	    "4: tasks.t.worker: program \"no-such-program-x\" not found or not "
+	    "executable" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"int\"; min = 0; max = 1; }; };", "4: tasks.t.inputs: only a "
+	    "worker task declares inputs (a kernel's parameters are its own)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"image\"; }; };",
+	    "4: tasks.t.inputs.x.type: must be int, float, text, choice or bool" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"int\"; max = 1; }; };", "4: tasks.t.inputs.x.min: missing "
+	    "(required)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"int\"; min = 2; max = 1; }; };",
+	    "4: tasks.t.inputs.x.max: must not be below min" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"int\"; min = 0; max = 9; default = 10; }; };",
+	    "4: tasks.t.inputs.x.default: must be within min..max" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"int\"; min = 0.5; max = 9; }; };", "4: tasks.t.inputs.x: min, "
+	    "max and default of an int must be whole numbers" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"float\"; min = 0; max = 1; choices = [\"a\"]; }; };",
+	    "4: tasks.t.inputs.x.choices: unknown key" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"choice\"; }; };", "4: tasks.t.inputs.x.choices: missing "
+	    "(required)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"choice\"; choices = [\"a\", \"a\"]; }; };",
+	    "4: tasks.t.inputs.x.choices: \"a\" given twice" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"choice\"; choices = [\"a\", \"b\"]; default = \"c\"; }; };",
+	    "4: tasks.t.inputs.x.default: must be one of the choices" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"text\"; max_length = 3; default = \"abcd\"; }; };",
+	    "4: tasks.t.inputs.x.default: is longer than max_length" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"bool\"; default = 1; }; };",
+	    "4: tasks.t.inputs.x.default: must be true or false" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { csrf = { type = "
+	    "\"bool\"; }; };", "4: tasks.t.inputs.csrf: an input is a group "
+	    "named 1..63 characters of A-Z a-z 0-9 _ - (not csrf or nonce)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; preload = 1;",
+	    "4: tasks.t.preload: must be true or false" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; timeout = -1;",
+	    "4: tasks.t.timeout: must be 0..604800" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; cancel_grace = 3601;",
+	    "4: tasks.t.cancel_grace: must be 0..3600" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; start_timeout = 0;",
+	    "4: tasks.t.start_timeout: must be 1..86400" },
+};
+
+Test(conf, worker_tasks_and_inputs)
+{
+	char		 text[1024], want[512], err[ERRLEN];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(worker_cases) / sizeof(worker_cases[0]); i++) {
+		snprintf(text, sizeof(text), WC_HEAD "%s\n  };\n};\n",
+		    worker_cases[i].task);
+		err[0] = '\0';
+		c = conf_load_string(text, "w.conf", err, sizeof(err));
+		if (worker_cases[i].msg == NULL) {
+			cr_expect_not_null(c, "%zu: %s", i, err);
+			conf_free(c);
+			continue;
+		}
+		cr_expect_null(c, "%zu accepted", i);
+		snprintf(want, sizeof(want), "w.conf:%s", worker_cases[i].msg);
+		cr_expect_str_eq(err, want, "%zu", i);
+		conf_free(c);
+	}
+}
+
+Test(conf, worker_task_fields)
+{
+	char		 err[ERRLEN];
+	const struct conf_task *t;
+	struct conf	*c;
+
+	c = conf_load_string("locks = { a = { slots = 1; }; g = { slots = 2; "
+	    "devices = [4, 6]; }; };\ntasks = { t = { worker = [\"true\", "
+	    "\"--x\"]; locks = [\"a\", \"g\"]; preload = true; timeout = 9;\n"
+	    "inputs = { n = { type = \"int\"; min = 1; max = 9; };\n"
+	    "s = { type = \"choice\"; choices = [\"x\", \"y\"]; };\n"
+	    "b = { type = \"bool\"; default = true; label = \"B!\"; };\n"
+	    "m = { type = \"text\"; }; }; }; };\n", "w.conf", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	t = &c->tasks[0];
+	cr_expect_null(t->kernel);
+	cr_expect_str_eq(t->worker[0], "true");
+	cr_expect_str_eq(t->worker[1], "--x");
+	cr_expect_null(t->worker[2]);
+	cr_expect_eq(t->worker_lock, 1, "the lock with devices picks slots");
+	cr_expect_eq(t->preload, 1);
+	cr_expect_eq(t->timeout, 9);
+	cr_expect_eq(t->cancel_grace, 5);
+	cr_expect_eq(t->start_timeout, 300);
+	cr_assert_eq(t->ninputs, 4);
+	cr_expect_str_eq(t->inputs[0].name, "n");
+	cr_expect_eq(t->inputs[0].type, KPARAM_INT);
+	cr_expect_eq(t->inputs[0].def, 1, "an int's default is its min");
+	cr_expect_eq(t->inputs[0].step, 1);
+	cr_expect_eq(t->inputs[1].type, KPARAM_CHOICE);
+	cr_expect_eq(t->inputs[1].nchoices, 2);
+	cr_expect_str_eq(t->inputs[1].def_text, "x");
+	cr_expect_eq(t->inputs[2].def, 1);
+	cr_expect_str_eq(t->inputs[2].label, "B!");
+	cr_expect_eq(t->inputs[3].max_length, 1000);
+	cr_expect_str_eq(t->inputs[3].def_text, "");
+	cr_expect_str_eq(t->title, "t");
+	cr_expect_not_null(t->inputs_sig);
+	cr_expect(strncmp(t->inputs_sig, "[{", 2) == 0, "%s", t->inputs_sig);
+	conf_free(c);
+}

@@ -2161,3 +2161,175 @@ Test(sched, reload_40_times_under_load, .timeout = 300)
 	for (i = 0; i <= RL_RELOADS; i++)
 		freeconf(c[i]);
 }
+
+/* ---------------------------------------------------------------------- */
+/* An executor: workers that get ready later, on their own thread */
+
+#define FX_MAX	64
+
+struct fexec {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct sched	*s;
+	char		 task[FX_MAX][16];
+	int		 slot[FX_MAX];
+	int		 nwant, served, stop;
+	atomic_int	 ran, not_ready, over;
+	atomic_int	 busy[4];
+	int		 ready[2][4];	/* [task t0/t1][slot], under mu */
+};
+
+static void
+fx_want(void *arg, const char *task, int slot)
+{
+	struct fexec	*x = arg;
+
+	/* Under the scheduler's mutex: only note it, for the thread. */
+	pthread_mutex_lock(&x->mu);
+	if (x->nwant < FX_MAX) {
+		snprintf(x->task[x->nwant], sizeof(x->task[0]), "%s", task);
+		x->slot[x->nwant++] = slot;
+		pthread_cond_signal(&x->cv);
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void
+fx_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
+{
+	struct fexec	*x = arg;
+	int		 t = run->job->task[1] - '0';
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&x->mu);
+	if (!x->ready[t][run->slot])
+		atomic_fetch_add(&x->not_ready, 1);
+	pthread_mutex_unlock(&x->mu);
+	if (atomic_fetch_add(&x->busy[run->slot], 1) != 0)
+		atomic_fetch_add(&x->over, 1);
+	sleep_ms(1);
+	atomic_fetch_sub(&x->busy[run->slot], 1);
+	atomic_fetch_add(&x->ran, 1);
+	out->state = JOB_DONE;
+}
+
+static int
+fx_cancel(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+	return -1;
+}
+
+/* The "supervisor": a worker is ready 20 ms after it was asked for. */
+static void *
+fx_main(void *arg)
+{
+	struct fexec	*x = arg;
+	char		 task[16];
+	int		 slot;
+
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (x->served == x->nwant && !x->stop)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->stop)
+			break;
+		snprintf(task, sizeof(task), "%s", x->task[x->served]);
+		slot = x->slot[x->served++];
+		pthread_mutex_unlock(&x->mu);
+		sleep_ms(20);
+		pthread_mutex_lock(&x->mu);
+		x->ready[task[1] - '0'][slot] = 1;
+		pthread_mutex_unlock(&x->mu);
+		sched_worker_ready(x->s, task, slot, "cpu");
+		pthread_mutex_lock(&x->mu);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/*
+ * Two tasks on one 3-slot lock through an executor whose workers are
+ * ready only 20 ms after the scheduler asks: no job ever runs on a
+ * worker that was not ready, no slot holds two jobs, every job ends, and
+ * the audit holds all along.
+ */
+Test(sched, exec_jobs_wait_for_ready_workers, .timeout = 120)
+{
+	struct tlock		 tl[] = { { "L", 3, 400, 0, CONF_ORDER_FAIR,
+				    NULL } };
+	struct ttask		 tt[] = { { "t0", { "L", NULL } },
+				    { "t1", { "L", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 2, 1000);
+	static struct fexec	 x;
+	struct sched_exec	 ops = { fx_want, fx_run, fx_cancel, &x };
+	struct sched_opts	 o;
+	pthread_t		 th;
+	char			 id[JOB_ID_LEN + 1], err[256];
+	int			 i;
+
+	memset(&x, 0, sizeof(x));
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.cv, NULL);
+	memset(&o, 0, sizeof(o));
+	o.exec = &ops;
+	x.s = sched_create(c, NULL, &o, err, sizeof(err));
+	cr_assert(x.s != NULL, "%s", err);
+	sched_audit_starts(x.s, 1);
+	cr_assert_eq(pthread_create(&th, NULL, fx_main, &x), 0);
+	for (i = 0; i < 300; i++) {
+		cr_assert_eq(submit(x.s, i % 3 == 0 ? "t1" : "t0", i % 7, "",
+		    1, id, NULL), SCHED_OK);
+		if (i % 50 == 0)
+			audit_ok(x.s);
+	}
+	cr_assert_eq(sched_drain(x.s, 60000), 0);
+	audit_ok(x.s);
+	cr_expect_eq(atomic_load(&x.ran), 300);
+	cr_expect_eq(atomic_load(&x.not_ready), 0, "a job ran on a worker "
+	    "that was not ready");
+	cr_expect_eq(atomic_load(&x.over), 0, "a slot ran two jobs at once");
+	cr_expect_leq(x.nwant, 6, "a worker asked for more than once");
+	pthread_mutex_lock(&x.mu);
+	x.stop = 1;
+	pthread_cond_signal(&x.cv);
+	pthread_mutex_unlock(&x.mu);
+	pthread_join(th, NULL);
+	sched_destroy(x.s);
+	freeconf(c);
+}
+
+/* A task whose workers fail to start: its jobs fail at once with why. */
+Test(sched, exec_failing_task_fails_its_jobs_at_once, .timeout = 60)
+{
+	struct tlock		 tl[] = { { "L", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "t0", { "L", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	static struct fexec	 x;
+	struct sched_exec	 ops = { fx_want, fx_run, fx_cancel, &x };
+	struct sched_opts	 o;
+	struct job		 j;
+	char			 id[JOB_ID_LEN + 1], err[256];
+
+	memset(&x, 0, sizeof(x));
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.cv, NULL);
+	memset(&o, 0, sizeof(o));
+	o.exec = &ops;
+	x.s = sched_create(c, NULL, &o, err, sizeof(err));
+	cr_assert(x.s != NULL, "%s", err);
+	cr_assert_eq(submit(x.s, "t0", 1, "", 1, id, NULL), SCHED_OK);
+	cr_expect_eq(state_of(x.s, id), JOB_QUEUED, "waits for its worker");
+	cr_expect_eq(x.nwant, 1, "and asked for one");
+	sched_task_failing(x.s, "t0", "worker exited with status 3");
+	cr_assert_eq(sched_drain(x.s, 10000), 0);
+	cr_assert_eq(sched_lookup(x.s, id, NULL, &j), SCHED_OK);
+	cr_expect_eq(j.state, JOB_FAILED);
+	cr_expect_str_eq(j.error, "worker exited with status 3");
+	job_clear(&j);
+	cr_expect_eq(atomic_load(&x.ran), 0, "it never reached a worker");
+	sched_destroy(x.s);
+	freeconf(c);
+}
