@@ -90,9 +90,10 @@ for attempt in 1 2 3; do
 	port=$(free_port) || bail "no free port"
 	log=$prefix/serve-$attempt.log
 	"$builddir/nginx/sluice-serve" --port "$port" \
-	    --config "$srcdir/tests/data/it.conf" --prefix "$prefix/srv-$attempt" \
+	    --config "$srcdir/tests/data/browser.conf" --prefix "$prefix/srv-$attempt" \
 	    --sluice "$builddir/sluice" --templates "$srcdir/templates" \
-	    --static "$srcdir/nginx/static" --quiet >"$log" 2>&1 &
+	    --static "$srcdir/nginx/static" --quiet \
+	    --python "$srcdir/kernels:$srcdir/tests/data/workers" >"$log" 2>&1 &
 	server_pid=$!
 	i=0
 	while [ $i -lt 200 ]; do

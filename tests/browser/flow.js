@@ -2,8 +2,9 @@
 /*
  * Sluice browser tests: what a user does, in real headless Chromium.
  * Started by tests/browser/browser.sh, which runs sluice-serve with
- * tests/data/it.conf (burn: lock "one", 1 slot, queue 2; mandelbrot: lock
- * "pool"; max_active 2 per session) and sets:
+ * tests/data/browser.conf (burn: lock "one", 1 slot, queue 2; mandelbrot:
+ * lock "pool"; echo: a Python worker on lock "w"; max_active 2 per
+ * session) and sets:
  *   SLUICE_URL        http://127.0.0.1:PORT
  *   SLUICE_CHROMIUM   the browser binary (Debian's /usr/bin/chromium)
  *   SLUICE_ARTIFACTS  where screenshots go (build dir)
@@ -125,8 +126,8 @@ test('app page: a form per task with csrf and nonce, locks, no jobs yet', async 
 	const page = await session();
 	const r = await page.goto('/');
 	eq(r.status(), 200, 'GET / status');
-	eq(await page.locator('form.task').count(), 3, 'task forms');
-	for (const t of ['burn', 'mandelbrot', 'both']) {
+	eq(await page.locator('form.task').count(), 4, 'task forms');
+	for (const t of ['burn', 'mandelbrot', 'both', 'echo']) {
 		const f = page.locator(`#task-${t}`);
 		eq(await f.getAttribute('method'), 'post', `${t} method`);
 		eq(await f.getAttribute('action'), `/tasks/${t}`, `${t} action`);
@@ -137,11 +138,15 @@ test('app page: a form per task with csrf and nonce, locks, no jobs yet', async 
 		assert(await f.locator('button[type=submit]').isVisible(), `${t}: no Run button`);
 	}
 	/* Every visible input has a label (the input sits inside its label). */
-	const unlabelled = await page.$$eval('form.task input:not([type=hidden])',
+	const unlabelled = await page.$$eval(
+	    'form.task input:not([type=hidden]), form.task select, form.task textarea',
 	    (ins) => ins.filter((i) => !i.closest('label')).map((i) => i.name));
 	eq(unlabelled.length, 0, `inputs without a label (${unlabelled})`);
 	eq(await page.locator('#task-burn input[name=ms]').getAttribute('max'), '600000', 'burn ms max');
-	eq(await page.locator('li.lock').count(), 2, 'locks listed');
+	eq(await page.locator('li.lock').count(), 3, 'locks listed');
+	eq(await page.locator('#task-echo select[name=style] option').count(), 2, 'choice: a select');
+	eq(await page.locator('#task-echo input[type=checkbox][name=loud]').count(), 1, 'bool: a checkbox');
+	eq(await page.locator('#task-echo textarea[name=note]').count(), 1, 'long text: a textarea');
 	assert(await page.locator('section.jobs .empty').isVisible(), 'no "no jobs yet" text');
 	await page.screenshot({ path: path.join(ART, 'index.png'), fullPage: true });
 	await page.emulateMedia({ colorScheme: 'dark' });
@@ -372,6 +377,51 @@ test('double click, a replayed POST and a reload start one job only', async () =
 	eq(jobId(page), id, 'after reload');
 	await until(page, ['done']);
 	eq(await jobCount(page), 1, 'jobs in "Your recent jobs"');
+});
+
+test('a worker task: choose inputs, watch the progress bar move, cancel it running', async () => {
+	const page = await session();
+	await page.goto('/');
+	await page.fill('#task-echo input[name=ms]', '20000');
+	await page.selectOption('#task-echo select[name=style]', 'neon');
+	await page.check('#task-echo input[type=checkbox][name=loud]');
+	await page.fill('#task-echo textarea[name=note]', 'two\nlines');
+	await Promise.all([
+		page.waitForURL(JOB_RE, { timeout: 30000 }),
+		page.locator('#task-echo button[type=submit]').click(),
+	]);
+	const id = jobId(page);
+	await until(page, ['running']);
+	const bar = page.locator('#job-progress');
+	await bar.waitFor({ timeout: 10000 });
+	const value = async () => Number(await bar.getAttribute('value'));
+	let first = null;
+	const end = Date.now() + 15000;
+	while (first === null && Date.now() < end) {
+		const v = await bar.getAttribute('value');
+		if (v !== null) first = Number(v);
+		else await sleep(100);
+	}
+	assert(first !== null, 'the progress bar never got a value');
+	let later = first;
+	while (later <= first && Date.now() < end) {
+		await sleep(300);
+		later = await value();
+	}
+	assert(later > first, `the progress bar did not move (${first} -> ${later})`);
+	eq(await bar.getAttribute('aria-valuenow'), String(later), 'aria-valuenow follows');
+	assert(/step \d+ of \d+/.test(await page.locator('#job-progress-text').textContent()),
+	    'the progress message is shown');
+	await Promise.all([
+		page.waitForURL(JOB_RE, { timeout: 30000 }),
+		page.locator('#job-live button', { hasText: 'Cancel' }).click(),
+	]);
+	eq(jobId(page), id, 'back on the job page');
+	eq(await until(page, ['cancelled', 'done', 'failed'], 10000), 'cancelled', 'final state');
+	const j = await (await page.request.get(`/jobs/${id}.json`)).json();
+	eq(j.params.style, 'neon', 'the choice reached the job');
+	eq(j.params.loud, true, 'the checkbox reached the job');
+	eq(j.params.note, 'two\nlines', 'the textarea reached the job');
 });
 
 test('without JS: submit, meta refresh until done; mandelbrot image shown', async () => {
