@@ -63,19 +63,44 @@ static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
-	(void)ftw;
+	if (ftw->level == 0)
+		return 0;	/* the directory itself stays */
 	if (flag == FTW_DP)
 		return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
 	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
 }
 
-/* Removes dir and everything in it (links are removed, not followed). */
+/* Empties dir (links are removed, not followed); dir itself stays. */
+static void
+clear_dir(const char *dir)
+{
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == -1 &&
+	    errno != ENOENT)
+		fprintf(stderr, "level=warn msg=\"could not empty a job "
+		    "directory\" dir=%s error=\"%s\"\n", dir, strerror(errno));
+}
+
+/* 1 when the directory dfd holds anything but "." and "..". */
+static int
+dir_has_entries(int dfd)
+{
+	char	 buf[512];
+	long	 n;
+
+	if (lseek(dfd, 0, SEEK_SET) == -1 ||
+	    (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) < 0)
+		return 1;	/* cannot tell: clear it */
+	/* "." and ".." are 24 bytes each on Linux. */
+	return n > 48;
+}
+
+/* Removes dir and everything in it. */
 static void
 rm_tree(const char *dir)
 {
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == -1 &&
-	    errno != ENOENT && errno != 0)
-		fprintf(stderr, "level=warn msg=\"could not remove a job "
+	clear_dir(dir);
+	if (rmdir(dir) == -1 && errno != ENOENT)
+		fprintf(stderr, "level=warn msg=\"could not remove a "
 		    "directory\" dir=%s error=\"%s\"\n", dir, strerror(errno));
 }
 
@@ -134,21 +159,15 @@ read_file(int fd, unsigned char **out, size_t *len, const char **why)
  * (the job then fails: nothing outside its directory is ever read).
  */
 static int
-collect_files(const char *dir, const struct super_outcome *so,
+collect_files(int dfd, const struct super_outcome *so,
     struct sched_outcome *out)
 {
 	unsigned char	*data;
 	const char	*why = NULL;
 	size_t		 i, len;
-	int		 dfd, fd, rc = 0;
+	int		 fd, rc = 0;
 	char		 msg[300];
 
-	if (so->nfiles == 0)
-		return 0;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		out->error = strdup("the job's directory is gone");
-		return -1;
-	}
 	for (i = 0; i < so->nfiles && rc == 0; i++) {
 		if ((fd = open_beneath(dfd, so->files[i].path)) == -1)
 			why = errno == EXDEV || errno == ELOOP ? "outside the "
@@ -173,14 +192,12 @@ collect_files(const char *dir, const struct super_outcome *so,
 			rc = -1;
 		}
 	}
-	close(dfd);
 	return rc;
 }
 
 /* The super outcome into the scheduler's, files checked and read. */
 static void
-outcome_of(const char *dir, struct super_outcome *so,
-    struct sched_outcome *out)
+outcome_of(int dfd, struct super_outcome *so, struct sched_outcome *out)
 {
 	out->state = so->state;
 	snprintf(out->device, sizeof(out->device), "%.*s",
@@ -190,7 +207,7 @@ outcome_of(const char *dir, struct super_outcome *so,
 		so->error = NULL;
 		return;
 	}
-	if (collect_files(dir, so, out) == -1) {
+	if (collect_files(dfd, so, out) == -1) {
 		out->state = JOB_FAILED;
 		free(out->png);
 		out->png = NULL;
@@ -220,6 +237,26 @@ x_cancel(void *arg, const char *id)
 	return x->super != NULL ? super_cancel(x->super, id) : -1;
 }
 
+/*
+ * The output directory of run's slot, STATE/jobs/TASK.SLOT, opened (made
+ * the first time): one per slot, emptied after each job, since making
+ * and removing a directory per job costs a tenth of a millisecond.
+ * Returns its fd with its path in dir, or -1.
+ */
+static int
+job_dir(struct exec *x, const struct sched_run *run, char *dir, size_t len)
+{
+	int	 fd;
+
+	if ((size_t)snprintf(dir, len, "%s/%s.%d", x->jobs, run->job->task,
+	    run->slot) >= len)
+		return -1;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    errno == ENOENT && mkdir(dir, 0700) == 0)
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd;
+}
+
 static void
 x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 {
@@ -227,11 +264,10 @@ x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 	struct super_job	 job;
 	struct super_outcome	 so;
 	char			 dir[PATH_MAX];
+	int			 dfd;
 
 	memset(out, 0, sizeof(*out));
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", x->jobs,
-	    run->job->id) >= sizeof(dir) || (mkdir(dir, 0700) == -1 &&
-	    errno != EEXIST)) {
+	if ((dfd = job_dir(x, run, dir, sizeof(dir))) == -1) {
 		out->state = JOB_FAILED;
 		out->error = strdup("could not make the job's directory");
 		return;
@@ -243,9 +279,12 @@ x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 	job.params = run->job->params;
 	job.out = dir;
 	super_run(x->super, &job, &so);
-	outcome_of(dir, &so, out);
+	outcome_of(dfd, &so, out);
 	super_outcome_free(&so);
-	rm_tree(dir);
+	/* The next job of this slot finds it empty. */
+	if (dir_has_entries(dfd))
+		clear_dir(dir);
+	close(dfd);
 }
 
 struct exec *

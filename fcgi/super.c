@@ -376,8 +376,17 @@ super_run(struct super *sv, const struct super_job *job,
 		c.ready_by = super_now_ns() + (int64_t)w->start_timeout *
 		    1000000000;
 		w->call = &c;
-		worker_request(w);
-		super_wake(sv);
+		/*
+		 * A ready worker gets the job from this thread at once: no
+		 * round trip through the supervisor's thread (it only reads
+		 * the answer). Otherwise the thread sends it once it is ready.
+		 */
+		if (w->state == W_READY)
+			(void)wproc_send_job(w);
+		else {
+			worker_request(w);
+			super_wake(sv);
+		}
 		while (!c.done)
 			pthread_cond_wait(&c.cv, &sv->mu);
 	}
