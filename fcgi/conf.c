@@ -200,7 +200,7 @@ int
 conf_program_path(const char *prog, char *out, size_t outlen)
 {
 	const char	*path = getenv("PATH"), *p, *end;
-	char		 self[4096];
+	char		 self[4096], *slash;
 	ssize_t		 n;
 
 	if (strchr(prog, '/') != NULL) {
@@ -217,11 +217,20 @@ conf_program_path(const char *prog, char *out, size_t outlen)
 		if (*end == '\0')
 			break;
 	}
-	/* Then sluice's own programs: beside this one, and installed. */
+	/*
+	 * Then sluice's own programs: beside this one (the build tree),
+	 * in ../libexec/sluice from it (an install, wherever it was put),
+	 * and where it was configured to go.
+	 */
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
-		if ((p = strrchr(self, '/')) != NULL && conf_program_in(self,
-		    (size_t)(p - self), prog, out, outlen) == 0)
+		if ((slash = strrchr(self, '/')) != NULL &&
+		    (conf_program_in(self, (size_t)(slash - self), prog, out,
+		    outlen) == 0 || ((size_t)snprintf(slash, sizeof(self) -
+		    (size_t)(slash - self), "/../libexec/sluice") <
+		    sizeof(self) - (size_t)(slash - self) &&
+		    conf_program_in(self, strlen(self), prog, out,
+		    outlen) == 0)))
 			return 0;
 	}
 	return conf_program_in(SLUICE_LIBEXECDIR, strlen(SLUICE_LIBEXECDIR),

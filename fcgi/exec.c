@@ -393,18 +393,6 @@ exec_destroy(struct exec *x)
 void
 exec_kernel_worker_path(char *out, size_t outlen)
 {
-	char	 self[PATH_MAX], *slash;
-	ssize_t	 n;
-
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			*slash = '\0';
-			snprintf(out, outlen, "%s/sluice-worker", self);
-			if (access(out, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(out, outlen, "%s/sluice-worker", SLUICE_LIBEXECDIR);
+	if (conf_program_path("sluice-worker", out, outlen) == -1)
+		snprintf(out, outlen, "%s/sluice-worker", SLUICE_LIBEXECDIR);
 }

@@ -54,7 +54,7 @@ size_t		 exec_device_stats(void *exec, struct metrics_device *out,
 /* Stops every worker and frees the executor. */
 void		 exec_destroy(struct exec *);
 
-/* The program of the kernel tasks: next to this program, else installed. */
+/* The program of the kernel tasks, found as conf_program_path() finds one. */
 void		 exec_kernel_worker_path(char *out, size_t outlen);
 
 #endif

@@ -10,7 +10,7 @@ top_srcdir=${top_srcdir:-.}
 make_cmd=${MAKE:-make}
 . "$top_srcdir/tests/tap.sh"
 
-echo "1..17"
+echo "1..19"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-install.XXXXXX") || {
 	echo "Bail out! mktemp failed"
@@ -45,6 +45,23 @@ for f in "$sbindir/sluice" "$bindir/sluice-kernel" "$bindir/sluice-serve"; do
 	    { echo "missing or not executable: $f" | diag; st=1; }
 done
 ok $st "programs: sbin/sluice, bin/sluice-kernel, bin/sluice-serve"
+
+st=0
+for f in "$pkglibexecdir/sluice-worker" "$pkglibexecdir/sluice-example-primes"; do
+	[ -f "$(d "$f")" ] && [ -x "$(d "$f")" ] ||
+	    { echo "missing or not executable: $f" | diag; st=1; }
+done
+ok $st "workers: $pkglibexecdir/sluice-worker and the C example"
+
+st=0
+for f in "$includedir/sluice_worker.h" "$libdir/libsluiceworker.a" \
+    "$libdir/pkgconfig/sluice-worker.pc" \
+    "$pkgdatadir/python/sluice_worker.py" \
+    "$pkgdatadir/python/sluice_example_heat.py" \
+    "$mandir/man7/sluice-worker.7"; do
+	[ -f "$(d "$f")" ] || { echo "missing: $f" | diag; st=1; }
+done
+ok $st "worker helpers: header, library, pkg-config, Python module, man page"
 
 st=0
 for t in header footer index job error; do
