@@ -237,6 +237,25 @@ conf_program_path(const char *prog, char *out, size_t outlen)
 	    prog, out, outlen);
 }
 
+int
+conf_check_programs(const struct conf *c, char *err, size_t errlen)
+{
+	char	 path[4096];
+	size_t	 i;
+
+	for (i = 0; i < c->ntasks; i++) {
+		if (c->tasks[i].worker == NULL || conf_program_path(
+		    c->tasks[i].worker[0], path, sizeof(path)) == 0)
+			continue;
+		snprintf(err, errlen, "%s:%d: tasks.%s.worker: program \"%s\" "
+		    "not found or not executable", c->path != NULL ? c->path :
+		    "?", c->tasks[i].worker_line, c->tasks[i].name,
+		    c->tasks[i].worker[0]);
+		return -1;
+	}
+	return 0;
+}
+
 /* The lock called name, or NULL. Thread-safe on a loaded config. */
 const struct conf_lock *
 conf_find_lock(const struct conf *c, const char *name)

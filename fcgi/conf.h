@@ -49,6 +49,7 @@ struct conf_task {
 	char		*name;
 	char		*kernel;	/* a name kernel_find() knows, or NULL */
 	char		**worker;	/* argv, NULL-terminated, or NULL */
+	int		 worker_line;	/* where worker is, for messages */
 	char		*title;		/* default: the kernel's title, or the name */
 	char		**locks;	/* names of locks in conf.locks, >= 1 */
 	size_t		 nlocks;
@@ -121,6 +122,17 @@ const char	*conf_value_keys(size_t i);
  */
 int		 conf_program_path(const char *prog, char *out,
 		    size_t outlen);
+
+/*
+ * Checks that every worker task's program is found (conf_program_path)
+ * and executable, which conf_load does not (a config may be written on
+ * another machine, or before the program is installed): sluice -t does,
+ * and the responder warns at start. Returns 0, or -1 with
+ * "FILE:LINE: tasks.NAME.worker: program ... not found or not executable"
+ * in err. Thread-safe.
+ */
+int		 conf_check_programs(const struct conf *, char *err,
+		    size_t errlen);
 
 /* Lookups by name; NULL when absent. */
 const struct conf_lock	*conf_find_lock(const struct conf *, const char *);

@@ -249,7 +249,6 @@ conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
 	config_setting_t	*ws = config_setting_get_member(g, "worker");
 	config_setting_t	*is = NULL;
 	const struct kernel_spec *k;
-	char			 path[4096];
 
 	if ((ks == NULL) == (ws == NULL)) {
 		conf_serr(ctx, ks != NULL ? ws : g, "%s", ks != NULL ?
@@ -279,11 +278,7 @@ conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
 	}
 	if (conf_strings(ctx, ws, 1, 1, &t->worker) == -1)
 		return -1;
-	if (conf_program_path(t->worker[0], path, sizeof(path)) == -1) {
-		conf_serr(ctx, ws, "program \"%s\" not found or not executable",
-		    t->worker[0]);
-		return -1;
-	}
+	t->worker_line = config_setting_source_line(ws);
 	*title = t->name;
 	return conf_load_inputs(ctx, is, t);
 }

@@ -155,6 +155,10 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	exec_kernel_worker_path(worker, sizeof(worker));
 	fprintf(stderr, "level=info msg=\"starting\" version=%s config=%s "
 	    "kernel_worker=%s\n", PACKAGE_VERSION, o->path, worker);
+	/* Not fatal: its jobs fail with the reason, and a reload can fix it. */
+	if (conf_check_programs(conf, err, sizeof(err)) == -1)
+		fprintf(stderr, "level=warn msg=\"a worker program is missing: "
+		    "its task's jobs will fail\" error=\"%s\"\n", err);
 	memset(&schopts, 0, sizeof(schopts));
 	schopts.log = stderr;	/* one line per job transition */
 	if (ensure_dir(state, err, sizeof(err)) == -1 ||
@@ -242,6 +246,10 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (o.test_only) {
+		if (conf_check_programs(conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			goto out;
+		}
 		fprintf(stderr, "sluice: the configuration file %s syntax is "
 		    "ok\nsluice: templates in %s are ok\n", o.path, templates);
 		rc = 0;

@@ -125,7 +125,7 @@ Test(conf, example_tasks)
 	};
 	size_t		 i;
 
-	cr_assert_eq(c->ntasks, 3);
+	cr_assert_eq(c->ntasks, 5);
 	for (i = 0; i < 3; i++) {
 		cr_expect_str_eq(c->tasks[i].name, want[i].name);
 		cr_expect_str_eq(c->tasks[i].kernel, want[i].kernel);
@@ -134,6 +134,14 @@ Test(conf, example_tasks)
 		cr_expect_str_eq(c->tasks[i].locks[0], want[i].lock);
 		cr_expect_eq(c->tasks[i].lock_index[0], want[i].lock_index);
 	}
+	/* The two example workers: Python and C, on the CPU lock. */
+	cr_expect_str_eq(c->tasks[3].name, "heat");
+	cr_expect_null(c->tasks[3].kernel);
+	cr_expect_str_eq(c->tasks[3].worker[2], "sluice_example_heat");
+	cr_expect_eq(c->tasks[3].ninputs, 6);
+	cr_expect_str_eq(c->tasks[4].name, "primes");
+	cr_expect_str_eq(c->tasks[4].worker[0], "sluice-example-primes");
+	cr_expect_eq(c->tasks[4].lock_index[0], 1);
 	conf_free(c);
 }
 
@@ -698,9 +706,6 @@ static const struct worker_case worker_cases[] = {
 	    "4: tasks.t.worker: must have at least 1 element" },
 	{ "worker = \"true\"; locks = [\"a\"];",
 	    "4: tasks.t.worker: must be an array of strings" },
-	{ "worker = [\"no-such-program-x\"]; locks = [\"a\"];",
-	    "4: tasks.t.worker: program \"no-such-program-x\" not found or not "
-	    "executable" },
 	{ "kernel = \"burn\"; locks = [\"a\"]; inputs = { x = { type = "
 	    "\"int\"; min = 0; max = 1; }; };", "4: tasks.t.inputs: only a "
 	    "worker task declares inputs (a kernel's parameters are its own)" },
@@ -812,5 +817,25 @@ Test(conf, worker_task_fields)
 	cr_expect_str_eq(t->title, "t");
 	cr_expect_not_null(t->inputs_sig);
 	cr_expect(strncmp(t->inputs_sig, "[{", 2) == 0, "%s", t->inputs_sig);
+	conf_free(c);
+}
+
+/* conf_load takes any program; sluice -t (conf_check_programs) does not. */
+Test(conf, missing_worker_program_found_by_the_check)
+{
+	char		 err[ERRLEN];
+	struct conf	*c;
+
+	c = conf_load_string(WC_HEAD "worker = [\"no-such-program-x\"]; "
+	    "locks = [\"a\"];\n  };\n};\n", "w.conf", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(conf_check_programs(c, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "w.conf:4: tasks.t.worker: program "
+	    "\"no-such-program-x\" not found or not executable");
+	conf_free(c);
+	c = conf_load_string(WC_HEAD "worker = [\"true\"]; locks = [\"a\"];"
+	    "\n  };\n};\n", "w.conf", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(conf_check_programs(c, err, sizeof(err)), 0, "%s", err);
 	conf_free(c);
 }
