@@ -224,8 +224,9 @@ app_error(struct app *a, const struct http_req *req, int status,
  * one before its handler runs.
  */
 static const struct app_route {
-	app_handler	*handler;
-	int		 needs_session;
+	app_handler		*handler;
+	int			 needs_session;
+	app_file_handler	*file;		/* instead, for a {name} */
 } app_routes[ROUTE__MAX] = {
 	[ROUTE_INDEX] =		{ app_index_page, 1 },
 	[ROUTE_TASK_SUBMIT] =	{ app_submit, 1 },
@@ -233,6 +234,8 @@ static const struct app_route {
 	[ROUTE_JOB_JSON] =	{ app_job_json, 1 },
 	[ROUTE_JOB_PNG] =	{ app_job_png, 1 },
 	[ROUTE_JOB_CANCEL] =	{ app_job_cancel, 1 },
+	[ROUTE_JOB_FILE] =	{ NULL, 1, app_job_file },
+	[ROUTE_JOB_INPUT] =	{ NULL, 1, app_job_input },
 	[ROUTE_SESSION] =	{ app_session_json, 1 },
 	[ROUTE_STATUS] =	{ app_status_json, 0 },
 	[ROUTE_METRICS] =	{ app_metrics, 0 },
@@ -246,7 +249,8 @@ app_dispatch(struct app *a, struct http_req *req, const struct route_match *m,
 {
 	const struct app_route	*r = NULL;
 
-	if ((unsigned)m->id < ROUTE__MAX && app_routes[m->id].handler != NULL)
+	if ((unsigned)m->id < ROUTE__MAX && (app_routes[m->id].handler != NULL ||
+	    app_routes[m->id].file != NULL))
 		r = &app_routes[m->id];
 	if ((r == NULL || r->needs_session) &&
 	    !app_session_valid(req->session)) {
@@ -259,7 +263,10 @@ app_dispatch(struct app *a, struct http_req *req, const struct route_match *m,
 		app_error_answer(a, req, 404, "not found", 0, resp);
 		return;
 	}
-	r->handler(a, req, m->arg, resp);
+	if (r->file != NULL)
+		r->file(a, req, m->arg, m->name, resp);
+	else
+		r->handler(a, req, m->arg, resp);
 }
 
 void

@@ -196,7 +196,25 @@ app_handler	 app_submit;
  */
 void		 app_job_json_answer(struct app *, const char *id,
 		    const char *session, int status, struct http_resp *);
-app_handler	 app_job_page, app_job_json, app_job_png, app_job_cancel;
+app_handler	 app_job_page, app_job_json, app_job_cancel;
+
+/* ---- app_files.c ---- */
+
+/*
+ * A handler of a route with a {name} too: answers file name of job id
+ * (GET /jobs/{id}/files/{name}, /jobs/{id}/inputs/{name}).
+ */
+typedef void	app_file_handler(struct app *, struct http_req *,
+		    const char *id, const char *name, struct http_resp *);
+app_file_handler app_job_file, app_job_input;
+app_handler	 app_job_png;
+/*
+ * Sets what the job page shows of j's files in ctx: "uploads" (each with
+ * url, label, filename, size, image, dims), and once done "images" (with
+ * "gallery" when several) and "downloads" (url, download, type, size).
+ */
+void		 app_files_context(struct tval *ctx, const struct app *,
+		    const struct job *j);
 
 /* ---- app_status.c ---- */
 

@@ -1,5 +1,6 @@
 /*
- * app_job: a job's page, its result image, its JSON and its cancel.
+ * app_job: a job's page, its JSON and its cancel (its files are
+ * app_files.c's).
  * Every lookup is scoped to the request's session: another session's job
  * is "no such job". See app_int.h.
  */
@@ -110,7 +111,8 @@ job_done_context(struct tval *ctx, const struct job *j, int64_t now)
 
 	(void)now;
 	tval_set(ctx, "done", tval_bool(1));
-	tval_set(ctx, "has_png", tval_bool(j->has_png));
+	if (j->error != NULL)	/* done, but its files could not be kept */
+		tval_set_str(ctx, "note", j->error);
 	tval_set(ctx, "wait_ms", tval_printf("%lld",
 	    (long long)(j->started_ms - j->created_ms)));
 	tval_set(ctx, "run_ms", tval_printf("%lld",
@@ -170,6 +172,7 @@ job_context(struct app *a, const struct job *j, const char *session)
 	rows = tval_list();
 	json_rows(j->params, rows);
 	tval_set(ctx, "params", rows);
+	app_files_context(ctx, a, j);
 	return ctx;
 }
 
@@ -188,28 +191,6 @@ app_job_page(struct app *a, struct http_req *req, const char *id,
 	ctx = job_context(a, &j, req->session);
 	app_render_page(a, "job", ctx, 200, resp);
 	tval_free(ctx);
-	job_clear(&j);
-}
-
-void
-app_job_png(struct app *a, struct http_req *req, const char *id,
-    struct http_resp *resp)
-{
-	struct job	 j;
-	char		 path[4096];
-
-	memset(&j, 0, sizeof(j));
-	if (sched_lookup(a->sched, id, req->session, &j) != SCHED_OK ||
-	    !j.has_png || a->journal == NULL ||
-	    journal_png_path(a->journal, j.id, path, sizeof(path)) == -1 ||
-	    http_resp_file(resp, path) == -1) {
-		app_error_answer(a, req, 404, "no image for this job", 0, resp);
-		goto out;
-	}
-	resp->status = 200;
-	http_resp_header(resp, "Content-Type", "image/png");
-	http_resp_header(resp, "Cache-Control", "private, max-age=3600");
-out:
 	job_clear(&j);
 }
 

@@ -8,18 +8,20 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exec.h"
+#include "exec_int.h"
+#include "jobdir.h"
 #include "super.h"
 
 struct exec {
 	char			 state[PATH_MAX];	/* absolute */
 	char			 jobs[PATH_MAX];	/* STATE/jobs */
+	char			 files[PATH_MAX];	/* STATE/results */
 	char			*kernel_worker;
 	FILE			*log;
 	double			 backoff_ms;
@@ -104,119 +106,6 @@ rm_tree(const char *dir)
 		    "directory\" dir=%s error=\"%s\"\n", dir, strerror(errno));
 }
 
-/*
- * Opens path (as the worker named it) inside the directory dfd: no
- * absolute path, no "..", no symbolic link anywhere on the way (the
- * kernel's RESOLVE_BENEATH checks it, not a string test).
- */
-static int
-open_beneath(int dfd, const char *path)
-{
-	struct open_how	 how;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
-	return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-}
-
-/* Reads regular file fd (at most EXEC_FILE_MAX bytes) into *out. */
-static int
-read_file(int fd, unsigned char **out, size_t *len, const char **why)
-{
-	struct stat	 st;
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		return -1;
-	}
-	if (st.st_size > EXEC_FILE_MAX) {
-		*why = "larger than 256 MiB";
-		return -1;
-	}
-	if ((*out = malloc((size_t)st.st_size + 1)) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, *out + got, (size_t)st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	*len = got;
-	return 0;
-}
-
-/*
- * Checks every file of a done job and keeps the first PNG image as the
- * job's result image. Returns 0, or -1 with the reason in out->error
- * (the job then fails: nothing outside its directory is ever read).
- */
-static int
-collect_files(int dfd, const struct super_outcome *so,
-    struct sched_outcome *out)
-{
-	unsigned char	*data;
-	const char	*why = NULL;
-	size_t		 i, len;
-	int		 fd, rc = 0;
-	char		 msg[300];
-
-	for (i = 0; i < so->nfiles && rc == 0; i++) {
-		if ((fd = open_beneath(dfd, so->files[i].path)) == -1)
-			why = errno == EXDEV || errno == ELOOP ? "outside the "
-			    "job's directory (or through a symbolic link)" :
-			    strerror(errno);
-		else {
-			data = NULL;
-			if (read_file(fd, &data, &len, &why) == 0 &&
-			    out->png == NULL && strcmp(so->files[i].type,
-			    "image/png") == 0) {
-				out->png = data;
-				out->png_len = len;
-				data = NULL;
-			}
-			free(data);
-			close(fd);
-		}
-		if (why != NULL) {
-			snprintf(msg, sizeof(msg), "result file %s: %s",
-			    so->files[i].name, why);
-			out->error = strdup(msg);
-			rc = -1;
-		}
-	}
-	return rc;
-}
-
-/* The super outcome into the scheduler's, files checked and read. */
-static void
-outcome_of(int dfd, struct super_outcome *so, struct sched_outcome *out)
-{
-	out->state = so->state;
-	snprintf(out->device, sizeof(out->device), "%.*s",
-	    (int)sizeof(out->device) - 1, so->device);
-	if (so->state != JOB_DONE) {
-		out->error = so->error;
-		so->error = NULL;
-		return;
-	}
-	if (collect_files(dfd, so, out) == -1) {
-		out->state = JOB_FAILED;
-		free(out->png);
-		out->png = NULL;
-		return;
-	}
-	out->result = so->result;
-	so->result = NULL;
-}
-
 /* ---------------------------------------------------------------------- */
 /* The executor's interface */
 
@@ -263,13 +152,16 @@ x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 	struct exec		*x = arg;
 	struct super_job	 job;
 	struct super_outcome	 so;
-	char			 dir[PATH_MAX];
+	char			 dir[PATH_MAX], *inputs;
 	int			 dfd;
 
 	memset(out, 0, sizeof(*out));
-	if ((dfd = job_dir(x, run, dir, sizeof(dir))) == -1) {
+	inputs = exec_inputs_json(x->files, run->job->id, run->job->inputs);
+	if (inputs == NULL || (dfd = job_dir(x, run, dir, sizeof(dir))) == -1) {
 		out->state = JOB_FAILED;
-		out->error = strdup("could not make the job's directory");
+		out->error = strdup(inputs == NULL ? "the job's inputs cannot "
+		    "be read" : "could not make the job's directory");
+		free(inputs);
 		return;
 	}
 	memset(&job, 0, sizeof(job));
@@ -277,10 +169,12 @@ x_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 	job.task = run->job->task;
 	job.slot = run->slot;
 	job.params = run->job->params;
+	job.inputs = inputs;
 	job.out = dir;
 	super_run(x->super, &job, &so);
-	outcome_of(dfd, &so, out);
+	exec_outcome(x->files, run->job->id, dfd, &so, out);
 	super_outcome_free(&so);
+	free(inputs);
 	/* The next job of this slot finds it empty. */
 	if (dir_has_entries(dfd))
 		clear_dir(dir);
@@ -299,6 +193,8 @@ exec_create(const struct conf *conf, const char *state,
 		return NULL;
 	}
 	if (realpath(state, x->state) == NULL ||
+	    (size_t)snprintf(x->files, sizeof(x->files), "%s/%s", x->state,
+	    JOBDIR_ROOT) >= sizeof(x->files) ||
 	    (size_t)snprintf(x->jobs, sizeof(x->jobs), "%s/jobs", x->state) >=
 	    sizeof(x->jobs) || (mkdir(x->jobs, 0700) == -1 &&
 	    errno != EEXIST)) {

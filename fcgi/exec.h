@@ -1,10 +1,11 @@
 /*
  * exec: the scheduler's executor in the server: runs every job in a
  * supervised worker process (super.h) and turns what the worker left in
- * the job's directory into the job's outcome. It owns the supervisor, a
- * directory per running job under STATE/jobs/ID, and the checks of the
- * files a worker names (inside that directory, regular files, no
- * symbolic link out of it).
+ * its output directory into the job's outcome. It owns the supervisor,
+ * one output directory per slot under STATE/jobs/TASK.SLOT, and the
+ * checks of the files a worker names (inside that directory, regular
+ * files, no symbolic link out of it), which it stores with the job
+ * (jobdir.h: STATE/results/ID/out/NAME) before the job ends.
  *
  * Order of life: exec_create, sched_create with exec_ops(), exec_start
  * (the supervisor starts, preloads, and the scheduler hears of ready

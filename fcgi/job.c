@@ -5,10 +5,12 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -141,11 +143,62 @@ job_json_raw(struct buf *b, const char *key, const char *raw)
 		buf_puts(b, raw);
 }
 
+/* Adds "url": /jobs/ID/WHAT/NAME to file object f; 0 or -1. */
+static int
+job_file_url(json_t *f, const char *id, const char *what, const char *name)
+{
+	char	 url[160];
+
+	if (!json_is_object(f) || name == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "/jobs/%s/%s/%s", id, what, name);
+	return json_object_set_new(f, "url", json_string(url));
+}
+
+/*
+ * Appends ,"files":[...] (the worker's files, an array) or ,"inputs":{...}
+ * (the uploads, by input name), each file with its URL; [] or {} when
+ * the job has none, or when its text is unreadable (then logged nowhere:
+ * the journal wrote it, so it cannot happen short of a hand edit).
+ */
+static void
+job_json_files(struct buf *b, const char *id, const char *key,
+    const char *text, int by_name)
+{
+	json_t		*v, *f;
+	const char	*name;
+	char		*out = NULL;
+	size_t		 i;
+
+	buf_printf(b, ",\"%s\":", key);
+	v = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	if (by_name && json_is_object(v)) {
+		json_object_foreach(v, name, f)
+			if (job_file_url(f, id, key, name) == -1)
+				goto empty;
+	} else if (!by_name && json_is_array(v)) {
+		json_array_foreach(v, i, f)
+			if (job_file_url(f, id, key, json_string_value(
+			    json_object_get(f, "name"))) == -1)
+				goto empty;
+	} else
+		goto empty;
+	if ((out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		goto empty;
+	buf_puts(b, out);
+	free(out);
+	json_decref(v);
+	return;
+empty:
+	json_decref(v);
+	buf_puts(b, by_name ? "{}" : "[]");
+}
+
 /*
  * Appends the job JSON object:
  * {"id","task","state","position","eta_ms","created_ms","started_ms",
  *  "finished_ms","locks","slot","device","params","result","error",
- *  "has_png","kernel","progress","progress_message"}.
+ *  "has_png","kernel","progress","progress_message","files","inputs"}.
  * position and eta_ms are numbers only while queued (eta_ms -1 = null);
  * times are null when 0; slot null when negative; device null when "";
  * locks, params and result are inserted raw (they are JSON already) and
@@ -186,6 +239,8 @@ job_to_json(const struct job *j, struct buf *b)
 		buf_puts(b, "null");
 	buf_puts(b, ",\"progress_message\":");
 	buf_json_str(b, j->progress_message);
+	job_json_files(b, j->id, "files", j->files, 0);
+	job_json_files(b, j->id, "inputs", j->inputs, 1);
 	buf_putc(b, '}');
 }
 
@@ -219,6 +274,8 @@ job_copy(struct job *dst, const struct job *src)
 	dst->result = job_strdup(src->result, &fail);
 	dst->error = job_strdup(src->error, &fail);
 	dst->progress_message = job_strdup(src->progress_message, &fail);
+	dst->inputs = job_strdup(src->inputs, &fail);
+	dst->files = job_strdup(src->files, &fail);
 	if (fail) {
 		job_clear(dst);
 		return -1;
@@ -239,6 +296,8 @@ job_clear(struct job *j)
 	free(j->result);
 	free(j->error);
 	free(j->progress_message);
+	free(j->inputs);
+	free(j->files);
 	memset(j, 0, sizeof(*j));
 }
 

@@ -40,6 +40,14 @@ struct job {
 	char		*result;	/* JSON object, or NULL */
 	char		*error;		/* message, or NULL */
 	int		 has_png;	/* a result.png exists */
+	/*
+	 * Its files (jobdir.h), as JSON text or NULL: inputs, the uploads,
+	 * {NAME: {"type","bytes","filename",...}}; files, what its worker
+	 * produced, [{"name","type","bytes"}]. file_bytes counts them all.
+	 */
+	char		*inputs;
+	char		*files;
+	int64_t		 file_bytes;
 	/* Progress a worker reported (while running; memory only). */
 	int		 has_progress;	/* 0: "progress" is null */
 	double		 progress;	/* 0..1 */
@@ -61,7 +69,10 @@ void		 job_new_id(char id[JOB_ID_LEN + 1]);
 /* 1 when s is exactly 32 lowercase hex characters. */
 int		 job_id_valid(const char *s);
 
-/* Appends the job JSON object (DESIGN.md fields, nulls where unknown). */
+/*
+ * Appends the job JSON object (DESIGN.md fields, nulls where unknown),
+ * files and inputs with the URLs they are served at.
+ */
 void		 job_to_json(const struct job *, struct buf *);
 
 /* Deep copy into dst (strings duplicated); returns 0 or -1 on ENOMEM. */

@@ -1,6 +1,7 @@
 /*
  * journal: the durable job store. Jobs live in an SQLite database in WAL
- * mode at STATE/jobs.db; result files (PNG) under STATE/results/ID.png.
+ * mode at STATE/jobs.db; their files under STATE/results/ID/ (jobdir.h),
+ * an older job's one image at STATE/results/ID.png.
  * Every write is committed before the function returns, so a job the
  * journal accepted survives kill -9. All functions are thread-safe (one
  * connection behind a mutex the journal owns). Functions returning int
@@ -40,15 +41,17 @@ int	journal_start(struct journal *, const char *id, int64_t started_ms,
 int	journal_finish(struct journal *, const struct job *,
 	    const unsigned char *png, size_t png_len);
 /*
- * The same in two steps, so that a final state can be recorded without
- * its image and retried on its own: journal_store_png writes the result
- * file only; journal_finish_stored updates the row only, with has_png from
- * the job and png_bytes the stored file's size, and never touches files.
+ * The same for a job whose files are stored already (jobdir.h: its
+ * inputs at submission, its outputs by the executor): the row only, with
+ * has_png, files and file_bytes from the job; never touches a file, so a
+ * failed call can be repeated as is.
  */
-int	journal_store_png(struct journal *, const char *id,
-	    const unsigned char *png, size_t png_len);
-int	journal_finish_stored(struct journal *, const struct job *,
-	    int64_t png_bytes);
+int	journal_finish_stored(struct journal *, const struct job *);
+/*
+ * STATE/results, where every job's files are (jobdir.h). Never changes
+ * while the journal is open.
+ */
+const char	*journal_files_root(struct journal *);
 
 /*
  * Looks up a job by id. Returns 1 and fills out (caller job_clear()s it),
@@ -85,7 +88,7 @@ int64_t	journal_max_seq(struct journal *);
 
 /*
  * Eviction: removes finished jobs (rows and files) finished before
- * now_ms - ttl_ms, then, while result files total more than max_bytes,
+ * now_ms - ttl_ms, then, while their files total more than max_bytes,
  * the oldest finished ones. After the commit, outside the journal's lock,
  * cb (unless NULL) gets each removed id, so that a cache of jobs (the
  * scheduler's: sched_evict) can forget them. Returns the number of jobs

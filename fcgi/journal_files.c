@@ -1,7 +1,7 @@
 /*
  * journal_files: the result files STATE/results/ID.png (see
- * journal_files.h), and the calls of journal.h that only concern them:
- * journal_store_png and journal_png_path.
+ * journal_files.h), and the calls of journal.h that only concern files:
+ * journal_png_path and journal_files_root.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -172,30 +172,6 @@ journal_png_unlink(struct journal *j, const char *id, const char *func)
 }
 
 /*
- * Writes png as job id's result file, STATE/results/ID.png (temp file +
- * fsync + rename, replacing an older one), without touching its row. 0,
- * or -1 with nothing left behind. Thread-safe (no lock: the file is the
- * job's own).
- */
-int
-journal_store_png(struct journal *j, const char *id, const unsigned char *png,
-    size_t png_len)
-{
-	char	 path[PATH_MAX];
-
-	if (png == NULL || png_len > INT64_MAX) {
-		journal_seterr(j, "%s: job %s: no result or too large",
-		    __func__, id);
-		return -1;
-	}
-	if (journal_png_build(j, id, path, sizeof(path)) == -1) {
-		journal_seterr(j, "%s: invalid id or path too long", __func__);
-		return -1;
-	}
-	return journal_write_png(j, path, png, png_len);
-}
-
-/*
  * Writes STATE/results/ID.png into out. -1 for a malformed id or when
  * out is too small. Thread-safe (the directory never changes).
  */
@@ -208,4 +184,11 @@ journal_png_path(struct journal *j, const char *id, char *out, size_t outlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* STATE/results. Thread-safe (it never changes). */
+const char *
+journal_files_root(struct journal *j)
+{
+	return journal_results_dir(j);
 }

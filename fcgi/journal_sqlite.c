@@ -28,19 +28,20 @@
 #include <sqlite3.h>
 
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
 #include "journal_files.h"
 #include "journal_int.h"
 #include "journal_sqlite.h"
 
-#define JOURNAL_SCHEMA_VERSION	1
+#define JOURNAL_SCHEMA_VERSION	2
 #define JOURNAL_BUSY_MS		5000
 
 /* The columns a job is read back from, in struct job order. */
 #define JOURNAL_COLS \
 	"id, seq, session, nonce, task, kernel, locks, params, state, " \
 	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
-	"has_png"
+	"has_png, inputs, files, file_bytes"
 
 #define JOURNAL_FINAL "('done', 'failed', 'expired', 'cancelled')"
 
@@ -51,20 +52,21 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_INSERT] =
 	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
 	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
-	    "result, error, has_png, png_bytes) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0)",
+	    "result, error, has_png, inputs, file_bytes) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	    "?18, ?19)",
 	[JST_INSERT_AUTOSEQ] =
 	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
 	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
-	    "result, error, has_png, png_bytes) VALUES (?1, "
+	    "result, error, has_png, inputs, file_bytes) VALUES (?1, "
 	    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0)",
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[JST_START] =
 	    "UPDATE jobs SET state = 'running', started_ms = ?2, slot = ?3, "
 	    "device = ?4 WHERE id = ?1",
 	[JST_FINISH] =
 	    "UPDATE jobs SET state = ?2, finished_ms = ?3, result = ?4, "
-	    "error = ?5, has_png = ?6, png_bytes = ?7, "
+	    "error = ?5, has_png = ?6, file_bytes = ?7, files = ?11, "
 	    "started_ms = CASE WHEN ?8 > 0 THEN ?8 ELSE started_ms END, "
 	    "slot = CASE WHEN ?9 >= 0 THEN ?9 ELSE slot END, "
 	    "device = CASE WHEN ?10 <> '' THEN ?10 ELSE device END "
@@ -82,11 +84,11 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
 	[JST_TTL_LIST] = "SELECT id FROM jobs WHERE state IN " JOURNAL_FINAL
 	    " AND finished_ms < ?1 ORDER BY finished_ms, seq",
-	[JST_BYTES_LIST] = "SELECT id, png_bytes FROM jobs "
-	    "WHERE state IN " JOURNAL_FINAL " AND png_bytes > 0 "
+	[JST_BYTES_LIST] = "SELECT id, file_bytes FROM jobs "
+	    "WHERE state IN " JOURNAL_FINAL " AND file_bytes > 0 "
 	    "ORDER BY finished_ms, seq",
 	[JST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	[JST_BYTES] = "SELECT COALESCE(SUM(png_bytes), 0) FROM jobs",
+	[JST_BYTES] = "SELECT COALESCE(SUM(file_bytes), 0) FROM jobs",
 };
 
 /* Schema version 1. Later versions migrate from user_version upwards. */
@@ -116,6 +118,24 @@ static const char journal_schema_v1[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS jobs_session_nonce"
 	" ON jobs (session, nonce) WHERE nonce <> '';"
 	"PRAGMA user_version = 1;";
+
+/*
+ * Version 2: uploaded inputs and output files. A job's files live in
+ * STATE/results/ID/ (jobdir.h); png_bytes, which counted the one image,
+ * becomes file_bytes, which counts them all (inputs, outputs and an older
+ * job's ID.png) against results.max_bytes.
+ */
+static const char journal_schema_v2[] =
+	"ALTER TABLE jobs ADD COLUMN inputs TEXT;"
+	"ALTER TABLE jobs ADD COLUMN files TEXT;"
+	"ALTER TABLE jobs RENAME COLUMN png_bytes TO file_bytes;"
+	"PRAGMA user_version = 2;";
+
+/* The steps from each version to the next, in order. */
+static const char *const journal_migrations[] = {
+	journal_schema_v1,	/* 0 -> 1: a new database */
+	journal_schema_v2,	/* 1 -> 2 */
+};
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
 void
@@ -240,6 +260,7 @@ journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
 	out->finished_ms = sqlite3_column_int64(s, 11);
 	out->slot = sqlite3_column_int(s, 12);
 	out->has_png = sqlite3_column_int(s, 16) != 0;
+	out->file_bytes = sqlite3_column_int64(s, 19);
 	out->position = 0;
 	out->eta_ms = -1;
 	if (journal_col_dup(s, 4, &out->task) == -1 ||
@@ -247,7 +268,9 @@ journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
 	    journal_col_dup(s, 6, &out->locks) == -1 ||
 	    journal_col_dup(s, 7, &out->params) == -1 ||
 	    journal_col_dup(s, 14, &out->result) == -1 ||
-	    journal_col_dup(s, 15, &out->error) == -1) {
+	    journal_col_dup(s, 15, &out->error) == -1 ||
+	    journal_col_dup(s, 17, &out->inputs) == -1 ||
+	    journal_col_dup(s, 18, &out->files) == -1) {
 		journal_seterr(j, "%s: out of memory", func);
 		goto fail;
 	}
@@ -397,6 +420,29 @@ out:
 }
 
 /*
+ * Brings a database at version up to JOURNAL_SCHEMA_VERSION, each step in
+ * a transaction of its own (a step that fails leaves the database at the
+ * version before it). 0, or -1 with a message naming dbpath in err.
+ */
+static int
+journal_migrate(sqlite3 *db, int version, const char *dbpath, char *err,
+    size_t errlen)
+{
+	for (; version < JOURNAL_SCHEMA_VERSION; version++) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK || sqlite3_exec(db, journal_migrations[version],
+		    NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: schema version %d to %d: %s",
+			    dbpath, version, version + 1, sqlite3_errmsg(db));
+			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Creates the schema in a new database, or checks that this program knows
  * the version of an existing one. 0, or -1 with a message naming dbpath
  * in err.
@@ -421,13 +467,7 @@ journal_schema(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
 		    JOURNAL_SCHEMA_VERSION);
 		return -1;
 	}
-	if (version < 1 && sqlite3_exec(db, journal_schema_v1, NULL, NULL,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: creating schema: %s", dbpath,
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
+	return journal_migrate(db, version, dbpath, err, errlen);
 }
 
 /*
@@ -508,7 +548,7 @@ journal_open(const char *state_dir, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((j->state_dir = strdup(state_dir)) == NULL ||
-	    (j->results_dir = journal_join(state_dir, "results")) == NULL ||
+	    (j->results_dir = journal_join(state_dir, JOBDIR_ROOT)) == NULL ||
 	    (dbpath = journal_join(state_dir, "jobs.db")) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", state_dir);
 		goto fail;

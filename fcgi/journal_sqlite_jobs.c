@@ -5,6 +5,7 @@
  * eviction. Each takes the journal's mutex around its statements and
  * commits before it returns. Result files go through journal_files.h.
  */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
 #include "journal_files.h"
 #include "journal_int.h"
@@ -59,7 +61,9 @@ journal_insert(struct journal *j, const struct job *jb)
 	    sqlite3_bind_text(s, 14, jb->device, -1, SQLITE_TRANSIENT) ||
 	    journal_bind_str(s, 15, jb->result) ||
 	    journal_bind_str(s, 16, jb->error) ||
-	    sqlite3_bind_int(s, 17, jb->has_png != 0)) {
+	    sqlite3_bind_int(s, 17, jb->has_png != 0) ||
+	    journal_bind_str(s, 18, jb->inputs) ||
+	    sqlite3_bind_int64(s, 19, jb->file_bytes)) {
 		journal_dberr(j, __func__);
 		journal_done(s);
 		goto out;
@@ -112,12 +116,12 @@ out:
 }
 
 /*
- * The row update of a final state: has_png and png_bytes as given, the
+ * The row update of a final state: has_png and file_bytes as given, the
  * rest from jb (checked by journal_final_ok). Takes the mutex. 0 or -1.
  */
 static int
 journal_finish_row(struct journal *j, const struct job *jb, int has_png,
-    int64_t png_bytes, const char *func)
+    int64_t file_bytes, const char *func)
 {
 	sqlite3_stmt	*s = j->st[JST_FINISH];
 	int		 ret = -1;
@@ -130,10 +134,11 @@ journal_finish_row(struct journal *j, const struct job *jb, int has_png,
 	    journal_bind_str(s, 4, jb->result) ||
 	    journal_bind_str(s, 5, jb->error) ||
 	    sqlite3_bind_int(s, 6, has_png) ||
-	    sqlite3_bind_int64(s, 7, png_bytes) ||
+	    sqlite3_bind_int64(s, 7, file_bytes) ||
 	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
 	    sqlite3_bind_int(s, 9, jb->slot) ||
-	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT)) {
+	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT) ||
+	    journal_bind_str(s, 11, jb->files)) {
 		journal_dberr(j, func);
 		journal_done(s);
 		goto out;
@@ -149,13 +154,12 @@ out:
 
 /*
  * Records a final state of jb (state must be final): finished_ms, result,
- * error, has_png (forced to 1 when png is given), and started_ms, slot and
- * device too when jb has them. png, when not NULL, is written first to
- * STATE/results/ID.png (temp file + fsync + rename) and png_len counted;
- * it is removed again if the row cannot be updated. All or nothing: when
- * the file cannot be written, the row is not updated either (the
- * scheduler uses journal_store_png and journal_finish_stored instead, to
- * record the state without the file). Committed on return.
+ * error, files, has_png (forced to 1 when png is given), file_bytes, and
+ * started_ms, slot and device too when jb has them. png, when not NULL,
+ * is written first to STATE/results/ID.png (temp file + fsync + rename)
+ * and png_len counted on top of jb->file_bytes; it is removed again if
+ * the row cannot be updated. All or nothing: when the file cannot be
+ * written, the row is not updated either. Committed on return.
  */
 int
 journal_finish(struct journal *j, const struct job *jb,
@@ -166,7 +170,7 @@ journal_finish(struct journal *j, const struct job *jb,
 
 	if (journal_final_ok(j, jb, __func__) == -1)
 		return -1;
-	if (png != NULL && png_len > INT64_MAX) {
+	if (png != NULL && png_len > INT64_MAX - 1 - (uint64_t)jb->file_bytes) {
 		journal_seterr(j, "%s: job %s: result too large", __func__,
 		    jb->id);
 		return -1;
@@ -180,27 +184,25 @@ journal_finish(struct journal *j, const struct job *jb,
 	if (png != NULL && journal_write_png(j, path, png, png_len) == -1)
 		return -1;
 	ret = journal_finish_row(j, jb, png != NULL || jb->has_png,
-	    png != NULL ? (int64_t)png_len : 0, __func__);
+	    jb->file_bytes + (png != NULL ? (int64_t)png_len : 0), __func__);
 	if (ret == -1 && png != NULL)
 		journal_png_discard(path);
 	return ret;
 }
 
 /*
- * Records a final state like journal_finish, for a job whose result file,
- * when jb->has_png, journal_store_png already wrote: png_bytes is its
- * size, counted against results.max_bytes. Nothing is written to or
- * removed from the results directory, so a failed call can be repeated
- * as is. Committed on return.
+ * Records a final state like journal_finish, for a job whose files are
+ * already stored (jobdir.h): jb->file_bytes counts them against
+ * results.max_bytes. Nothing is written to or removed from the results
+ * directory, so a failed call can be repeated as is. Committed on return.
  */
 int
-journal_finish_stored(struct journal *j, const struct job *jb,
-    int64_t png_bytes)
+journal_finish_stored(struct journal *j, const struct job *jb)
 {
 	if (journal_final_ok(j, jb, __func__) == -1)
 		return -1;
 	return journal_finish_row(j, jb, jb->has_png != 0,
-	    jb->has_png && png_bytes > 0 ? png_bytes : 0, __func__);
+	    jb->file_bytes > 0 ? jb->file_bytes : 0, __func__);
 }
 
 /*
@@ -359,8 +361,8 @@ journal_result_bytes(struct journal *j)
 }
 
 /*
- * Removes one finished job: its PNG (a missing one is fine), then its
- * row. Caller holds the mutex inside a transaction. 0 or -1.
+ * Removes one finished job: its PNG and its files (missing ones are fine),
+ * then its row. Caller holds the mutex inside a transaction. 0 or -1.
  */
 static int
 journal_remove(struct journal *j, const char *id, const char *func)
@@ -369,6 +371,11 @@ journal_remove(struct journal *j, const char *id, const char *func)
 
 	if (journal_png_unlink(j, id, func) == -1)
 		return -1;
+	if (jobdir_remove(journal_results_dir(j), id) == -1) {
+		journal_seterr(j, "%s: job %s: removing its files: %s", func,
+		    id, strerror(errno));
+		return -1;
+	}
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
 		journal_dberr(j, func);
 		journal_done(s);

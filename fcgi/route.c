@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jobdir.h"
 #include "route.h"
 
 enum arg_kind { ARG_NONE, ARG_TASK, ARG_ID };
@@ -13,19 +14,22 @@ struct route_def {
 	enum arg_kind	 arg;
 	const char	*suffix;	/* literal text after it */
 	const char	*method;	/* "GET" (HEAD implied) or "POST" */
+	int		 named;		/* a {name} follows the suffix */
 };
 
 static const struct route_def routes[ROUTE__MAX] = {
-	{ ROUTE_INDEX, "index", "/", ARG_NONE, "", "GET" },
-	{ ROUTE_TASK_SUBMIT, "task_submit", "/tasks/", ARG_TASK, "", "POST" },
-	{ ROUTE_JOB_PAGE, "job_page", "/jobs/", ARG_ID, "", "GET" },
-	{ ROUTE_JOB_JSON, "job_json", "/jobs/", ARG_ID, ".json", "GET" },
-	{ ROUTE_JOB_PNG, "job_png", "/jobs/", ARG_ID, "/result.png", "GET" },
-	{ ROUTE_JOB_CANCEL, "job_cancel", "/jobs/", ARG_ID, "/cancel", "POST" },
-	{ ROUTE_SESSION, "session", "/session.json", ARG_NONE, "", "GET" },
-	{ ROUTE_STATUS, "status", "/status.json", ARG_NONE, "", "GET" },
-	{ ROUTE_METRICS, "metrics", "/metrics", ARG_NONE, "", "GET" },
-	{ ROUTE_HEALTHZ, "healthz", "/healthz", ARG_NONE, "", "GET" },
+	{ ROUTE_INDEX, "index", "/", ARG_NONE, "", "GET", 0 },
+	{ ROUTE_TASK_SUBMIT, "task_submit", "/tasks/", ARG_TASK, "", "POST", 0 },
+	{ ROUTE_JOB_PAGE, "job_page", "/jobs/", ARG_ID, "", "GET", 0 },
+	{ ROUTE_JOB_JSON, "job_json", "/jobs/", ARG_ID, ".json", "GET", 0 },
+	{ ROUTE_JOB_PNG, "job_png", "/jobs/", ARG_ID, "/result.png", "GET", 0 },
+	{ ROUTE_JOB_CANCEL, "job_cancel", "/jobs/", ARG_ID, "/cancel", "POST", 0 },
+	{ ROUTE_JOB_FILE, "job_file", "/jobs/", ARG_ID, "/files/", "GET", 1 },
+	{ ROUTE_JOB_INPUT, "job_input", "/jobs/", ARG_ID, "/inputs/", "GET", 1 },
+	{ ROUTE_SESSION, "session", "/session.json", ARG_NONE, "", "GET", 0 },
+	{ ROUTE_STATUS, "status", "/status.json", ARG_NONE, "", "GET", 0 },
+	{ ROUTE_METRICS, "metrics", "/metrics", ARG_NONE, "", "GET", 0 },
+	{ ROUTE_HEALTHZ, "healthz", "/healthz", ARG_NONE, "", "GET", 0 },
 };
 
 /* Length of the argument of kind at s (stopping where it must), or 0. */
@@ -46,13 +50,33 @@ arg_span(enum arg_kind kind, const char *s)
 	return n == 32 ? n : 0;
 }
 
-/* 1 when path matches def, with the argument copied into arg. */
+/*
+ * 1 when rest (after the argument) is def's suffix, with a valid {name}
+ * after it when def has one (copied into name).
+ */
 static int
-route_matches(const struct route_def *def, const char *path, char *arg)
+suffix_matches(const struct route_def *def, const char *rest, char *name)
+{
+	size_t	 slen = strlen(def->suffix);
+
+	if (!def->named)
+		return strcmp(rest, def->suffix) == 0;
+	if (strncmp(rest, def->suffix, slen) != 0 ||
+	    !jobdir_name_ok(rest + slen))
+		return 0;
+	snprintf(name, ROUTE_NAME_MAX + 1, "%s", rest + slen);
+	return 1;
+}
+
+/* 1 when path matches def, with the arguments copied into m. */
+static int
+route_matches(const struct route_def *def, const char *path,
+    struct route_match *m)
 {
 	size_t	 plen = strlen(def->prefix), n;
 
-	arg[0] = '\0';
+	m->arg[0] = '\0';
+	m->name[0] = '\0';
 	if (strncmp(path, def->prefix, plen) != 0)
 		return 0;
 	path += plen;
@@ -60,10 +84,10 @@ route_matches(const struct route_def *def, const char *path, char *arg)
 		return *path == '\0';
 	if ((n = arg_span(def->arg, path)) == 0)
 		return 0;
-	if (strcmp(path + n, def->suffix) != 0)
+	if (!suffix_matches(def, path + n, m->name))
 		return 0;
-	memcpy(arg, path, n);
-	arg[n] = '\0';
+	memcpy(m->arg, path, n);
+	m->arg[n] = '\0';
 	return 1;
 }
 
@@ -79,7 +103,7 @@ route_find(const char *method, const char *path, struct route_match *m,
 		allow[0] = '\0';
 	for (i = 0; i < ROUTE__MAX; i++) {
 		def = &routes[i];
-		if (!route_matches(def, path, m->arg))
+		if (!route_matches(def, path, m))
 			continue;
 		m->id = def->id;
 		m->head = head;

@@ -14,6 +14,8 @@ enum route_id {
 	ROUTE_JOB_JSON,		/* GET  /jobs/{id}.json          */
 	ROUTE_JOB_PNG,		/* GET  /jobs/{id}/result.png    */
 	ROUTE_JOB_CANCEL,	/* POST /jobs/{id}/cancel        */
+	ROUTE_JOB_FILE,		/* GET  /jobs/{id}/files/{name}  */
+	ROUTE_JOB_INPUT,	/* GET  /jobs/{id}/inputs/{name} */
 	ROUTE_SESSION,		/* GET  /session.json            */
 	ROUTE_STATUS,		/* GET  /status.json             */
 	ROUTE_METRICS,		/* GET  /metrics                 */
@@ -22,19 +24,21 @@ enum route_id {
 };
 
 #define ROUTE_ARG_MAX	64
+#define ROUTE_NAME_MAX	64	/* JOBDIR_NAME_MAX */
 
 struct route_match {
 	enum route_id	id;
 	char		arg[ROUTE_ARG_MAX];	/* {task} or {id}, "" when none */
+	char		name[ROUTE_NAME_MAX + 1]; /* {name}, "" when none */
 	int		head;			/* HEAD: answer like GET, no body */
 };
 
 /*
  * Finds the route for method and path (raw, without query). Returns 200
  * with m filled, 405 with the allowed methods in allow ("GET, HEAD"), or
- * 404. A {task} must match [A-Za-z0-9_-]{1,63} and an {id} 32 lowercase
- * hex characters, so nothing encoded, no dot segment and no slash can
- * reach a handler through them.
+ * 404. A {task} must match [A-Za-z0-9_-]{1,63}, an {id} 32 lowercase
+ * hex characters and a {name} jobdir_name_ok(), so nothing encoded, no
+ * dot segment and no slash can reach a handler through them.
  */
 int	route_find(const char *method, const char *path,
 	    struct route_match *m, char *allow, size_t allowlen);

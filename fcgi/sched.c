@@ -356,7 +356,6 @@ admit(struct sched *s, struct sjob *j, struct sess *e)
 	return SCHED_OK;
 }
 
-/* Under mu: the steps from the task to an admitted job. */
 /* 1 when two inputs signatures (NULL: none) are the same. */
 static int
 sig_equal(const char *a, const char *b)
@@ -366,9 +365,9 @@ sig_equal(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Under mu: the steps from the task to an admitted job. */
 static enum sched_rc
-submit_locked(struct sched *s, const char *task, const char *sig,
-    const char *session, const char *nonce, const char *params_json,
+submit_locked(struct sched *s, const struct sched_request *rq,
     char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct stask	*st;
@@ -378,33 +377,40 @@ submit_locked(struct sched *s, const char *task, const char *sig,
 
 	while (s->reconf)
 		pthread_cond_wait(&s->reconf_cv, &s->mu);
-	if ((st = sched_task_find(s, task)) == NULL)
+	if ((st = sched_task_find(s, rq->task)) == NULL)
 		return SCHED_UNKNOWN_TASK;
 	/*
 	 * params fit the inputs of the caller's config generation; a SIGHUP
 	 * since may have given the task other ones (another kernel, other
 	 * inputs): running it with these values would be garbage.
 	 */
-	if (!sig_equal(st->ct->inputs_sig, sig)) {
+	if (!sig_equal(st->ct->inputs_sig, rq->sig)) {
 		*retry_after = 1;
 		return SCHED_CHANGED;
 	}
 	if (s->draining)
 		return SCHED_DRAINING;
-	if (nonce[0] != '\0' && (old = sched_nonce_find(s, session, nonce)) !=
-	    NULL)
-		return nonce_answer(old->job.id, old->job.task, task, id);
-	if ((e = sched_sess_get(s, session, 1)) == NULL)
+	if (rq->nonce[0] != '\0' && (old = sched_nonce_find(s, rq->session,
+	    rq->nonce)) != NULL)
+		return nonce_answer(old->job.id, old->job.task, rq->task, id);
+	if ((e = sched_sess_get(s, rq->session, 1)) == NULL)
 		return SCHED_ERROR;
 	if ((rc = admission(s, st, e, retry_after)) != SCHED_OK) {
 		sched_sess_put(s, e);
 		return rc;
 	}
-	if ((j = sjob_new(st, session, nonce, params_json)) == NULL) {
+	if ((j = sjob_new(st, rq->session, rq->nonce, rq->params)) == NULL ||
+	    (rq->inputs != NULL && (j->job.inputs = strdup(rq->inputs)) ==
+	    NULL)) {
+		sjob_free(j);
 		sched_sess_put(s, e);
 		return SCHED_ERROR;
 	}
-	job_new_id(j->job.id);
+	j->job.file_bytes = rq->input_bytes;
+	if (rq->id != NULL)
+		memcpy(j->job.id, rq->id, JOB_ID_LEN + 1);
+	else
+		job_new_id(j->job.id);
 	j->job.created_ms = job_now_ms();
 	if ((rc = admit(s, j, e)) != SCHED_OK) {
 		sjob_free(j);
@@ -415,25 +421,27 @@ submit_locked(struct sched *s, const char *task, const char *sig,
 }
 
 enum sched_rc
-sched_submit(struct sched *s, const char *task, const char *sig,
-    const char *session, const char *nonce, const char *params_json,
+sched_submit_req(struct sched *s, const struct sched_request *req,
     char id[JOB_ID_LEN + 1], int *retry_after)
 {
-	enum sched_rc	 rc;
-	int		 dummy;
+	struct sched_request	 rq = *req;
+	enum sched_rc		 rc;
+	int			 dummy;
 
 	if (retry_after == NULL)
 		retry_after = &dummy;
 	*retry_after = 0;
-	if (nonce == NULL)
-		nonce = "";
-	if (session == NULL || strlen(session) > JOB_SESSION_LEN ||
-	    strlen(nonce) > JOB_NONCE_MAX)
+	if (rq.nonce == NULL)
+		rq.nonce = "";
+	if (rq.session == NULL || strlen(rq.session) > JOB_SESSION_LEN ||
+	    strlen(rq.nonce) > JOB_NONCE_MAX ||
+	    (rq.id != NULL && !job_id_valid(rq.id)) || rq.input_bytes < 0)
 		return SCHED_ERROR;
-	if (task == NULL)
+	if (rq.task == NULL)
 		return SCHED_UNKNOWN_TASK;
-	if (nonce[0] != '\0') {
-		switch (nonce_lookup(s, session, nonce, task, id, &rc)) {
+	if (rq.nonce[0] != '\0') {
+		switch (nonce_lookup(s, rq.session, rq.nonce, rq.task, id,
+		    &rc)) {
 		case 1:
 			return rc;
 		case -1:
@@ -443,14 +451,29 @@ sched_submit(struct sched *s, const char *task, const char *sig,
 		}
 	}
 	pthread_mutex_lock(&s->mu);
-	rc = submit_locked(s, task, sig, session, nonce, params_json, id,
-	    retry_after);
+	rc = submit_locked(s, &rq, id, retry_after);
 	pthread_mutex_unlock(&s->mu);
 	/* With a journal it was logged before the journal write. */
 	if (rc == SCHED_OK && s->jr == NULL)
-		sched_log(s, "job_queued", id, task, session, -1, -1, NULL,
-		    NULL);
+		sched_log(s, "job_queued", id, rq.task, rq.session, -1, -1,
+		    NULL, NULL);
 	return rc;
+}
+
+enum sched_rc
+sched_submit(struct sched *s, const char *task, const char *sig,
+    const char *session, const char *nonce, const char *params_json,
+    char id[JOB_ID_LEN + 1], int *retry_after)
+{
+	struct sched_request	 rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.task = task;
+	rq.sig = sig;
+	rq.session = session;
+	rq.nonce = nonce;
+	rq.params = params_json;
+	return sched_submit_req(s, &rq, id, retry_after);
 }
 
 /* ---------------------------------------------------------------------- */

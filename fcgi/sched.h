@@ -58,8 +58,10 @@ struct sched_outcome {
 	enum job_state	 state;		/* JOB_DONE, JOB_FAILED or JOB_CANCELLED */
 	char		*result;	/* done: a JSON object (malloc'd) */
 	char		*error;		/* failed, cancelled: for the user */
-	unsigned char	*png;		/* done: the result image, or NULL */
-	size_t		 png_len;
+	char		*files;		/* done: JSON array of the files stored
+					   for it (jobdir.h), or NULL */
+	int64_t		 files_bytes;	/* their bytes */
+	int		 has_png;	/* one of them is an image/png */
 	char		 device[16];	/* where it ran, "" to keep the slot's */
 };
 
@@ -119,6 +121,28 @@ struct sched	*sched_create(const struct conf *, struct journal *,
 enum sched_rc	 sched_submit(struct sched *, const char *task,
 		    const char *sig, const char *session,
 		    const char *nonce, const char *params_json,
+		    char id[JOB_ID_LEN + 1], int *retry_after);
+
+/* A submission with everything sched_submit_req can take. */
+struct sched_request {
+	const char	*task;
+	const char	*sig;		/* inputs_sig of the caller's config */
+	const char	*session;
+	const char	*nonce;		/* NULL or "": none */
+	const char	*params;	/* JSON object text; NULL: "{}" */
+	const char	*inputs;	/* JSON object of its uploads, or NULL */
+	int64_t		 input_bytes;	/* their bytes */
+	const char	*id;		/* the id a new job takes (its uploads
+					   are stored under it), NULL: new */
+};
+
+/*
+ * sched_submit with uploads: a job admitted takes req->id and carries
+ * req->inputs and input_bytes. When the answer is not a new job of that
+ * id (a refusal, or the job an earlier use of the nonce made), nothing
+ * of the request's files is the scheduler's: the caller removes them.
+ */
+enum sched_rc	 sched_submit_req(struct sched *, const struct sched_request *,
 		    char id[JOB_ID_LEN + 1], int *retry_after);
 
 /*

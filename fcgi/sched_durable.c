@@ -3,9 +3,9 @@
  * once by whoever ends the job; a write the journal refuses (disk full,
  * I/O error) becomes a rewrite that the timer thread repeats, backing
  * off from 1 s to 60 s, until the journal takes it, so that a job's row
- * never stays "running" because one write failed. An image that cannot
- * be stored does not hold the final state back: the job ends done
- * without it.
+ * never stays "running" because one write failed. The job's files are
+ * stored before (its inputs by the submission, its outputs by the
+ * executor), so a rewrite is the row alone.
  *
  * Functions run under sched.mu unless their comment says "outside".
  */
@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
+#include "jobdir.h"
 #include "sched_int.h"
 
 #define SCHED_REWRITE_MS	1000	/* first rewrite of a final state ... */
@@ -73,7 +72,7 @@ sched_rewrite_delay_ms(int tries)
  * timer thread, which writes it again until the journal takes it.
  */
 void
-sched_rewrite_add(struct sched *s, struct job *c, int64_t png_bytes)
+sched_rewrite_add(struct sched *s, struct job *c)
 {
 	struct rewrite	*r;
 
@@ -84,7 +83,6 @@ sched_rewrite_add(struct sched *s, struct job *c, int64_t png_bytes)
 		return;
 	}
 	r->job = c;
-	r->png_bytes = png_bytes;
 	r->tries = 1;
 	r->due_ns = sched_mono_ns() + sched_rewrite_delay_ms(1) * 1000000;
 	SLIST_INSERT_HEAD(&s->rewrites, r, link);
@@ -112,7 +110,7 @@ rewrite_marked(struct sched *s, struct rewrite *head)
 	for (r = head; r != NULL; r = SLIST_NEXT(r, link)) {
 		if (!r->trying)
 			continue;
-		r->ok = journal_finish_stored(s->jr, r->job, r->png_bytes) == 0;
+		r->ok = journal_finish_stored(s->jr, r->job) == 0;
 		if (r->ok)
 			fprintf(stderr, "%s: job %s: final state %s journaled "
 			    "after %d failed tries\n", __func__, r->job->id,
@@ -172,24 +170,22 @@ sched_rewrite_due(struct sched *s, int64_t now, int64_t *next)
 /*
  * sched_destroy, threads stopped: one last write of each record left;
  * a state still refused is lost (the row stays running, and the restart
- * fails it), and so is its result file, which nothing would count.
+ * fails it), and so are its output files, which nothing would count.
  */
 void
 sched_rewrite_flush(struct sched *s)
 {
 	struct rewrite	*r;
-	char		 path[4096];
 
 	while ((r = SLIST_FIRST(&s->rewrites)) != NULL) {
 		SLIST_REMOVE_HEAD(&s->rewrites, link);
-		if (journal_finish_stored(s->jr, r->job, r->png_bytes) == -1) {
+		if (journal_finish_stored(s->jr, r->job) == -1) {
 			fprintf(stderr, "%s: job %s: final state %s lost after "
 			    "%d tries: %s\n", __func__, r->job->id,
 			    job_state_name(r->job->state), r->tries + 1,
 			    journal_error(s->jr));
-			if (r->job->has_png && journal_png_path(s->jr,
-			    r->job->id, path, sizeof(path)) == 0)
-				(void)unlink(path);
+			(void)jobdir_remove_kind(journal_files_root(s->jr),
+			    r->job->id, JOBDIR_OUT);
 		}
 		final_free(r->job);
 		free(r);
@@ -216,11 +212,11 @@ sched_snapshot_write(struct sched *s, struct job *c)
 	if (c == NULL)
 		return;
 	sched_log_job(s, c);
-	if (s->jr != NULL && journal_finish_stored(s->jr, c, 0) == -1) {
+	if (s->jr != NULL && journal_finish_stored(s->jr, c) == -1) {
 		sched_final_failed(s, __func__, c, 1,
 		    sched_rewrite_delay_ms(1));
 		pthread_mutex_lock(&s->mu);
-		sched_rewrite_add(s, c, 0);
+		sched_rewrite_add(s, c);
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
@@ -247,32 +243,4 @@ sched_end_waiter(struct sched *s, struct sjob *j, enum job_state state,
 	}
 	*snaps = grown;
 	(*snaps)[(*nsnaps)++] = c;
-}
-
-/*
- * Any thread. The kernel's image could not be stored: the job still ends
- * done, with has_png 0, "image":"not stored" added to its result object
- * (the job page lists the result) and the reason as its error. On ENOMEM
- * what can be done is done. The result is for reading: 15 significant
- * digits keep a kernel's "%.3f" figures as they were written.
- */
-void
-sched_png_unstored(char **result, char **error, const char *why)
-{
-	json_t	*obj;
-	char	*text = NULL, *msg;
-
-	obj = *result != NULL ? json_loads(*result, 0, NULL) : NULL;
-	if (json_is_object(obj) && json_object_set_new(obj, "image",
-	    json_string("not stored")) == 0 &&
-	    (text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(15))) != NULL) {
-		free(*result);
-		*result = text;
-	}
-	json_decref(obj);
-	if (asprintf(&msg, "result image could not be stored: %s", why) != -1) {
-		free(*error);
-		*error = msg;
-	}
 }

@@ -119,7 +119,6 @@ struct sjob_list {
  */
 struct rewrite {
 	struct job		*job;		/* the final record, owned */
-	int64_t			 png_bytes;	/* its result file, stored */
 	int			 tries;		/* failed writes so far */
 	int64_t			 due_ns;	/* next attempt, mono */
 	int			 trying, ok;	/* timer thread only */
@@ -224,8 +223,7 @@ struct job	*sched_final_copy(const struct job *, const char *func);
 void		 sched_final_failed(struct sched *, const char *func,
 		    const struct job *, int tries, int64_t next_ms);
 int64_t		 sched_rewrite_delay_ms(int tries);
-void		 sched_rewrite_add(struct sched *, struct job *,
-		    int64_t png_bytes);
+void		 sched_rewrite_add(struct sched *, struct job *);
 const struct job *sched_rewrite_find(struct sched *, const char *id);
 int		 sched_rewrite_due(struct sched *, int64_t now, int64_t *next);
 void		 sched_rewrite_flush(struct sched *);
@@ -234,8 +232,6 @@ void		 sched_snapshot_write(struct sched *, struct job *);
 void		 sched_end_waiter(struct sched *, struct sjob *,
 		    enum job_state, const char *msg, struct job ***snaps,
 		    size_t *nsnaps);
-void		 sched_png_unstored(char **result, char **error,
-		    const char *why);
 
 /* sched_recover.c (before any thread runs) */
 int		 sched_recover(struct sched *, char *err, size_t errlen);

@@ -59,12 +59,12 @@ recover_fail(struct sched *s, struct job *job, const char *msg)
 	job->finished_ms = job_now_ms();
 	free(job->error);
 	job->error = strdup(msg);
-	if (journal_finish_stored(s->jr, job, 0) == -1) {
+	if (journal_finish_stored(s->jr, job) == -1) {
 		sched_final_failed(s, __func__, job, 1,
 		    sched_rewrite_delay_ms(1));
 		if ((again = sched_final_copy(job, __func__)) != NULL) {
 			pthread_mutex_lock(&s->mu);
-			sched_rewrite_add(s, again, 0);
+			sched_rewrite_add(s, again);
 			pthread_mutex_unlock(&s->mu);
 		}
 	}

@@ -40,13 +40,6 @@ run_hook(struct sched *s, const struct sjob *j, char *err, size_t errlen)
 	return rc;
 }
 
-/* What a run gave: the final state with its result, error and image. */
-struct outcome {
-	enum job_state	 state;
-	char		*result, *error;
-	int		 has_png;
-	int64_t		 png_bytes;
-};
 
 /* Runs j through the hook, the executor, or fails it (failing task). */
 static void
@@ -79,38 +72,6 @@ run_exec(struct sched *s, struct sjob *j, const char *failing,
 		out->error = strdup("failed");
 }
 
-/* Runs j, outside the mutex, and stores its image. */
-static void
-run_job(struct sched *s, struct sjob *j, const char *failing,
-    struct outcome *o)
-{
-	struct sched_outcome	 res;
-
-	memset(o, 0, sizeof(*o));
-	run_exec(s, j, failing, &res);
-	o->state = res.state;
-	o->result = res.result;
-	o->error = res.error;
-	/* Nobody else writes a running job's device. */
-	if (res.device[0] != '\0')
-		snprintf(j->job.device, sizeof(j->job.device), "%s",
-		    res.device);
-	/* The image first; without it the job still ends, done. */
-	if (s->jr != NULL && o->state == JOB_DONE && res.png != NULL) {
-		if (journal_store_png(s->jr, j->job.id, res.png,
-		    res.png_len) == 0) {
-			o->has_png = 1;
-			o->png_bytes = (int64_t)res.png_len;
-		} else {
-			fprintf(stderr, "%s: job %s: %s\n", __func__,
-			    j->job.id, journal_error(s->jr));
-			sched_png_unstored(&o->result, &o->error,
-			    journal_error(s->jr));
-		}
-	}
-	free(res.png);
-}
-
 /*
  * Runs j (taken off the ready list) outside the mutex, then takes the
  * mutex, ends j and dispatches. Returns with the mutex held, so that the
@@ -119,8 +80,8 @@ run_job(struct sched *s, struct sjob *j, const char *failing,
 static void
 runner_run(struct sched *s, struct sjob *j)
 {
-	struct outcome	 o;
-	struct job	 fin, *again = NULL;
+	struct sched_outcome	 o;
+	struct job		 fin, *again = NULL;
 
 	if (s->jr != NULL && journal_start(s->jr, j->job.id,
 	    j->job.started_ms, j->job.slot, j->job.device) == -1)
@@ -128,17 +89,20 @@ runner_run(struct sched *s, struct sjob *j)
 		    journal_error(s->jr));
 	sched_log(s, "job_started", j->job.id, j->job.task, j->job.session,
 	    (j->start_ns - j->enq_ns) / 1000000, -1, j->job.device, NULL);
-	run_job(s, j, j->doomed, &o);
-
-	/* Nobody else writes a running job: a shallow copy is safe. */
+	run_exec(s, j, j->doomed, &o);
+	/* Nobody else writes a running job: these and a shallow copy. */
+	if (o.device[0] != '\0')
+		snprintf(j->job.device, sizeof(j->job.device), "%s", o.device);
+	free(j->job.files);
+	j->job.files = o.files;
+	j->job.file_bytes += o.files_bytes;
 	fin = j->job;
 	fin.state = o.state;
 	fin.finished_ms = job_now_ms();
 	fin.result = o.result;
 	fin.error = o.error;
 	fin.has_png = o.has_png;
-	if (s->jr != NULL && journal_finish_stored(s->jr, &fin,
-	    o.png_bytes) == -1) {
+	if (s->jr != NULL && journal_finish_stored(s->jr, &fin) == -1) {
 		sched_final_failed(s, __func__, &fin, 1,
 		    sched_rewrite_delay_ms(1));
 		again = sched_final_copy(&fin, __func__);
@@ -150,7 +114,7 @@ runner_run(struct sched *s, struct sjob *j)
 
 	pthread_mutex_lock(&s->mu);
 	if (again != NULL)
-		sched_rewrite_add(s, again, o.png_bytes);
+		sched_rewrite_add(s, again);
 	sjob_end(s, j, o.state, o.result, o.error, o.has_png);
 	s->self_take = 1;
 	sched_dispatch(s);

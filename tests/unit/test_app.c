@@ -1283,7 +1283,8 @@ Test(app_run, result_png_streamed_from_its_file)
 	http_resp_free(&r);
 	snprintf(path, sizeof(path), "/jobs/%s", id);
 	get(path, SID_A, 0, &r);
-	cr_expect_not_null(strstr(body(&r), "result.png"));
+	cr_expect_not_null(strstr(body(&r), "/files/image\" title=\"Open "
+	    "full size\"><img"), "%s", body(&r));
 	cr_expect_not_null(strstr(body(&r), "<th scope=\"row\">width</th><td>"
 	    "16</td>"));
 	http_resp_free(&r);

@@ -118,6 +118,8 @@ Test(job_state, final)
 	cr_assert_not(job_state_final((enum job_state)42));
 }
 
+#define SAMPLE_ID	"0123456789abcdef0123456789abcdef"
+
 /* A job as the scheduler would hold it; strings are literals (no clear). */
 static struct job
 sample(enum job_state st)
@@ -164,7 +166,7 @@ Test(job_json, queued)
 	    "\"slot\":null,\"device\":null,\"params\":{\"iters\":100},"
 	    "\"result\":null,\"error\":null,\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
-	    "\"progress_message\":null}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
 	free(s);
 }
 
@@ -200,7 +202,8 @@ Test(job_json, done)
 	    "\"locks\":[\"gpu\"],\"slot\":0,\"device\":\"cuda:0\","
 	    "\"params\":{\"iters\":100},\"result\":{\"ms\":250,\"mpix_s\":1.5},"
 	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\","
-	    "\"progress\":null,\"progress_message\":null}");
+	    "\"progress\":null,\"progress_message\":null,\"files\":[],"
+	    "\"inputs\":{}}");
 	free(s);
 }
 
@@ -223,7 +226,7 @@ Test(job_json, failed)
 	    "\"params\":{\"iters\":100},\"result\":null,"
 	    "\"error\":\"interrupted by restart\",\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
-	    "\"progress_message\":null}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
 	free(s);
 }
 
@@ -269,7 +272,7 @@ Test(job_json, nulls_for_missing_strings)
 	    "\"finished_ms\":null,\"locks\":null,\"slot\":null,"
 	    "\"device\":null,\"params\":null,\"result\":null,\"error\":null,"
 	    "\"has_png\":false,\"kernel\":null,\"progress\":null,"
-	    "\"progress_message\":null}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
 	free(s);
 }
 
@@ -339,4 +342,33 @@ Test(job_clock, sane)
 	b = job_mono_ms();
 	cr_assert_geq(b, na / 1000000);
 	cr_assert_gt(na, 0);
+}
+
+/* files and inputs come out with the URL each is served at. */
+Test(job_json, files_and_inputs_with_urls)
+{
+	struct job	 j = sample(JOB_DONE);
+	char		*s;
+
+	j.files = (char *)"[{\"name\":\"image\",\"type\":\"image/png\","
+	    "\"bytes\":10},{\"name\":\"log.txt\",\"type\":\"text/plain\","
+	    "\"bytes\":3}]";
+	j.inputs = (char *)"{\"photo\":{\"type\":\"image/jpeg\",\"bytes\":9,"
+	    "\"filename\":\"../../etc/passwd\"}}";
+	s = to_json(&j);
+	cr_expect(strstr(s, "\"files\":[{\"name\":\"image\",\"type\":"
+	    "\"image/png\",\"bytes\":10,\"url\":\"/jobs/" SAMPLE_ID
+	    "/files/image\"},{\"name\":\"log.txt\",\"type\":\"text/plain\","
+	    "\"bytes\":3,\"url\":\"/jobs/" SAMPLE_ID "/files/log.txt\"}]")
+	    != NULL, "%s", s);
+	cr_expect(strstr(s, "\"inputs\":{\"photo\":{\"type\":\"image/jpeg\","
+	    "\"bytes\":9,\"filename\":\"../../etc/passwd\",\"url\":\"/jobs/"
+	    SAMPLE_ID "/inputs/photo\"}}}") != NULL, "%s", s);
+	free(s);
+	/* Text that is not what it should be gives nothing, not garbage. */
+	j.files = (char *)"{\"not\":\"an array\"}";
+	j.inputs = (char *)"[1,2";
+	s = to_json(&j);
+	cr_expect(strstr(s, "\"files\":[],\"inputs\":{}}") != NULL, "%s", s);
+	free(s);
 }

@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
 
 #define S1	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -384,55 +386,84 @@ Test(journal, png_written_and_counted)
 }
 
 /*
- * The two-step final write the scheduler uses: the file alone, then the
- * row alone with has_png and the file's size. A row that cannot be
- * written (no such job) leaves the file for the retry; a row written
- * without an image counts nothing.
+ * The final write of a job whose files are stored already (jobdir.h):
+ * the row alone, with files, has_png and file_bytes (inputs counted
+ * from the insert on). A row that cannot be written (no such job)
+ * leaves the files for the retry; eviction removes the job's directory.
  */
-Test(journal, store_png_then_finish_stored)
+Test(journal, finish_stored_counts_every_file)
 {
-	static const char png[] = "\x89PNG\r\n\x1a\n two steps";
 	struct job	 a, b, ghost;
-	char		 p[PATH_MAX];
+	char		 p[PATH_MAX], err[256];
 
 	mk(&a, 1, S1, "");
+	a.inputs = strdup("{\"photo\":{\"type\":\"image/png\",\"bytes\":4,"
+	    "\"filename\":\"x.png\"}}");
+	a.file_bytes = 4;
+	cr_assert_eq(jobdir_write(journal_files_root(jr), a.id, JOBDIR_IN,
+	    "photo", "\x89PNG", 4, err, sizeof(err)), 0, "%s", err);
 	insert(&a);
-	cr_assert_eq(journal_store_png(jr, a.id, (const unsigned char *)png,
-	    strlen(png)), 0, "%s", journal_error(jr));
-	png_path(a.id, p);
-	cr_assert(exists(p));
-	cr_expect_eq(journal_result_bytes(jr), 0, "not counted before the row");
+	cr_expect_eq(journal_result_bytes(jr), 4, "inputs count at once");
+	cr_assert_eq(jobdir_write(journal_files_root(jr), a.id, JOBDIR_OUT,
+	    "image", "0123456789", 10, err, sizeof(err)), 0, "%s", err);
 
 	mk(&ghost, 2, S1, "");	/* never inserted */
 	ghost.state = JOB_DONE;
-	ghost.has_png = 1;
-	cr_assert_eq(journal_store_png(jr, ghost.id,
-	    (const unsigned char *)png, strlen(png)), 0);
-	cr_expect_eq(journal_finish_stored(jr, &ghost, 10), -1);
-	png_path(ghost.id, p);
-	cr_expect(exists(p), "a failed row update leaves the file");
+	cr_expect_eq(journal_finish_stored(jr, &ghost), -1);
 
 	a.state = JOB_DONE;
 	a.finished_ms = NOW + 5;
 	a.has_png = 1;
-	cr_assert_eq(journal_finish_stored(jr, &a, (int64_t)strlen(png)), 0,
-	    "%s", journal_error(jr));
-	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	a.files = strdup("[{\"name\":\"image\",\"type\":\"image/png\","
+	    "\"bytes\":10}]");
+	a.file_bytes = 14;
+	cr_assert_eq(journal_finish_stored(jr, &a), 0, "%s", journal_error(jr));
+	cr_expect_eq(journal_result_bytes(jr), 14);
 	cr_assert_eq(journal_get(jr, a.id, &b), 1);
 	cr_expect_eq(b.state, JOB_DONE);
 	cr_expect_eq(b.has_png, 1);
+	cr_expect_eq(b.file_bytes, 14);
+	cr_expect_str_eq(b.files, a.files);
+	cr_expect_str_eq(b.inputs, a.inputs);
 	job_clear(&b);
 
-	/* Not final, or has_png 0 with bytes given: bytes not counted. */
+	/* Not final: refused. */
 	mk(&b, 3, S1, "");
 	insert(&b);
-	cr_expect_eq(journal_finish_stored(jr, &b, 0), -1, "queued");
-	b.state = JOB_FAILED;
-	cr_assert_eq(journal_finish_stored(jr, &b, 999), 0);
-	cr_expect_eq(journal_result_bytes(jr), (int64_t)strlen(png));
+	cr_expect_eq(journal_finish_stored(jr, &b), -1, "queued");
+
+	cr_assert_eq(journal_evict(jr, NOW + 10, 0, -1, NULL, NULL), 1);
+	cr_assert_eq(jobdir_path(journal_files_root(jr), a.id, JOBDIR_IN, NULL,
+	    p, sizeof(p)), 0);
+	*strrchr(p, '/') = '\0';
+	cr_expect(!exists(p), "%s removed with the job", p);
+	cr_expect_eq(journal_result_bytes(jr), 0);
 	job_clear(&a);
 	job_clear(&b);
 	job_clear(&ghost);
+}
+
+/* Eviction by bytes counts uploads and outputs, not just images. */
+Test(journal, evict_by_bytes_counts_files)
+{
+	struct job	 a, b;
+
+	mk(&a, 1, S1, "");
+	a.file_bytes = 600;
+	insert(&a);
+	mk(&b, 2, S1, "");
+	b.file_bytes = 600;
+	insert(&b);
+	a.state = JOB_DONE;
+	a.finished_ms = NOW + 1;
+	cr_assert_eq(journal_finish_stored(jr, &a), 0);
+	b.state = JOB_DONE;
+	b.finished_ms = NOW + 2;
+	cr_assert_eq(journal_finish_stored(jr, &b), 0);
+	cr_expect_eq(journal_evict(jr, NOW + 3, -1, 1000, NULL, NULL), 1);
+	cr_expect_eq(journal_get(jr, a.id, &b), 0, "the older one went");
+	cr_expect_eq(journal_result_bytes(jr), 600);
+	job_clear(&a);
 }
 
 Test(journal, png_path_checks)
@@ -1043,4 +1074,61 @@ Test(journal, reopen_keeps_jobs)
 	assert_same(&a, &b);
 	job_clear(&a);
 	job_clear(&b);
+}
+
+/*
+ * A journal of schema version 1 (before files) is migrated on open: its
+ * jobs stay, the image's png_bytes become file_bytes, inputs and files
+ * are null, and the version is 2.
+ */
+Test(journal, migrates_version_1)
+{
+	static const char v1[] =
+	    "CREATE TABLE jobs (id TEXT PRIMARY KEY NOT NULL,"
+	    " seq INTEGER UNIQUE NOT NULL, session TEXT NOT NULL,"
+	    " nonce TEXT NOT NULL DEFAULT '', task TEXT, kernel TEXT,"
+	    " locks TEXT, params TEXT, state TEXT NOT NULL,"
+	    " created_ms INTEGER NOT NULL DEFAULT 0,"
+	    " started_ms INTEGER NOT NULL DEFAULT 0,"
+	    " finished_ms INTEGER NOT NULL DEFAULT 0,"
+	    " slot INTEGER NOT NULL DEFAULT -1,"
+	    " device TEXT NOT NULL DEFAULT '', result TEXT, error TEXT,"
+	    " has_png INTEGER NOT NULL DEFAULT 0,"
+	    " png_bytes INTEGER NOT NULL DEFAULT 0);"
+	    "INSERT INTO jobs (id, seq, session, task, state, has_png, "
+	    "png_bytes) VALUES ('0123456789abcdef0123456789abcdef', 1, "
+	    "'" S1 "', 'mandelbrot', 'done', 1, 77);"
+	    "PRAGMA user_version = 1;";
+	char		 dir[PATH_MAX - 16], db[PATH_MAX], err[256];
+	struct journal	*j2;
+	struct job	 a;
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+
+	snprintf(dir, sizeof(dir), "%s/old", tdir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/jobs.db", dir);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, v1, NULL, NULL, NULL), SQLITE_OK, "%s",
+	    sqlite3_errmsg(h));
+	sqlite3_close(h);
+	j2 = journal_open(dir, err, sizeof(err));
+	cr_assert_not_null(j2, "%s", err);
+	cr_assert_eq(journal_get(j2, "0123456789abcdef0123456789abcdef", &a),
+	    1, "%s", journal_error(j2));
+	cr_expect_eq(a.state, JOB_DONE);
+	cr_expect_eq(a.has_png, 1);
+	cr_expect_eq(a.file_bytes, 77);
+	cr_expect_null(a.inputs);
+	cr_expect_null(a.files);
+	cr_expect_eq(journal_result_bytes(j2), 77);
+	job_clear(&a);
+	journal_close(j2);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st,
+	    NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
 }

@@ -28,6 +28,12 @@ static const struct route_case cases[] = {
 	{ "GET", "/jobs/" ID ".json", 200, ROUTE_JOB_JSON, ID, NULL },
 	{ "GET", "/jobs/" ID "/result.png", 200, ROUTE_JOB_PNG, ID, NULL },
 	{ "POST", "/jobs/" ID "/cancel", 200, ROUTE_JOB_CANCEL, ID, NULL },
+	{ "GET", "/jobs/" ID "/files/image", 200, ROUTE_JOB_FILE, ID, NULL },
+	{ "GET", "/jobs/" ID "/files/out.v2_a-b", 200, ROUTE_JOB_FILE, ID,
+	    NULL },
+	{ "GET", "/jobs/" ID "/inputs/photo", 200, ROUTE_JOB_INPUT, ID, NULL },
+	{ "POST", "/jobs/" ID "/files/image", 405, ROUTE_JOB_FILE, ID,
+	    "GET, HEAD" },
 	{ "GET", "/session.json", 200, ROUTE_SESSION, "", NULL },
 	{ "GET", "/status.json", 200, ROUTE_STATUS, "", NULL },
 	{ "GET", "/metrics", 200, ROUTE_METRICS, "", NULL },
@@ -88,6 +94,16 @@ Test(route, not_found)
 		"/jobs/%30123456789abcdef0123456789abcde",
 		"/metrics/", "/healthz?x", "/status.json.bak",
 		"/session.json/x",
+		/* A file's {name}: no slash, dot segment, escape or dotfile. */
+		"/jobs/" ID "/files/", "/jobs/" ID "/files",
+		"/jobs/" ID "/files/a/b", "/jobs/" ID "/files/..",
+		"/jobs/" ID "/files/../../etc/passwd",
+		"/jobs/" ID "/files/a%2Fb", "/jobs/" ID "/files/%2e%2e",
+		"/jobs/" ID "/files/.hidden", "/jobs/" ID "/files/a b",
+		"/jobs/" ID "/files/image/", "/jobs/" ID "/inputs/",
+		"/jobs/" ID "/inputs/..%2fjobs.db", "/jobs/" ID "/input/photo",
+		"/jobs/" ID "/files/0123456789012345678901234567890123456789"
+		    "0123456789012345678901234",	/* 65 characters */
 	};
 	struct route_match	 m;
 	char			 allow[32];
@@ -115,6 +131,21 @@ Test(route, task_of_63_characters_is_taken)
 	cr_expect_str_eq(m.arg, task);
 }
 
+/* The {name} of a file route reaches the handler as given. */
+Test(route, file_name_is_taken)
+{
+	struct route_match	 m;
+	char			 allow[32];
+
+	cr_assert_eq(route_find("GET", "/jobs/" ID "/files/result.png", &m,
+	    allow, sizeof(allow)), 200);
+	cr_expect_str_eq(m.arg, ID);
+	cr_expect_str_eq(m.name, "result.png");
+	cr_assert_eq(route_find("GET", "/jobs/" ID ".json", &m, allow,
+	    sizeof(allow)), 200);
+	cr_expect_str_eq(m.name, "", "no {name}: empty");
+}
+
 Test(route, allow_fits_any_buffer)
 {
 	struct route_match	 m;
@@ -131,6 +162,7 @@ Test(route, names)
 		[ROUTE_INDEX] = "index", [ROUTE_TASK_SUBMIT] = "task_submit",
 		[ROUTE_JOB_PAGE] = "job_page", [ROUTE_JOB_JSON] = "job_json",
 		[ROUTE_JOB_PNG] = "job_png", [ROUTE_JOB_CANCEL] = "job_cancel",
+		[ROUTE_JOB_FILE] = "job_file", [ROUTE_JOB_INPUT] = "job_input",
 		[ROUTE_SESSION] = "session", [ROUTE_STATUS] = "status",
 		[ROUTE_METRICS] = "metrics", [ROUTE_HEALTHZ] = "healthz",
 	};

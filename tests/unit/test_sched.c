@@ -1305,9 +1305,9 @@ Test(sched, evicted_jobs_are_forgotten, .timeout = 60)
 	freeconf(c);
 }
 
-/* An executor whose every job is done with a result and an "image". */
+/* An executor whose every job is done with a result and two files. */
 static void
-png_want(void *arg, const char *task, int slot)
+files_want(void *arg, const char *task, int slot)
 {
 	(void)arg;
 	(void)task;
@@ -1315,80 +1315,88 @@ png_want(void *arg, const char *task, int slot)
 }
 
 static void
-png_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
+files_run(void *arg, const struct sched_run *run, struct sched_outcome *out)
 {
 	(void)arg;
 	(void)run;
 	memset(out, 0, sizeof(*out));
 	out->state = JOB_DONE;
 	out->result = xstrdup("{\"ms\":1.5}");
-	out->png = (unsigned char *)xstrdup("\x89PNG not really");
-	out->png_len = 16;
+	out->files = xstrdup("[{\"name\":\"image\",\"type\":\"image/png\","
+	    "\"bytes\":100},{\"name\":\"log\",\"type\":\"text/plain\","
+	    "\"bytes\":23}]");
+	out->files_bytes = 123;
+	out->has_png = 1;
 }
 
 static int
-png_cancel(void *arg, const char *id)
+files_cancel(void *arg, const char *id)
 {
 	(void)arg;
 	(void)id;
 	return -1;
 }
 
-static const struct sched_exec png_exec = { png_want, png_run, png_cancel,
-    NULL };
+static const struct sched_exec files_exec = { files_want, files_run,
+    files_cancel, NULL };
 
 /*
- * The image of a job cannot be stored (results/ is a file now): the job
- * still ends done, journaled, without the image, saying why.
+ * A job with uploads (input_bytes) whose worker left files: its files,
+ * has_png and every byte (inputs and outputs) are journaled with the
+ * final state, and read back the same after a restart; the id asked for
+ * is the job's.
  */
-Test(sched, image_not_stored_job_still_ends, .timeout = 60)
+Test(sched, files_and_bytes_journaled, .timeout = 60)
 {
 	struct tlock		 tl[] = { { "cpu", 1, 10, 0, CONF_ORDER_FIFO,
 				    NULL } };
 	struct ttask		 tt[] = { { "m", { "cpu", NULL } } };
 	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
-	struct sched_opts	 o = { .exec = &png_exec };
+	struct sched_opts	 o = { .exec = &files_exec };
+	struct sched_request	 rq;
 	struct journal		*jr;
 	struct sched		*s;
 	struct job		 j;
 	char			 dir[] = "/tmp/sluice-sched-XXXXXX", err[256];
 	char			 id[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
-	char			 path[PATH_MAX];
-	FILE			*f;
+	char			 want[JOB_ID_LEN + 1];
 	int			 i, retry;
 
 	jr = tmp_journal(dir);
-	snprintf(path, sizeof(path), "%s/results", dir);
-	cr_assert_eq(rmdir(path), 0);
-	cr_assert((f = fopen(path, "w")) != NULL);
-	fclose(f);
 	s = sched_create(c, jr, &o, err, sizeof(err));
 	cr_assert(s != NULL, "%s", err);
-	sched_worker_ready(s, "m", 0, "cpu");
 	sid(sess, 1);
-	cr_assert_eq(sched_submit(s, "m", NULL, sess, "", "{}", id, &retry),
-	    SCHED_OK);
-	cr_assert_eq(sched_drain(s, 30000), 0);
-	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
-	cr_expect_eq(j.state, JOB_DONE);
-	cr_expect_eq(j.has_png, 0);
-	cr_expect(j.error != NULL &&
-	    strstr(j.error, "image could not be stored") != NULL);
-	cr_expect(j.result != NULL &&
-	    strstr(j.result, "\"image\":\"not stored\"}") != NULL);
+	job_new_id(want);
+	memset(&rq, 0, sizeof(rq));
+	rq.task = "m";
+	rq.session = sess;
+	rq.params = "{}";
+	rq.inputs = "{\"photo\":{\"type\":\"image/jpeg\",\"bytes\":1000,"
+	    "\"filename\":\"a.jpg\"}}";
+	rq.input_bytes = 1000;
+	rq.id = want;
+	cr_assert_eq(sched_submit_req(s, &rq, id, &retry), SCHED_OK);
+	cr_expect_str_eq(id, want);
+	cr_assert_eq(journal_get(jr, id, &j), 1);
+	cr_expect_eq(j.file_bytes, 1000, "inputs counted from the start");
+	cr_expect(j.inputs != NULL && strstr(j.inputs, "a.jpg") != NULL);
 	job_clear(&j);
+	sched_worker_ready(s, "m", 0, "cpu");	/* only now can it run */
+	cr_assert_eq(sched_drain(s, 30000), 0);
 	for (i = 0; i < 2; i++) {
 		cr_assert_eq(journal_get(jr, id, &j), 1);
-		cr_expect_eq(j.state, JOB_DONE, "journaled done, not running");
-		cr_expect_eq(j.has_png, 0);
-		cr_expect(j.error != NULL &&
-		    strstr(j.error, "image could not be stored") != NULL);
+		cr_expect_eq(j.state, JOB_DONE);
+		cr_expect_eq(j.has_png, 1);
+		cr_expect_eq(j.file_bytes, 1123);
+		cr_expect(j.files != NULL && strstr(j.files, "\"log\"") != NULL);
+		cr_expect(j.inputs != NULL && strstr(j.inputs, "a.jpg") != NULL);
 		job_clear(&j);
-		sched_destroy(s);	/* and after a restart, still done */
+		sched_destroy(s);	/* and after a restart, the same */
 		s = i == 0 ? sched_create(c, jr, NULL, err, sizeof(err)) : NULL;
 		if (i == 0)
 			cr_assert(s != NULL, "%s", err);
 	}
+	cr_expect_eq(journal_result_bytes(jr), 1123);
 	journal_close(jr);
 	rm_tree(dir);
 	freeconf(c);
