@@ -61,15 +61,16 @@ form_hex(unsigned char c)
 }
 
 /*
- * 1 when p[0..len) is well-formed UTF-8 (Unicode 15, table 3-7): no
+ * 1 when s[0..len) is well-formed UTF-8 (Unicode 15, table 3-7): no
  * overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF,
- * no truncated sequence.
+ * no truncated sequence. See form.h.
  */
-static int
-form_utf8_ok(const unsigned char *p, size_t len)
+int
+form_utf8_valid(const char *s, size_t len)
 {
-	size_t		 i = 0, need, k;
-	unsigned char	 c, lo, hi;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, need, k;
+	unsigned char		 c, lo, hi;
 
 	while (i < len) {
 		c = p[i];
@@ -150,7 +151,7 @@ form_decode_err(const char *s, size_t len, int plus, char **out,
 		d[n++] = (char)c;
 	}
 	d[n] = '\0';
-	if (!form_utf8_ok((const unsigned char *)d, n)) {
+	if (!form_utf8_valid(d, n)) {
 		e = FORM_EUTF8;
 		goto out;
 	}
@@ -284,6 +285,53 @@ form_free(struct form *f)
 	free(f->fields);
 	f->fields = NULL;
 	f->nfields = 0;
+}
+
+/* A malloc'd NUL-terminated copy of s[0..len), or NULL (ENOMEM). */
+static char *
+form_copy(const char *s, size_t len)
+{
+	char	*d;
+
+	if (len == SIZE_MAX || (d = malloc(len + 1)) == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+/*
+ * Appends a copy of a field; see form.h. On -1 f is unchanged.
+ * Thread-safe on distinct forms.
+ */
+int
+form_add(struct form *f, const char *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	struct form_field	*fields;
+	char			*k = NULL, *v = NULL;
+	int			 rc = -1;
+
+	if (f == NULL || f->nfields >= FORM_MAX_FIELDS)
+		return -1;
+	if ((k = form_copy(key, klen)) == NULL ||
+	    (v = form_copy(val, vlen)) == NULL)
+		goto out;
+	/* At most FORM_MAX_FIELDS entries: the size cannot overflow. */
+	fields = realloc(f->fields, (f->nfields + 1) * sizeof(*fields));
+	if (fields == NULL)
+		goto out;
+	fields[f->nfields].key = k;
+	fields[f->nfields].val = v;
+	f->fields = fields;
+	f->nfields++;
+	k = v = NULL;
+	rc = 0;
+out:
+	free(k);
+	free(v);
+	return rc;
 }
 
 /* The first value of key (owned by f), or NULL when absent. */

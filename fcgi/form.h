@@ -34,10 +34,29 @@ int		 form_parse(const char *body, size_t len, struct form *f,
 		    char *err, size_t errlen);
 void		 form_free(struct form *);
 
+/*
+ * Appends the field key[0..klen) = val[0..vlen), both copied and
+ * NUL-terminated, to f (a form from form_parse(), or one zeroed: { NULL,
+ * 0 }). Nothing is checked: the caller passes decoded text (a NUL inside
+ * would cut the string that form_get() returns). Returns 0, or -1 on
+ * ENOMEM or when f already holds FORM_MAX_FIELDS fields, with f unchanged.
+ * Used to turn the text fields of a multipart/form-data body into a form.
+ */
+int		 form_add(struct form *f, const char *key, size_t klen,
+		    const char *val, size_t vlen);
+
 /* The first value of key, or NULL. */
 const char	*form_get(const struct form *, const char *key);
 /* How many times key occurs. */
 size_t		 form_count(const struct form *, const char *key);
+
+/*
+ * 1 when s[0..len) is well-formed UTF-8 (Unicode 15, table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF, no truncated
+ * sequence), else 0. NUL bytes are valid UTF-8: callers that refuse them
+ * check separately. Thread-safe.
+ */
+int		 form_utf8_valid(const char *s, size_t len);
 
 /*
  * The length of the longest prefix of s of at most max bytes that does

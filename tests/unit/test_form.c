@@ -326,3 +326,66 @@ Test(form, utf8_cut)
 	/* Invalid input: the walk back stops after three bytes. */
 	cr_expect_eq(form_utf8_cut("\x80\x80\x80\x80\x80\x80", 5), 2);
 }
+
+Test(form, utf8_valid)
+{
+	cr_expect(form_utf8_valid("", 0));
+	cr_expect(form_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
+	cr_expect(form_utf8_valid("a\0b", 3), "NUL is left to the caller");
+	cr_expect(form_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+	cr_expect_not(form_utf8_valid("\xc0\xaf", 2), "overlong");
+	cr_expect_not(form_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+	cr_expect_not(form_utf8_valid("\xf4\x90\x80\x80", 4), "> U+10FFFF");
+	cr_expect_not(form_utf8_valid("\xe2\x82", 2), "truncated");
+	cr_expect_not(form_utf8_valid("\x80", 1), "continuation");
+	cr_expect_not(form_utf8_valid("\xff", 1));
+	/* len bounds the check: the cut sequence is refused. */
+	cr_expect_not(form_utf8_valid("\xc3\xa9", 1));
+}
+
+Test(form, add_to_empty_form)
+{
+	struct form	 f = { NULL, 0 };
+
+	cr_assert_eq(form_add(&f, "name", 4, "J\xc3\xbcrgen", 7), 0);
+	cr_assert_eq(form_add(&f, "", 0, NULL, 0), 0);
+	cr_assert_eq(form_add(&f, "name", 4, "xyz", 2), 0);
+	cr_assert_eq(f.nfields, 3);
+	cr_expect_str_eq(f.fields[0].key, "name");
+	cr_expect_str_eq(f.fields[0].val, "J\xc3\xbcrgen");
+	cr_expect_str_eq(f.fields[1].key, "");
+	cr_expect_str_eq(f.fields[1].val, "");
+	cr_expect_str_eq(f.fields[2].val, "xy", "vlen bounds the copy");
+	cr_expect_str_eq(form_get(&f, "name"), "J\xc3\xbcrgen");
+	cr_expect_eq(form_count(&f, "name"), 2);
+	form_free(&f);
+	cr_expect_eq(f.nfields, 0);
+}
+
+Test(form, add_after_parse_keeps_order)
+{
+	struct form	 f;
+	char		 key[] = "b";
+
+	cr_assert_eq(form_parse("a=1&a=2", 7, &f, NULL, 0), 0);
+	cr_assert_eq(form_add(&f, key, 1, "3", 1), 0);
+	key[0] = 'z';	/* a copy was stored */
+	cr_assert_eq(f.nfields, 3);
+	cr_expect_str_eq(f.fields[1].val, "2");
+	cr_expect_str_eq(f.fields[2].key, "b");
+	cr_expect_str_eq(form_get(&f, "b"), "3");
+	form_free(&f);
+}
+
+Test(form, add_past_max_fields)
+{
+	struct form	 f = { NULL, 0 };
+	size_t		 i;
+
+	for (i = 0; i < FORM_MAX_FIELDS; i++)
+		cr_assert_eq(form_add(&f, "k", 1, "v", 1), 0, "field %zu", i);
+	cr_expect_eq(form_add(&f, "k", 1, "v", 1), -1);
+	cr_expect_eq(f.nfields, FORM_MAX_FIELDS, "unchanged on -1");
+	cr_expect_eq(form_add(NULL, "k", 1, "v", 1), -1);
+	form_free(&f);
+}
