@@ -125,7 +125,8 @@ roundtrip(const struct multipart *mp, const char *boundary)
 		check(strcmp(p->name, q->name) == 0);
 		check(str_same(p->filename, q->filename));
 		check(str_same(p->type, q->type));
-		check(p->len == q->len && memcmp(p->data, q->data, p->len) == 0);
+		check(p->len == q->len);
+		check(memcmp(p->data, q->data, p->len) == 0);
 	}
 	multipart_free(&again);
 out:
@@ -167,7 +168,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*lf, *body;
 	struct multipart	 mp;
 	struct multipart_err	 e;
-	char			*ct, boundary[MULTIPART_BOUNDARY_MAX + 1], err[128];
+	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
+	char			*ct, err[128];
 	size_t			 ctlen, len, i;
 	const unsigned char	*after;
 
