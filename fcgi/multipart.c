@@ -131,11 +131,18 @@ mp_attr_char(unsigned char c)
 	return mp_alnum(c) || mp_in(c, "!#$&+-.^_`|~");
 }
 
+/* A control character that a header value may not hold (HTAB may). */
+static int
+mp_ctl(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 /* Inside a quoted string: qdtext, and the backslash as a literal. */
 static int
 mp_qdtext(unsigned char c)
 {
-	return c == '\t' || (c >= 0x20 && c != '"' && c != 0x7f);
+	return !mp_ctl(c) && c != '"';
 }
 
 static int
@@ -550,7 +557,7 @@ mp_header_line(const char *line, size_t len, struct mp_hdrs *h,
 			    "in CRLF");
 		if (line[i] == '\0')
 			return mp_fail(e, "NUL byte in the part headers");
-		if (!mp_qdtext((unsigned char)line[i]) && line[i] != '"')
+		if (mp_ctl((unsigned char)line[i]))
 			return mp_fail(e, "control character in the part "
 			    "headers");
 	}
