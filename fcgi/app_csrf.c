@@ -199,34 +199,6 @@ app_session_valid(const char *s)
 	return 1;
 }
 
-static int
-is_urlencoded(const char *ct)
-{
-	static const char want[] = "application/x-www-form-urlencoded";
-	size_t n = sizeof(want) - 1;
-
-	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-int
-app_parse_form_body(struct app *a, struct http_req *req, struct http_resp *resp)
-{
-	char err[160];
-
-	if (req->body_len > 0 && !is_urlencoded(req->content_type)) {
-		app_error_answer(a, req, 415, "the body must be "
-		    "application/x-www-form-urlencoded", 0, resp);
-		return -1;
-	}
-	if (form_parse(req->body != NULL ? req->body : "", req->body_len,
-	    &req->form, err, sizeof(err)) == -1) {
-		app_error_answer(a, req, 400, err, 0, resp);
-		return -1;
-	}
-	return 0;
-}
-
 int
 app_check_csrf(struct app *a, struct http_req *req, struct http_resp *resp)
 {

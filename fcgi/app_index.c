@@ -104,6 +104,46 @@ input_value(const struct kparam_spec *p, const struct param_texts *pt,
 	return p->def_text != NULL ? p->def_text : "";
 }
 
+/* "8 MiB", "1.5 MiB", "512 KiB", "100 bytes": a limit as the form says it. */
+static void
+size_text(long long n, char *out, size_t len)
+{
+	if (n >= 1024 * 1024)
+		snprintf(out, len, "%.3g MiB", (double)n / (1024 * 1024));
+	else if (n >= 1024)
+		snprintf(out, len, "%.3g KiB", (double)n / 1024);
+	else
+		snprintf(out, len, "%lld bytes", n);
+}
+
+/*
+ * An upload's parts: the accept attribute and its limits in words
+ * ("PNG or JPEG, at most 8 MiB and 16.8 megapixels").
+ */
+static void
+input_upload(struct tval *pv, const struct kparam_spec *p)
+{
+	char	 size[32], acc[256] = "";
+	size_t	 i, n = 0;
+
+	tval_set_bool(pv, "is_upload", 1);
+	tval_set_bool(pv, "required", !p->optional);
+	size_text(p->max_bytes, size, sizeof(size));
+	if (p->type == KPARAM_IMAGE) {
+		tval_set_str(pv, "accept", "image/png,image/jpeg");
+		tval_set_printf(pv, "limits", "PNG or JPEG, at most %s and "
+		    "%.3g megapixels", size, (double)p->max_pixels / 1e6);
+		return;
+	}
+	for (i = 0; p->accept != NULL && p->accept[i] != NULL; i++)
+		n += (size_t)snprintf(acc + n, n < sizeof(acc) ? sizeof(acc) -
+		    n : 0, "%s%s", i > 0 ? "," : "", p->accept[i]);
+	if (acc[0] != '\0')
+		tval_set_str(pv, "accept", acc);
+	tval_set_printf(pv, "limits", "%s%sat most %s", acc, acc[0] != '\0' ?
+	    "; " : "", size);
+}
+
 /* The type-specific parts of input p (value v) in map pv. */
 static void
 input_kind(struct tval *pv, const struct kparam_spec *p,
@@ -139,6 +179,10 @@ input_kind(struct tval *pv, const struct kparam_spec *p,
 	case KPARAM_BOOL:
 		tval_set_bool(pv, "is_bool", 1);
 		tval_set_bool(pv, "checked", strcmp(v, "true") == 0);
+		break;
+	case KPARAM_IMAGE:
+	case KPARAM_FILE:
+		input_upload(pv, p);
 		break;
 	}
 }
@@ -211,6 +255,9 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 		tval_set_printf(tv, "eta_s", "%.1f", (double)eta / 1000.0);
 	if ((params = tval_set_list(tv, "params")) != NULL)
 		task_params(params, f, fs, &errors);
+	for (i = 0; i < t->ninputs; i++)
+		if (KPARAM_IS_UPLOAD(t->inputs[i].type))
+			tval_set_bool(tv, "multipart", 1);
 	if (fs != NULL && fs->form_error != NULL) {
 		tval_set_str(tv, "form_error", fs->form_error);
 		errors++;

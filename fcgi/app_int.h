@@ -111,6 +111,8 @@ struct form_state {
 	const char	*values[KERNEL_MAX_PARAMS];
 	const char	*errors[KERNEL_MAX_PARAMS];
 	const char	*form_error;	/* HTML: a field refused itself */
+	/* JSON: a file part refused that is no input of the task. */
+	const char	*extra_field, *extra_error;
 	/*
 	 * JSON: per field of the request's form (same index), why the field
 	 * itself is refused (unknown, given more than once), set on its
@@ -119,6 +121,67 @@ struct form_state {
 	const char	*field_errors[FORM_MAX_FIELDS];
 };
 
+/* ---- app_body.c ---- */
+
+struct multipart;
+
+/*
+ * Parses a POST body as a form: urlencoded, or multipart/form-data whose
+ * text parts join req->form as urlencoded fields would. A file part is
+ * refused (400 naming its field): nothing here takes files. Returns 0,
+ * or -1 after answering 415 (neither encoding) or 400 (malformed).
+ */
+int		 app_parse_form_body(struct app *, struct http_req *,
+		    struct http_resp *);
+/*
+ * The same for a submission, whose file parts are kept in files (parts
+ * pointing into req->body; the caller multipart_free()s it, also on -1).
+ */
+int		 app_parse_upload_body(struct app *, struct http_req *,
+		    struct multipart *files, struct http_resp *);
+
+/* ---- app_upload.c ---- */
+
+/* One file of a submission, checked against its input. */
+struct upload {
+	const struct kparam_spec	*spec;
+	const unsigned char		*data;	/* into the request body */
+	size_t				 len;
+	char				 type[128];	/* as it will be served */
+	const char			*filename;	/* as the client sent it */
+	long long			 width, height;	/* images */
+	int				 orientation;	/* images: EXIF 1..8 */
+};
+
+struct uploads {
+	struct upload	 u[KERNEL_MAX_PARAMS];
+	size_t		 n;
+	int64_t		 bytes;
+};
+
+/*
+ * Checks the uploads of task t: every file part of files must be one
+ * upload input of t, given once, within its limits (an image decoded,
+ * image.h; a file's name ending in one of accept), and every upload
+ * input that is not optional must be given. Each refusal is a message
+ * in errs[i] and fs->errors[i] for input i, or fs->form_error, counted
+ * in *bad. Fills up with what passed.
+ */
+void		 app_uploads_check(const struct conf_task *t,
+		    const struct multipart *files, struct uploads *up,
+		    struct form_state *fs, char errs[][128], char *ferr,
+		    size_t ferrlen, int *bad);
+/*
+ * Stores up as the inputs of job id (jobdir.h; fsync'd before the job
+ * exists). Returns the inputs JSON text (malloc'd; "{}"-free: NULL when
+ * up is empty, with *err ""), or NULL with a message in err (for the
+ * log: the user gets a plain reason), nothing left behind.
+ */
+char		*app_uploads_store(struct app *, const char *id,
+		    const struct uploads *up, char *err, size_t errlen);
+/* Removes what app_uploads_store stored for id. */
+void		 app_uploads_discard(struct app *, const char *id);
+
 /* ---- app_csrf.c ---- */
 
 /* 1 when token is session's CSRF token (constant time), else 0. */
@@ -126,12 +189,6 @@ int		 app_csrf_ok(const struct app *, const char *session,
 		    const char *token);
 /* 1 when s is a session id as nginx issues it (32 lowercase hex). */
 int		 app_session_valid(const char *s);
-/*
- * Parses a POST body as a form into req->form. Returns 0, or -1 after
- * answering 415 (not urlencoded) or 400 (malformed).
- */
-int		 app_parse_form_body(struct app *, struct http_req *,
-		    struct http_resp *);
 /*
  * Checks the CSRF token of a POST (form field csrf, else X-CSRF-Token).
  * Returns 0, or -1 after answering 403.
@@ -158,6 +215,13 @@ void		 app_render_page(struct app *, const char *name,
 void		 app_error_answer(struct app *, const struct http_req *,
 		    int status, const char *message, int retry_after,
 		    struct http_resp *);
+/*
+ * Answers 400 for one field that is wrong outside a form's parameters
+ * (the nonce, a malformed part): JSON with it under "fields", or the
+ * error page saying "name: message".
+ */
+void		 app_field_error_answer(struct app *, const struct http_req *,
+		    const char *name, const char *message, struct http_resp *);
 /*
  * A JSON 400 is {"error":...,"fields":{name: message, ...}} (DESIGN.md),
  * built in three steps: app_json_400_begin, one app_json_400_field per

@@ -87,6 +87,23 @@ app_json_400_end(struct http_resp *resp)
 }
 
 void
+app_field_error_answer(struct app *a, const struct http_req *req,
+    const char *name, const char *message, struct http_resp *resp)
+{
+	char	 text[300];
+	int	 n = 0;
+
+	if (!http_wants_json(req)) {
+		snprintf(text, sizeof(text), "%s: %s", name, message);
+		app_error_answer(a, req, 400, text, 0, resp);
+		return;
+	}
+	app_json_400_begin(resp, "invalid fields");
+	app_json_400_field(resp, &n, name, message);
+	app_json_400_end(resp);
+}
+
+void
 app_error_answer(struct app *a, const struct http_req *req, int status,
     const char *message, int retry_after, struct http_resp *resp)
 {

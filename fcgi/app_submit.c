@@ -1,8 +1,9 @@
 /*
  * app_submit: POST /tasks/{task}, a submission in named steps: look up
- * the task, parse the body, check CSRF, check the fields, turn them into
- * params (the params codec), check the nonce, submit, answer. See
- * app_int.h.
+ * the task, parse the body (urlencoded or multipart), check CSRF, check
+ * the fields, turn them into params (the params codec), check the
+ * uploads (app_upload.c), check the nonce, store the uploads under the
+ * id the job will take, submit, answer. See app_int.h.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "app_int.h"
+#include "multipart.h"
 #include "params.h"
 
 /* One submission, as its steps fill it in. */
@@ -24,6 +26,10 @@ struct submission {
 	int			 bad;		/* fields refused */
 	char			*params;	/* the codec's text, or NULL */
 	const char		*nonce;
+	struct multipart	 files;		/* the body's parts */
+	struct uploads		 up;		/* the files, checked */
+	char			*inputs;	/* the stored uploads' JSON */
+	char			 staged[JOB_ID_LEN + 1]; /* their job id, or "" */
 	char			 id[JOB_ID_LEN + 1];
 	int			 retry;		/* Retry-After it suggests */
 };
@@ -183,7 +189,10 @@ form_params(const struct http_req *req, const struct conf_task *t,
 		return NULL;
 	for (i = 0; i < t->ninputs; i++) {
 		p = &t->inputs[i];
-		if ((text = field_text(req, p)) == NULL)
+		text = field_text(req, p);
+		if (text == NULL && KPARAM_IS_UPLOAD(p->type))
+			continue;	/* app_uploads_check's */
+		if (text == NULL)
 			v = params_default_value(p);
 		else if ((v = params_value_from_text(p, text, errs[i],
 		    sizeof(errs[i]))) == NULL) {
@@ -229,28 +238,9 @@ answer_field_errors(struct app *a, struct http_req *req,
 		    t->inputs[i].name) <= 1 || bool_pair(req, &t->inputs[i])))
 			app_json_400_field(resp, &n, t->inputs[i].name,
 			    sub->fs.errors[i]);
-	app_json_400_end(resp);
-}
-
-/*
- * Answers 400 for one field that is wrong outside the form's parameters
- * (the nonce): JSON with it under "fields", or the error page saying
- * "name: message".
- */
-static void
-answer_field_error(struct app *a, const struct http_req *req,
-    const char *name, const char *message, struct http_resp *resp)
-{
-	char	 text[160];
-	int	 n = 0;
-
-	if (!http_wants_json(req)) {
-		snprintf(text, sizeof(text), "%s: %s", name, message);
-		app_error_answer(a, req, 400, text, 0, resp);
-		return;
-	}
-	app_json_400_begin(resp, "invalid fields");
-	app_json_400_field(resp, &n, name, message);
+	if (sub->fs.extra_field != NULL)
+		app_json_400_field(resp, &n, sub->fs.extra_field,
+		    sub->fs.extra_error);
 	app_json_400_end(resp);
 }
 
@@ -266,6 +256,8 @@ submit_check(struct app *a, struct http_req *req, struct submission *sub,
 	submit_check_fields(req, sub);
 	sub->params = form_params(req, sub->task, &sub->fs, sub->errs,
 	    &sub->bad);
+	app_uploads_check(sub->task, &sub->files, &sub->up, &sub->fs,
+	    sub->errs, sub->ferr, sizeof(sub->ferr), &sub->bad);
 	if (sub->bad > 0) {
 		answer_field_errors(a, req, sub, resp);
 		return -1;
@@ -273,8 +265,8 @@ submit_check(struct app *a, struct http_req *req, struct submission *sub,
 	if ((sub->nonce = form_get(&req->form, "nonce")) == NULL)
 		sub->nonce = "";
 	if (strlen(sub->nonce) > JOB_NONCE_MAX) {
-		answer_field_error(a, req, "nonce", "at most 64 characters",
-		    resp);
+		app_field_error_answer(a, req, "nonce", "at most 64 "
+		    "characters", resp);
 		return -1;
 	}
 	if (sub->params == NULL) {
@@ -282,6 +274,50 @@ submit_check(struct app *a, struct http_req *req, struct submission *sub,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Step 1b: a body larger than this task takes (its fields and uploads)
+ * is 413 before anything is parsed. Returns 0, or -1 after answering.
+ */
+static int
+submit_body_limit(struct app *a, const struct http_req *req,
+    const struct submission *sub, struct http_resp *resp)
+{
+	char	 text[160];
+
+	if ((long long)req->body_len <= (long long)sub->task->max_body)
+		return 0;
+	snprintf(text, sizeof(text), "request body larger than the %ld bytes "
+	    "this task takes", sub->task->max_body);
+	app_error_answer(a, req, 413, text, 0, resp);
+	return -1;
+}
+
+/*
+ * Step 7: the uploads stored under a new id, which the job takes if it
+ * is admitted (nothing else knows the id until then). A disk that cannot
+ * take them is 503, as a journal that cannot write is. Returns 0, or -1
+ * after answering.
+ */
+static int
+submit_store(struct app *a, const struct http_req *req,
+    struct submission *sub, struct http_resp *resp)
+{
+	char	 err[300];
+
+	if (sub->up.n == 0)
+		return 0;
+	job_new_id(sub->staged);
+	if ((sub->inputs = app_uploads_store(a, sub->staged, &sub->up, err,
+	    sizeof(err))) != NULL)
+		return 0;
+	fprintf(stderr, "level=error msg=\"uploads not stored\" task=%s "
+	    "error=\"%s\"\n", sub->task->name, err);
+	sub->staged[0] = '\0';
+	app_error_answer(a, req, 503, "the uploaded files could not be "
+	    "stored; nothing was started, try again later", 5, resp);
+	return -1;
 }
 
 /* Step 8: the answer to sched_submit's rc. */
@@ -334,18 +370,34 @@ app_submit(struct app *a, struct http_req *req, const char *task_name,
     struct http_resp *resp)
 {
 	struct submission	 sub;
+	struct sched_request	 rq;
 	enum sched_rc		 rc;
 
 	memset(&sub, 0, sizeof(sub));
 	if (submit_find_task(a, req, task_name, &sub, resp) == -1 ||
-	    app_parse_form_body(a, req, resp) == -1 ||
+	    submit_body_limit(a, req, &sub, resp) == -1 ||
+	    app_parse_upload_body(a, req, &sub.files, resp) == -1 ||
 	    app_check_csrf(a, req, resp) == -1 ||
-	    submit_check(a, req, &sub, resp) == -1)
+	    submit_check(a, req, &sub, resp) == -1 ||
+	    submit_store(a, req, &sub, resp) == -1)
 		goto out;
-	rc = sched_submit(a->sched, sub.task->name, sub.task->inputs_sig,
-	    req->session,
-	    sub.nonce, sub.params, sub.id, &sub.retry);
+	memset(&rq, 0, sizeof(rq));
+	rq.task = sub.task->name;
+	rq.sig = sub.task->inputs_sig;
+	rq.session = req->session;
+	rq.nonce = sub.nonce;
+	rq.params = sub.params;
+	rq.inputs = sub.inputs;
+	rq.input_bytes = sub.up.bytes;
+	rq.id = sub.staged[0] != '\0' ? sub.staged : NULL;
+	rc = sched_submit_req(a->sched, &rq, sub.id, &sub.retry);
+	/* Refused, or the job an earlier use of the nonce made: not ours. */
+	if (sub.staged[0] != '\0' && (rc != SCHED_OK ||
+	    strcmp(sub.id, sub.staged) != 0))
+		app_uploads_discard(a, sub.staged);
 	submit_answer(a, req, &sub, rc, resp);
 out:
 	free(sub.params);
+	free(sub.inputs);
+	multipart_free(&sub.files);
 }

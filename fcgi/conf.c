@@ -288,9 +288,10 @@ conf_find_task(const struct conf *c, const char *name)
 
 /*
  * The settings conf_value prints: the scalars of server, results and
- * sessions. Scripts that need one (sluice-serve sizes nginx's
- * client_max_body_size from server.max_body) ask sluice instead of
- * parsing libconfig themselves (hex, ':' for '=', comments, defaults).
+ * sessions, and tasks.max_body (derived). Scripts that need one
+ * (sluice-serve sizes nginx's client_max_body_size from tasks.max_body)
+ * ask sluice instead of parsing libconfig themselves (hex, ':' for '=',
+ * comments, defaults).
  */
 enum conf_vtype { CONF_V_STR, CONF_V_INT, CONF_V_LONG, CONF_V_I64 };
 
@@ -304,6 +305,9 @@ static const struct conf_vkey {
 	{ "server.templates", CONF_V_STR, offsetof(struct conf, templates) },
 	{ "server.state", CONF_V_STR, offsetof(struct conf, state) },
 	{ "server.max_body", CONF_V_LONG, offsetof(struct conf, max_body) },
+	/* Derived: the body of the task with the largest uploads. */
+	{ "tasks.max_body", CONF_V_LONG,
+	    offsetof(struct conf, max_request_body) },
 	{ "server.drain_timeout", CONF_V_INT,
 	    offsetof(struct conf, drain_timeout) },
 	{ "results.ttl", CONF_V_LONG, offsetof(struct conf, results_ttl) },

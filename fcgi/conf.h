@@ -22,6 +22,8 @@
  */
 #define CONF_MAX_TOTAL_SLOTS	4096
 #define CONF_NAME_MAX	63	/* lock and task names: [A-Za-z0-9_-], 1..63 */
+/* Bytes a multipart part takes besides its file: its delimiter and headers. */
+#define CONF_PART_OVERHEAD	4096
 
 enum conf_order {
 	CONF_ORDER_FIFO,
@@ -66,6 +68,8 @@ struct conf_task {
 	int		 timeout;	/* s a job may run, 0: no limit */
 	int		 cancel_grace;	/* s a cancelled job has to stop */
 	int		 start_timeout;	/* s a worker has to say ready */
+	long		 max_body;	/* bytes a submission may have:
+					   server.max_body + its uploads */
 };
 
 struct conf {
@@ -76,6 +80,8 @@ struct conf {
 	char		*templates;	/* directory, default SLUICE_DATADIR/templates */
 	char		*state;		/* directory, default "/var/lib/sluice" */
 	long		 max_body;	/* bytes, 1..1073741824, default 65536 */
+	long		 max_request_body; /* the largest task's max_body
+					   (>= max_body): what is read */
 	int		 drain_timeout;	/* seconds, 0..86400, default 30 */
 	/* results */
 	long		 results_ttl;	/* seconds, 1..31536000, default 3600 */

@@ -17,6 +17,9 @@
 
 #define CONF_TEXT_MAX	1000000		/* max_length, characters */
 #define CONF_CHOICES_MAX 256
+#define CONF_UPLOAD_MAX	(1LL << 30)	/* max_bytes of an upload */
+#define CONF_PIXELS_MAX	(65535LL * 65535)	/* IMAGE_SIDE_MAX squared */
+#define CONF_SUFFIX_MAX	16		/* bytes of an accept suffix */
 
 /* An input's type, by name. */
 static const struct {
@@ -34,6 +37,10 @@ static const struct {
 	    "optional", "choices", "default", NULL } },
 	{ "bool", KPARAM_BOOL, (const char *const[]){ "type", "label",
 	    "optional", "default", NULL } },
+	{ "image", KPARAM_IMAGE, (const char *const[]){ "type", "label",
+	    "optional", "max_bytes", "max_pixels", NULL } },
+	{ "file", KPARAM_FILE, (const char *const[]){ "type", "label",
+	    "optional", "max_bytes", "accept", NULL } },
 };
 #define CONF_NTYPES	(sizeof(conf_input_types) / sizeof(conf_input_types[0]))
 
@@ -212,6 +219,52 @@ input_bool(struct conf_ctx *ctx, const config_setting_t *g,
 	return 0;
 }
 
+/* 1 for a file name suffix accept may list: ".csv", ".tar.gz". */
+static int
+suffix_ok(const char *s)
+{
+	size_t	 i, len = strlen(s);
+
+	if (len < 2 || len > CONF_SUFFIX_MAX || s[0] != '.' || s[len - 1] == '.')
+		return 0;
+	for (i = 1; i < len; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789.", s[i]) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* image: max_bytes (8 MiB) and max_pixels (16 Mpx); file: max_bytes
+   (1 MiB) and accept, the suffixes a name may end in. */
+static int
+input_upload(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	config_setting_t	*s = config_setting_get_member(g, "accept");
+	int			 image = p->type == KPARAM_IMAGE;
+	char			**c;
+	size_t			 i;
+
+	if (conf_int(ctx, g, "max_bytes", 1, CONF_UPLOAD_MAX, image ?
+	    8388608 : 1048576, 0, &p->max_bytes) == -1 ||
+	    (image && conf_int(ctx, g, "max_pixels", 1, CONF_PIXELS_MAX,
+	    16777216, 0, &p->max_pixels) == -1))
+		return -1;
+	if (s == NULL)
+		return 0;
+	if (conf_strings(ctx, s, 1, 0, &c) == -1)
+		return -1;
+	p->accept = (const char *const *)c;
+	for (i = 0; c[i] != NULL; i++)
+		if (!suffix_ok(c[i])) {
+			conf_serr(ctx, s, "\"%s\": a suffix is a dot and up to "
+			    "%d of a-z 0-9 . (lower case: names are matched "
+			    "without case)", c[i], CONF_SUFFIX_MAX - 1);
+			return -1;
+		}
+	return 0;
+}
+
 /* One input, the group g, into p. */
 static int
 conf_load_input(struct conf_ctx *ctx, const config_setting_t *g,
@@ -235,7 +288,8 @@ conf_load_input(struct conf_ctx *ctx, const config_setting_t *g,
 		if (strcmp(type, conf_input_types[i].name) == 0)
 			break;
 	if (i == CONF_NTYPES) {
-		conf_serr(ctx, ts, "must be int, float, text, choice or bool");
+		conf_serr(ctx, ts, "must be int, float, text, choice, bool, "
+		    "image or file");
 		goto out;
 	}
 	p->type = conf_input_types[i].type;
@@ -249,6 +303,8 @@ conf_load_input(struct conf_ctx *ctx, const config_setting_t *g,
 		rc = input_text(ctx, g, p);
 	else if (p->type == KPARAM_CHOICE)
 		rc = input_choice(ctx, g, p);
+	else if (KPARAM_IS_UPLOAD(p->type))
+		rc = input_upload(ctx, g, p);
 	else
 		rc = input_bool(ctx, g, p);
 out:
@@ -299,6 +355,7 @@ conf_free_inputs(struct conf_task *t)
 		free((char *)p->unit);
 		free((char *)p->def_text);
 		conf_strings_free((char **)p->choices);
+		conf_strings_free((char **)p->accept);
 	}
 	free(t->own_inputs);
 	t->own_inputs = NULL;
@@ -313,19 +370,23 @@ spec_json(const struct kparam_spec *p)
 	json_t	*o, *c;
 	size_t	 i;
 
-	o = json_pack("{s:s,s:i,s:f,s:f,s:f,s:s,s:I,s:b}", "name", p->name,
-	    "type", (int)p->type, "min", p->min, "max", p->max, "default",
-	    p->def, "text", p->def_text != NULL ? p->def_text : "",
-	    "max_length", (json_int_t)p->max_length, "optional", p->optional);
-	if (o == NULL || p->choices == NULL)
+	o = json_pack("{s:s,s:i,s:f,s:f,s:f,s:s,s:I,s:b,s:I,s:I}", "name",
+	    p->name, "type", (int)p->type, "min", p->min, "max", p->max,
+	    "default", p->def, "text", p->def_text != NULL ? p->def_text : "",
+	    "max_length", (json_int_t)p->max_length, "optional", p->optional,
+	    "max_bytes", (json_int_t)p->max_bytes, "max_pixels",
+	    (json_int_t)p->max_pixels);
+	if (o == NULL || (p->choices == NULL && p->accept == NULL))
 		return o;
-	if ((c = json_array()) == NULL || json_object_set_new(o, "choices",
-	    c) == -1) {
+	if ((c = json_array()) == NULL || json_object_set_new(o, p->choices !=
+	    NULL ? "choices" : "accept", c) == -1) {
 		json_decref(o);
 		return NULL;
 	}
-	for (i = 0; i < p->nchoices; i++)
+	for (i = 0; p->choices != NULL && i < p->nchoices; i++)
 		json_array_append_new(c, json_string(p->choices[i]));
+	for (i = 0; p->accept != NULL && p->accept[i] != NULL; i++)
+		json_array_append_new(c, json_string(p->accept[i]));
 	return o;
 }
 

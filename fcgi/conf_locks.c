@@ -316,6 +316,24 @@ conf_task_worker_lock(struct conf_task *t, const struct conf *c)
 }
 
 /* One task: the group g, named after the task, into t. */
+/*
+ * The largest body a submission of t may have: server.max_body for its
+ * fields, and each upload's max_bytes with room for its part's headers.
+ * The config's largest (conf.max_request_body) sizes what the server
+ * reads and nginx's client_max_body_size.
+ */
+static void
+conf_task_body(struct conf_task *t, const struct conf *c)
+{
+	size_t	 i;
+
+	t->max_body = c->max_body;
+	for (i = 0; i < t->ninputs; i++)
+		if (KPARAM_IS_UPLOAD(t->inputs[i].type))
+			t->max_body += (long)t->inputs[i].max_bytes +
+			    CONF_PART_OVERHEAD;
+}
+
 static int
 conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
     struct conf_task *t, const struct conf *c,
@@ -349,6 +367,7 @@ conf_load_task(struct conf_ctx *ctx, const config_setting_t *g,
 	    conf_task_devices(ctx, s, t, c) == -1)
 		return -1;
 	conf_task_worker_lock(t, c);
+	conf_task_body(t, c);
 	if ((t->inputs_sig = conf_inputs_sig(t)) == NULL) {
 		conf_err(ctx, 0, "out of memory");
 		return -1;
@@ -419,6 +438,7 @@ conf_load_tasks(struct conf_ctx *ctx, const config_setting_t *root,
 		goto out;
 	}
 	n = (size_t)len;
+	c->max_request_body = c->max_body;
 	if ((c->tasks = calloc(n, sizeof(*c->tasks))) == NULL)
 		goto oom;
 	c->ntasks = n;
@@ -431,11 +451,14 @@ conf_load_tasks(struct conf_ctx *ctx, const config_setting_t *root,
 			sorted[i] = &c->locks[i];
 		qsort(sorted, c->nlocks, sizeof(*sorted), conf_lock_ptr_cmp);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (conf_load_task(ctx, config_setting_get_elem(g,
 		    (unsigned int)i), &c->tasks[i], c, sorted,
 		    seen, i + 1) == -1)
 			goto out;
+		if (c->tasks[i].max_body > c->max_request_body)
+			c->max_request_body = c->tasks[i].max_body;
+	}
 	rc = 0;
 	goto out;
 oom:

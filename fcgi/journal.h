@@ -83,6 +83,13 @@ int	journal_png_path(struct journal *, const char *id, char *out,
 int	journal_recover(struct journal *, int64_t now_ms,
 	    void (*cb)(const struct job *, void *), void *arg);
 
+/*
+ * Start-up, before any request: removes the file directories of jobs the
+ * journal does not hold (uploads of a submission a crash cut short).
+ * Returns how many.
+ */
+int	journal_sweep(struct journal *);
+
 /* The largest seq in the journal (0 when empty), to continue numbering. */
 int64_t	journal_max_seq(struct journal *);
 

@@ -1,10 +1,12 @@
 /*
  * journal_files: the result files STATE/results/ID.png (see
  * journal_files.h), and the calls of journal.h that only concern files:
- * journal_png_path and journal_files_root.
+ * journal_png_path, journal_files_root and journal_sweep.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
 #include "journal_files.h"
 #include "journal_int.h"
@@ -191,4 +194,38 @@ const char *
 journal_files_root(struct journal *j)
 {
 	return journal_results_dir(j);
+}
+
+/*
+ * Start-up: removes the file directories of jobs the journal does not
+ * know: uploads stored for a submission that a crash ended before its
+ * row was written (the id was the submission's alone). Returns how many
+ * went. Run before any request is served: a submission in flight would
+ * look the same.
+ */
+int
+journal_sweep(struct journal *j)
+{
+	struct dirent	*e;
+	struct job	 found;
+	DIR		*d;
+	int		 n = 0, r;
+
+	if ((d = opendir(journal_results_dir(j))) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (!job_id_valid(e->d_name))
+			continue;	/* ID.png, or not ours */
+		memset(&found, 0, sizeof(found));
+		if ((r = journal_get(j, e->d_name, &found)) == 1)
+			job_clear(&found);
+		else if (r == 0 && jobdir_remove(journal_results_dir(j),
+		    e->d_name) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		fprintf(stderr, "level=info msg=\"files of unrecorded "
+		    "submissions removed\" dirs=%d\n", n);
+	return n;
 }

@@ -160,6 +160,7 @@ sched_recover(struct sched *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < rl.n; i++)
 		recover_one(s, &rl.jobs[i]);
+	(void)journal_sweep(s->jr);	/* before any submission */
 	rc = 0;
 out:
 	for (i = 0; i < rl.n; i++)

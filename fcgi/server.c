@@ -184,8 +184,8 @@ serve_one(struct server *s, FCGX_Request *fr)
 		goto write;
 	}
 	routed = 1;
-	if ((st = http_body_length(&req, app_conf(s->app)->max_body, &len, err,
-	    sizeof(err))) != 0) {
+	if ((st = http_body_length(&req, app_conf(s->app)->max_request_body,
+	    &len, err, sizeof(err))) != 0) {
 		app_error(s->app, &req, st, err, &resp);
 		goto write;
 	}

@@ -28,8 +28,13 @@ enum kparam_type {
 	KPARAM_TEXT,	/* UTF-8, at most max_length characters, no control
 			   characters but tab and newline */
 	KPARAM_CHOICE,	/* one of choices */
-	KPARAM_BOOL	/* true or false */
+	KPARAM_BOOL,	/* true or false */
+	KPARAM_IMAGE,	/* an uploaded PNG or JPEG: max_bytes, max_pixels */
+	KPARAM_FILE	/* an uploaded file: max_bytes, accept */
 };
+
+/* An upload (image or file), not a value of the params codec. */
+#define KPARAM_IS_UPLOAD(t)	((t) == KPARAM_IMAGE || (t) == KPARAM_FILE)
 
 /*
  * One parameter of a task: a built-in kernel's (a static table) or a
@@ -48,6 +53,11 @@ struct kparam_spec {
 	const char *const	*choices;	/* choice: the allowed values */
 	size_t			 nchoices;
 	int			 optional;	/* may be left out (files) */
+	long long		 max_bytes;	/* image, file: bytes */
+	long long		 max_pixels;	/* image: width x height */
+	const char *const	*accept;	/* file: ".csv", ... (lower
+						   case), NULL-terminated;
+						   NULL: any name */
 };
 
 /* A numeric parameter of a kernel's table. */

@@ -152,6 +152,11 @@ params_value_from_text(const struct kparam_spec *spec, const char *text,
 			return NULL;
 		}
 		return json_boolean(text[0] == 't');
+	case KPARAM_IMAGE:
+	case KPARAM_FILE:
+		params_err(err, errlen, NULL, "must be a file (the form must "
+		    "be sent as multipart/form-data)");
+		return NULL;
 	default:
 		break;
 	}
@@ -171,6 +176,9 @@ params_default_value(const struct kparam_spec *spec)
 		return json_string(spec->def_text != NULL ? spec->def_text : "");
 	case KPARAM_BOOL:
 		return json_boolean(spec->def != 0);
+	case KPARAM_IMAGE:
+	case KPARAM_FILE:
+		return NULL;	/* uploads have no value here */
 	default:
 		return params_number_value(spec, spec->def);
 	}
@@ -243,13 +251,16 @@ params_check(const struct kparam_spec *specs, size_t n, const json_t *obj,
 {
 	const json_t	*v;
 	char		 why[128];
-	size_t		 i;
+	size_t		 i, nvalues = 0;
 
 	if (!json_is_object(obj)) {
 		params_err(err, errlen, NULL, "not a JSON object");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		if (KPARAM_IS_UPLOAD(specs[i].type))
+			continue;
+		nvalues++;
 		if ((v = json_object_get(obj, specs[i].name)) == NULL) {
 			params_err(err, errlen, specs[i].name, "missing");
 			return -1;
@@ -259,7 +270,7 @@ params_check(const struct kparam_spec *specs, size_t n, const json_t *obj,
 			return -1;
 		}
 	}
-	if (json_object_size(obj) != n) {
+	if (json_object_size(obj) != nvalues) {
 		params_err(err, errlen, NULL, "unknown parameter");
 		return -1;
 	}
@@ -367,6 +378,8 @@ params_encode(const struct kparam_spec *specs, size_t n, const json_t *obj)
 	if (params_put(&out, &len, &cap, "{") == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
+		if (KPARAM_IS_UPLOAD(specs[i].type))
+			continue;
 		if ((val = params_value_text(&specs[i], json_object_get(obj,
 		    specs[i].name))) == NULL)
 			goto out;
@@ -375,7 +388,7 @@ params_encode(const struct kparam_spec *specs, size_t n, const json_t *obj)
 			goto out;
 		json_decref(name);
 		name = NULL;
-		if ((i > 0 && params_put(&out, &len, &cap, ",") == -1) ||
+		if ((len > 1 && params_put(&out, &len, &cap, ",") == -1) ||
 		    params_put(&out, &len, &cap, key) == -1 ||
 		    params_put(&out, &len, &cap, ":") == -1 ||
 		    params_put(&out, &len, &cap, val) == -1)
@@ -406,6 +419,10 @@ params_numbers(const struct kparam_spec *specs, size_t n, const json_t *obj,
 	if (params_check(specs, n, obj, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
+		if (KPARAM_IS_UPLOAD(specs[i].type)) {
+			out[i] = 0;
+			continue;
+		}
 		v = json_object_get(obj, specs[i].name);
 		out[i] = json_is_boolean(v) ? json_is_true(v) :
 		    json_number_value(v);

@@ -1,5 +1,7 @@
 /*
- * params: the one codec of a job's parameters. A task's parameters are
+ * params: the one codec of a job's parameters. Uploads (KPARAM_IMAGE,
+ * KPARAM_FILE) are not parameters: every function here skips them (they
+ * travel as the job's inputs, jobdir.h). A task's parameters are
  * declared as an array of struct kparam_spec (kernel.h); their values
  * travel as one JSON object (jansson) whose keys are the spec names, in
  * spec order, each with its JSON type (integers for KPARAM_INT, numbers

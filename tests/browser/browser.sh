@@ -93,7 +93,8 @@ for attempt in 1 2 3; do
 	    --config "$srcdir/tests/data/browser.conf" --prefix "$prefix/srv-$attempt" \
 	    --sluice "$builddir/sluice" --templates "$srcdir/templates" \
 	    --static "$srcdir/nginx/static" --quiet \
-	    --python "$srcdir/kernels:$srcdir/tests/data/workers" >"$log" 2>&1 &
+	    --python "$srcdir/kernels:$srcdir/kernels/examples:$srcdir/tests/data/workers" \
+	    >"$log" 2>&1 &
 	server_pid=$!
 	i=0
 	while [ $i -lt 200 ]; do

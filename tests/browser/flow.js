@@ -3,8 +3,8 @@
  * Sluice browser tests: what a user does, in real headless Chromium.
  * Started by tests/browser/browser.sh, which runs sluice-serve with
  * tests/data/browser.conf (burn: lock "one", 1 slot, queue 2; mandelbrot:
- * lock "pool"; echo: a Python worker on lock "w"; max_active 2 per
- * session) and sets:
+ * lock "pool"; echo: a Python worker on lock "w"; restyle: the example
+ * image worker on lock "img"; max_active 2 per session) and sets:
  *   SLUICE_URL        http://127.0.0.1:PORT
  *   SLUICE_CHROMIUM   the browser binary (Debian's /usr/bin/chromium)
  *   SLUICE_ARTIFACTS  where screenshots go (build dir)
@@ -126,7 +126,7 @@ test('app page: a form per task with csrf and nonce, locks, no jobs yet', async 
 	const page = await session();
 	const r = await page.goto('/');
 	eq(r.status(), 200, 'GET / status');
-	eq(await page.locator('form.task').count(), 4, 'task forms');
+	eq(await page.locator('form.task').count(), 5, 'task forms');
 	for (const t of ['burn', 'mandelbrot', 'both', 'echo']) {
 		const f = page.locator(`#task-${t}`);
 		eq(await f.getAttribute('method'), 'post', `${t} method`);
@@ -282,7 +282,7 @@ test('with JS: mandelbrot result image loads, download link works', async () => 
 	eq(size.join('x'), '800x600', 'image natural size');
 	assert((await img.getAttribute('alt')).length > 0, 'image without alt text');
 	const link = page.locator('#job-live a[download]');
-	eq(await link.getAttribute('href'), `/jobs/${id}/result.png`, 'download href');
+	eq(await link.getAttribute('href'), `/jobs/${id}/files/image`, 'download href');
 	assert(/\.png$/.test(await link.getAttribute('download')), 'download name');
 	const r = await page.request.get(`/jobs/${id}/result.png`);
 	eq(r.status(), 200, 'PNG status');
@@ -422,6 +422,78 @@ test('a worker task: choose inputs, watch the progress bar move, cancel it runni
 	eq(j.params.style, 'neon', 'the choice reached the job');
 	eq(j.params.loud, true, 'the checkbox reached the job');
 	eq(j.params.note, 'two\nlines', 'the textarea reached the job');
+});
+
+const IMAGES = path.join(__dirname, '..', 'data', 'images');
+
+test('upload a photo: choose it, submit, see it beside the result, download the result', async () => {
+	const page = await session();
+	await page.goto('/');
+	const form = page.locator('#task-restyle');
+	eq(await form.getAttribute('enctype'), 'multipart/form-data', 'form encoding');
+	const input = form.locator('input[type=file][name=photo]');
+	eq(await input.getAttribute('accept'), 'image/png,image/jpeg', 'accept');
+	assert(/PNG or JPEG, at most/.test(await form.locator('.file-limits').textContent()),
+	    'the limits are shown');
+	await input.setInputFiles(path.join(IMAGES, 'photo.jpg'));
+	await page.selectOption('#task-restyle select[name=style]', 'neon');
+	await Promise.all([
+		page.waitForURL(JOB_RE, { timeout: 30000 }),
+		form.locator('button[type=submit]').click(),
+	]);
+	const id = jobId(page);
+	await until(page, ['done'], 45000);
+	const natural = async (sel) => {
+		const img = page.locator(sel);
+		await img.waitFor({ timeout: 5000 });
+		await page.waitForFunction((s) => {
+			const i = document.querySelector(s);
+			return i && i.complete && i.naturalWidth > 0;
+		}, sel, { timeout: 10000 });
+		return (await img.evaluate((i) => [i.naturalWidth, i.naturalHeight])).join('x');
+	};
+	eq(await natural('#job-images figure.input-img img'), '80x60', 'the upload beside it');
+	eq(await natural('#job-images figure.result-img img'), '80x60', 'the result image');
+	const link = page.locator('#job-images figure.result-img a[download]');
+	const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+	eq(download.suggestedFilename(), 'restyled.png', 'download name');
+	const saved = require('fs').readFileSync(await download.path());
+	eq(saved.subarray(1, 4).toString(), 'PNG', 'the download is the PNG');
+	eq((await page.locator('#job-downloads a').textContent()).trim(), 'palette.csv',
+	    'the other file is a download');
+	const j = await (await page.request.get(`/jobs/${id}.json`)).json();
+	eq(j.inputs.photo.filename, 'photo.jpg', 'the file name is kept');
+	eq(j.params.style, 'neon', 'the choice reached the job');
+	await page.screenshot({ path: path.join(ART, 'job-restyle.png'), fullPage: true });
+});
+
+test('an upload refused by the server: the error beside the field, and why to choose again', async () => {
+	const page = await session();
+	await page.goto('/');
+	const form = page.locator('#task-restyle');
+	/* A browser would not send a required field empty: the server must
+	   say so itself all the same. */
+	await form.locator('input[type=file]').evaluate((i) => i.removeAttribute('required'));
+	await Promise.all([
+		page.waitForLoadState('load'),
+		form.locator('button[type=submit]').click(),
+	]);
+	await page.waitForSelector('#task-restyle .field-error', { timeout: 10000 });
+	assert(/required/.test(await page.locator('#task-restyle .field-error').textContent()),
+	    'the reason beside the field');
+	assert(/Choose the file again/.test(await page.locator('#task-restyle .file-limits').textContent()),
+	    'the user is told to choose the file again');
+	eq(await page.locator('#task-restyle input[type=file]').getAttribute('aria-invalid'), 'true',
+	    'the field is marked invalid');
+	await page.locator('#task-restyle input[type=file]').setInputFiles(path.join(IMAGES, 'photo.gif'));
+	await page.locator('#task-restyle input[type=file]').evaluate((i) => i.removeAttribute('accept'));
+	await Promise.all([
+		page.waitForLoadState('load'),
+		page.locator('#task-restyle button[type=submit]').click(),
+	]);
+	await page.waitForSelector('#task-restyle .field-error', { timeout: 10000 });
+	assert(/not a PNG or JPEG/.test(await page.locator('#task-restyle .field-error').textContent()),
+	    'a GIF is refused with the reason');
 });
 
 test('without JS: submit, meta refresh until done; mandelbrot image shown', async () => {

@@ -344,3 +344,39 @@ itest_wait_state(const struct itest_server *s, const char *sid,
 	}
 	return -1;
 }
+
+json_t *
+itest_job_json(const struct itest_server *s, const char *sid, const char *id)
+{
+	struct itest_resp	 r;
+	char			 path[96];
+	json_t			*o = NULL;
+
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	if (itest_req(s, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
+	    r.status == 200)
+		o = json_loads(r.body.data, 0, NULL);
+	itest_resp_free(&r);
+	return o;
+}
+
+json_t *
+itest_wait_final(const struct itest_server *s, const char *sid,
+    const char *id, int timeout_ms)
+{
+	json_t		*o;
+	const char	*st;
+	int		 waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		if ((o = itest_job_json(s, sid, id)) != NULL) {
+			st = json_string_value(json_object_get(o, "state"));
+			if (st != NULL && strcmp(st, "queued") != 0 &&
+			    strcmp(st, "running") != 0)
+				return o;
+			json_decref(o);
+		}
+		usleep(50000);
+	}
+	return NULL;
+}

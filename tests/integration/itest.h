@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 
 struct itest_server {
@@ -74,6 +76,12 @@ int	itest_submit_id(const struct itest_server *, const char *sid,
 /* A field of a job's JSON ("?" when the job or field is not there). */
 void	itest_job_field(const struct itest_server *, const char *sid,
 	    const char *id, const char *key, char *out, size_t len);
+/* The job's JSON (the caller json_decref()s it), or NULL. */
+json_t	*itest_job_json(const struct itest_server *, const char *sid,
+	    const char *id);
+/* Polls until the job is in a final state: its JSON, or NULL after timeout_ms. */
+json_t	*itest_wait_final(const struct itest_server *, const char *sid,
+	    const char *id, int timeout_ms);
 /* Polls the job's state until it is want; 0, or -1 after timeout_ms. */
 int	itest_wait_state(const struct itest_server *, const char *sid,
 	    const char *id, const char *want, int timeout_ms, char *last,

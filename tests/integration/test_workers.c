@@ -53,43 +53,16 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The job's JSON (caller json_decref()s it), or NULL. */
-static json_t *
-job_json(const struct itest_server *s, const char *sid, const char *id)
-{
-	struct itest_resp	 r;
-	char			 path[96];
-	json_t			*o = NULL;
-
-	snprintf(path, sizeof(path), "/jobs/%s.json", id);
-	if (itest_req(s, "GET", path, NULL, 0, NULL, sid, &r) == 0 &&
-	    r.status == 200)
-		o = json_loads(r.body.data, 0, NULL);
-	itest_resp_free(&r);
-	return o;
-}
-
 /* Waits until the job is in a final state; returns its JSON. */
 static json_t *
 wait_final(const struct itest_server *s, const char *sid, const char *id,
     int timeout_ms)
 {
-	json_t		*o;
-	const char	*st;
-	int		 waited;
+	json_t	*o = itest_wait_final(s, sid, id, timeout_ms);
 
-	for (waited = 0; waited < timeout_ms; waited += 50) {
-		if ((o = job_json(s, sid, id)) != NULL) {
-			st = json_string_value(json_object_get(o, "state"));
-			if (st != NULL && strcmp(st, "queued") != 0 &&
-			    strcmp(st, "running") != 0)
-				return o;
-			json_decref(o);
-		}
-		usleep(50000);
-	}
-	cr_assert_fail("job %s did not end within %d ms", id, timeout_ms);
-	return NULL;
+	cr_assert_not_null(o, "job %s did not end within %d ms", id,
+	    timeout_ms);
+	return o;
 }
 
 static const char *
@@ -143,7 +116,7 @@ wait_running(const char *sid, const char *id, int progress)
 	int	 waited;
 
 	for (waited = 0; waited < 20000; waited += 20) {
-		if ((o = job_json(&srv, sid, id)) != NULL) {
+		if ((o = itest_job_json(&srv, sid, id)) != NULL) {
 			if (strcmp(str(o, "state"), "running") == 0 &&
 			    (!progress || json_is_number(json_object_get(o,
 			    "progress"))))
@@ -433,7 +406,7 @@ progress_rises(const char *task, const char *fields)
 	cr_expect(json_is_string(json_object_get(j, "progress_message")));
 	json_decref(j);
 	for (waited = 0; waited < 5000; waited += 100) {
-		j = job_json(&srv, sid, id);
+		j = itest_job_json(&srv, sid, id);
 		if (strcmp(str(j, "state"), "running") == 0)
 			last = num(j, "progress");
 		json_decref(j);
@@ -611,7 +584,7 @@ Test(workers_kill, no_worker_outlives_a_killed_responder, .timeout = 120)
 	submit(&s, sid, "echo", "ms=30000", id);
 	for (waited = 0, worker = 0; waited < 20000 && worker == 0;
 	    waited += 50) {
-		j = job_json(&s, sid, id);
+		j = itest_job_json(&s, sid, id);
 		msg = json_string_value(json_object_get(j, "progress_message"));
 		if (msg != NULL && (p = strstr(msg, "(pid ")) != NULL)
 			worker = (pid_t)atoi(p + 5);
@@ -631,7 +604,7 @@ Test(workers_kill, no_worker_outlives_a_killed_responder, .timeout = 120)
 	/* Restarted on the same state: the job was interrupted, as before. */
 	cr_assert_eq(itest_start(&s, "tests/data/workers.conf", state, NULL),
 	    0);
-	j = job_json(&s, sid, id);
+	j = itest_job_json(&s, sid, id);
 	cr_assert_not_null(j);
 	cr_expect_str_eq(str(j, "state"), "failed");
 	cr_expect_str_eq(str(j, "error"), "interrupted by restart");
@@ -699,7 +672,7 @@ Test(workers_reload, changed_task_gets_new_workers_removed_task_none,
 	/* A job runs while the config changes under it. */
 	submit(&s, sid, "r", "ms=2500", id);
 	for (waited = 0; waited < 10000; waited += 50) {
-		j = job_json(&s, sid, id);
+		j = itest_job_json(&s, sid, id);
 		if (strcmp(str(j, "state"), "running") == 0) {
 			json_decref(j);
 			break;

@@ -869,7 +869,7 @@ Test(app_http, submit_403_without_the_csrf_token)
 	http_resp_free(&r);
 }
 
-Test(app_http, submit_body_must_be_urlencoded)
+Test(app_http, submit_body_must_be_a_form)
 {
 	struct ask		 q = { "POST", "/tasks/burn", SID_A, "{}", 1,
 				    NULL, "application/json" };
@@ -878,13 +878,83 @@ Test(app_http, submit_body_must_be_urlencoded)
 	serve(&q, &r);
 	cr_expect_eq(r.status, 415);
 	cr_expect_str_eq(body(&r), "{\"error\":\"the body must be "
-	    "application/x-www-form-urlencoded\"}\n");
+	    "application/x-www-form-urlencoded or multipart/form-data\"}\n");
 	http_resp_free(&r);
 	q.content_type = NULL;
 	q.body = "a=%zz";
 	serve(&q, &r);
 	cr_expect_eq(r.status, 400);
 	http_resp_free(&r);
+}
+
+/* Both encodings on every task: a multipart form's fields too. */
+Test(app_http, submit_multipart_fields)
+{
+	char			 b[1024], tok[65];
+	struct ask		 q = { "POST", "/tasks/burn", SID_A, b, 1, NULL,
+				    "multipart/form-data; boundary=XyZ" };
+	struct http_resp	 r;
+
+	csrf(SID_A, tok);
+	snprintf(b, sizeof(b), "--XyZ\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"\r\n\r\n%s\r\n--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"ms\"\r\n\r\n5\r\n--XyZ--\r\n", tok);
+	serve(&q, &r);
+	cr_expect_eq(r.status, 202, "%d: %s", r.status, body(&r));
+	http_resp_free(&r);
+	/* A file where the task takes a value: 400 naming the field. */
+	snprintf(b, sizeof(b), "--XyZ\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"\r\n\r\n%s\r\n--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"ms\"; filename=\"ms.txt\"\r\n\r\n5\r\n"
+	    "--XyZ--\r\n", tok);
+	serve(&q, &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect_str_eq(body(&r), "{\"error\":\"invalid fields\",\"fields\":"
+	    "{\"ms\":\"must be a value, not a file\"}}\n");
+	http_resp_free(&r);
+	/* Malformed: the parser's reason, with its field. */
+	snprintf(b, sizeof(b), "--XyZ\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"\r\n\r\n%s\r\n--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"ms\"\r\n\r\n5", tok);
+	serve(&q, &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(body(&r), "closing boundary") != NULL, "%s",
+	    body(&r));
+	http_resp_free(&r);
+	q.content_type = "multipart/form-data";
+	serve(&q, &r);
+	cr_expect_eq(r.status, 400, "no boundary");
+	http_resp_free(&r);
+}
+
+/* Other forms take multipart too, but no files. */
+Test(app_http, cancel_takes_multipart_without_files)
+{
+	char			 b[512], tok[65], path[96];
+	char			 id[JOB_ID_LEN + 1], run[JOB_ID_LEN + 1];
+	struct ask		 q = { "POST", path, SID_A, b, 1, NULL,
+				    "multipart/form-data; boundary=XyZ" };
+	struct http_resp	 r;
+
+	submit_ok("burn", SID_A, "", run);
+	gate_wait_inside(1);
+	submit_ok("burn", SID_A, "", id);
+	snprintf(path, sizeof(path), "/jobs/%s/cancel", id);
+	csrf(SID_A, tok);
+	snprintf(b, sizeof(b), "--XyZ\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"; filename=\"x\"\r\n\r\n%s\r\n--XyZ--\r\n", tok);
+	serve(&q, &r);
+	cr_expect_eq(r.status, 400);
+	cr_expect(strstr(body(&r), "a file is not expected here") != NULL,
+	    "%s", body(&r));
+	http_resp_free(&r);
+	snprintf(b, sizeof(b), "--XyZ\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"\r\n\r\n%s\r\n--XyZ--\r\n", tok);
+	serve(&q, &r);
+	cr_expect_eq(r.status, 200, "%d: %s", r.status, body(&r));
+	http_resp_free(&r);
+	cr_expect_eq(state_of(id), JOB_CANCELLED);
+	gate_open();
 }
 
 Test(app_http, submit_unknown_task_404)

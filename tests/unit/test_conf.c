@@ -125,7 +125,7 @@ Test(conf, example_tasks)
 	};
 	size_t		 i;
 
-	cr_assert_eq(c->ntasks, 5);
+	cr_assert_eq(c->ntasks, 6);
 	for (i = 0; i < 3; i++) {
 		cr_expect_str_eq(c->tasks[i].name, want[i].name);
 		cr_expect_str_eq(c->tasks[i].kernel, want[i].kernel);
@@ -134,14 +134,18 @@ Test(conf, example_tasks)
 		cr_expect_str_eq(c->tasks[i].locks[0], want[i].lock);
 		cr_expect_eq(c->tasks[i].lock_index[0], want[i].lock_index);
 	}
-	/* The two example workers: Python and C, on the CPU lock. */
+	/* The example workers: Python (one with an upload) and C, on the
+	   CPU lock. */
 	cr_expect_str_eq(c->tasks[3].name, "heat");
 	cr_expect_null(c->tasks[3].kernel);
 	cr_expect_str_eq(c->tasks[3].worker[2], "sluice_example_heat");
 	cr_expect_eq(c->tasks[3].ninputs, 6);
-	cr_expect_str_eq(c->tasks[4].name, "primes");
-	cr_expect_str_eq(c->tasks[4].worker[0], "sluice-example-primes");
-	cr_expect_eq(c->tasks[4].lock_index[0], 1);
+	cr_expect_str_eq(c->tasks[4].name, "restyle");
+	cr_expect_eq(c->tasks[4].inputs[0].type, KPARAM_IMAGE);
+	cr_expect_eq(c->max_request_body, c->tasks[4].max_body);
+	cr_expect_str_eq(c->tasks[5].name, "primes");
+	cr_expect_str_eq(c->tasks[5].worker[0], "sluice-example-primes");
+	cr_expect_eq(c->tasks[5].lock_index[0], 1);
 	conf_free(c);
 }
 
@@ -710,8 +714,33 @@ static const struct worker_case worker_cases[] = {
 	    "\"int\"; min = 0; max = 1; }; };", "4: tasks.t.inputs: only a "
 	    "worker task declares inputs (a kernel's parameters are its own)" },
 	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
-	    "\"image\"; }; };",
-	    "4: tasks.t.inputs.x.type: must be int, float, text, choice or bool" },
+	    "\"movie\"; }; };", "4: tasks.t.inputs.x.type: must be int, float, "
+	    "text, choice, bool, image or file" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"image\"; }; };", NULL },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"image\"; max_bytes = 0; }; };",
+	    "4: tasks.t.inputs.x.max_bytes: must be 1..1073741824" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"image\"; max_pixels = 5000000000; }; };",
+	    "4: tasks.t.inputs.x.max_pixels: must be 1..4294836225" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"image\"; accept = [\".png\"]; }; };",
+	    "4: tasks.t.inputs.x.accept: unknown key" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"file\"; max_pixels = 9; }; };",
+	    "4: tasks.t.inputs.x.max_pixels: unknown key" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"file\"; accept = [\"txt\"]; }; };", "4: tasks.t.inputs.x.accept: "
+	    "\"txt\": a suffix is a dot and up to 15 of a-z 0-9 . (lower case: "
+	    "names are matched without case)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"file\"; accept = [\".TXT\"]; }; };", "4: tasks.t.inputs.x.accept: "
+	    "\".TXT\": a suffix is a dot and up to 15 of a-z 0-9 . (lower case: "
+	    "names are matched without case)" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
+	    "\"file\"; accept = []; }; };",
+	    "4: tasks.t.inputs.x.accept: must have at least 1 element" },
 	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
 	    "\"int\"; max = 1; }; };", "4: tasks.t.inputs.x.min: missing "
 	    "(required)" },
@@ -776,6 +805,41 @@ Test(conf, worker_tasks_and_inputs)
 		cr_expect_str_eq(err, want, "%zu", i);
 		conf_free(c);
 	}
+}
+
+/* Uploads: their limits, defaults, and what a task's body may be. */
+Test(conf, upload_inputs_and_body_limits)
+{
+	char			 err[ERRLEN], v[32];
+	const struct kparam_spec *p;
+	struct conf		*c;
+
+	c = conf_load_string("server = { max_body = 10000; };\n"
+	    "locks = { a = { slots = 1; }; };\ntasks = {\n"
+	    "t = { worker = [\"true\"]; locks = [\"a\"];\n"
+	    "inputs = { photo = { type = \"image\"; };\n"
+	    "doc = { type = \"file\"; max_bytes = 5000; accept = "
+	    "[\".txt\", \".tar.gz\"]; optional = true; }; }; };\n"
+	    "u = { worker = [\"true\"]; locks = [\"a\"]; }; };\n",
+	    "u.conf", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	p = &c->tasks[0].inputs[0];
+	cr_expect_eq(p->type, KPARAM_IMAGE);
+	cr_expect_eq(p->max_bytes, 8388608, "8 MiB by default");
+	cr_expect_eq(p->max_pixels, 16777216, "16 Mpx by default");
+	p = &c->tasks[0].inputs[1];
+	cr_expect_eq(p->type, KPARAM_FILE);
+	cr_expect_eq(p->max_bytes, 5000);
+	cr_expect_str_eq(p->accept[1], ".tar.gz");
+	cr_expect_null(p->accept[2]);
+	cr_expect(p->optional);
+	cr_expect_eq(c->tasks[0].max_body, 10000 + 8388608 + 5000 +
+	    2 * CONF_PART_OVERHEAD);
+	cr_expect_eq(c->tasks[1].max_body, 10000, "no uploads: server's");
+	cr_expect_eq(c->max_request_body, c->tasks[0].max_body);
+	cr_assert_eq(conf_value(c, "tasks.max_body", v, sizeof(v)), 0);
+	cr_expect_eq(atol(v), c->tasks[0].max_body);
+	conf_free(c);
 }
 
 Test(conf, worker_task_fields)

@@ -1132,3 +1132,28 @@ Test(journal, migrates_version_1)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 }
+
+/* A directory of files whose job has no row (a crash between storing the
+   uploads and the insert) goes at start-up; a recorded job's stays. */
+Test(journal, sweep_removes_unrecorded_files)
+{
+	struct job	 a;
+	char		 orphan[JOB_ID_LEN + 1], p[PATH_MAX], err[256];
+
+	mk(&a, 1, S1, "");
+	insert(&a);
+	cr_assert_eq(jobdir_write(journal_files_root(jr), a.id, JOBDIR_IN, "x",
+	    "1", 1, err, sizeof(err)), 0, "%s", err);
+	job_new_id(orphan);
+	cr_assert_eq(jobdir_write(journal_files_root(jr), orphan, JOBDIR_IN,
+	    "x", "2", 1, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(journal_sweep(jr), 1);
+	cr_assert_eq(jobdir_path(journal_files_root(jr), a.id, JOBDIR_IN, "x",
+	    p, sizeof(p)), 0);
+	cr_expect(exists(p));
+	cr_assert_eq(jobdir_path(journal_files_root(jr), orphan, JOBDIR_IN,
+	    "x", p, sizeof(p)), 0);
+	cr_expect(!exists(p));
+	cr_expect_eq(journal_sweep(jr), 0);
+	job_clear(&a);
+}

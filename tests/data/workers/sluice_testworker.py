@@ -15,8 +15,13 @@ Standard library only. MODE says how it misbehaves, if at all:
   escape       answers with a file ../../etc/passwd
   symlink      answers with a file that is a symbolic link out of out
   image        answers with a small PNG it writes (result.png)
+  files        answers with what it read of each input (bytes, sha256, the
+               metadata Sluice gave) and leaves files of every kind: the
+               first input copied (copy), a text file (notes.txt), HTML
+               declared as text/html (page) and declared as image/png (fake)
 """
 
+import hashlib
 import json
 import os
 import signal
@@ -69,12 +74,38 @@ def run(params, inputs, out, progress):
     if params.get("fail"):
         raise RuntimeError(params["fail"])
     files = []
+    if MODE == "files":
+        return files_answer(inputs, out)
     if MODE == "image":
         with open(os.path.join(out, "result.png"), "wb") as f:
             f.write(png_bytes(8, 6))
         files = [("image", "result.png", "image/png")]
     return {"env": env_seen(), "params": params, "pid": os.getpid(),
             "served": SERVED[0]}, files
+
+
+def files_answer(inputs, out):
+    seen = {}
+    for name, meta in sorted(inputs.items()):
+        with open(meta["path"], "rb") as f:
+            data = f.read()
+        seen[name] = dict(meta, read=len(data),
+                          sha256=hashlib.sha256(data).hexdigest())
+    files = []
+    if inputs:
+        first = sorted(inputs)[0]
+        with open(inputs[first]["path"], "rb") as f, \
+                open(os.path.join(out, "copy"), "wb") as g:
+            g.write(f.read())
+        files.append(("copy", "copy", inputs[first]["type"]))
+    with open(os.path.join(out, "notes.txt"), "w") as f:
+        f.write("seen: %s\n" % ", ".join(sorted(inputs)))
+    with open(os.path.join(out, "page.html"), "w") as f:
+        f.write("<script>alert(1)</script>")
+    files += [("notes.txt", "notes.txt", "text/plain"),
+              ("page", "page.html", "text/html"),
+              ("fake", "page.html", "image/png")]
+    return {"inputs": seen}, files
 
 
 def raw():
