@@ -49,7 +49,8 @@ struct sw;
 struct sw_job {
 	const char	*id;		/* 32 hex */
 	const json_t	*params;	/* object: name -> value, typed */
-	const json_t	*inputs;	/* object: name -> {path,type,bytes,filename} */
+	const json_t	*inputs;	/* object: name -> {path,type,bytes,filename}
+				   (images: width, height, orientation) */
 	const char	*out;		/* absolute directory for output files */
 };
 

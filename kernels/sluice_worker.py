@@ -16,7 +16,9 @@ the worker says it is ready. A worker is a few lines:
     sluice_worker.serve()
 
 ``params`` holds the validated form values with their JSON types; ``inputs``
-maps each image or file input to {"path", "type", "bytes", "filename"};
+maps each image or file input to {"path", "type", "bytes", "filename"}
+(images also "width", "height" and their EXIF "orientation", 1..8, which
+the worker applies: the file is as uploaded; read it, do not change it);
 ``out`` is the directory to write output files into (paths in the files
 list are relative to it). ``progress(fraction, message=None)`` reports
 progress and raises ``Cancelled`` once the user cancelled the job, so a job

@@ -143,7 +143,7 @@ test('app page: a form per task with csrf and nonce, locks, no jobs yet', async 
 	    (ins) => ins.filter((i) => !i.closest('label')).map((i) => i.name));
 	eq(unlabelled.length, 0, `inputs without a label (${unlabelled})`);
 	eq(await page.locator('#task-burn input[name=ms]').getAttribute('max'), '600000', 'burn ms max');
-	eq(await page.locator('li.lock').count(), 3, 'locks listed');
+	eq(await page.locator('li.lock').count(), 4, 'locks listed');
 	eq(await page.locator('#task-echo select[name=style] option').count(), 2, 'choice: a select');
 	eq(await page.locator('#task-echo input[type=checkbox][name=loud]').count(), 1, 'bool: a checkbox');
 	eq(await page.locator('#task-echo textarea[name=note]').count(), 1, 'long text: a textarea');
