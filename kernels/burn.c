@@ -1,6 +1,8 @@
 /*
  * burn: holds its slot for a given time. GPU: a spin kernel on the slot's
- * device (burn.cu); CPU: sleeps. Used by tests and benchmarks.
+ * device (burn.cu); CPU: sleeps. Both in steps of BURN_STEP_MS, between
+ * which they report progress and see a cancel. Used by tests and
+ * benchmarks.
  */
 #include "config.h"
 
@@ -48,30 +50,42 @@ burn_now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-#define BURN_STEP_MS	100	/* progress and cancel checks this often */
+/*
+ * Between steps of either path: reports progress, and stops the burn
+ * (returns 1) once the job is cancelled.
+ */
+static int
+burn_tick(double done_ms, double ms)
+{
+	char	msg[64];
 
-/* burn's CPU entry: sleeps, in steps that report progress and see a cancel. */
+	if (kernel_cancelled())
+		return 1;
+	snprintf(msg, sizeof(msg), "%.0f of %.0f ms", done_ms, ms);
+	kernel_progress(ms > 0 ? done_ms / ms : 1, msg);
+	return 0;
+}
+
+/* burn's CPU entry: sleeps, in steps that tick (progress, cancel). */
 static int
 burn_cpu(void *job, int dev, char *err, size_t errlen)
 {
 	const struct burn_job	*j = job;
 	long long		 start = burn_now_ns(), end, next;
-	char			 msg[64];
 
 	(void)dev;
 	end = start + (long long)(j->ms * 1e6);
 	for (next = start; next < end; ) {
-		if (kernel_cancelled()) {
+		if (j->tick != NULL && j->tick((double)(next - start) / 1e6,
+		    j->ms)) {
 			snprintf(err, errlen, "cancelled");
 			return -1;
 		}
 		next += BURN_STEP_MS * 1000000LL;
 		burn_sleep_until(next < end ? next : end);
-		snprintf(msg, sizeof(msg), "%.0f of %.0f ms", next < end ?
-		    (double)(next - start) / 1e6 : j->ms, j->ms);
-		kernel_progress(next < end ? (double)(next - start) /
-		    (double)(end - start) : 1, msg);
 	}
+	if (j->tick != NULL)
+		(void)j->tick(j->ms, j->ms);
 	return 0;
 }
 
@@ -79,7 +93,7 @@ static int
 burn_run(const double *params, int device, kernel_entry_fn *compute,
     struct kernel_result *res)
 {
-	struct burn_job	j = { .ms = params[BURN_MS] };
+	struct burn_job	j = { .ms = params[BURN_MS], .tick = burn_tick };
 	double		t0, elapsed;
 
 	if (!(j.ms >= kernel_spec_burn.params[BURN_MS].min &&

@@ -1,5 +1,6 @@
 /*
- * device.cu: CUDA device discovery and probes (see device.h).
+ * device.cu: CUDA device discovery, probes and the warm-up (see
+ * device.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,18 +10,48 @@
 #include "device.h"
 #include "kcuda.cuh"
 
-extern "C" int
-kernel_cuda_device_count(void)
+static int
+cuda_device_count(int *n, char *err, size_t errlen)
 {
-	int n = 0;
+	int	rc = 0;
 
 	kcuda_clear();	/* see kcuda.cuh */
-	if (cudaGetDeviceCount(&n) != cudaSuccess) {
-		kcuda_clear();	/* this call set it: no device */
-		return 0;
-	}
-	return n < 0 ? 0 : n;
+	*n = 0;
+	KCUDA(cudaGetDeviceCount(n));
+	if (*n < 0)
+		*n = 0;
+out:
+	return rc;
 }
+
+static int
+cuda_driver_version(void)
+{
+	int v = 0;
+
+	if (cudaDriverGetVersion(&v) != cudaSuccess)
+		v = 0;
+	kcuda_clear();
+	return v;
+}
+
+static int
+cuda_runtime_version(void)
+{
+	int v = 0;
+
+	if (cudaRuntimeGetVersion(&v) != cudaSuccess)
+		v = 0;
+	kcuda_clear();
+	return v;
+}
+
+extern "C" const struct kernel_cuda_probe kernel_cuda_runtime = {
+	cuda_device_count,
+	cuda_driver_version,
+	cuda_runtime_version,
+	kernel_cuda_device_info,
+};
 
 extern "C" int
 kernel_cuda_device_info(int dev, char *name, size_t namelen, size_t *mem,
@@ -86,6 +117,37 @@ kernel_cuda_fault(int dev, char *err, size_t errlen)
 	KCUDA(cudaDeviceSynchronize());
 	snprintf(err, errlen, "the fault kernel did not fault");
 	rc = -1;
+out:
+	return rc;
+}
+
+extern "C" int
+kernel_cuda_warm(int dev, char *err, size_t errlen)
+{
+	cudaMemPool_t	pool;
+	uint64_t	keep = UINT64_MAX;
+	int		rc = 0;
+
+	kcuda_clear();	/* see kcuda.cuh */
+	/*
+	 * The context now (with CUDA_MODULE_LOADING=EAGER, its modules
+	 * too), made with blocking synchronization: a wait sleeps instead of
+	 * spinning a core. Should an earlier call have made the context,
+	 * its flags are set anew instead.
+	 */
+	if (cudaInitDevice(dev, cudaDeviceScheduleBlockingSync, 0) !=
+	    cudaSuccess) {
+		kcuda_clear();
+		KCUDA(cudaSetDevice(dev));
+		KCUDA(cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync));
+	}
+	KCUDA(cudaSetDevice(dev));
+	KCUDA(cudaFree(NULL));
+	/* What a job frees stays in the pool for the next job. */
+	KCUDA(cudaDeviceGetDefaultMemPool(&pool, dev));
+	KCUDA(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold,
+	    &keep));
+	KCUDA(cudaDeviceSynchronize());
 out:
 	return rc;
 }

@@ -58,4 +58,45 @@ kcuda_clear(void)
  */
 #define KCUDA_LAUNCHED()	KCUDA(cudaGetLastError())
 
+/*
+ * Waits for everything queued on st so far without spinning a core: the
+ * wait is on an event made with cudaEventBlockingSync, so the thread
+ * sleeps until the GPU is done (a plain cudaStreamSynchronize spins for
+ * the whole job unless the context was made with blocking sync). Returns
+ * the first CUDA error (of the wait: the work's own error too).
+ */
+static inline cudaError_t
+kcuda_wait(cudaStream_t st)
+{
+	cudaEvent_t	ev = NULL;
+	cudaError_t	e;
+
+	e = cudaEventCreateWithFlags(&ev, cudaEventBlockingSync |
+	    cudaEventDisableTiming);
+	if (e == cudaSuccess)
+		e = cudaEventRecord(ev, st);
+	if (e == cudaSuccess)
+		e = cudaEventSynchronize(ev);
+	if (ev != NULL)
+		(void)cudaEventDestroy(ev);
+	return e;
+}
+
+/*
+ * Device memory for one job: stream-ordered (the device's memory pool),
+ * so that allocating and freeing never synchronize the device the way
+ * cudaMalloc and cudaFree do. Freed with kcuda_free() on the same stream,
+ * NULL being a no-op (for out: labels); a freeing error is left for the
+ * next entry's kcuda_clear().
+ */
+#define KCUDA_ALLOC(ptr, bytes, st)	KCUDA(cudaMallocAsync((void **)&(ptr), \
+					    (bytes), (st)))
+
+static inline void
+kcuda_free(void *p, cudaStream_t st)
+{
+	if (p != NULL)
+		(void)cudaFreeAsync(p, st);
+}
+
 #endif

@@ -1,6 +1,8 @@
 /*
  * mandelbrot.cu: one thread per pixel, each running mandel_pixel() from
- * mandelbrot_core.h, the function the CPU path shares.
+ * mandelbrot_core.h, the function the CPU path shares. The image buffer
+ * comes from the device's memory pool on the job's stream (no device-wide
+ * synchronization), and the host sleeps while the GPU renders.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +50,7 @@ mandel_cuda(void *job, int dev, char *err, size_t errlen)
 	KCUDA(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
 	KCUDA(cudaEventCreate(&e0));
 	KCUDA(cudaEventCreate(&e1));
-	KCUDA(cudaMalloc(&d, bytes));
+	KCUDA_ALLOC(d, bytes, st);
 	/* Loads the kernel's module now, not inside the timed region. */
 	{
 		cudaFuncAttributes fa;
@@ -59,13 +61,14 @@ mandel_cuda(void *job, int dev, char *err, size_t errlen)
 	mandel_kernel<<<grid, block, 0, st>>>(*v, d);
 	KCUDA_LAUNCHED();
 	KCUDA(cudaEventRecord(e1, st));
+	/* Asleep until the render is done; then the (pageable) copy. */
+	KCUDA(kcuda_wait(st));
 	KCUDA(cudaMemcpyAsync(rgb, d, bytes, cudaMemcpyDeviceToHost, st));
-	KCUDA(cudaStreamSynchronize(st));
+	KCUDA(kcuda_wait(st));
 	KCUDA(cudaEventElapsedTime(&t, e0, e1));
 	j->ms = t;
 out:
-	if (d != NULL)
-		cudaFree(d);
+	kcuda_free(d, st);
 	if (e0 != NULL)
 		cudaEventDestroy(e0);
 	if (e1 != NULL)

@@ -17,13 +17,9 @@
 #ifndef SLUICE_MANDELBROT_CORE_H
 #define SLUICE_MANDELBROT_CORE_H
 
-#ifdef __CUDACC__
-#define CUDA_CALLABLE	__host__ __device__ __forceinline__
-#else
-#define CUDA_CALLABLE	static inline
-#endif
-
 #include <math.h>
+
+#include "device.h"	/* CUDA_CALLABLE */
 
 #ifdef __CUDA_ARCH__
 #define MANDEL_MUL(a, b)	__dmul_rn((a), (b))

@@ -1,21 +1,24 @@
 /*
  * sgemm: C = A * B for n x n float matrices drawn from a seed. CPU:
- * OpenBLAS cblas_sgemm; GPU: our tiled kernel (sgemm.cu).
+ * OpenBLAS cblas_sgemm; GPU: our tiled kernel (sgemm.cu), which fills A
+ * and B on the device with the same generator (sgemm.h), so that nothing
+ * but the result crosses the bus.
  *
  * Result: gflops and ms (2 n^3 flops over the multiply alone), checksum
- * (sum of every C entry, in double, in index order), and max_rel_err, the
- * largest kernel_rel_err() over a reference set, its scale being the RMS
- * of the reference entries of that set:
+ * (the sum of every C entry, in double: on the CPU in index order, on the
+ * GPU in a fixed tree order, so the same job gives the same checksum),
+ * and max_rel_err, the largest kernel_rel_err() over a reference set, its
+ * scale being the RMS of the reference entries of that set:
  *  - CPU, n <= 512: every entry against a double-accumulated naive product;
- *  - CPU, n > 512: the 64 x 64 = 4096 entries where 64 rows and 64
- *    columns drawn from the seed cross, each against its double-accumulated
- *    dot product;
- *  - GPU, n <= 2048: every entry against the CPU (OpenBLAS) result;
- *  - GPU, n > 2048: the same sampled entries as the CPU.
+ *  - otherwise (CPU n > 512, and every GPU job): the 64 x 64 = 4096
+ *    entries where 64 rows and 64 columns drawn from the seed cross, each
+ *    against its double-accumulated dot product, the rows of A and the
+ *    columns of B made again on the host from the generator.
  */
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,30 +31,56 @@
 #include "sgemm.h"
 
 #define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
-#define SGEMM_GPU_CHECK_MAX	2048	/* GPU: checked against the CPU */
-#define SGEMM_SAMPLE_RC		64	/* sampled rows and columns */
+#define SGEMM_FILL_THREADS	64	/* fill threads at most */
+#define SGEMM_FILL_ROWS		64	/* rows per fill thread at least */
 
-static uint64_t
-sgemm_mix(uint64_t z)
+/* One fill thread's share: entries [from, to) of m. */
+struct sgemm_fill_part {
+	float		*m;
+	uint64_t	 key;
+	size_t		 from, to;
+};
+
+static void *
+sgemm_fill_thread(void *arg)
 {
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	const struct sgemm_fill_part	*p = arg;
+	size_t				 i;
+
+	for (i = p->from; i < p->to; i++)
+		p->m[i] = sgemm_value(p->key, i);
+	return NULL;
 }
 
 void
 kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
 {
-	uint64_t	key = sgemm_mix(seed * 2 + (which ? 1 : 0) +
-			    0x9e3779b97f4a7c15ULL);
-	size_t		i, len = n * n;
+	struct sgemm_fill_part	 part[SGEMM_FILL_THREADS];
+	pthread_t		 tid[SGEMM_FILL_THREADS];
+	int			 started[SGEMM_FILL_THREADS];
+	size_t			 t, nt, rows;
 
-	for (i = 0; i < len; i++) {
-		uint64_t x = sgemm_mix(key + (i + 1) * 0x9e3779b97f4a7c15ULL);
-
-		/* 24 random bits: exact in a float, in [-1, 1). */
-		m[i] = (float)((double)(x >> 40) / 8388608.0 - 1.0);
+	nt = (size_t)kernel_cpu_threads();
+	if (nt > SGEMM_FILL_THREADS)
+		nt = SGEMM_FILL_THREADS;
+	if (nt > n / SGEMM_FILL_ROWS)
+		nt = n / SGEMM_FILL_ROWS > 0 ? n / SGEMM_FILL_ROWS : 1;
+	rows = (n + nt - 1) / nt;
+	for (t = 0; t < nt; t++) {
+		part[t].m = m;
+		part[t].key = sgemm_key(seed, which);
+		part[t].from = t * rows < n ? t * rows * n : n * n;
+		part[t].to = (t + 1) * rows < n ? (t + 1) * rows * n : n * n;
+		/* A thread that cannot start: its share is done inline. */
+		started[t] = t > 0 && pthread_create(&tid[t], NULL,
+		    sgemm_fill_thread, &part[t]) == 0;
 	}
+	for (t = 0; t < nt; t++)
+		if (!started[t])
+			sgemm_fill_thread(&part[t]);
+	for (t = 0; t < nt; t++)
+		if (started[t])
+			pthread_join(tid[t], NULL);
 }
 
 double
@@ -75,53 +104,108 @@ sgemm_alloc(size_t n)
 	return malloc(n * n * sizeof(float));
 }
 
+/* The sampled rows and columns of an n x n job with seed (with replacement). */
+static void
+sgemm_pick(size_t n, uint64_t seed, struct sgemm_sample *smp)
+{
+	uint64_t	key = sgemm_mix(seed ^ 0x5ca1ab1e0ddba11ULL);
+	size_t		s;
+
+	for (s = 0; s < SGEMM_SAMPLE_RC; s++) {
+		smp->rows[s] = (uint32_t)(sgemm_mix(key + 2 * s) % n);
+		smp->cols[s] = (uint32_t)(sgemm_mix(key + 2 * s + 1) % n);
+	}
+}
+
 #define SGEMM_BLOCK_ROWS	512	/* C's rows per call: progress, cancel */
 
+/* C's rows of A * B, a block at a time, seeing a cancel between them. */
+static int
+sgemm_cpu_multiply(size_t n, const float *a, const float *b, float *c,
+    char *err, size_t errlen)
+{
+	char	msg[64];
+	int	r, rows, ni = (int)n;
+
+	for (r = 0; r < ni; r += rows) {
+		if (kernel_cancelled()) {
+			snprintf(err, errlen, "cancelled");
+			return -1;
+		}
+		rows = ni - r < SGEMM_BLOCK_ROWS ? ni - r : SGEMM_BLOCK_ROWS;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows,
+		    ni, ni, 1.0f, a + (size_t)r * n, ni, b, ni, 0.0f,
+		    c + (size_t)r * n, ni);
+		snprintf(msg, sizeof(msg), "multiply: %d of %d rows", r + rows,
+		    ni);
+		kernel_progress(0.1 + 0.8 * (r + rows) / ni, msg);
+	}
+	return 0;
+}
+
 /*
- * sgemm's CPU entry: OpenBLAS, a block of C's rows at a time (whole
- * blocks keep OpenBLAS at its speed), reporting progress and seeing a
- * cancel between blocks.
+ * sgemm's CPU entry: fills A and B (every CPU), multiplies with OpenBLAS
+ * a block of C's rows at a time (whole blocks keep OpenBLAS at its
+ * speed), then the checksum in index order and the sample.
  */
 static int
 sgemm_cpu(void *job, int dev, char *err, size_t errlen)
 {
 	struct sgemm_job	*j = job;
-	double			 t0;
-	char			 msg[64];
-	int			 n = (int)j->n, r, rows;
+	float			*a = NULL, *b = NULL, *own = NULL, *c = j->c;
+	double			 t0, sum = 0;
+	size_t			 n = j->n, i, s, t;
+	int			 rc = -1;
 
 	(void)dev;
-	/* Fault C's fresh pages in before the clock starts. */
-	memset(j->c, 0, j->n * j->n * sizeof(float));
-	t0 = kernel_now_ms();
-	for (r = 0; r < n; r += rows) {
-		if (kernel_cancelled()) {
-			snprintf(err, errlen, "cancelled");
-			return -1;
-		}
-		rows = n - r < SGEMM_BLOCK_ROWS ? n - r : SGEMM_BLOCK_ROWS;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n,
-		    n, 1.0f, j->a + (size_t)r * n, n, j->b, n, 0.0f,
-		    j->c + (size_t)r * n, n);
-		snprintf(msg, sizeof(msg), "multiply: %d of %d rows", r + rows,
-		    n);
-		kernel_progress(0.1 + 0.8 * (r + rows) / n, msg);
+	a = sgemm_alloc(n);
+	b = sgemm_alloc(n);
+	if (c == NULL)
+		c = own = sgemm_alloc(n);
+	if (a == NULL || b == NULL || c == NULL) {
+		snprintf(err, errlen, "out of memory for n=%zu", n);
+		goto out;
 	}
+	kernel_sgemm_fill(a, n, j->seed, 0);
+	kernel_sgemm_fill(b, n, j->seed, 1);
+	kernel_progress(0.1, "matrices filled");
+	/* Fault C's fresh pages in before the clock starts. */
+	memset(c, 0, n * n * sizeof(float));
+	t0 = kernel_now_ms();
+	if (sgemm_cpu_multiply(n, a, b, c, err, errlen) == -1)
+		goto out;
 	j->ms = kernel_now_ms() - t0;
-	return 0;
+	for (i = 0; i < n * n; i++)
+		sum += c[i];
+	j->checksum = sum;
+	for (s = 0; j->sample != NULL && s < SGEMM_SAMPLE_RC; s++)
+		for (t = 0; t < SGEMM_SAMPLE_RC; t++)
+			j->sample->c[s * SGEMM_SAMPLE_RC + t] =
+			    c[(size_t)j->sample->rows[s] * n +
+			    j->sample->cols[t]];
+	rc = 0;
+out:
+	free(a);
+	free(b);
+	free(own);
+	return rc;
 }
 
-/* Every entry against a double-accumulated product, row by row. */
+/* Every entry of c against a double-accumulated product, row by row. */
 static int
-sgemm_err_full(size_t n, const float *a, const float *b, const float *c,
-    double *maxerr)
+sgemm_err_full(size_t n, uint64_t seed, const float *c, double *maxerr)
 {
-	double	*ref, scale = 0, e, m = 0;
+	double	*ref = NULL, scale = 0, e, m = 0;
+	float	*a = NULL, *b = NULL;
 	size_t	 i, j, k;
+	int	 rc = -1;
 
 	if (n > SIZE_MAX / n / sizeof(double) ||
-	    (ref = calloc(n * n, sizeof(double))) == NULL)
-		return -1;
+	    (ref = calloc(n * n, sizeof(double))) == NULL ||
+	    (a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL)
+		goto out;
+	kernel_sgemm_fill(a, n, seed, 0);
+	kernel_sgemm_fill(b, n, seed, 1);
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++) {
 			double aik = a[i * n + k];
@@ -135,25 +219,29 @@ sgemm_err_full(size_t n, const float *a, const float *b, const float *c,
 	for (i = 0; i < n * n; i++)
 		if ((e = kernel_rel_err(c[i], ref[i], scale)) > m)
 			m = e;
-	free(ref);
 	*maxerr = m;
-	return 0;
+	rc = 0;
+out:
+	free(ref);
+	free(a);
+	free(b);
+	return rc;
 }
 
 /*
- * SGEMM_SAMPLE_RC rows times SGEMM_SAMPLE_RC columns drawn from the seed
- * (with replacement), every entry where they cross against its
- * double-accumulated dot product. The sampled columns of B are copied out
- * first so that the products read memory in order.
+ * The sample's entries against their double-accumulated dot products:
+ * the sampled rows of A and columns of B come from the generator (never
+ * the whole matrices), the columns laid out so that the products read
+ * memory in order.
  */
 static int
-sgemm_err_sampled(size_t n, uint64_t seed, const float *a, const float *b,
-    const float *c, double *maxerr)
+sgemm_err_sampled(size_t n, uint64_t seed, const struct sgemm_sample *smp,
+    double *maxerr)
 {
 	enum { RC = SGEMM_SAMPLE_RC };
 	double		*ref = NULL, *bs = NULL, scale = 0, e, m = 0, aik;
-	size_t		 rows[RC], cols[RC], s, t, k;
-	uint64_t	 key = sgemm_mix(seed ^ 0x5ca1ab1e0ddba11ULL);
+	uint64_t	 ka = sgemm_key(seed, 0), kb = sgemm_key(seed, 1);
+	size_t		 s, t, k;
 	int		 rc = -1;
 
 	if (n > SIZE_MAX / RC / sizeof(double))
@@ -162,27 +250,21 @@ sgemm_err_sampled(size_t n, uint64_t seed, const float *a, const float *b,
 	bs = calloc(n * RC, sizeof(*bs));
 	if (ref == NULL || bs == NULL)
 		goto out;
-	for (s = 0; s < RC; s++) {
-		rows[s] = sgemm_mix(key + 2 * s) % n;
-		cols[s] = sgemm_mix(key + 2 * s + 1) % n;
-	}
 	for (k = 0; k < n; k++)
 		for (t = 0; t < RC; t++)
-			bs[k * RC + t] = b[k * n + cols[t]];
+			bs[k * RC + t] = sgemm_value(kb, k * n + smp->cols[t]);
 	for (s = 0; s < RC; s++)
 		for (k = 0; k < n; k++) {
-			aik = a[rows[s] * n + k];
+			aik = sgemm_value(ka, (size_t)smp->rows[s] * n + k);
 			for (t = 0; t < RC; t++)
 				ref[s * RC + t] += aik * bs[k * RC + t];
 		}
 	for (s = 0; s < RC * RC; s++)
 		scale += ref[s] * ref[s];
 	scale = sqrt(scale / (RC * RC));
-	for (s = 0; s < RC; s++)
-		for (t = 0; t < RC; t++)
-			if ((e = kernel_rel_err(c[rows[s] * n + cols[t]],
-			    ref[s * RC + t], scale)) > m)
-				m = e;
+	for (s = 0; s < RC * RC; s++)
+		if ((e = kernel_rel_err(smp->c[s], ref[s], scale)) > m)
+			m = e;
 	*maxerr = m;
 	rc = 0;
 out:
@@ -191,96 +273,54 @@ out:
 	return rc;
 }
 
-/* Every entry of c against the CPU's product of a and b. */
-static int
-sgemm_err_cpu(size_t n, const float *a, const float *b, const float *c,
-    double *maxerr, char *err, size_t errlen)
-{
-	struct sgemm_job	 cpu = { .n = n, .a = a, .b = b };
-	double			 scale = 0, e, m = 0;
-	float			*ref;
-	size_t			 i;
-
-	if ((ref = sgemm_alloc(n)) == NULL) {
-		snprintf(err, errlen, "out of memory for the reference");
-		return -1;
-	}
-	cpu.c = ref;
-	sgemm_cpu(&cpu, KERNEL_CPU, err, errlen);
-	for (i = 0; i < n * n; i++)
-		scale += (double)ref[i] * ref[i];
-	scale = sqrt(scale / (n * n));
-	for (i = 0; i < n * n; i++)
-		if ((e = kernel_rel_err(c[i], ref[i], scale)) > m)
-			m = e;
-	free(ref);
-	*maxerr = m;
-	return 0;
-}
-
 static int
 sgemm_run(const double *params, int device, kernel_entry_fn *compute,
     struct kernel_result *res)
 {
 	struct sgemm_job	 j = { .n = 0 };
-	float			*a = NULL, *b = NULL, *c = NULL;
-	double			 sum = 0, maxerr = 0, gflops;
-	size_t			 n, i;
-	uint64_t		 seed;
-	int			 rc = -1;
+	struct sgemm_sample	*smp = NULL;
+	float			*c = NULL;
+	double			 maxerr = 0, gflops;
+	size_t			 n;
+	int			 full, rc = -1;
 
 	if (!(params[SG_N] >= kernel_spec_sgemm.params[SG_N].min &&
 	    params[SG_N] <= kernel_spec_sgemm.params[SG_N].max &&
 	    params[SG_SEED] >= 0 && params[SG_SEED] <=
 	    kernel_spec_sgemm.params[SG_SEED].max))
 		return kernel_fail(res, "sgemm: parameters out of range");
-	n = (size_t)params[SG_N];
-	seed = (uint64_t)params[SG_SEED];
-	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL ||
-	    (c = sgemm_alloc(n)) == NULL) {
+	j.n = n = (size_t)params[SG_N];
+	j.seed = (uint64_t)params[SG_SEED];
+	full = device == KERNEL_CPU && n <= SGEMM_FULL_REF_MAX;
+	if (full ? (j.c = c = sgemm_alloc(n)) == NULL :
+	    (j.sample = smp = malloc(sizeof(*smp))) == NULL) {
 		kernel_fail(res, "out of memory for n=%zu", n);
 		goto out;
 	}
-	kernel_sgemm_fill(a, n, seed, 0);
-	kernel_sgemm_fill(b, n, seed, 1);
-	kernel_progress(0.1, "matrices filled");
-	j.n = n;
-	j.a = a;
-	j.b = b;
-	j.c = c;
+	if (smp != NULL)
+		sgemm_pick(n, j.seed, smp);
 	if (compute(&j, device, res->error, sizeof(res->error)) == -1)
 		goto out;
 	kernel_progress(0.9, "checking the result");
-	for (i = 0; i < n * n; i++)
-		sum += c[i];
-	if (device == KERNEL_CPU && n <= SGEMM_FULL_REF_MAX) {
-		if (sgemm_err_full(n, a, b, c, &maxerr) == -1) {
-			kernel_fail(res, "out of memory for the reference");
-			goto out;
-		}
-	} else if (device != KERNEL_CPU && n <= SGEMM_GPU_CHECK_MAX) {
-		if (sgemm_err_cpu(n, a, b, c, &maxerr, res->error,
-		    sizeof(res->error)) == -1)
-			goto out;
-	} else if (sgemm_err_sampled(n, seed, a, b, c, &maxerr) == -1) {
+	if ((full ? sgemm_err_full(n, j.seed, c, &maxerr) :
+	    sgemm_err_sampled(n, j.seed, smp, &maxerr)) == -1) {
 		kernel_fail(res, "out of memory for the reference");
 		goto out;
 	}
-	if (!isfinite(sum) || !isfinite(maxerr)) {
+	if (!isfinite(j.checksum) || !isfinite(maxerr)) {
 		kernel_fail(res, "sgemm: result is not finite");
 		goto out;
 	}
 	gflops = j.ms > 0 ? 2.0 * n * n * n / (j.ms * 1e6) : 0.0;
 	if (kernel_result_json(res, "{\"gflops\":%.3f,\"ms\":%.3f,"
 	    "\"checksum\":%.9g,\"max_rel_err\":%.3g,\"n\":%zu,"
-	    "\"backend\":\"%s\"}", gflops, j.ms, sum, maxerr, n,
+	    "\"backend\":\"%s\"}", gflops, j.ms, j.checksum, maxerr, n,
 	    device == KERNEL_CPU ? "openblas" : "cuda-tiled") == -1)
 		goto out;
 	rc = 0;
 out:
-	free(a);
-	free(b);
 	free(c);
+	free(smp);
 	return rc;
 }
 
@@ -295,27 +335,14 @@ int
 kernel_sgemm_compute(int device, size_t n, uint64_t seed, float *c,
     double *ms, char *err, size_t errlen)
 {
-	struct sgemm_job	 j = { .n = n, .c = c };
-	float			*a = NULL, *b = NULL;
-	int			 rc = -1;
+	struct sgemm_job	 j = { .n = n, .seed = seed, .c = c };
 
 	if (n < 1 || n > 46340) {
 		snprintf(err, errlen, "sgemm: bad size %zu", n);
 		return -1;
 	}
-	if ((a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL) {
-		snprintf(err, errlen, "out of memory for n=%zu", n);
-		goto out;
-	}
-	kernel_sgemm_fill(a, n, seed, 0);
-	kernel_sgemm_fill(b, n, seed, 1);
-	j.a = a;
-	j.b = b;
-	if ((rc = kernel_compute(&kernel_sgemm, device, &j, err,
-	    errlen)) == 0)
-		*ms = j.ms;
-out:
-	free(a);
-	free(b);
-	return rc;
+	if (kernel_compute(&kernel_sgemm, device, &j, err, errlen) == -1)
+		return -1;
+	*ms = j.ms;
+	return 0;
 }

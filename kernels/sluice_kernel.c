@@ -1,9 +1,12 @@
 /*
  * sluice-kernel: runs one kernel outside the server and prints its result
- * JSON; writes the PNG with -o. For users checking their GPU, benchmarks
- * and tests.
+ * JSON; writes the PNG with -o. With --vs-cpu it runs the job on the GPU
+ * and on the CPU and prints both results and how their images differ
+ * (with --cpu as well: the CPU against itself, a check of the check).
+ * For users checking their GPU, benchmarks and tests.
  *
  *	sluice-kernel NAME [key=value ...] [-o FILE] [--cpu] [--device N]
+ *	sluice-kernel NAME [key=value ...] --vs-cpu [--device N]
  *	sluice-kernel -l
  */
 #include "config.h"
@@ -13,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <png.h>
+
 #include "kernel_run.h"
 
 static void
@@ -20,6 +25,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: sluice-kernel NAME [key=value ...] "
 	    "[-o FILE] [--cpu] [--device N]\n"
+	    "       sluice-kernel NAME [key=value ...] --vs-cpu [--device N]\n"
 	    "       sluice-kernel -l\n");
 }
 
@@ -68,6 +74,106 @@ write_file(const char *path, const unsigned char *data, size_t len)
 	return 0;
 }
 
+/* Decodes a PNG into a new RGB buffer of *w x *h, or NULL. */
+static unsigned char *
+png_pixels(const struct kernel_result *res, unsigned *w, unsigned *h)
+{
+	png_image	 img;
+	unsigned char	*px = NULL;
+
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_memory(&img, res->png, res->png_len))
+		return NULL;
+	img.format = PNG_FORMAT_RGB;
+	if ((px = malloc(PNG_IMAGE_SIZE(img))) != NULL &&
+	    !png_image_finish_read(&img, NULL, px, 0, NULL)) {
+		free(px);
+		px = NULL;
+	}
+	*w = img.width;
+	*h = img.height;
+	png_image_free(&img);
+	return px;
+}
+
+/*
+ * Prints how the GPU's image differs from the CPU's, pixel by pixel, as
+ * the JSON members ,"pixels":N,"differ":D,"max_diff":M. 0, or -1 when an
+ * image does not decode or the sizes differ.
+ */
+static int
+print_image_diff(const struct kernel_result *g, const struct kernel_result *c)
+{
+	unsigned char	*pg, *pc;
+	unsigned	 wg, hg, wc, hc;
+	size_t		 i, k, n, differ = 0;
+	int		 d, maxd = 0, rc = -1;
+
+	pg = png_pixels(g, &wg, &hg);
+	pc = png_pixels(c, &wc, &hc);
+	if (pg == NULL || pc == NULL || wg != wc || hg != hc)
+		goto out;
+	n = (size_t)wg * hg;
+	for (i = 0; i < n; i++) {
+		if (memcmp(pg + 3 * i, pc + 3 * i, 3) == 0)
+			continue;
+		differ++;
+		for (k = 0; k < 3; k++) {
+			d = abs(pg[3 * i + k] - pc[3 * i + k]);
+			maxd = d > maxd ? d : maxd;
+		}
+	}
+	printf(",\"pixels\":%zu,\"differ\":%zu,\"max_diff\":%d", n, differ,
+	    maxd);
+	rc = 0;
+out:
+	free(pg);
+	free(pc);
+	return rc;
+}
+
+/*
+ * --vs-cpu: the job on device, then on the CPU; one JSON line with both
+ * results (and, for an image, how the two differ). 0, or -1 when either
+ * run fails (the reason on stderr).
+ */
+static int
+vs_cpu(const struct kernel *k, const double *values, int device)
+{
+	struct kernel_result	g, c;
+	int			rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	memset(&c, 0, sizeof(c));
+	if (kernel_dispatch(k, values, device, &g) == -1 ||
+	    kernel_dispatch(k, values, KERNEL_CPU, &c) == -1) {
+		fprintf(stderr, "sluice-kernel: %s on %s: %s\n", k->spec->name,
+		    g.error[0] ? g.device : "cpu", g.error[0] ? g.error :
+		    c.error);
+		goto out;
+	}
+	printf("{\"kernel\":\"%s\",\"device\":\"%s\",\"gpu\":%s,\"cpu\":%s",
+	    k->spec->name, g.device, g.json ? g.json : "{}",
+	    c.json ? c.json : "{}");
+	if (g.png != NULL && c.png != NULL) {
+		printf(",\"png_identical\":%s", g.png_len == c.png_len &&
+		    memcmp(g.png, c.png, g.png_len) == 0 ? "true" : "false");
+		if (print_image_diff(&g, &c) == -1) {
+			printf("}\n");
+			fprintf(stderr, "sluice-kernel: the images do not "
+			    "compare\n");
+			goto out;
+		}
+	}
+	printf("}\n");
+	rc = 0;
+out:
+	kernel_result_clear(&g);
+	kernel_result_clear(&c);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -77,6 +183,7 @@ main(int argc, char *argv[])
 	const char		*out = NULL;
 	char			 msg[128], *eq, *end;
 	int			 i, idx, device, want_cpu = 0, want_dev = -2;
+	int			 want_vs = 0;
 	int			 rc = 1;
 	long			 l;
 
@@ -100,6 +207,10 @@ main(int argc, char *argv[])
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--cpu") == 0) {
 			want_cpu = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--vs-cpu") == 0) {
+			want_vs = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
@@ -142,7 +253,11 @@ main(int argc, char *argv[])
 	else if (want_dev >= 0)
 		device = want_dev;
 	else
-		device = kernel_devices_init() > 0 ? 0 : KERNEL_CPU;
+		device = kernel_devices_init() > 0 || want_vs ? 0 : KERNEL_CPU;
+	/* With --cpu, the CPU against itself: a check of the comparison. */
+	if (want_vs)
+		return out != NULL ? (usage(), 1) :
+		    vs_cpu(k, values, device) == 0 ? 0 : 1;
 	if (kernel_dispatch(k, values, device, &res) == -1) {
 		fprintf(stderr, "sluice-kernel: %s on %s: %s\n", k->spec->name,
 		    res.device[0] ? res.device : "?", res.error);

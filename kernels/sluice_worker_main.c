@@ -2,8 +2,9 @@
  * sluice-worker --kernel NAME: the built-in kernels as a worker program
  * (worker protocol v1, through the C helper library sluice_worker.h).
  * Sluice starts one per (task, slot). Before it says ready it opens its
- * device (CUDA_VISIBLE_DEVICES makes the slot's GPU device 0), so that
- * context creation and module loading never land on the first job. A
+ * device (CUDA_VISIBLE_DEVICES makes the slot's GPU device 0) and runs a
+ * warm-up job, so that context creation, module loading and the first
+ * launch never land on the first job. A
  * job's params are read with the params codec, the kernel reports
  * progress and sees a cancel through kernel_hooks, its image is written
  * to the job's directory. After a failed job on a GPU whose context the
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "device.h"
 #include "kernel_run.h"
 #include "params.h"
 #include "sluice_worker.h"
@@ -168,30 +170,83 @@ run_job(struct sw *w, const struct sw_job *job, void *arg)
 }
 
 /*
+ * Warms the worker up before it says ready (on the CPU too): one job of
+ * its kernel with every parameter at its smallest, on its device, so that
+ * the first launch, the memory pool's first allocations and the
+ * libraries' own start-up (OpenBLAS's threads, libpng) are paid now, not
+ * by the first user. A failed warm-up is logged; a broken context ends
+ * the worker as after any job.
+ */
+static void
+warm_up(const struct kernel *k, int device)
+{
+	const struct kernel_spec	*sp = k->spec;
+	struct kernel_result		 res;
+	double				 values[KERNEL_MAX_PARAMS], t0;
+	char				 why[256];
+	size_t				 i;
+
+	memset(&res, 0, sizeof(res));
+	for (i = 0; i < sp->nparams && i < KERNEL_MAX_PARAMS; i++)
+		values[i] = sp->params[i].min;
+	t0 = now_ms();
+	if (kernel_dispatch(k, values, device, &res) == -1)
+		fprintf(stderr, "sluice-worker: warm-up %s job failed: %s\n",
+		    sp->name, res.error);
+	else
+		fprintf(stderr, "sluice-worker: warm-up %s job: %.1f ms\n",
+		    sp->name, now_ms() - t0);
+	kernel_result_clear(&res);
+	if (device != KERNEL_CPU && kernel_device_broken(device, why,
+	    sizeof(why))) {
+		fprintf(stderr, "sluice-worker: the CUDA context is broken "
+		    "(%s): ending\n", why);
+		exit(3);
+	}
+}
+
+/*
  * The device of this worker: the slot's GPU (device 0 of the ones
  * CUDA_VISIBLE_DEVICES shows) when the slot names one and CUDA finds it,
- * else the CPU. Opening it now makes the context before ready.
+ * else the CPU. Its context (blocking sync, every module loaded:
+ * CUDA_MODULE_LOADING=EAGER unless the environment says otherwise) is
+ * made now, and a warm-up job run, all before ready; with
+ * SLUICE_WORKER_WARM=0 neither (but for the device check, which makes a
+ * plain context), to measure what they save.
  */
 static int
-pick_device(char *name, size_t len)
+pick_device(const struct kernel *k, char *name, size_t len)
 {
 	const char	*slot_dev = getenv("SLUICE_DEVICE");
+	const char	*warm = getenv("SLUICE_WORKER_WARM");
 	char		 devs[512], err[256];
+	double		 t0 = now_ms();
+	int		 device = KERNEL_CPU, cold;
 
+	/* SLUICE_WORKER_WARM=0: none of it (to measure what it saves). */
+	cold = warm != NULL && strcmp(warm, "0") == 0;
+	/* Read when CUDA starts: before the first CUDA call. */
+	if (!cold)
+		setenv("CUDA_MODULE_LOADING", "EAGER", 0);
 	kernel_devices_init();
 	kernel_devices_describe(devs, sizeof(devs));
 	fprintf(stderr, "sluice-worker: %s\n", devs);
-	if (slot_dev == NULL || strncmp(slot_dev, "cuda:", 5) != 0 ||
-	    kernel_device_count() == 0) {
-		snprintf(name, len, "cpu");
-		return KERNEL_CPU;
+	if (slot_dev != NULL && strncmp(slot_dev, "cuda:", 5) == 0 &&
+	    kernel_device_count() > 0) {
+		device = 0;
+		if ((!cold && kernel_device_warm(device, err, sizeof(err)) ==
+		    -1) || kernel_device_broken(device, err, sizeof(err))) {
+			fprintf(stderr, "sluice-worker: %s: %s\n", slot_dev,
+			    err);
+			exit(3);
+		}
+		fprintf(stderr, "sluice-worker: %s: context ready in %.1f ms\n",
+		    slot_dev, now_ms() - t0);
 	}
-	if (kernel_device_broken(0, err, sizeof(err))) {
-		fprintf(stderr, "sluice-worker: %s: %s\n", slot_dev, err);
-		exit(3);
-	}
-	snprintf(name, len, "%s", slot_dev);
-	return 0;
+	if (!cold)
+		warm_up(k, device);
+	snprintf(name, len, "%s", device == KERNEL_CPU ? "cpu" : slot_dev);
+	return device;
 }
 
 static void
@@ -222,7 +277,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	pthread_mutex_init(&kw.mu, NULL);
-	kw.device = pick_device(device, sizeof(device));
+	kw.device = pick_device(kw.k, device, sizeof(device));
 	rc = sw_serve(kw.w, device, run_job, &kw);
 	sw_close(kw.w);
 	return rc == 0 ? 0 : 1;

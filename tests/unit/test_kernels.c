@@ -1,7 +1,10 @@
 /*
  * test_kernels: the kernel registry, parameter validation, and each kernel
- * on the CPU; the same kernels on the GPU when one is present (skipped
- * with "no CUDA device" otherwise); CUDA and CPU-side error paths.
+ * on the CPU; device discovery with a stubbed CUDA runtime, burn's
+ * deadline with a fake clock, the PNG encoder, sgemm's generator and
+ * launch shape; CPU-side error paths. The same kernels on a GPU are
+ * tests/gpu/test_gpu.c's (which also runs without Criterion, on a bare
+ * CUDA host).
  */
 #include "config.h"
 
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -19,111 +23,12 @@
 #include "kernel_run.h"
 #include "kernel_int.h"
 #include "burn.h"
+#include "device.h"
 #include "mandelbrot.h"
 #include "sgemm.h"
-#ifdef HAVE_CUDA
-#include "device.h"
-#endif
+#include "../gpu/kernel_check.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-/* The number after "key": in a result JSON object; NAN when absent. */
-static double
-json_num(const char *json, const char *key)
-{
-	char		 pat[64];
-	const char	*p;
-
-	if (json == NULL)
-		return NAN;
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if ((p = strstr(json, pat)) == NULL)
-		return NAN;
-	return strtod(p + strlen(pat), NULL);
-}
-
-/* Runs kernel name with its defaults changed by "k=v" pairs. */
-static int
-run_kernel(const char *name, int device, struct kernel_result *res,
-    const char *const *kv, size_t nkv)
-{
-	const struct kernel	*k = kernel_impl(name);
-	double			 v[KERNEL_MAX_PARAMS];
-	char			 key[32], msg[128];
-	const char		*eq;
-	size_t			 i;
-	int			 idx;
-
-	cr_assert_not_null(k, "kernel %s", name);
-	kernel_defaults(k->spec, v);
-	for (i = 0; i < nkv; i++) {
-		eq = strchr(kv[i], '=');
-		cr_assert_not_null(eq);
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv[i]), kv[i]);
-		idx = kernel_param_index(k->spec, key);
-		cr_assert_geq(idx, 0, "param %s", key);
-		cr_assert_eq(kernel_parse_param(&k->spec->params[idx], eq + 1,
-		    &v[idx], msg, sizeof(msg)), 0, "%s: %s", kv[i], msg);
-	}
-	memset(res, 0, sizeof(*res));
-	return kernel_dispatch(k, v, device, res);
-}
-
-static int
-gpu_or_skip(void)
-{
-	if (kernel_device_count() == 0)
-		cr_skip_test("no CUDA device");
-	return 0;
-}
-
-/* Max relative error of got against a double-accumulated naive product. */
-static double
-naive_err(size_t n, const float *a, const float *b, const float *got)
-{
-	double	*ref, scale = 0, m = 0, e;
-	size_t	 i, j, k;
-
-	ref = calloc(n * n, sizeof(*ref));
-	cr_assert_not_null(ref);
-	for (i = 0; i < n; i++)
-		for (j = 0; j < n; j++) {
-			double acc = 0;
-
-			for (k = 0; k < n; k++)
-				acc += (double)a[i * n + k] * b[k * n + j];
-			ref[i * n + j] = acc;
-			scale += acc * acc;
-		}
-	scale = sqrt(scale / (n * n));
-	for (i = 0; i < n * n; i++)
-		if ((e = kernel_rel_err(got[i], ref[i], scale)) > m)
-			m = e;
-	free(ref);
-	return m;
-}
-
-/* sgemm n on device against the naive product. */
-static double
-sgemm_vs_naive(int device, size_t n, uint64_t seed)
-{
-	float	*a = malloc(n * n * sizeof(float));
-	float	*b = malloc(n * n * sizeof(float));
-	float	*c = malloc(n * n * sizeof(float));
-	double	 ms, e;
-	char	 err[256];
-
-	cr_assert(a && b && c);
-	kernel_sgemm_fill(a, n, seed, 0);
-	kernel_sgemm_fill(b, n, seed, 1);
-	cr_assert_eq(kernel_sgemm_compute(device, n, seed, c, &ms, err,
-	    sizeof(err)), 0, "%s", err);
-	e = naive_err(n, a, b, c);
-	free(a);
-	free(b);
-	free(c);
-	return e;
-}
 
 /* Independent escape-count reference: plain double complex iteration. */
 static int
@@ -470,41 +375,6 @@ Test(mandelbrot, cpu_render_equals_per_pixel_function)
 	free(rgb);
 }
 
-static void
-check_png(const struct kernel_result *res, unsigned w, unsigned h)
-{
-	png_image	 img;
-	unsigned char	*px;
-	size_t		 i, j, ncol = 0;
-	uint32_t	 cols[64];
-
-	cr_assert_not_null(res->png);
-	cr_assert_gt(res->png_len, 8);
-	memset(&img, 0, sizeof(img));
-	img.version = PNG_IMAGE_VERSION;
-	cr_assert(png_image_begin_read_from_memory(&img, res->png,
-	    res->png_len), "%s", img.message);
-	cr_assert_eq(img.width, w);
-	cr_assert_eq(img.height, h);
-	img.format = PNG_FORMAT_RGB;
-	px = malloc(PNG_IMAGE_SIZE(img));
-	cr_assert_not_null(px);
-	cr_assert(png_image_finish_read(&img, NULL, px, 0, NULL), "%s",
-	    img.message);
-	for (i = 0; i < (size_t)w * h && ncol < 64; i++) {
-		uint32_t c = px[3 * i] << 16 | px[3 * i + 1] << 8 |
-		    px[3 * i + 2];
-
-		for (j = 0; j < ncol && cols[j] != c; j++)
-			;
-		if (j == ncol)
-			cols[ncol++] = c;
-	}
-	cr_assert_geq(ncol, 8, "only %zu distinct colours", ncol);
-	free(px);
-	png_image_free(&img);
-}
-
 Test(mandelbrot, cpu_run_png_and_json)
 {
 	static const char *const kv[] = { "width=64", "height=48",
@@ -602,25 +472,6 @@ Test(sgemm, run_json_and_error_bound)
 	cr_assert(isfinite(json_num(res.json, "checksum")));
 	cr_assert_not_null(strstr(res.json, "\"backend\":\"openblas\""));
 	cr_assert_null(res.png);
-	kernel_result_clear(&res);
-}
-
-/* The checksum text of sgemm n on device for seed. */
-static void
-sgemm_checksum(int device, const char *n, const char *seed, char *out,
-    size_t len)
-{
-	const char		*kv[2] = { n, seed };
-	struct kernel_result	 res;
-	const char		*p, *e;
-
-	cr_assert_eq(run_kernel("sgemm", device, &res, kv, 2), 0, "%s",
-	    res.error);
-	p = strstr(res.json, "\"checksum\":");
-	cr_assert_not_null(p);
-	e = strchr(p, ',');
-	cr_assert_not_null(e);
-	snprintf(out, len, "%.*s", (int)(e - p), p);
 	kernel_result_clear(&res);
 }
 
@@ -909,174 +760,6 @@ Test(dispatch, compute_is_the_device_step_alone)
 	cr_expect_eq(j.calls, 1);
 }
 
-/* ------------------------------------------------------------------- GPU */
-
-Test(gpu, burn)
-{
-	static const char *const kv[] = { "ms=50" };
-	struct kernel_result	res;
-	double			e;
-
-	gpu_or_skip();
-	cr_assert_eq(run_kernel("burn", 0, &res, kv, 1), 0, "%s", res.error);
-	cr_assert_str_eq(res.device, "cuda:0");
-	e = json_num(res.json, "elapsed_ms");
-	cr_assert_geq(e, 50.0, "%s", res.json);
-	cr_assert_lt(e, 5000.0, "%s", res.json);
-	kernel_result_clear(&res);
-}
-
-Test(gpu, mandelbrot_matches_cpu)
-{
-	struct mandel_view	 v = { -0.5, 0, 3, 253, 190, 500 };
-	static const char *const kv[] = { "width=200", "height=150" };
-	struct kernel_result	 res;
-	unsigned char		*g, *c;
-	size_t			 i, n = 253 * 190, same = 0;
-	double			 ms;
-	char			 err[256];
-
-	gpu_or_skip();
-	g = malloc(3 * n);
-	c = malloc(3 * n);
-	cr_assert(g && c);
-	cr_assert_eq(kernel_mandel_render(&v, 0, g, &ms, err, sizeof(err)),
-	    0, "%s", err);
-	cr_assert_eq(kernel_mandel_render(&v, KERNEL_CPU, c, &ms, err,
-	    sizeof(err)), 0, "%s", err);
-	/* The GPU may fuse multiply-adds: chaotic boundary pixels differ. */
-	for (i = 0; i < n; i++)
-		same += memcmp(g + 3 * i, c + 3 * i, 3) == 0;
-	cr_assert_geq(same, n * 99 / 100, "%zu of %zu pixels equal", same, n);
-	free(g);
-	free(c);
-	cr_assert_eq(run_kernel("mandelbrot", 0, &res, kv, 2), 0, "%s",
-	    res.error);
-	cr_assert_str_eq(res.device, "cuda:0");
-	check_png(&res, 200, 150);
-	kernel_result_clear(&res);
-}
-
-ParameterizedTestParameters(gpu, sgemm_vs_naive)
-{
-	static size_t sizes[] = { 16, 17, 63, 128, 255, 256, 300 };
-
-	return cr_make_param_array(size_t, sizes,
-	    sizeof(sizes) / sizeof(sizes[0]));
-}
-
-ParameterizedTest(size_t *n, gpu, sgemm_vs_naive)
-{
-	double e;
-
-	gpu_or_skip();
-	e = sgemm_vs_naive(0, *n, 42);
-	cr_assert_lt(e, 1e-4, "n=%zu max_rel_err %g", *n, e);
-}
-
-Test(gpu, sgemm_run_and_checksum)
-{
-	static const char *const kv[] = { "n=1000", "seed=9" };
-	struct kernel_result	res;
-	char			c1[64], c2[64];
-
-	gpu_or_skip();
-	cr_assert_eq(run_kernel("sgemm", 0, &res, kv, 2), 0, "%s", res.error);
-	cr_assert_str_eq(res.device, "cuda:0");
-	cr_assert_lt(json_num(res.json, "max_rel_err"), 1e-4, "%s",
-	    res.json);
-	cr_assert_not_null(strstr(res.json, "\"backend\":\"cuda-tiled\""));
-	kernel_result_clear(&res);
-	sgemm_checksum(0, "n=300", "seed=5", c1, sizeof(c1));
-	sgemm_checksum(0, "n=300", "seed=5", c2, sizeof(c2));
-	cr_assert_str_eq(c1, c2);
-}
-
-/* An impossible allocation fails with the CUDA text; the device still works. */
-Test(gpu, cuda_error_alloc)
-{
-#ifdef HAVE_CUDA
-	char	err[256] = "";
-	double	e;
-
-	gpu_or_skip();
-	cr_assert_eq(kernel_cuda_alloc_probe(0, (size_t)1 << 60, err,
-	    sizeof(err)), -1);
-	cr_assert_not_null(strstr(err, "CUDA error"), "%s", err);
-	cr_assert_not_null(strstr(err, "cudaMalloc"), "%s", err);
-	cr_assert_not_null(strstr(err, "device.cu:"), "%s", err);
-	e = sgemm_vs_naive(0, 64, 1);
-	cr_assert_lt(e, 1e-4, "still serving after the failure");
-#else
-	cr_skip_test("no CUDA device");
-#endif
-}
-
-/*
- * A failed call leaves CUDA's per-thread last error set; the next launch
- * on the same thread checks cudaGetLastError() and must not report it.
- */
-Test(gpu, stale_error_does_not_fail_next_job)
-{
-#ifdef HAVE_CUDA
-	struct burn_job	bj = { 1 };
-	char		err[256] = "";
-
-	gpu_or_skip();
-	cr_assert_eq(kernel_cuda_alloc_probe(0, (size_t)1 << 60, err,
-	    sizeof(err)), -1);
-	err[0] = '\0';
-	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
-	    sizeof(err)), -1);
-	err[0] = '\0';
-	cr_assert_eq(burn_cuda(&bj, 0, err, sizeof(err)), 0, "%s", err);
-#else
-	cr_skip_test("no CUDA device");
-#endif
-}
-
-/* A device index CUDA does not know: the CUDA error, not a crash. */
-Test(gpu, cuda_error_invalid_device)
-{
-#ifdef HAVE_CUDA
-	struct burn_job	bj = { 1 };
-	char		err[256] = "";
-
-	gpu_or_skip();
-	cr_assert_eq(burn_cuda(&bj, kernel_device_count() + 3, err,
-	    sizeof(err)), -1);
-	cr_assert_not_null(strstr(err, "CUDA error"), "%s", err);
-	cr_assert_not_null(strstr(err, "cudaSetDevice"), "%s", err);
-#else
-	cr_skip_test("no CUDA device");
-#endif
-}
-
-/* ---- a broken context (sluice-worker ends on it) ---- */
-
-/*
- * On a real GPU: a job that breaks the context (an illegal address)
- * fails, and kernel_device_broken() says so: that is when sluice-worker
- * ends itself, so that the next job gets a fresh process (CUDA documents
- * that such an error may need a new process).
- */
-Test(gpu, broken_context_is_detected)
-{
-#ifdef HAVE_CUDA
-	char	 err[256];
-
-	gpu_or_skip();
-	cr_expect_eq(kernel_device_broken(0, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(kernel_cuda_fault(0, err, sizeof(err)), -1);
-	cr_expect_not_null(strstr(err, "CUDA error"), "%s", err);
-	cr_expect_eq(kernel_device_broken(0, err, sizeof(err)), 1,
-	    "a broken context was not seen");
-#else
-	cr_skip_test("no CUDA device");
-#endif
-}
-
 Test(device, cpu_is_never_broken)
 {
 	char	 err[64] = "x";
@@ -1084,4 +767,408 @@ Test(device, cpu_is_never_broken)
 	cr_expect_eq(kernel_device_broken(KERNEL_CPU, err, sizeof(err)), 0);
 	cr_expect_eq(kernel_device_broken(99, err, sizeof(err)), 0,
 	    "a device this machine lacks has no context to break");
+}
+
+Test(device, warm_is_nothing_on_the_cpu)
+{
+	char	err[64] = "x";
+
+	cr_expect_eq(kernel_device_warm(KERNEL_CPU, err, sizeof(err)), 0);
+	cr_expect_str_eq(err, "");
+	cr_expect_eq(kernel_device_warm(kernel_device_count(), err,
+	    sizeof(err)), 0, "a device this machine lacks: nothing to warm");
+}
+
+/* ---- discovery with a stubbed CUDA runtime ---- */
+
+/* A runtime whose cudaGetDeviceCount fails: too old a driver, or none. */
+static int	stub_driver;
+
+static int
+stub_count_fails(int *n, char *err, size_t errlen)
+{
+	*n = 0;
+	snprintf(err, errlen, "CUDA error: CUDA driver version is "
+	    "insufficient for CUDA runtime version (cudaGetDeviceCount(n) at "
+	    "device.cu:20)");
+	return -1;
+}
+
+static int
+stub_driver_version(void)
+{
+	return stub_driver;
+}
+
+static int
+stub_runtime_version(void)
+{
+	return 13000;
+}
+
+static int
+stub_info(int dev, char *name, size_t namelen, size_t *mem, char *err,
+    size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	snprintf(name, namelen, "Stub GPU %d", dev);
+	*mem = (size_t)141 << 30;
+	return 0;
+}
+
+static int
+stub_count_two(int *n, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	*n = 2;
+	return 0;
+}
+
+static int
+stub_count_none(int *n, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	*n = 0;
+	return 0;
+}
+
+static const struct kernel_cuda_probe stub_failing = {
+	stub_count_fails, stub_driver_version, stub_runtime_version, stub_info,
+};
+
+/* The log line says what CUDA said, and which driver the runtime needs. */
+Test(devices, old_driver_is_named)
+{
+	char	buf[512];
+
+	stub_driver = 12040;
+	cr_assert_eq(kernel_devices_set_probe(&stub_failing), 0);
+	cr_assert_eq(kernel_devices_init(), 0);
+	kernel_devices_describe(buf, sizeof(buf));
+	cr_expect(strncmp(buf, "no CUDA device: CPU only (", 26) == 0, "%s",
+	    buf);
+	cr_expect_not_null(strstr(buf, "CUDA driver version is insufficient "
+	    "for CUDA runtime version"), "%s", buf);
+	cr_expect_not_null(strstr(buf, "the driver supports CUDA 12.4, this "
+	    "build's runtime is CUDA 13.0: it needs driver 580 or newer"), "%s",
+	    buf);
+	cr_expect_eq(kernel_devices_set_probe(NULL), -1, "too late: ran");
+}
+
+Test(devices, no_driver_is_named)
+{
+	char	buf[512];
+
+	stub_driver = 0;
+	cr_assert_eq(kernel_devices_set_probe(&stub_failing), 0);
+	kernel_devices_describe(buf, sizeof(buf));
+	cr_expect_not_null(strstr(buf, "no CUDA driver found (libcuda.so.1)"),
+	    "%s", buf);
+	cr_expect_not_null(strstr(buf, "it needs driver 580 or newer"), "%s",
+	    buf);
+}
+
+Test(devices, stub_devices_are_described)
+{
+	static const struct kernel_cuda_probe two = { stub_count_two,
+	    stub_driver_version, stub_runtime_version, stub_info };
+	char	buf[512];
+
+	cr_assert_eq(kernel_devices_set_probe(&two), 0);
+	cr_assert_eq(kernel_device_count(), 2);
+	kernel_devices_describe(buf, sizeof(buf));
+	cr_expect_str_eq(buf, "2 CUDA devices: cuda:0 Stub GPU 0 (141.0 GiB),"
+	    " cuda:1 Stub GPU 1 (141.0 GiB)");
+}
+
+/* A runtime that works but sees no GPU: no reason to give. */
+Test(devices, none_found_without_an_error)
+{
+	static const struct kernel_cuda_probe none = { stub_count_none,
+	    stub_driver_version, stub_runtime_version, stub_info };
+	char	buf[512];
+
+	cr_assert_eq(kernel_devices_set_probe(&none), 0);
+	kernel_devices_describe(buf, sizeof(buf));
+	cr_expect_str_eq(buf, "no CUDA device: CPU only");
+}
+
+Test(devices, no_runtime_is_built_without_cuda)
+{
+	char	buf[512];
+
+	cr_assert_eq(kernel_devices_set_probe(NULL), 0);
+	kernel_devices_describe(buf, sizeof(buf));
+	cr_expect_str_eq(buf, "no CUDA device: CPU only (built without CUDA)");
+}
+
+struct explain_case {
+	int	driver, runtime;
+	char	want[160];
+};
+
+ParameterizedTestParameters(devices, explain)
+{
+	static struct explain_case cases[] = {
+		{ 12080, 13000, "E; the driver supports CUDA 12.8, this build's "
+		    "runtime is CUDA 13.0: it needs driver 580 or newer" },
+		{ 0, 13000, "E; no CUDA driver found (libcuda.so.1); this "
+		    "build's runtime is CUDA 13.0: it needs driver 580 or newer" },
+		{ 11040, 12020, "E; the driver supports CUDA 11.4, this build's "
+		    "runtime is CUDA 12.2: it needs driver 525 or newer" },
+		{ 13010, 13000, "E; the driver supports CUDA 13.1" },
+		{ 9020, 10010, "E; the driver supports CUDA 9.2, this build's "
+		    "runtime is CUDA 10.1" },
+	};
+
+	return cr_make_param_array(struct explain_case, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct explain_case *c, devices, explain)
+{
+	char	out[256], tiny[8];
+
+	kernel_cuda_explain(out, sizeof(out), "E", c->driver, c->runtime);
+	cr_expect_str_eq(out, c->want);
+	kernel_cuda_explain(tiny, sizeof(tiny), "E", c->driver, c->runtime);
+	cr_expect_eq(strlen(tiny), sizeof(tiny) - 1, "cut, terminated");
+}
+
+/* ---- the test-only fault switch of sluice-worker's broken-context test ---- */
+
+Test(device, fault_switch_fires_once)
+{
+	char	path[] = "/tmp/sluice-fault-XXXXXX";
+	int	fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unsetenv("SLUICE_TEST_FAULT_ONCE");
+	cr_expect_eq(kernel_device_fault_armed(), 0);
+	setenv("SLUICE_TEST_FAULT_ONCE", path, 1);
+	cr_expect_eq(kernel_device_fault_armed(), 1);
+	cr_expect_neq(access(path, F_OK), 0, "the file is gone");
+	cr_expect_eq(kernel_device_fault_armed(), 0, "only once");
+	unsetenv("SLUICE_TEST_FAULT_ONCE");
+}
+
+/* ---- burn's deadline, with a fake clock ---- */
+
+/*
+ * The GPU's spin runs while burn_before(clock, deadline). A clock that
+ * steps back right after the start must not end it: the unsigned check it
+ * replaces, now - start < ns, ends at once (900 - 1000 wraps to 2^64 -
+ * 100, past any ns).
+ */
+Test(burn, deadline_survives_a_clock_step_back)
+{
+	static const uint64_t	 clock[] = { 1500, 900, 2000, 5999, 6000, 7000 };
+	static const int	 running[] = { 1, 1, 1, 1, 0, 0 };
+	uint64_t		 start = 1000, ns = 5000;
+	uint64_t		 deadline = burn_deadline(start, ns);
+	size_t			 i;
+
+	cr_assert_eq(deadline, 6000);
+	for (i = 0; i < sizeof(clock) / sizeof(clock[0]); i++)
+		cr_expect_eq(burn_before(clock[i], deadline), running[i],
+		    "at %llu", (unsigned long long)clock[i]);
+	cr_expect(!(900 - start < ns), "the old check ended here");
+}
+
+/* A clock that wraps past 2^64 during the burn: still the right length. */
+Test(burn, deadline_across_the_wrap)
+{
+	uint64_t	start = UINT64_MAX - 9, deadline = burn_deadline(start, 100);
+
+	cr_expect_eq(deadline, 90);
+	cr_expect(burn_before(start, deadline));
+	cr_expect(burn_before(UINT64_MAX, deadline));
+	cr_expect(burn_before(0, deadline));
+	cr_expect(burn_before(89, deadline));
+	cr_expect_not(burn_before(90, deadline));
+	cr_expect_not(burn_before(1000, deadline));
+	cr_expect_not(burn_before(start, burn_deadline(start, 0)), "0 ms");
+}
+
+Test(burn, cpu_progress_and_cancel)
+{
+	static const struct kernel_hooks hooks = { count_progress, cancel_later,
+	    NULL };
+	static const char *const long_burn[] = { "ms=60000" };
+	static const char *const short_burn[] = { "ms=250" };
+	struct kernel_result	 res;
+	double			 t0;
+
+	kernel_hooks_set(&hooks);
+	cr_assert_eq(run_kernel("burn", KERNEL_CPU, &res, short_burn, 1), 0,
+	    "%s", res.error);
+	cr_expect_geq(hook_reports, 3, "a report a step: %d", hook_reports);
+	cr_expect_eq(hook_last, 1.0, "ends at 1");
+	kernel_result_clear(&res);
+	hook_reports = 0;
+	hook_last = 0;
+	hook_cancel_after = 2;
+	t0 = kernel_now_ms();
+	cr_assert_eq(run_kernel("burn", KERNEL_CPU, &res, long_burn, 1), -1);
+	cr_expect_str_eq(res.error, "cancelled");
+	cr_expect_lt(kernel_now_ms() - t0, 30000.0, "stopped at a step");
+	kernel_result_clear(&res);
+	kernel_hooks_set(NULL);
+}
+
+/* ---- PNG ---- */
+
+/* What the one-pass encoder wrote decodes to the very pixels given. */
+Test(png, round_trip_is_exact)
+{
+	static const struct {
+		unsigned	w, h;
+		int		noise;
+	} cases[] = { { 1, 1, 0 }, { 17, 3, 1 }, { 640, 480, 0 },
+	    { 1024, 1024, 1 } };
+	unsigned char	*rgb, *png, *back;
+	size_t		 i, k, n, len;
+	uint64_t	 x = 88172645463325252ULL;
+	char		 err[256];
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = 3 * (size_t)cases[i].w * cases[i].h;
+		rgb = malloc(n);
+		cr_assert_not_null(rgb);
+		/* Noise (incompressible: the worst case of the buffer) or bands. */
+		for (k = 0; k < n; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			rgb[k] = cases[i].noise ? (unsigned char)x :
+			    (unsigned char)(k / 3 % cases[i].w * 7);
+		}
+		cr_assert_eq(kernel_png_encode(rgb, cases[i].w, cases[i].h, &png,
+		    &len, err, sizeof(err)), 0, "%s", err);
+		back = png_to_rgb(png, len, cases[i].w, cases[i].h);
+		cr_expect_arr_eq(back, rgb, n, "%ux%u", cases[i].w, cases[i].h);
+		free(back);
+		free(png);
+		free(rgb);
+	}
+}
+
+Test(png, bad_sizes_are_refused)
+{
+	unsigned char	 px[3] = { 1, 2, 3 }, *png = (unsigned char *)px;
+	size_t		 len = 7;
+	char		 err[128];
+
+	cr_expect_eq(kernel_png_encode(px, 0, 1, &png, &len, err, sizeof(err)),
+	    -1);
+	cr_expect_null(png);
+	cr_expect_eq(len, 0);
+	cr_expect_str_eq(err, "png: bad image size 0x1");
+	cr_expect_eq(kernel_png_encode(px, 1, 65536, &png, &len, err,
+	    sizeof(err)), -1);
+}
+
+/* ---- sgemm: the generator the GPU shares, and its launch shape ---- */
+
+/* The values the generator gave before it was shared with the GPU. */
+Test(sgemm, generator_keeps_its_values)
+{
+	static const float want_a[9] = {
+		0x1.c566e8p-1, -0x1.311c98p-1, -0x1.183e68p-1, 0x1.5cc5b8p-1,
+		-0x1.5d82p-7, 0x1.99d8p-7, -0x1.a91a48p-2, 0x1.b37fp-3,
+		0x1.2b748p-5 };
+	static const float want_b[9] = {
+		-0x1.6f77ep-3, -0x1.5add98p-1, -0x1.a91de4p-1, 0x1.d78bd4p-1,
+		0x1.03c36p-3, 0x1.9760a8p-2, 0x1.75eef8p-1, -0x1.2c3224p-1,
+		-0x1.45278p-5 };
+	float	m[9];
+	size_t	i;
+
+	kernel_sgemm_fill(m, 3, 7, 0);
+	cr_expect_arr_eq(m, want_a, sizeof(m), "seed 7, A");
+	kernel_sgemm_fill(m, 3, 4294967295ULL, 1);
+	cr_expect_arr_eq(m, want_b, sizeof(m), "seed 2^32 - 1, B");
+	for (i = 0; i < 9; i++)
+		cr_expect_eq(sgemm_value(sgemm_key(7, 0), i), want_a[i]);
+}
+
+/* The threaded fill equals the generator entry by entry, at any size. */
+Test(sgemm, fill_is_the_generator)
+{
+	static const size_t	 sizes[] = { 1, 63, 64, 65, 129, 700 };
+	uint64_t		 key = sgemm_key(11, 1);
+	float			*m;
+	size_t			 i, k, bad;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		m = malloc(sizes[i] * sizes[i] * sizeof(*m));
+		cr_assert_not_null(m);
+		kernel_sgemm_fill(m, sizes[i], 11, 1);
+		for (k = bad = 0; k < sizes[i] * sizes[i]; k++)
+			bad += m[k] != sgemm_value(key, k);
+		cr_expect_eq(bad, 0, "n=%zu: %zu entries differ", sizes[i], bad);
+		free(m);
+	}
+}
+
+struct shape_case {
+	size_t	n, np;
+	int	blocks_per_wave, split;
+	size_t	kchunk;
+};
+
+ParameterizedTestParameters(sgemm, launch_shape)
+{
+	/* 132 SMs (H100, H200) at 2 blocks each: a wave of 264 blocks. */
+	static struct shape_case cases[] = {
+		{ 16, 128, 264, 1, 128 },	/* one tile: no slice of 64 */
+		{ 129, 256, 264, 2, 128 },
+		{ 1000, 1024, 264, 4, 256 },	/* 64 tiles: 256 blocks */
+		{ 1024, 1024, 264, 4, 256 },
+		{ 1024, 1024, 216, 3, 344 },	/* A100: 108 SMs */
+		{ 2048, 2048, 264, 1, 2048 },	/* 256 tiles: 97% of a wave */
+		{ 4096, 4096, 264, 1, 4096 },
+		{ 8192, 8192, 264, 1, 8192 },
+		{ 8191, 8192, 264, 1, 8192 },
+		{ 512, 512, 264, 4, 128 },	/* slices of 128 at least */
+	};
+
+	return cr_make_param_array(struct shape_case, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct shape_case *c, sgemm, launch_shape)
+{
+	size_t	np = sgemm_padded(c->n), tiles = (np / 128) * (np / 128);
+	int	split = sgemm_split(np, c->blocks_per_wave);
+	size_t	kchunk = sgemm_kchunk(np, split);
+
+	cr_expect_eq(np, c->np, "n=%zu", c->n);
+	cr_expect_eq(split, c->split, "n=%zu: split %d", c->n, split);
+	cr_expect_eq(kchunk, c->kchunk, "n=%zu: kchunk %zu", c->n, kchunk);
+	/* Every slice is whole steps of 8 and none is empty. */
+	cr_expect_eq(kchunk % 8, 0);
+	cr_expect_geq(kchunk * split, np);
+	cr_expect_lt(kchunk * (split - 1), np);
+	/* Never more slices than it takes to fill 3/4 of a wave. */
+	if (split > 1)
+		cr_expect_lt(tiles * (split - 1) * 4,
+		    (size_t)c->blocks_per_wave * 3, "n=%zu", c->n);
+}
+
+/* A CPU job past the full reference takes the sampled check. */
+Test(sgemm, cpu_sampled_check)
+{
+	static const char *const kv[] = { "n=600", "seed=4" };
+	struct kernel_result	res;
+
+	cr_assert_eq(run_kernel("sgemm", KERNEL_CPU, &res, kv, 2), 0, "%s",
+	    res.error);
+	cr_expect_lt(json_num(res.json, "max_rel_err"), 1e-4, "%s", res.json);
+	cr_expect_gt(json_num(res.json, "max_rel_err"), 0, "%s", res.json);
+	kernel_result_clear(&res);
 }
