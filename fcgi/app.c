@@ -236,6 +236,8 @@ static const struct app_route {
 	[ROUTE_JOB_CANCEL] =	{ app_job_cancel, 1 },
 	[ROUTE_JOB_FILE] =	{ NULL, 1, app_job_file },
 	[ROUTE_JOB_INPUT] =	{ NULL, 1, app_job_input },
+	[ROUTE_JOB_EVENTS] =	{ app_job_events, 1, NULL },
+	[ROUTE_EVENTS] =	{ app_events, 1, NULL },
 	[ROUTE_SESSION] =	{ app_session_json, 1 },
 	[ROUTE_STATUS] =	{ app_status_json, 0 },
 	[ROUTE_METRICS] =	{ app_metrics, 0 },
@@ -278,6 +280,13 @@ app_handle(struct app *a, struct http_req *req, const struct route_match *m,
 	app_view(a, &v);
 	app_dispatch(&v, req, m, resp);
 	app_view_done(&v);
+}
+
+void
+app_set_events(struct app *a, struct events *events, const char *gauges_key)
+{
+	a->sh->events = events;
+	events_gauges_channel(a->secret, gauges_key, a->sh->gauges_channel);
 }
 
 void

@@ -70,6 +70,16 @@ typedef size_t	 app_device_stats_fn(void *arg, struct metrics_device *out,
 void		 app_set_device_stats(struct app *, app_device_stats_fn *fn,
 		    void *arg);
 
+/*
+ * Live updates: events publishes them (events.h), gauges_key names this
+ * responder's gauges channel; from now on /jobs/{id}/events and /events
+ * redirect to nchan. Without it they answer 503 and pages poll. Call
+ * before the responders start.
+ */
+struct events;
+void		 app_set_events(struct app *, struct events *events,
+		    const char *gauges_key);
+
 /* From now on submissions get 503 and /healthz says draining. */
 void		 app_set_draining(struct app *, int);
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "app.h"
+#include "events.h"
 #include "form.h"
 #include "kernel.h"
 #include "metrics.h"
@@ -74,6 +75,9 @@ struct app_shared {
 	/* Set once before the responders start (app_set_device_stats). */
 	app_device_stats_fn	*device_stats;
 	void			*device_arg;
+	/* Set once before the responders start (app_set_events). */
+	struct events		*events;
+	char			 gauges_channel[EVENTS_CHANNEL_LEN + 1];
 };
 
 /* Devices one /metrics answer lists at most. */
@@ -279,6 +283,11 @@ app_handler	 app_job_png;
  */
 void		 app_files_context(struct tval *ctx, const struct app *,
 		    const struct job *j);
+
+/* ---- app_events.c ---- */
+
+/* GET /jobs/{id}/events and GET /events: the streams (events.h). */
+app_handler	 app_job_events, app_events;
 
 /* ---- app_status.c ---- */
 

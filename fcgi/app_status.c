@@ -52,7 +52,8 @@ conf_devices(const struct conf *c)
 static void
 server_numbers(struct app *a, struct metrics_server *ms)
 {
-	int	 i;
+	struct events_stats	 ev;
+	int			 i;
 
 	memset(ms, 0, sizeof(*ms));
 	ms->threads = atomic_load(&a->sh->threads);
@@ -64,6 +65,13 @@ server_numbers(struct app *a, struct metrics_server *ms)
 	ms->uptime_s = (double)(job_now_ms() - a->started_ms) / 1000.0;
 	ms->start_time_s = (double)a->started_ms / 1000.0;
 	ms->reloads = (uint64_t)atomic_load(&a->sh->reloads);
+	if (a->sh->events != NULL) {
+		events_get_stats(a->sh->events, &ev);
+		ms->events = 1;
+		ms->events_published = ev.published;
+		ms->events_dropped = ev.dropped;
+		ms->events_ended = ev.ended;
+	}
 	ms->reload_errors = (uint64_t)atomic_load(&a->sh->reload_errors);
 	for (i = 0; i < APP_STATUS_CLASSES; i++)
 		ms->requests[i] = (uint64_t)atomic_load(&a->sh->requests[i]);

@@ -88,6 +88,9 @@ struct conf {
 	int64_t		 results_max_bytes; /* default 1 GiB */
 	/* sessions */
 	int		 max_active;	/* 1..1000000, default 2 */
+	/* events: nchan's publisher location, "unix:PATH" or "HOST:PORT";
+	   NULL (the default): no live updates, pages poll */
+	char		*events_publisher;
 	/* locks and tasks, in file order */
 	struct conf_lock *locks;
 	size_t		 nlocks;

@@ -118,6 +118,8 @@ int	conf_load_results(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
 int	conf_load_sessions(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
+int	conf_load_events(struct conf_ctx *, const config_setting_t *root,
+	    struct conf *c);
 int	conf_load_locks(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
 int	conf_load_tasks(struct conf_ctx *, const config_setting_t *root,

@@ -22,6 +22,7 @@ static const char *const conf_server_keys[] = {
 };
 static const char *const conf_results_keys[] = { "ttl", "max_bytes", NULL };
 static const char *const conf_sessions_keys[] = { "max_active", NULL };
+static const char *const conf_events_keys[] = { "publisher", NULL };
 
 /*
  * Responder threads when the file says nothing: twice the online CPUs, at
@@ -177,5 +178,27 @@ conf_load_sessions(struct conf_ctx *ctx, const config_setting_t *root,
 	if (conf_int(ctx, g, "max_active", 1, 1000000, 2, 0, &v) == -1)
 		return -1;
 	c->max_active = (int)v;
+	return 0;
+}
+
+/* The events group: where live updates are published (nchan). */
+int
+conf_load_events(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g, *s;
+	const char		*why;
+
+	if (conf_group(ctx, root, "events", &g) == -1)
+		return -1;
+	if (g != NULL && conf_check_keys(ctx, g, conf_events_keys) == -1)
+		return -1;
+	if (conf_str(ctx, g, "publisher", NULL, 0, &c->events_publisher,
+	    &s) == -1)
+		return -1;
+	if (s != NULL && conf_listen_ok(c->events_publisher, &why) == -1) {
+		conf_serr(ctx, s, "%s", why);
+		return -1;
+	}
 	return 0;
 }

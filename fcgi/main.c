@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "conf.h"
+#include "events.h"
 #include "exec.h"
 #include "journal.h"
 #include "kernel.h"
@@ -25,12 +26,14 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sluice [-qRt] [-c file] [-l listen] "
-	    "[-p key] [-s state] [-T templates]\n"
+	fprintf(stderr, "usage: sluice [-qRt] [-c file] [-e publisher] "
+	    "[-l listen] [-p key] [-s state] [-T templates]\n"
 	    "  -c file       config file (default %s/sluice.conf)\n"
 	    "  -t            check the config (and templates) and exit\n"
 	    "  -p key        print one setting as sluice reads it and exit\n"
 	    "                (e.g. server.max_body, in decimal)\n"
+	    "  -e publisher  override events.publisher (unix:PATH or "
+	    "HOST:PORT)\n"
 	    "  -l listen     override server.listen (unix:PATH or HOST:PORT)\n"
 	    "  -s state      override server.state\n"
 	    "  -T templates  override server.templates\n"
@@ -41,18 +44,21 @@ usage(void)
 }
 
 /*
- * -p: prints the value of key on stdout, with the -l, -s and -T overrides
+ * -p: prints the value of key on stdout, with the -e, -l, -s and -T overrides
  * applied as the responder would. Returns the exit status.
  */
 static int
 print_value(const struct conf *conf, const char *key,
-    const struct server_opts *o, const char *state, const char *templates)
+    const struct server_opts *o, const char *state, const char *templates,
+    const char *publisher)
 {
 	char	 v[4096];
 	size_t	 i;
 
 	if (strcmp(key, "server.listen") == 0 && o->listen != NULL)
 		snprintf(v, sizeof(v), "%s", o->listen);
+	else if (strcmp(key, "events.publisher") == 0 && publisher != NULL)
+		snprintf(v, sizeof(v), "%s", publisher);
 	else if (strcmp(key, "server.state") == 0)
 		snprintf(v, sizeof(v), "%s", state);
 	else if (strcmp(key, "server.templates") == 0)
@@ -91,6 +97,7 @@ struct main_opts {
 	const char		*state;		/* -s, or NULL: the config's */
 	const char		*templates;	/* -T, or NULL: the config's */
 	const char		*print_key;	/* -p, or NULL */
+	const char		*publisher;	/* -e, or NULL: the config's */
 	int			 test_only;	/* -t */
 	int			 allow_root;	/* -R */
 	struct server_opts	 sopts;		/* -l, -q; the file and the
@@ -105,9 +112,10 @@ parse_options(int argc, char *argv[], struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->path = SLUICE_SYSCONFDIR "/sluice.conf";
-	while ((ch = getopt(argc, argv, "c:l:p:qRs:tT:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:e:l:p:qRs:tT:")) != -1) {
 		switch (ch) {
 		case 'c': o->path = optarg; break;
+		case 'e': o->publisher = optarg; break;
 		case 'l': o->sopts.listen = optarg; break;
 		case 'p': o->print_key = optarg; break;
 		case 'q': o->sopts.quiet = 1; break;
@@ -124,6 +132,33 @@ parse_options(int argc, char *argv[], struct main_opts *o)
 	o->sopts.config = o->path;
 	o->sopts.state = o->state;
 	o->sopts.templates = o->templates;
+}
+
+/*
+ * Live updates, when a publisher is named (-e, else events.publisher):
+ * the publisher thread, and the app told of it. A later SIGHUP keeps
+ * this publisher. 0, or -1 with err.
+ */
+static int
+start_events(const struct main_opts *o, const struct conf *conf,
+    struct sched *sched, struct app *app,
+    const unsigned char secret[APP_SECRET_LEN], const char *state,
+    struct events **out, char *err, size_t errlen)
+{
+	const char	*addr = o->publisher != NULL ? o->publisher :
+			    conf->events_publisher;
+
+	*out = NULL;
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	/* The state directory is this responder's own: its gauges' key. */
+	if ((*out = events_start(sched, addr, secret, state, stderr, err,
+	    errlen)) == NULL)
+		return -1;
+	app_set_events(app, *out, state);
+	fprintf(stderr, "level=info msg=\"live updates\" publisher=%s\n",
+	    addr);
+	return 0;
 }
 
 /* server_opts.reconfigure: the workers take the reloaded config. */
@@ -146,6 +181,7 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	struct sched		*sched = NULL;
 	struct exec		*exec = NULL;
 	struct app		*app = NULL;
+	struct events		*events = NULL;
 	struct sched_opts	 schopts;
 	struct server_opts	 sopts = o->sopts;
 	unsigned char		 secret[APP_SECRET_LEN];
@@ -177,6 +213,9 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 		goto fail;
 	}
 	app_set_device_stats(app, exec_device_stats, exec);
+	if (start_events(o, conf, sched, app, secret, state, &events, err,
+	    sizeof(err)) == -1)
+		goto fail;
 	sopts.reconfigure = reconfigure_workers;
 	sopts.reconfigure_arg = exec;
 	if (server_run(app, sched, conf, &sopts, err, sizeof(err)) == -1) {
@@ -206,6 +245,7 @@ out:
 	 * The workers first (their events go to the scheduler); the
 	 * scheduler may run on a reloaded conf that app_free frees.
 	 */
+	events_stop(events);	/* it reads the scheduler */
 	exec_destroy(exec);
 	if (sched != NULL)
 		sched_destroy(sched);
@@ -242,7 +282,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	if (o.print_key != NULL) {
-		rc = print_value(conf, o.print_key, &o.sopts, state, templates);
+		rc = print_value(conf, o.print_key, &o.sopts, state, templates,
+		    o.publisher);
 		goto out;
 	}
 	if (o.test_only) {

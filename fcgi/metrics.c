@@ -298,6 +298,15 @@ render_server(struct buf *b, const struct metrics_snapshot *snap)
 	    "sluice_config_reloads_total{result=\"error\"} %llu\n",
 	    (unsigned long long)ms->reloads,
 	    (unsigned long long)ms->reload_errors);
+	head(b, "sluice_events_total", "counter",
+	    "Live updates: messages nginx's nchan took (published), lost "
+	    "because it could not be reached (dropped), job streams ended.");
+	buf_printf(b, "sluice_events_total{result=\"published\"} %llu\n"
+	    "sluice_events_total{result=\"dropped\"} %llu\n"
+	    "sluice_events_total{result=\"ended\"} %llu\n",
+	    (unsigned long long)ms->events_published,
+	    (unsigned long long)ms->events_dropped,
+	    (unsigned long long)ms->events_ended);
 	head(b, "sluice_start_time_seconds", "gauge",
 	    "Start time of the process, Unix seconds.");
 	buf_printf(b, "sluice_start_time_seconds %.3f\n", ms->start_time_s);
@@ -476,6 +485,9 @@ server_json(const struct metrics_server *ms, const char *version, int *ok)
 	    ms->draining != 0, "devices", ms->devices, "reloads",
 	    jcount(ms->reloads), "reload_errors", jcount(ms->reload_errors));
 	server_requests_json(o, ms, ok);
+	jset(o, "events", json_pack("{s:b,s:o,s:o,s:o}", "on", ms->events != 0,
+	    "published", jcount(ms->events_published), "dropped",
+	    jcount(ms->events_dropped), "ended", jcount(ms->events_ended)), ok);
 	return o;
 }
 

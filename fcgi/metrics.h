@@ -25,6 +25,9 @@ struct metrics_server {
 	int		 devices;		/* CUDA devices the locks name */
 	double		 uptime_s, start_time_s;
 	uint64_t	 reloads, reload_errors;
+	/* Live updates (events.h): on, and their counters. */
+	int		 events;
+	uint64_t	 events_published, events_dropped, events_ended;
 	/* Requests answered, by status / 100 and by status - 100. */
 	uint64_t	 requests[METRICS_STATUS_CLASSES];
 	uint64_t	 by_status[METRICS_STATUS_CODES];

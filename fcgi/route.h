@@ -16,6 +16,8 @@ enum route_id {
 	ROUTE_JOB_CANCEL,	/* POST /jobs/{id}/cancel        */
 	ROUTE_JOB_FILE,		/* GET  /jobs/{id}/files/{name}  */
 	ROUTE_JOB_INPUT,	/* GET  /jobs/{id}/inputs/{name} */
+	ROUTE_JOB_EVENTS,	/* GET  /jobs/{id}/events        */
+	ROUTE_EVENTS,		/* GET  /events                  */
 	ROUTE_SESSION,		/* GET  /session.json            */
 	ROUTE_STATUS,		/* GET  /status.json             */
 	ROUTE_METRICS,		/* GET  /metrics                 */

@@ -118,6 +118,7 @@ sched_free_all(struct sched *s)
 		SLIST_REMOVE_HEAD(&s->retired, retired);
 		stask_free(st);
 	}
+	sched_ev_free(s);
 	free(s->runners);
 	free(s->locks);
 	free(s->tasks);
@@ -692,6 +693,7 @@ sched_job_progress(struct sched *s, const char *id, double fraction,
 		free(j->job.progress_message);
 		j->job.progress_message = m;
 		m = NULL;
+		sched_ev_job(s, j);
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(m);

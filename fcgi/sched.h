@@ -183,6 +183,24 @@ void		 sched_kick(struct sched *);
 enum sched_rc	 sched_lookup(struct sched *, const char *id,
 		    const char *session, struct job *out);
 
+/*
+ * Live updates. notify(arg) is called, under the scheduler's mutex (it
+ * must not block or call back: an eventfd write), when something a
+ * watcher sees has changed since the last sched_events_take. Any thread.
+ */
+void		 sched_events_attach(struct sched *, void (*notify)(void *),
+		    void *arg);
+/*
+ * What changed since the last call: the ids of at most max jobs whose
+ * state, progress or shown place in the queue changed (each once; the
+ * rest waits for the next call), and in *gauges whether a lock's or a
+ * task's numbers did. The places are found by one pass over the waiters
+ * (O(waiters) under the mutex) at most every 100 ms; *again_ms says when
+ * to call again for what is left (-1: nothing is). Any thread.
+ */
+size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],
+		    size_t max, int *gauges, int *again_ms);
+
 /* Live counts of one lock by config index: busy slots and waiters. */
 void		 sched_lock_counts(struct sched *, size_t lock_index,
 		    int *busy, int *queued);

@@ -148,6 +148,7 @@ sched_enqueue(struct sched *s, struct sjob *j)
 			signal = 1;	/* a new head: a new wait deadline */
 	}
 	j->st->nqueued++;
+	sched_ev_queues(s);
 	if (signal)
 		pthread_cond_signal(&s->timer_cv);
 }
@@ -161,6 +162,7 @@ dequeue(struct sched *s, struct sjob *j)
 	for (i = 0; i < j->nlocks; i++)
 		lock_unwait(sjob_lock(s, j, i), &j->locks[i].w);
 	j->st->nqueued--;
+	sched_ev_queues(s);
 }
 
 /* Audit: counts a start on a fifo lock ahead of a startable earlier job. */
@@ -229,6 +231,8 @@ sjob_start(struct sched *s, struct sjob *j)
 	TAILQ_INSERT_TAIL(&s->running.head, j, state_link);
 	s->running.n++;
 	STAILQ_INSERT_TAIL(&s->ready, j, ready);
+	sched_ev_job(s, j);
+	sched_ev_queues(s);
 	/*
 	 * A runner that just finished a job runs the first job its dispatch
 	 * starts itself (it is awake and holds the mutex): waking another
@@ -400,6 +404,8 @@ sjob_end(struct sched *s, struct sjob *j, enum job_state state,
 	j->job.result = result;
 	j->job.error = error;
 	j->job.has_png = has_png;
+	sched_ev_job(s, j);
+	sched_ev_queues(s);
 	j->sess->active--;
 	sched_sess_put(s, j->sess);
 	j->sess = NULL;

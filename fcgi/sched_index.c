@@ -232,6 +232,8 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 	j->job.slot = -1;
 	j->job.position = -1;
 	j->job.eta_ms = -1;
+	j->ev_pos = -1;
+	j->ev_eta = -1;
 	return j;
 }
 

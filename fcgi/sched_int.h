@@ -94,6 +94,11 @@ struct sjob {
 	size_t			 wlock;		/* its worker lock (index in locks[]) */
 	int			 device;	/* its slot's device index; -1: cpu */
 	int64_t			 enq_ns, start_ns;
+	/* Live updates (sched_events.c): on the changed list; what a
+	   watcher was last shown of its place (-1: nothing yet). */
+	int			 ev_marked;
+	int			 ev_pos;
+	int64_t			 ev_eta;
 	LIST_ENTRY(sjob)	 by_id, by_nonce;
 	STAILQ_ENTRY(sjob)	 ready;
 	TAILQ_ENTRY(sjob)	 state_link;	/* running or finished list */
@@ -125,6 +130,23 @@ struct rewrite {
 	SLIST_ENTRY(rewrite)	 link;
 };
 SLIST_HEAD(rewrite_list, rewrite);
+
+/*
+ * Live updates (sched_events.c): what changed since the publisher last
+ * took it. The changed jobs are ids (copies: a job may be freed before
+ * the publisher comes), each once; the queues flag asks for one pass
+ * over the waiters, which marks those whose shown place moved.
+ */
+struct sched_ev {
+	char			(*ids)[JOB_ID_LEN + 1];
+	size_t			 n, cap;
+	int			 queues;	/* a waiter list changed */
+	int			 gauges;	/* a lock's or task's numbers */
+	int64_t			 pass_ns;	/* last pass over the waiters */
+	int			 woken;		/* notify called since the take */
+	void			(*notify)(void *);
+	void			*arg;
+};
 
 struct sched {
 	const struct conf	*conf;
@@ -158,6 +180,7 @@ struct sched {
 	int			 nrunners;
 	pthread_t		 timer;
 	int			 timer_started;
+	struct sched_ev		 ev;
 };
 
 /* The job whose entry of some lock w is (container_of, twice). */
@@ -170,6 +193,11 @@ sjob_of_waiter(struct lock_waiter *w)
 	return (struct sjob *)((char *)(jl - jl->pos) -
 	    offsetof(struct sjob, locks));
 }
+
+/* sched_events.c (under mu): j changed; a waiter list changed. */
+void		 sched_ev_job(struct sched *, struct sjob *);
+void		 sched_ev_queues(struct sched *);
+void		 sched_ev_free(struct sched *);
 
 /* sched_log.c: one key=value line per transition on opts.log (or none). */
 int64_t		 sched_mono_ns(void);
@@ -246,6 +274,7 @@ void		 sched_threads_stop(struct sched *);
 int64_t		 sched_eta_ms(struct sched *, const struct stask *,
 		    const struct sjob *self, int *pos);
 double		 sched_first_end_ms(struct sched *, size_t li, int64_t now);
+double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
 int		 sched_retry_after_secs(double ms);
 
 #endif

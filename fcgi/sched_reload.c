@@ -306,6 +306,7 @@ sched_reconfigure(struct sched *s, const struct conf *conf, char *err,
 	reload_commit(s, &r);
 	(void)sched_runners_grow(s, runners_wanted(s, conf));
 	sched_dispatch(s);
+	sched_ev_queues(s);	/* other locks, other places */
 	pthread_cond_broadcast(&s->timer_cv);
 	rc = 0;
 	goto out;

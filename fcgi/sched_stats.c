@@ -22,8 +22,8 @@ const char *const sched_state_names[SCHED_NSTATES] = {
 };
 
 /* Under mu: estimated ms of work left in the jobs running on lock li. */
-static double
-running_left_ms(struct sched *s, size_t li, int64_t now)
+double
+sched_running_left_ms(struct sched *s, size_t li, int64_t now)
 {
 	struct sjob	*j;
 	double		 left, sum = 0;
@@ -91,8 +91,8 @@ sched_eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
 		*pos = n;
 	eta = st->ema_ms;
 	if (n > 0 || !lock_has_room(L))
-		eta += (ahead_ms + running_left_ms(s, li, sched_mono_ns())) /
-		    L->cl->slots;
+		eta += (ahead_ms + sched_running_left_ms(s, li,
+		    sched_mono_ns())) / L->cl->slots;
 	return (int64_t)ceil(eta);
 }
 

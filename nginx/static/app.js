@@ -1,7 +1,10 @@
 /*
  * Sluice: progressive enhancement, no framework. Without JavaScript the job
- * page refreshes itself (meta refresh); with it, the page polls the job
- * JSON and updates in place, announcing changes through aria-live.
+ * page refreshes itself (meta refresh); with it, the page listens to the
+ * job's event stream (EventSource on /jobs/ID/events, held by nginx's
+ * nchan) and updates in place, announcing changes through aria-live. When
+ * the stream cannot be had (a plain nginx, an error), it polls the job
+ * JSON instead. The app page's lock meters and task ETAs follow /events.
  *
  * A change of phase (queued -> running -> done/failed/...) brings new
  * markup (Cancel button, result table, image): the page fetches its own
@@ -39,6 +42,8 @@
       b.disabled = false; b.textContent = "Run";
     });
   });
+
+  gauges();
 
   var job = document.getElementById("job");
   if (!job) return;
@@ -133,6 +138,55 @@
 
   function again(ms) { setTimeout(poll, ms); }
 
+  /* One job JSON, from a poll or an event: shown, or the phase swapped. */
+  function apply(j) {
+    if (update(j) === "wait") return Promise.resolve(true);
+    return swap(j.state).then(function () { return true; }, function () {
+      window.location.reload();
+      return false;
+    });
+  }
+
+  /*
+   * The stream. Events come in order; a phase change swaps the markup.
+   * After a reconnect the JSON is fetched once, so that nothing missed
+   * while it was away stays unshown. The stream failing before its first
+   * event (no nchan, a 503) means polling; so does one that keeps failing.
+   */
+  function listen() {
+    if (!window.EventSource) return false;
+    var es, opened = false, errors = 0, chain = Promise.resolve(true);
+    try {
+      es = new EventSource(job.getAttribute("data-events"));
+    } catch (e) { return false; }
+    es.addEventListener("job", function (ev) {
+      var j;
+      try { j = JSON.parse(ev.data); } catch (e) { return; }
+      chain = chain.then(function () { return apply(j); }).then(function () {
+        if (final(state)) es.close();
+      });
+    });
+    es.onopen = function () {
+      if (opened && errors > 0) resync();
+      opened = true;
+      errors = 0;
+    };
+    es.onerror = function () {
+      errors++;
+      if (es.readyState === 2 || !opened || errors > 3) {
+        es.close();
+        if (!final(state)) again(delay);
+      }
+    };
+    return true;
+  }
+
+  function resync() {
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(apply).catch(function () {});
+  }
+
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -150,5 +204,32 @@
       })
       .catch(function () { delay = Math.min(delay * 2, 5000); again(delay); });
   }
-  again(delay);
+  if (!listen()) again(delay);
+
+  /* The app page: lock meters and task ETAs from /events (no fallback:
+     they are shown right at every page load). */
+  function gauges() {
+    var locks = document.querySelector(".lock-list");
+    if (!locks || !window.EventSource) return;
+    var es;
+    try { es = new EventSource("/events"); } catch (e) { return; }
+    es.addEventListener("gauges", function (ev) {
+      var g;
+      try { g = JSON.parse(ev.data); } catch (e) { return; }
+      (g.locks || []).forEach(function (l) {
+        var li = document.querySelector('.lock[data-lock="' + l.name + '"]');
+        if (!li) return;
+        var busy = li.querySelector(".busy"), queued = li.querySelector(".queued");
+        var fill = li.querySelector(".meter-fill");
+        if (busy && busy.textContent !== String(l.busy)) busy.textContent = l.busy;
+        if (queued && queued.textContent !== String(l.queued)) queued.textContent = l.queued;
+        if (fill) fill.style.width = Math.round(100 * l.busy / Math.max(1, l.slots)) + "%";
+      });
+      (g.tasks || []).forEach(function (t) {
+        var eta = document.querySelector('form.task[data-task="' + t.name + '"] .eta');
+        if (eta && t.eta_ms !== null) eta.textContent = (t.eta_ms / 1000).toFixed(1);
+      });
+    });
+    es.onerror = function () { if (es.readyState === 2) es.close(); };
+  }
 })();

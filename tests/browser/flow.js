@@ -185,6 +185,73 @@ test('with JS: burn runs, the page updates in place to done, aria-live announces
 });
 
 /*
+ * Live updates: the job page follows its event stream (nchan), so a
+ * finished job is on screen at once, not at the next poll. The bound is
+ * functional and loose on purpose (make bench measures the latency).
+ */
+test('live: done on screen within 300 ms of finished_ms, the progress bar moves, no polling', async () => {
+	const page = await session();
+	const seen = [];
+	page.on('request', (r) => seen.push(new URL(r.url()).pathname));
+	await page.goto('/');
+	const id = await run(page, 'burn', { ms: 2000 });
+	await page.evaluate(() => {
+		window.__progress = [];
+		window.__doneAt = null;
+		const job = document.getElementById('job');
+		new MutationObserver(() => {
+			const p = document.getElementById('job-progress');
+			if (p && p.value && window.__progress[window.__progress.length - 1] !== p.value)
+				window.__progress.push(p.value);
+			if (job.dataset.state === 'done' && window.__doneAt === null)
+				window.__doneAt = Date.now();
+		}).observe(job, { attributes: true, childList: true, subtree: true });
+	});
+	await page.waitForFunction(() => window.__doneAt !== null, null, { timeout: 30000 });
+	const doneAt = await page.evaluate(() => window.__doneAt);
+	const j = await (await page.context().request.get(`/jobs/${id}.json`)).json();
+	eq(j.state, 'done', 'job JSON');
+	const late = doneAt - j.finished_ms;
+	assert(late <= 300, `done shown ${late} ms after finished_ms`);
+	const progress = await page.evaluate(() => window.__progress);
+	assert(progress.length >= 2 && progress[progress.length - 1] > progress[0],
+	    `the progress bar did not move: ${JSON.stringify(progress)}`);
+	assert(seen.includes(`/jobs/${id}/events`), 'the page never opened its event stream');
+	const polls = seen.filter((p) => p === `/jobs/${id}.json`).length;
+	assert(polls <= 1, `the page polled the JSON ${polls} times while streaming`);
+});
+
+test('live: when the stream is refused (no nchan), the page polls and still completes', async () => {
+	const page = await session();
+	await page.route('**/jobs/*/events', (r) => r.fulfill({
+		status: 503, contentType: 'application/json',
+		body: '{"error":"live updates are off here"}',
+	}));
+	await page.goto('/');
+	await run(page, 'burn', { ms: 500 });
+	await arm(page);
+	await page.waitForFunction(() => document.getElementById('job').dataset.state === 'done',
+	    null, { timeout: 30000 });
+	assert(await armed(page), 'the page was reloaded (marker lost)');
+});
+
+test('live: the app page gauges follow another session submitting', async () => {
+	const watcher = await session(), other = await session();
+	await watcher.goto('/');
+	await watcher.evaluate(() => { window.__sluiceMarker = 42; });
+	const busy = watcher.locator('.lock[data-lock="one"] .busy');
+	eq((await busy.textContent()).trim(), '0', 'lock one idle at first');
+	await submitHttp(other.context(), 'burn', { ms: 1500 });
+	await watcher.waitForFunction(() =>
+	    document.querySelector('.lock[data-lock="one"] .busy').textContent.trim() === '1',
+	    null, { timeout: 10000 });
+	await watcher.waitForFunction(() =>
+	    document.querySelector('.lock[data-lock="one"] .busy').textContent.trim() === '0',
+	    null, { timeout: 15000 });
+	assert(await armed(watcher), 'the app page was reloaded (marker lost)');
+});
+
+/*
  * Queue scenario on lock "one" (1 slot, queue 2). The job holding the slot
  * is submitted over plain HTTP (no page to render, so its start does not
  * depend on how fast the browser is) and runs BLOCK_MS, long enough for two

@@ -89,6 +89,10 @@ known_snapshot(struct metrics_snapshot *snap)
 	snap->server.start_time_s = 1700000000.5;
 	snap->server.reloads = 3;
 	snap->server.reload_errors = 1;
+	snap->server.events = 1;
+	snap->server.events_published = 40;
+	snap->server.events_dropped = 3;
+	snap->server.events_ended = 5;
 	snap->server.requests[2] = 20;
 	snap->server.requests[4] = 7;
 	snap->server.by_status[200 - 100] = 18;
@@ -233,7 +237,10 @@ Test(metrics, status_json_keys_in_order)
 	cr_expect_str_eq(keys, "server,locks,tasks,devices");
 	keys_of(json_object_get(o, "server"), keys, sizeof(keys));
 	cr_expect_str_eq(keys, "version,uptime_s,threads,threads_busy,"
-	    "draining,devices,reloads,reload_errors,requests,status");
+	    "draining,devices,reloads,reload_errors,requests,status,events");
+	keys_of(json_object_get(json_object_get(o, "server"), "events"),
+	    keys, sizeof(keys));
+	cr_expect_str_eq(keys, "on,published,dropped,ended");
 	keys_of(json_object_get(json_object_get(o, "server"), "requests"),
 	    keys, sizeof(keys));
 	cr_expect_str_eq(keys, "1xx,2xx,3xx,4xx,5xx");
@@ -358,6 +365,12 @@ Test(metrics, both_renderings_carry_the_same_values)
 		{ "sluice_devices", { "server", "devices" }, 1 },
 		{ "sluice_config_reloads_total{result=\"ok\"}", { "server",
 		    "reloads" }, 1 },
+		{ "sluice_events_total{result=\"published\"}", { "server",
+		    "events", "published" }, 1 },
+		{ "sluice_events_total{result=\"dropped\"}", { "server",
+		    "events", "dropped" }, 1 },
+		{ "sluice_events_total{result=\"ended\"}", { "server",
+		    "events", "ended" }, 1 },
 	};
 	struct metrics_snapshot	 snap;
 	json_t			*o;

@@ -34,6 +34,10 @@ static const struct route_case cases[] = {
 	{ "GET", "/jobs/" ID "/inputs/photo", 200, ROUTE_JOB_INPUT, ID, NULL },
 	{ "POST", "/jobs/" ID "/files/image", 405, ROUTE_JOB_FILE, ID,
 	    "GET, HEAD" },
+	{ "GET", "/jobs/" ID "/events", 200, ROUTE_JOB_EVENTS, ID, NULL },
+	{ "POST", "/jobs/" ID "/events", 405, ROUTE_JOB_EVENTS, ID,
+	    "GET, HEAD" },
+	{ "GET", "/events", 200, ROUTE_EVENTS, "", NULL },
 	{ "GET", "/session.json", 200, ROUTE_SESSION, "", NULL },
 	{ "GET", "/status.json", 200, ROUTE_STATUS, "", NULL },
 	{ "GET", "/metrics", 200, ROUTE_METRICS, "", NULL },
@@ -163,6 +167,7 @@ Test(route, names)
 		[ROUTE_JOB_PAGE] = "job_page", [ROUTE_JOB_JSON] = "job_json",
 		[ROUTE_JOB_PNG] = "job_png", [ROUTE_JOB_CANCEL] = "job_cancel",
 		[ROUTE_JOB_FILE] = "job_file", [ROUTE_JOB_INPUT] = "job_input",
+		[ROUTE_JOB_EVENTS] = "job_events", [ROUTE_EVENTS] = "events",
 		[ROUTE_SESSION] = "session", [ROUTE_STATUS] = "status",
 		[ROUTE_METRICS] = "metrics", [ROUTE_HEALTHZ] = "healthz",
 	};

@@ -2341,3 +2341,128 @@ Test(sched, exec_failing_task_fails_its_jobs_at_once, .timeout = 60)
 	sched_destroy(x.s);
 	freeconf(c);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Live updates: what sched_events_take hands the publisher. */
+
+static atomic_int notified;
+
+static void
+count_notify(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&notified, 1);
+}
+
+/* Takes what changed (waiting out the pass interval); the count. */
+static size_t
+take_all(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
+    int *gauges)
+{
+	int	 again;
+	size_t	 n;
+
+	usleep(110000);
+	n = sched_events_take(s, ids, max, gauges, &again);
+	return n;
+}
+
+static int
+has_id(char (*ids)[JOB_ID_LEN + 1], size_t n, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+Test(sched, events_mark_state_progress_and_places, .timeout = 60)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 ids[4][JOB_ID_LEN + 1], got[16][JOB_ID_LEN + 1];
+	size_t		 n;
+	int		 i, gauges;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	atomic_store(&notified, 0);
+	sched_events_attach(s, count_notify, NULL);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_expect_gt(atomic_load(&notified), 0, "the publisher was woken");
+	n = take_all(s, got, 16, &gauges);
+	cr_expect_eq(n, 4, "the running job and the three new waiters");
+	for (i = 0; i < 4; i++)
+		cr_expect(has_id(got, n, ids[i]), "%d", i);
+	cr_expect(gauges);
+	cr_expect_eq(take_all(s, got, 16, &gauges), 0, "nothing new");
+	cr_expect_not(gauges);
+	sched_job_progress(s, ids[0], 0.5, "half");
+	n = take_all(s, got, 16, &gauges);
+	cr_expect(n == 1 && strcmp(got[0], ids[0]) == 0, "progress: one");
+	cr_expect_eq(sched_cancel(s, ids[3], NULL), SCHED_OK);
+	n = take_all(s, got, 16, &gauges);
+	cr_expect(has_id(got, n, ids[3]), "the cancelled job");
+	cr_expect_not(has_id(got, n, ids[1]), "whose place did not move");
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	n = take_all(s, got, 16, &gauges);
+	for (i = 0; i < 3; i++)
+		cr_expect(has_id(got, n, ids[i]), "ended: %d", i);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * 2000 waiters: the head leaving moves every place by one, and only the
+ * few whose shown place or ETA moved visibly are handed over.
+ */
+Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
+    .timeout = 120)
+{
+	enum { N = 2000 };
+	struct tlock	 tl[] = { { "one", 1, N + 10, 0, CONF_ORDER_FIFO,
+			    NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, N + 10);
+	struct hctx	 h;
+	struct sched	*s;
+	char		(*ids)[JOB_ID_LEN + 1], (*got)[JOB_ID_LEN + 1];
+	size_t		 n, total = 0;
+	int		 i, gauges, again;
+
+	cr_assert_not_null(ids = calloc(N + 1, sizeof(*ids)));
+	cr_assert_not_null(got = calloc(N + 1, sizeof(*got)));
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	sched_events_attach(s, count_notify, NULL);
+	for (i = 0; i <= N; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	/* The first pass shows everyone a place: all of them, in batches. */
+	usleep(110000);
+	do {
+		n = sched_events_take(s, got, 256, &gauges, &again);
+		total += n;
+	} while (n > 0);
+	cr_expect_eq(total, N + 1);
+	cr_expect_eq(sched_cancel(s, ids[1], NULL), SCHED_OK); /* the head */
+	n = take_all(s, got, N + 1, &gauges);
+	cr_expect_geq(n, 10, "the first places moved");
+	cr_expect_leq(n, 40, "%zu of %d waiters for one move", n, N);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+	free(ids);
+	free(got);
+}

@@ -1,0 +1,233 @@
+/*
+ * sched_events: what changed, for live updates (app_events.c publishes
+ * it). The scheduler only marks: a job whose state or progress changed
+ * goes on a list of ids (once), a changed waiter list sets a flag; both
+ * cost O(1) under the mutex and wake the publisher through its notify
+ * hook. The publisher's sched_events_take does the one costly part, at
+ * most every SCHED_EV_PASS_MS: a pass over the waiters that marks those
+ * whose place *as shown* moved (exact below SCHED_EV_EXACT, else by a
+ * tenth; an ETA by a tenth, or a second under ten), so that one dispatch
+ * in a queue of 10,000 publishes a few tens of events, not 10,000: a
+ * waiter at place p moves by 1/p of its place per dispatch, so only the
+ * first ten or so, and those whose moves added up to a tenth, go out.
+ *
+ * Functions run under sched.mu unless their comment says otherwise.
+ */
+#include <sys/queue.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched_int.h"
+
+#define SCHED_EV_PASS_MS	100	/* at most one pass per this */
+#define SCHED_EV_EXACT		10	/* positions shown exactly below */
+
+/* Wakes the publisher once per batch of changes (until it takes them). */
+static void
+ev_wake(struct sched *s)
+{
+	if (s->ev.notify != NULL && !s->ev.woken) {
+		s->ev.woken = 1;
+		s->ev.notify(s->ev.arg);
+	}
+}
+
+/* Puts j's id on the changed list (once). */
+static void
+ev_mark(struct sched *s, struct sjob *j)
+{
+	char	(*grown)[JOB_ID_LEN + 1];
+	size_t	 ncap;
+
+	if (j->ev_marked || s->ev.notify == NULL)
+		return;
+	if (s->ev.n == s->ev.cap) {
+		ncap = s->ev.cap != 0 ? s->ev.cap * 2 : 64;
+		if ((grown = realloc(s->ev.ids, ncap * sizeof(*grown))) ==
+		    NULL)
+			return;	/* the next change marks it again */
+		s->ev.ids = grown;
+		s->ev.cap = ncap;
+	}
+	memcpy(s->ev.ids[s->ev.n++], j->job.id, JOB_ID_LEN + 1);
+	j->ev_marked = 1;
+	ev_wake(s);
+}
+
+void
+sched_ev_job(struct sched *s, struct sjob *j)
+{
+	ev_mark(s, j);
+	if (!s->ev.gauges) {
+		s->ev.gauges = 1;
+		ev_wake(s);
+	}
+}
+
+void
+sched_ev_queues(struct sched *s)
+{
+	if (!s->ev.queues) {
+		s->ev.queues = 1;
+		ev_wake(s);
+	}
+	if (!s->ev.gauges) {
+		s->ev.gauges = 1;
+		ev_wake(s);
+	}
+}
+
+void
+sched_ev_free(struct sched *s)
+{
+	free(s->ev.ids);
+	memset(&s->ev, 0, sizeof(s->ev));
+}
+
+/* 1 when a place shown as old would be shown otherwise as now. */
+static int
+pos_moved(int old, int now)
+{
+	if (old < 0)
+		return 1;
+	if (old < SCHED_EV_EXACT || now < SCHED_EV_EXACT)
+		return old != now;
+	return abs(now - old) * 10 >= old;
+}
+
+/*
+ * The same for an ETA: by a second while under ten, else by a tenth.
+ * (Pages show whole seconds, so less than a second is never visible;
+ * and a second everywhere would move every waiter of a long queue at
+ * each start of a job that takes a second or more.)
+ */
+static int
+eta_moved(int64_t old, int64_t now)
+{
+	int64_t	 d = now > old ? now - old : old - now;
+
+	return old < 0 || (d >= 1000 && d * 10 >= old);
+}
+
+static int
+waiter_cmp(const void *a, const void *b, void *arg)
+{
+	const struct lock_waiter *x = *(const struct lock_waiter *const *)a;
+	const struct lock_waiter *y = *(const struct lock_waiter *const *)b;
+
+	return lock_before(arg, x, y) ? -1 : lock_before(arg, y, x);
+}
+
+/*
+ * The waiters of lock li in turn order, into *out (malloc'd; the caller
+ * frees): list order for fifo, sorted by (turn, seq) for fair. Returns
+ * the count, or -1 on ENOMEM.
+ */
+static int
+waiters_in_order(struct sched *s, size_t li, struct lock_waiter ***out)
+{
+	struct lock		*L = &s->locks[li];
+	struct lock_waiter	*w, **v;
+	int			 n = 0;
+
+	*out = NULL;
+	if (L->nwait == 0)
+		return 0;
+	if ((v = malloc((size_t)L->nwait * sizeof(*v))) == NULL)
+		return -1;
+	TAILQ_FOREACH(w, &L->waiters, link)
+		if (n < L->nwait)
+			v[n++] = w;
+	if (L->cl->order == CONF_ORDER_FAIR)
+		qsort_r(v, (size_t)n, sizeof(*v), waiter_cmp, L);
+	*out = v;
+	return n;
+}
+
+/*
+ * Marks the waiters of lock li whose first lock it is and whose shown
+ * place moved: position and ETA as sched_eta_ms computes them, for all
+ * of them in one walk (a running sum of the estimates ahead).
+ */
+static void
+pass_lock(struct sched *s, size_t li, int64_t now)
+{
+	struct lock		*L = &s->locks[li];
+	struct lock_waiter	**v;
+	struct sjob		*j;
+	double			 ahead = 0, running;
+	int64_t			 eta;
+	int			 i, n;
+
+	if ((n = waiters_in_order(s, li, &v)) <= 0)
+		return;
+	running = sched_running_left_ms(s, li, now);
+	for (i = 0; i < n; i++) {
+		j = sjob_of_waiter(v[i]);
+		if (j->locks[0].lidx == li) {
+			eta = (int64_t)ceil(j->st->ema_ms + (i > 0 ||
+			    !lock_has_room(L) ? (ahead + running) /
+			    L->cl->slots : 0));
+			if (pos_moved(j->ev_pos, i) ||
+			    eta_moved(j->ev_eta, eta)) {
+				j->ev_pos = i;
+				j->ev_eta = eta;
+				ev_mark(s, j);
+			}
+		}
+		ahead += j->st->ema_ms;
+	}
+	free(v);
+}
+
+/* Any thread, outside the mutex. */
+void
+sched_events_attach(struct sched *s, void (*notify)(void *), void *arg)
+{
+	pthread_mutex_lock(&s->mu);
+	s->ev.notify = notify;
+	s->ev.arg = arg;
+	s->ev.queues = 1;	/* the first take looks at every waiter */
+	s->ev.gauges = 1;	/* and a new stream has gauges at once */
+	pthread_mutex_unlock(&s->mu);
+	if (notify != NULL)
+		notify(arg);
+}
+
+/* Any thread, outside the mutex. */
+size_t
+sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
+    int *gauges, int *again_ms)
+{
+	struct sjob	*j;
+	int64_t		 now = sched_mono_ns(), since;
+	size_t		 i, n;
+
+	*again_ms = -1;
+	pthread_mutex_lock(&s->mu);
+	since = (now - s->ev.pass_ns) / 1000000;
+	if (s->ev.queues && since >= SCHED_EV_PASS_MS) {
+		for (i = 0; i < s->nlocks; i++)
+			pass_lock(s, i, now);
+		s->ev.queues = 0;
+		s->ev.pass_ns = now;
+	} else if (s->ev.queues)
+		*again_ms = (int)(SCHED_EV_PASS_MS - since);
+	n = s->ev.n < max ? s->ev.n : max;
+	memcpy(ids, s->ev.ids, n * sizeof(*ids));
+	memmove(s->ev.ids, s->ev.ids + n, (s->ev.n - n) * sizeof(*ids));
+	s->ev.n -= n;
+	for (i = 0; i < n; i++)
+		if ((j = sched_job_find(s, ids[i])) != NULL)
+			j->ev_marked = 0;
+	*gauges = s->ev.gauges;
+	s->ev.gauges = 0;
+	s->ev.woken = 0;
+	if (s->ev.n > 0)
+		*again_ms = 0;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
