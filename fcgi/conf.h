@@ -75,7 +75,7 @@ struct conf_task {
 struct conf {
 	char		*path;		/* the file this came from */
 	/* server */
-	char		*listen;	/* "unix:PATH" or "HOST:PORT"; default "127.0.0.1:9000" */
+	char		*listen;	/* "unix:PATH" or "HOST:PORT"; default "unix:/run/sluice/sluice.sock" */
 	int		 threads;	/* 1..1024, default 2 x CPUs (>= 4) */
 	char		*templates;	/* directory, default SLUICE_DATADIR/templates */
 	char		*state;		/* directory, default "/var/lib/sluice" */

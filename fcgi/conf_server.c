@@ -115,7 +115,7 @@ conf_load_server(struct conf_ctx *ctx, const config_setting_t *root,
 		return -1;
 	if (g != NULL && conf_check_keys(ctx, g, conf_server_keys) == -1)
 		return -1;
-	if (conf_str(ctx, g, "listen", "127.0.0.1:9000", 0, &c->listen,
+	if (conf_str(ctx, g, "listen", "unix:/run/sluice/sluice.sock", 0, &c->listen,
 	    &s) == -1)
 		return -1;
 	if (s != NULL && conf_listen_ok(c->listen, &why) == -1) {

@@ -74,6 +74,30 @@ server_block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/*
+ * Creates the directory holding socket path (one level, mode 0750) when
+ * it is missing; 0, or -1 with errno set.
+ */
+static int
+make_socket_dir(const char *path)
+{
+	char		 dir[256];
+	const char	*slash = strrchr(path, '/');
+	size_t		 n;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	if ((n = (size_t)(slash - path)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 /* Opens listen ("unix:PATH" or "HOST:PORT"), or returns fd 0 if it is a socket. */
 static int
 open_listener(const char *listen, char *err, size_t errlen)
@@ -89,6 +113,12 @@ open_listener(const char *listen, char *err, size_t errlen)
 	}
 	if (strncmp(listen, "unix:", 5) == 0) {
 		path = listen + 5;
+		/* The default /run/sluice may not exist yet (no tmpfiles.d). */
+		if (make_socket_dir(path) == -1) {
+			snprintf(err, errlen, "cannot create the directory of "
+			    "%s: %s", path, strerror(errno));
+			return -1;
+		}
 		/* Remove a stale socket of a previous run, nothing else. */
 		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(path);

@@ -91,6 +91,16 @@ v=$("$sluice" -c "$tmp/p.conf" -p server.state 2>/dev/null) || st=1
 [ "$v" = /var/lib/from-the-file ] || st=1
 ok $st "sluice -p server.state: the file's value, or -s's"
 
+# The default listen address is a unix socket (TCP lets any local user
+# forge SLUICE_SESSION); -l still overrides it.
+st=0
+v=$("$sluice" -c "$tmp/p.conf" -p server.listen 2>/dev/null) || st=1
+[ "$v" = unix:/run/sluice/sluice.sock ] || st=1
+v2=$("$sluice" -c "$tmp/p.conf" -l 127.0.0.1:9000 -p server.listen \
+    2>/dev/null) || st=1
+[ "$v2" = 127.0.0.1:9000 ] || st=1
+ok $st "sluice -p server.listen: a unix socket by default, -l's otherwise (got '$v', '$v2')"
+
 # No templates are needed to print a setting; -t adds their check.
 st=0
 "$sluice" -c "$tmp/p.conf" -T "$tmp/empty" -p server.threads \

@@ -78,7 +78,7 @@ Test(conf, example_server)
 {
 	struct conf	*c = load_good("fcgi/sluice.conf");
 
-	cr_expect_str_eq(c->listen, "127.0.0.1:9000");
+	cr_expect_str_eq(c->listen, "unix:/run/sluice/sluice.sock");
 	cr_expect_eq(c->threads, 16);
 	cr_expect_str_eq(c->templates, SLUICE_DATADIR "/templates");
 	cr_expect_str_eq(c->state, "/var/lib/sluice");
@@ -156,7 +156,7 @@ Test(conf, defaults)
 	long		 cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int		 want = cpus < 2 ? 4 : cpus > 512 ? 1024 : 2 * (int)cpus;
 
-	cr_expect_str_eq(c->listen, "127.0.0.1:9000");
+	cr_expect_str_eq(c->listen, "unix:/run/sluice/sluice.sock");
 	cr_expect_eq(c->threads, want, "threads %d, want twice the %ld CPUs "
 	    "(at least 4)", c->threads, cpus);
 	cr_expect_str_eq(c->templates, SLUICE_DATADIR "/templates");
