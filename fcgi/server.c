@@ -61,6 +61,15 @@ struct server {
 /* Seconds a connection may keep a thread waiting for a request's bytes. */
 #define SERVER_IO_TIMEOUT_S	60
 
+/*
+ * Listen backlog. nginx opens one connection per request; when thousands
+ * of browsers reopen their event streams at once (nginx restarted), a
+ * short backlog on a unix socket fails the excess at once with EAGAIN
+ * (nginx answers 502) instead of queueing them. The kernel caps it at
+ * net.core.somaxconn.
+ */
+#define SERVER_BACKLOG		65535
+
 void
 server_block_signals(void)
 {
@@ -123,10 +132,10 @@ open_listener(const char *listen, char *err, size_t errlen)
 		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unlink(path);
 		old = umask(0117);	/* socket mode 0660 */
-		fd = FCGX_OpenSocket(path, 1024);
+		fd = FCGX_OpenSocket(path, SERVER_BACKLOG);
 		umask(old);
 	} else
-		fd = FCGX_OpenSocket(listen, 1024);
+		fd = FCGX_OpenSocket(listen, SERVER_BACKLOG);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", listen,
 		    strerror(errno));
