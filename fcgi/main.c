@@ -266,6 +266,12 @@ main(int argc, char *argv[])
 	int			 rc = 1;
 
 	parse_options(argc, argv, &o);
+	/*
+	 * The journal and the results hold every session id and everyone's
+	 * output: files 0600, directories 0700, whatever the caller's umask
+	 * (the listening socket and its directory set their modes).
+	 */
+	umask(0077);
 	/* Before any thread: every thread inherits the blocked set. */
 	server_block_signals();
 

@@ -102,9 +102,9 @@ make_socket_dir(const char *path)
 	}
 	memcpy(dir, path, n);
 	dir[n] = '\0';
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
+	if (mkdir(dir, 0750) == 0)	/* nginx's group must reach the socket */
+		return chmod(dir, 0750);
+	return errno == EEXIST ? 0 : -1;
 }
 
 /* Opens listen ("unix:PATH" or "HOST:PORT"), or returns fd 0 if it is a socket. */

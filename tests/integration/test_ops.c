@@ -1,8 +1,8 @@
 /*
  * Operations through real nginx (issue 6): drain on SIGTERM, reload on
  * SIGHUP (lock grown under load, broken file refused), crash restart on
- * the same state, and /metrics checked by promtool and against
- * /status.json. Signals go to the responder itself (its pid file in the
+ * the same state, /metrics checked by promtool and against
+ * /status.json, and the state directory private to the responder. Signals go to the responder itself (its pid file in the
  * sluice-serve prefix): sluice-serve would stop nginx at once.
  */
 #include <criterion/criterion.h>
@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,49 @@ Test(ops, crash_restart_keeps_every_accepted_job)
 	cr_expect(strstr(ct, "image/png") != NULL);
 	cr_expect(r.body.len > 8 && memcmp(r.body.data, "\x89PNG", 4) == 0);
 	itest_resp_free(&r);
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/* nftw: counts what the group or others may read, and what was seen. */
+static int	 open_to_others, state_files;
+static char	 first_open[300];
+
+static int
+note_mode(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_F || type == FTW_D) {
+		state_files += type == FTW_F;
+		if ((st->st_mode & 077) && open_to_others++ == 0)
+			snprintf(first_open, sizeof(first_open), "%s: mode %04o",
+			    path, (unsigned)(st->st_mode & 07777));
+	}
+	return 0;
+}
+
+/* Issue 15 item 4: the journal holds every session id. */
+Test(ops, state_files_are_private_whatever_the_umask)
+{
+	struct itest_server	 srv;
+	char			 dir[64], state[128], log[128], sid[33], id[33];
+	mode_t			 old;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	old = umask(0);		/* the worst an operator's shell may pass on */
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	umask(old);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(&srv, sid, "mandelbrot",
+	    "width=64&height=48&iters=100", id, NULL), 0);
+	wait_state(&srv, sid, id, "done", 20000);
+	open_to_others = state_files = 0;
+	cr_assert_eq(nftw(state, note_mode, 16, FTW_PHYS), 0);
+	cr_expect_geq(state_files, 2, "jobs.db and the result: %d files",
+	    state_files);
+	cr_expect_eq(open_to_others, 0, "%d state files or directories open "
+	    "to the group or others, the first %s", open_to_others, first_open);
 	cr_expect_eq(itest_stop(&srv), 0);
 }
 
