@@ -173,6 +173,102 @@ tmpl_link_nodes(struct tmpl_set *set, const struct tmpl *t,
 	return 0;
 }
 
+/* Walk state of the partial cycle check: where each template stands. */
+struct tmpl_walk_state {
+	const struct tmpl_set	*set;
+	unsigned char		*mark;	/* 0 unseen, 1 on the path, 2 done */
+	size_t			*path;	/* the templates being walked, in order */
+	size_t			 depth;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int	tmpl_acyclic_one(struct tmpl_walk_state *, size_t);
+
+/* "FILE:LINE: partial 'x' includes itself: a > b > x" for n, under w->path. */
+static void
+tmpl_cycle_error(struct tmpl_walk_state *w, const struct tnode *n)
+{
+	const struct tmpl	*t = &w->set->v[w->path[w->depth - 1]];
+	size_t			 i, at, from = 0;
+
+	for (i = 0; i < w->depth; i++)
+		if (w->path[i] == n->partial)
+			from = i;
+	at = (size_t)snprintf(w->err, w->errlen, "%s:%d: partial '%s' "
+	    "includes itself:", t->file, n->line, w->set->v[n->partial].name);
+	for (i = from; i < w->depth && at < w->errlen; i++)
+		at += (size_t)snprintf(w->err + at, w->errlen - at, " %s >",
+		    w->set->v[w->path[i]].name);
+	if (at < w->errlen)
+		snprintf(w->err + at, w->errlen - at, " %s",
+		    w->set->v[n->partial].name);
+}
+
+static int
+tmpl_acyclic_nodes(struct tmpl_walk_state *w, const struct tnodes *ns)
+{
+	const struct tnode	*n;
+	size_t			 i;
+
+	for (i = 0; i < ns->n; i++) {
+		n = &ns->v[i];
+		if (n->type != TN_PARTIAL)
+			continue;	/* a section's kids may not render */
+		if (w->mark[n->partial] == 1) {
+			tmpl_cycle_error(w, n);
+			return -1;
+		} else if (w->mark[n->partial] == 0 &&
+		    tmpl_acyclic_one(w, n->partial) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+tmpl_acyclic_one(struct tmpl_walk_state *w, size_t i)
+{
+	w->mark[i] = 1;
+	w->path[w->depth++] = i;
+	if (tmpl_acyclic_nodes(w, &w->set->v[i].body) == -1)
+		return -1;
+	w->depth--;
+	w->mark[i] = 2;
+	return 0;
+}
+
+/*
+ * A partial that includes itself unconditionally, directly or through
+ * others, fails every page that uses it at render time: refuse the set at
+ * load instead (sluice -t and a reload then say so, the running set
+ * stays). Inside a section or an inverted section the inclusion depends
+ * on the data (a tree rendered by a partial over its "kids"), so only
+ * tags outside any section count; the render's depth limit covers the
+ * rest.
+ */
+static int
+tmpl_acyclic(const struct tmpl_set *set, char *err, size_t errlen)
+{
+	struct tmpl_walk_state	 w = { set, NULL, NULL, 0, err, errlen };
+	size_t			 i;
+	int			 rc = -1;
+
+	w.mark = calloc(set->n + 1, 1);
+	w.path = calloc(set->n + 1, sizeof(*w.path));
+	if (w.mark == NULL || w.path == NULL) {
+		snprintf(err, errlen, "templates: out of memory");
+		goto out;
+	}
+	for (i = 0; i < set->n; i++)
+		if (w.mark[i] == 0 && tmpl_acyclic_one(&w, i) == -1)
+			goto out;
+	rc = 0;
+out:
+	free(w.mark);
+	free(w.path);
+	return rc;
+}
+
 static int
 tmpl_link(struct tmpl_set *set, char *err, size_t errlen)
 {
@@ -182,7 +278,7 @@ tmpl_link(struct tmpl_set *set, char *err, size_t errlen)
 		if (tmpl_link_nodes(set, &set->v[i], &set->v[i].body, err,
 		    errlen) == -1)
 			return -1;
-	return 0;
+	return tmpl_acyclic(set, err, errlen);
 }
 
 /*

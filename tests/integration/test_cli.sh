@@ -49,6 +49,20 @@ grep -q "^$tmp/nojob/job.html:0: missing template 'job'" "$tmp/out" || st=1
 diag <"$tmp/out"
 ok $st "sluice -t names a missing job.html (exit $rc)"
 
+# A partial that includes itself would make every page a 500 (issue 15
+# item 16): -t refuses it, naming the file, the line and the cycle.
+mkdir "$tmp/selfie"
+cp "$top_srcdir"/templates/*.html "$tmp/selfie/"
+printf '{{> footer}}\n' >> "$tmp/selfie/footer.html"
+line=$(wc -l < "$tmp/selfie/footer.html")
+"$sluice" -t -c "$conf" -T "$tmp/selfie" >"$tmp/out" 2>&1
+rc=$?
+st=0
+[ $rc -eq 1 ] || st=1
+grep -q "^$tmp/selfie/footer.html:$line: partial 'footer' includes itself: footer > footer" "$tmp/out" || st=1
+diag <"$tmp/out"
+ok $st "sluice -t refuses a partial that includes itself (exit $rc)"
+
 # ---- sluice -p: a setting as the responder reads it ----
 
 # What a grep of the file gets wrong: a hex value, ':' for '=', and the

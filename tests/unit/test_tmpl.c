@@ -488,6 +488,36 @@ Test(tmpl, error_unknown_partial)
 	expect_error("{{#s}}\n\n{{>x}}{{/s}}", "t.html:3: unknown partial 'x'");
 }
 
+/* Issue 15 item 16: refused at load, not a 500 on every page later. */
+Test(tmpl, error_partial_includes_itself)
+{
+	const char	*names[] = { "page", "footer", "a", "b", "c" };
+	const char	*self[] = { "x{{> footer}}", "f\n{{> footer}}" };
+	const char	*loop[] = { "{{> a}}", "ok", "{{#s}}{{/s}}{{> b}}",
+	    "{{> c}}", "\n\n{{> a}}" };
+	const char	*dag[] = { "{{> a}}{{> b}}", "{{> c}}", "{{> c}}{{> c}}",
+	    "{{> c}}", "leaf" };
+	const char	*cond[] = { "{{> a}}", "ok", "{{> b}}", "{{> c}}",
+	    "{{^x}}{{> a}}{{/x}}" };
+	struct tmpl_set	*set;
+	char		 err[256];
+
+	cr_expect_null(tmpl_load_strings(names, self, 2, err, sizeof(err)));
+	cr_expect_str_eq(err, "footer.html:2: partial 'footer' includes "
+	    "itself: footer > footer");
+	cr_expect_null(tmpl_load_strings(names, loop, 5, err, sizeof(err)));
+	cr_expect_str_eq(err, "c.html:3: partial 'a' includes itself: "
+	    "a > b > c > a");
+	/* Shared partials are not cycles. */
+	set = tmpl_load_strings(names, dag, 5, err, sizeof(err));
+	cr_expect_not_null(set, "%s", err);
+	tmpl_free(set);
+	/* Inside a section the data decides (a tree over its "kids"). */
+	set = tmpl_load_strings(names, cond, 5, err, sizeof(err));
+	cr_expect_not_null(set, "%s", err);
+	tmpl_free(set);
+}
+
 Test(tmpl, error_names_the_template)
 {
 	const char	*names[] = { "good", "bad" };
@@ -556,17 +586,20 @@ Test(tmpl, render_unknown_template)
 Test(tmpl, recursion_limit)
 {
 	const char	*names[] = { "loop" };
-	const char	*srcs[] = { "x{{> loop}}" };
+	/* "a" is found again in the parent at every level: no end. */
+	const char	*srcs[] = { "x{{#a}}{{> loop}}{{/a}}" };
 	struct tmpl_set	*set;
+	struct tval	*c = map_of("a", "1", NULL);
 	struct buf	 out;
 
 	cr_assert_not_null(set = tmpl_load_strings(names, srcs, 1, NULL, 0));
 	buf_init(&out);
 	buf_puts(&out, "keep");
-	cr_expect_eq(tmpl_render(set, "loop", NULL, &out), -1);
+	cr_expect_eq(tmpl_render(set, "loop", c, &out), -1);
 	cr_expect_str_eq(buf_cstr(&out), "keep", "output rolled back");
 	buf_free(&out);
 	tmpl_free(set);
+	tval_free(c);
 }
 
 Test(tmpl, runaway_render_is_stopped)
