@@ -115,7 +115,10 @@ int		 app_load_secret(const char *state_dir,
 		    unsigned char secret[APP_SECRET_LEN], char *err,
 		    size_t errlen);
 
-/* The CSRF token of session: 64 lowercase hex characters + NUL. */
+/*
+ * The CSRF token of session for today (UTC; accepted until the end of
+ * tomorrow): 64 lowercase hex characters + NUL. Thread-safe.
+ */
 void		 app_csrf_token(const struct app *, const char *session,
 		    char out[65]);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -158,30 +159,80 @@ out:
 	return rc;
 }
 
+/*
+ * A token is the HMAC of the session and a day number (UTC days since
+ * the epoch): a token that leaked stops working, a page left open over
+ * one midnight still submits (yesterday's token is accepted too).
+ */
+static void
+csrf_tag(const struct app *a, const char *session, long day,
+    unsigned char tag[crypto_auth_BYTES])
+{
+	char	 msg[JOB_SESSION_LEN + 32];
+	int	 n;
+
+	n = snprintf(msg, sizeof(msg), "%s:%ld", session, day);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;	/* no such session is valid: the tag matches nothing */
+	crypto_auth(tag, (const unsigned char *)msg, (size_t)n, a->secret);
+}
+
+long
+app_csrf_today(void)
+{
+	return (long)(time(NULL) / 86400);
+}
+
 void
-app_csrf_token(const struct app *a, const char *session, char out[65])
+app_csrf_token_day(const struct app *a, const char *session, long day,
+    char out[65])
 {
 	unsigned char tag[crypto_auth_BYTES];
 
-	crypto_auth(tag, (const unsigned char *)session, strlen(session),
-	    a->secret);
+	csrf_tag(a, session, day, tag);
 	sodium_bin2hex(out, 65, tag, sizeof(tag));
 }
 
-/* Constant-time: the time taken says nothing of the token's bytes. */
-int
-app_csrf_ok(const struct app *a, const char *session, const char *token)
+void
+app_csrf_token(const struct app *a, const char *session, char out[65])
 {
-	unsigned char	 tag[crypto_auth_BYTES];
-	size_t		 binlen;
+	app_csrf_token_day(a, session, app_csrf_today(), out);
+}
 
-	if (token == NULL || strlen(token) != 2 * crypto_auth_BYTES)
+/*
+ * Constant time in the token's bytes. Only lowercase hex, as issued: one
+ * token has one spelling.
+ */
+int
+app_csrf_ok_day(const struct app *a, const char *session, const char *token,
+    long today)
+{
+	unsigned char	 tag[crypto_auth_BYTES], want[crypto_auth_BYTES];
+	size_t		 i, binlen;
+	long		 day;
+	int		 ok = 0;
+
+	if (token == NULL || session == NULL ||
+	    strlen(token) != 2 * crypto_auth_BYTES)
 		return 0;
+	for (i = 0; token[i] != '\0'; i++)
+		if (!((token[i] >= '0' && token[i] <= '9') ||
+		    (token[i] >= 'a' && token[i] <= 'f')))
+			return 0;
 	if (sodium_hex2bin(tag, sizeof(tag), token, strlen(token), NULL,
 	    &binlen, NULL) != 0 || binlen != sizeof(tag))
 		return 0;
-	return crypto_auth_verify(tag, (const unsigned char *)session,
-	    strlen(session), a->secret) == 0;
+	for (day = today - 1; day <= today; day++) {
+		csrf_tag(a, session, day, want);
+		ok |= sodium_memcmp(tag, want, sizeof(tag)) == 0;
+	}
+	return ok;
+}
+
+int
+app_csrf_ok(const struct app *a, const char *session, const char *token)
+{
+	return app_csrf_ok_day(a, session, token, app_csrf_today());
 }
 
 /* nginx issues sid as 32 hex characters; anything else is refused. */

@@ -188,9 +188,18 @@ void		 app_uploads_discard(struct app *, const char *id);
 
 /* ---- app_csrf.c ---- */
 
-/* 1 when token is session's CSRF token (constant time), else 0. */
+/*
+ * 1 when token is session's CSRF token of today or yesterday (UTC days;
+ * constant time; lowercase hex only), else 0. The _day forms take the day
+ * number (app_csrf_today(): days since the epoch) for tests.
+ */
 int		 app_csrf_ok(const struct app *, const char *session,
 		    const char *token);
+int		 app_csrf_ok_day(const struct app *, const char *session,
+		    const char *token, long today);
+void		 app_csrf_token_day(const struct app *, const char *session,
+		    long day, char out[65]);
+long		 app_csrf_today(void);
 /* 1 when s is a session id as nginx issues it (32 lowercase hex). */
 int		 app_session_valid(const char *s);
 /*

@@ -97,16 +97,20 @@ kernel_parse_param(const struct kparam_spec *spec, const char *value,
 	v = strtod(value, &end);
 	if (end == value || *end != '\0')
 		goto not_number;
-	if (spec->type == KPARAM_INT &&
-	    (strpbrk(value, ".eE") != NULL || v != floor(v))) {
-		snprintf(err, errlen, "must be a whole number");
-		return -1;
-	}
-	if (errno == ERANGE || !isfinite(v) || v < spec->min ||
-	    v > spec->max) {
+	/*
+	 * The range first: 1e309 is out of range, not "not whole". A whole
+	 * value in any notation is a whole number (1e3, 100.0: what a
+	 * browser's number field may send); an underflow (1e-400) is not.
+	 */
+	if ((errno == ERANGE && fabs(v) >= 1) || !isfinite(v) ||
+	    v < spec->min || v > spec->max) {
 		kernel_fmt_bound(lo, sizeof(lo), spec->type, spec->min);
 		kernel_fmt_bound(hi, sizeof(hi), spec->type, spec->max);
 		snprintf(err, errlen, "must be between %s and %s", lo, hi);
+		return -1;
+	}
+	if (spec->type == KPARAM_INT && (errno == ERANGE || v != floor(v))) {
+		snprintf(err, errlen, "must be a whole number");
 		return -1;
 	}
 	*out = v == 0.0 ? 0.0 : v;	/* no "-0" */

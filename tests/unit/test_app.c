@@ -869,6 +869,35 @@ Test(app_http, submit_403_without_the_csrf_token)
 	http_resp_free(&r);
 }
 
+/* Issue 15 items 13 and 18: tokens expire; one spelling only. */
+Test(app_http, csrf_tokens_expire_after_a_day_and_are_lowercase)
+{
+	char	 tok[65], up[65];
+	long	 day = 20790;	/* 2026-12-03 */
+	size_t	 i;
+
+	app_csrf_token_day(fx.app, SID_A, day, tok);
+	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day), "today's");
+	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day + 1),
+	    "yesterday's: a page left open over midnight");
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_A, tok, day + 2),
+	    "the day before yesterday's");
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_A, tok, day - 1),
+	    "tomorrow's");
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_B, tok, day),
+	    "another session's");
+	for (i = 0; i < 65; i++)
+		up[i] = tok[i] >= 'a' && tok[i] <= 'f' ? tok[i] - 32 : tok[i];
+	cr_assert_str_neq(up, tok, "the token has letters");
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_A, up, day), "upper case");
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_A, NULL, day));
+	cr_expect_not(app_csrf_ok_day(fx.app, SID_A, "", day));
+	/* The token pages carry is today's. */
+	app_csrf_token(fx.app, SID_A, up);
+	app_csrf_token_day(fx.app, SID_A, app_csrf_today(), tok);
+	cr_expect_str_eq(up, tok);
+}
+
 Test(app_http, submit_body_must_be_a_form)
 {
 	struct ask		 q = { "POST", "/tasks/burn", SID_A, "{}", 1,
