@@ -74,6 +74,16 @@ void	journal_free_jobs(struct job *, int n);
 int	journal_png_path(struct journal *, const char *id, char *out,
 	    size_t outlen);
 
+/* The error of a job that was running when the responder stopped. */
+#define JOURNAL_INTERRUPTED	"interrupted by restart"
+
+/*
+ * The jobs the journal holds as running, in seq order: at start-up, the
+ * ones journal_recover is about to mark interrupted (so that each can be
+ * logged). Returns the count with *out as for journal_session_jobs, or -1.
+ */
+int	journal_running_jobs(struct journal *, struct job **out);
+
 /*
  * Start-up recovery: every job left running is marked failed with
  * "interrupted by restart" (finished_ms = now_ms); every queued job is

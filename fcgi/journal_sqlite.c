@@ -81,6 +81,8 @@ static const char *const journal_sql[JST__MAX] = {
 	    "WHERE state = 'running'",
 	[JST_RECOVER_LIST] = "SELECT " JOURNAL_COLS " FROM jobs "
 	    "WHERE state = 'queued' ORDER BY seq",
+	[JST_RUNNING] = "SELECT " JOURNAL_COLS " FROM jobs "
+	    "WHERE state = 'running' ORDER BY seq",
 	[JST_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
 	[JST_TTL_LIST] = "SELECT id FROM jobs WHERE state IN " JOURNAL_FINAL
 	    " AND finished_ms < ?1 ORDER BY finished_ms, seq",

@@ -21,7 +21,6 @@
 #include "journal_int.h"
 #include "journal_sqlite.h"
 
-#define JOURNAL_INTERRUPTED	"interrupted by restart"
 
 /*
  * Inserts a job with every field as given (the scheduler gives state
@@ -276,6 +275,17 @@ journal_session_jobs(struct journal *j, const char *session, int max,
 		ret = -1;
 	} else
 		ret = journal_collect(j, s, max, out, __func__);
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
+}
+
+int
+journal_running_jobs(struct journal *j, struct job **out)
+{
+	int	 ret;
+
+	pthread_mutex_lock(&j->mtx);
+	ret = journal_collect(j, j->st[JST_RUNNING], -1, out, __func__);
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }

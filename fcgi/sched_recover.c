@@ -71,6 +71,24 @@ recover_fail(struct sched *s, struct job *job, const char *msg)
 	sched_log_job(s, job);
 }
 
+/*
+ * Logs the running -> failed transition journal_recover just journaled
+ * for each of run[0..n), as every other transition is logged.
+ */
+static void
+recover_log_interrupted(struct sched *s, struct job *run, int n, int64_t now)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		run[i].state = JOB_FAILED;
+		run[i].finished_ms = now;
+		free(run[i].error);
+		run[i].error = strdup(JOURNAL_INTERRUPTED);
+		sched_log_job(s, &run[i]);
+	}
+}
+
 /* Why job cannot be queued again under the current config, or NULL. */
 static const char *
 recover_doom(struct sched *s, const struct job *job, struct stask **stp,
@@ -137,8 +155,10 @@ sched_recover(struct sched *s, char *err, size_t errlen)
 {
 	struct recover_list	 rl;
 	int64_t			 max;
+	struct job		*run = NULL;
+	int64_t			 now = job_now_ms();
 	size_t			 i;
-	int			 rc = -1;
+	int			 nrun = 0, rc = -1;
 
 	memset(&rl, 0, sizeof(rl));
 	/* Numbering from 1 over a journal we cannot read would reuse seqs. */
@@ -149,11 +169,13 @@ sched_recover(struct sched *s, char *err, size_t errlen)
 	}
 	if (max > 0)
 		s->next_seq = max + 1;
-	if (journal_recover(s->jr, job_now_ms(), recover_collect, &rl) == -1) {
+	if ((nrun = journal_running_jobs(s->jr, &run)) == -1 ||
+	    journal_recover(s->jr, now, recover_collect, &rl) == -1) {
 		sched_errf(err, errlen, "journal recovery: %s",
 		    journal_error(s->jr));
 		goto out;
 	}
+	recover_log_interrupted(s, run, nrun, now);
 	if (rl.oom) {
 		sched_errf(err, errlen, "journal recovery: %s", "out of memory");
 		goto out;
@@ -166,5 +188,6 @@ out:
 	for (i = 0; i < rl.n; i++)
 		job_clear(&rl.jobs[i]);
 	free(rl.jobs);
+	journal_free_jobs(run, nrun);
 	return rc;
 }

@@ -370,6 +370,22 @@ Test(ops, reload_refuses_a_template_dir_without_a_page)
 	cr_expect_eq(system(cmd), 0);
 }
 
+/* 1 when a line of file holds both a and b. */
+static int
+file_has_line(const char *file, const char *a, const char *b)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 found = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return found;
+}
+
 Test(ops, crash_restart_keeps_every_accepted_job)
 {
 	struct itest_server	 srv;
@@ -405,6 +421,10 @@ Test(ops, crash_restart_keeps_every_accepted_job)
 	cr_expect_str_eq(v, "failed");
 	job_field(&srv, sid, run, "error", v, sizeof(v));
 	cr_expect_str_eq(v, "interrupted by restart");
+	/* Logged like every other transition (issue 15 item 18). */
+	snprintf(path, sizeof(path), "event=job_failed id=%s ", run);
+	cr_expect(file_has_line(log, path, "error=\"interrupted by restart\""),
+	    "no job_failed line for %s in %s", run, log);
 	job_field(&srv, sid, q1, "started_ms", s1, sizeof(s1));
 	job_field(&srv, sid, q2, "started_ms", s2, sizeof(s2));
 	cr_expect(strtoll(s1, NULL, 10) <= strtoll(s2, NULL, 10),
