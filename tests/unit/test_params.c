@@ -57,7 +57,7 @@ Test(params, field_text_refused_with_message)
 {
 	char	 err[128];
 
-	cr_assert_null(params_value_from_text(&specs[0], "12.5", err,
+	cr_assert_null(params_value_from_text(&specs[0], "20.5", err,
 	    sizeof(err)));
 	cr_assert_str_eq(err, "must be a whole number");
 	cr_assert_null(params_value_from_text(&specs[0], "9", err,
