@@ -21,7 +21,6 @@
 #include "journal_int.h"
 #include "journal_sqlite.h"
 
-
 /*
  * Inserts a job with every field as given (the scheduler gives state
  * queued). A seq <= 0 takes MAX(seq) + 1. Fails (-1) on a duplicate id,

@@ -9,40 +9,32 @@ command -v wrk >/dev/null || { echo "events: SKIP (wrk not installed)"; exit 0; 
 [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] ||
 	{ echo "events: SKIP (nginx's nchan module not installed)"; exit 0; }
 work=$(mktemp -d /tmp/sluice-bench-events.XXXXXX)
-serve_pid= streams_pid=
-trap 'kill $streams_pid 2>/dev/null; stop_serve; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18081)
+. "$srcdir/tests/bench/bench-lib.sh"
+streams_pid=
+trap 'kill $streams_pid 2>/dev/null; bench_stop; rm -rf "$work"' EXIT
+port=$(bench_free_port)
 url=http://127.0.0.1:$port
 
 serve() {
-	"$builddir/nginx/sluice-serve" --port "$port" --config "$srcdir/tests/bench/bench.conf" \
-		--prefix "$work/prefix" --sluice "$builddir/sluice" \
-		--templates "$srcdir/templates" --static "$srcdir/nginx/static" --quiet \
-		--worker-connections $((nstreams + 2048)) \
-		> "$work/serve.out" 2>"$work/serve.err" &
-	serve_pid=$!
-	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
-	grep -q '^ready' "$work/serve.out" || { echo "events: sluice-serve did not start"; cat "$work/serve.err"; exit 1; }
-}
-stop_serve() {
-	[ -n "$serve_pid" ] || return 0
-	kill "$serve_pid" 2>/dev/null
-	wait "$serve_pid" 2>/dev/null
-	serve_pid=
+	bench_serve events "$port" "$srcdir/tests/bench/bench.conf" \
+		--static "$srcdir/nginx/static" --worker-connections $((nstreams + 2048))
 }
 serve
 
+# The CSRF token of session $1.
+csrf_of() { curl -s -H "Cookie: sid=$1" "$url/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/'; }
 # Submits a burn job of $2 ms for session $1; prints the job id.
 submit() {
 	local tok loc
-	tok=$(curl -s -H "Cookie: sid=$1" "$url/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/')
+	tok=$(csrf_of "$1")
 	loc=$(curl -s -o /dev/null -w '%{redirect_url}' -H "Cookie: sid=$1" \
 		--data "csrf=$tok&ms=$2" "$url/tasks/burn")
 	echo "${loc##*/jobs/}"
 }
+# Cancels job $2 of session $1.
 cancel() {
 	local tok
-	tok=$(curl -s -H "Cookie: sid=$1" "$url/session.json" | sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/')
+	tok=$(csrf_of "$1")
 	curl -s -o /dev/null -H "Cookie: sid=$1" -H 'Accept: application/json' \
 		--data "csrf=$tok" "$url/jobs/$2/cancel"
 }
@@ -50,7 +42,6 @@ rate() {
 	wrk -t2 -c32 -d"${secs}s" -H "Cookie: sid=$sid" "$url/" 2>/dev/null |
 		awk '/^Requests\/sec:/ {print $2}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # KiB resident in nginx's worker processes.
 nginx_rss() {
 	local master
@@ -140,12 +131,12 @@ for _ in 1 2 3; do
 	streams+=("$(lat99)")
 	kill "$streams_pid" 2>/dev/null; wait "$streams_pid" 2>/dev/null; streams_pid=
 done
-poll99=$(median "${polls[@]}") stream99=$(median "${streams[@]}") idle99=$(median "${idles[@]}")
+poll99=$(bench_median "${polls[@]}") stream99=$(bench_median "${streams[@]}") idle99=$(bench_median "${idles[@]}")
 rs=$(awk -v a="$stream99" -v b="$idle99" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 rp=$(awk -v a="$poll99" -v b="$idle99" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 v3=$(awk -v r="$rs" 'BEGIN {print (r <= 1.5 ? "meets" : "MISSES")}')
 echo "events GET / p99 saturated vs idle, 16 watchers streaming: $stream99 us vs $idle99 us: ratio $rs (target <= 1.5: $v3); polling the JSON instead: $poll99 us, ratio $rp (medians of 3, interleaved)"
-stop_serve
+bench_stop
 
 # --- finished-to-shown in Chromium -----------------------------------------
 node=$(command -v node || true)
@@ -155,7 +146,6 @@ if [ -z "$node" ] || [ ! -x /usr/bin/chromium ] || [ ! -f "$modules/playwright-c
 	echo "events browser: SKIP (node, chromium or playwright-core missing: make check installs it)"
 	exit 0
 fi
-rm -rf "$work/prefix"
 serve
 NODE_PATH=$modules SLUICE_URL=$url SLUICE_CHROMIUM=/usr/bin/chromium \
 	"$node" "$srcdir/tests/bench/bench-events.js"

@@ -6,28 +6,13 @@ set -u
 builddir=$1 srcdir=$2 secs=${3:-5} rounds=${4:-3}
 command -v wrk >/dev/null || { echo "http: SKIP (wrk not installed)"; exit 0; }
 work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
-serve_pid=
-trap 'stop_serve; rm -rf "$work"' EXIT
+. "$srcdir/tests/bench/bench-lib.sh"
+trap 'bench_stop; rm -rf "$work"' EXIT
 cp -r "$srcdir/nginx/static" "$work/static"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+port=$(bench_free_port)
 
 # Starts sluice-serve on CONFIG (its own prefix each time).
-serve() {
-	rm -rf "$work/prefix"
-	"$builddir/nginx/sluice-serve" --port "$port" --config "$1" \
-		--prefix "$work/prefix" --sluice "$builddir/sluice" \
-		--templates "$srcdir/templates" --static "$work/static" --quiet \
-		> "$work/serve.out" 2>"$work/serve.err" &
-	serve_pid=$!
-	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
-	grep -q '^ready' "$work/serve.out" || { echo "http: sluice-serve did not start"; cat "$work/serve.err"; exit 1; }
-}
-stop_serve() {
-	[ -n "$serve_pid" ] || return 0
-	kill "$serve_pid" 2>/dev/null
-	wait "$serve_pid" 2>/dev/null
-	serve_pid=
-}
+serve() { bench_serve http "$port" "$1" --static "$work/static"; }
 threads=$("$builddir/sluice" -c "$srcdir/tests/bench/bench.conf" -p server.threads)
 serve "$srcdir/tests/bench/bench.conf"
 sid=0123456789abcdef0123456789abcdef
@@ -39,7 +24,6 @@ rate() {
 	wrk -t2 -c32 -d"${secs}s" -H "Cookie: sid=$sid" "$1" 2>/dev/null |
 		awk '/^Requests\/sec:/ {print $2}'
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Sets d and s: medians of GET / and of the static copy, interleaved.
 measure_page() {
 	local dyn=() sta=() r
@@ -47,7 +31,7 @@ measure_page() {
 		dyn+=("$(rate "http://127.0.0.1:$port/")")
 		sta+=("$(rate "http://127.0.0.1:$port/static/page.html")")
 	done
-	d=$(median "${dyn[@]}") s=$(median "${sta[@]}")
+	d=$(bench_median "${dyn[@]}") s=$(bench_median "${sta[@]}")
 	ratio=$(awk -v d="$d" -v s="$s" 'BEGIN {printf "%.2f", (s > 0 ? d / s : 0)}')
 }
 measure_page
@@ -85,7 +69,7 @@ echo "http GET / p50 saturated vs idle: ${sat50} us vs ${idle50} us: ratio $r50"
 
 # The same page with 16 responder threads (the default until 2026-12):
 # what threads beyond the cores cost on this machine.
-stop_serve
+bench_stop
 sed 's/^server = {/server = { threads = 16;/' "$srcdir/tests/bench/bench.conf" > "$work/bench16.conf"
 serve "$work/bench16.conf"
 measure_page

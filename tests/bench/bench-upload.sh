@@ -12,14 +12,14 @@ command -v curl >/dev/null || { echo "upload: SKIP (curl not installed)"; exit 0
 	{ echo "upload: SKIP (python3-pil, python3-numpy not installed)"; exit 0; }
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 work=$(mktemp -d /tmp/sluice-bench-up.XXXXXX)
-serve_pid= sink_pid=
+. "$srcdir/tests/bench/bench-lib.sh"
+sink_pid=
 trap 'stop; rm -rf "$work"' EXIT
 stop() {
-	[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+	bench_stop
 	[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null && wait "$sink_pid" 2>/dev/null
-	serve_pid= sink_pid=
+	sink_pid=
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # The photo: noise compresses badly, so 2176x1632 at quality 95 is ~4 MiB.
 /usr/bin/python3 - "$work/photo.jpg" <<'PY'
@@ -50,18 +50,12 @@ tasks = {
   };
 };
 CONF
-port=$(free_port)
-"$builddir/nginx/sluice-serve" --port "$port" --config "$work/upload.conf" \
-	--prefix "$work/prefix" --sluice "$builddir/sluice" \
-	--templates "$srcdir/templates" --static "$srcdir/nginx/static" --quiet \
-	--python "$srcdir/kernels:$srcdir/tests/data/workers" \
-	> "$work/serve.out" 2>"$work/serve.err" &
-serve_pid=$!
-for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^ready' "$work/serve.out" || { echo "upload: sluice-serve did not start"; cat "$work/serve.err"; exit 1; }
+port=$(bench_free_port)
+bench_serve upload "$port" "$work/upload.conf" --static "$srcdir/nginx/static" \
+	--python "$srcdir/kernels:$srcdir/tests/data/workers"
 
 # nginx alone, storing each body in a file (the same limits and buffers).
-sport=$(free_port)
+sport=$(bench_free_port)
 mkdir -p "$work/sink/logs" "$work/sink/tmp"
 # As root, nginx's workers would run as nobody, who cannot write here.
 user_line=

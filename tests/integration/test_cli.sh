@@ -24,30 +24,31 @@ st=0
 [ $st -eq 0 ] || diag <"$tmp/out"
 ok $st "sluice -t accepts the shipped templates"
 
+# refuses DIR MESSAGE WHAT: sluice -t on DIR exits 1 with a line that
+# begins with MESSAGE (a grep pattern) and never says ok.
+refuses() {
+	local dir=$1 message=$2 what=$3 rc st=0
+	"$sluice" -t -c "$conf" -T "$dir" >"$tmp/out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] || st=1
+	grep -q "^$message" "$tmp/out" || st=1
+	grep -q 'ok$' "$tmp/out" && st=1
+	diag <"$tmp/out"
+	ok $st "$what (exit $rc)"
+}
+
 # An empty directory has no syntax error to find: -t must still refuse it,
 # naming the directory and the first page it lacks.
 mkdir "$tmp/empty"
-"$sluice" -t -c "$conf" -T "$tmp/empty" >"$tmp/out" 2>&1
-rc=$?
-st=0
-[ $rc -eq 1 ] || st=1
-grep -q "^$tmp/empty/index.html:0: missing template 'index'" "$tmp/out" ||
-    st=1
-grep -q 'ok$' "$tmp/out" && st=1
-diag <"$tmp/out"
-ok $st "sluice -t refuses an empty template directory (exit $rc)"
+refuses "$tmp/empty" "$tmp/empty/index.html:0: missing template 'index'" \
+    "sluice -t refuses an empty template directory"
 
 # Only the page that is missing is named.
 mkdir "$tmp/nojob"
 cp "$top_srcdir"/templates/*.html "$tmp/nojob/"
 rm "$tmp/nojob/job.html"
-"$sluice" -t -c "$conf" -T "$tmp/nojob" >"$tmp/out" 2>&1
-rc=$?
-st=0
-[ $rc -eq 1 ] || st=1
-grep -q "^$tmp/nojob/job.html:0: missing template 'job'" "$tmp/out" || st=1
-diag <"$tmp/out"
-ok $st "sluice -t names a missing job.html (exit $rc)"
+refuses "$tmp/nojob" "$tmp/nojob/job.html:0: missing template 'job'" \
+    "sluice -t names a missing job.html"
 
 # A partial that includes itself would make every page a 500 (issue 15
 # item 16): -t refuses it, naming the file, the line and the cycle.
@@ -55,13 +56,8 @@ mkdir "$tmp/selfie"
 cp "$top_srcdir"/templates/*.html "$tmp/selfie/"
 printf '{{> footer}}\n' >> "$tmp/selfie/footer.html"
 line=$(wc -l < "$tmp/selfie/footer.html")
-"$sluice" -t -c "$conf" -T "$tmp/selfie" >"$tmp/out" 2>&1
-rc=$?
-st=0
-[ $rc -eq 1 ] || st=1
-grep -q "^$tmp/selfie/footer.html:$line: partial 'footer' includes itself: footer > footer" "$tmp/out" || st=1
-diag <"$tmp/out"
-ok $st "sluice -t refuses a partial that includes itself (exit $rc)"
+refuses "$tmp/selfie" "$tmp/selfie/footer.html:$line: partial 'footer' includes itself: footer > footer" \
+    "sluice -t refuses a partial that includes itself"
 
 # ---- sluice -p: a setting as the responder reads it ----
 

@@ -1,0 +1,35 @@
+# bench-lib.sh: what the bench scripts share, sourced by each of them.
+# The caller sets builddir, srcdir and work (a private temp directory).
+
+# A free loopback TCP port.
+bench_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bench_serve NAME PORT CONFIG [sluice-serve options...]: starts nginx and
+# the responder on a fresh $work/prefix, serve_pid set; exits the script
+# (NAME in the message) when it does not become ready.
+bench_serve() {
+	local name=$1 port=$2 config=$3
+	shift 3
+	rm -rf "$work/prefix"
+	"$builddir/nginx/sluice-serve" --port "$port" --config "$config" \
+		--prefix "$work/prefix" --sluice "$builddir/sluice" \
+		--templates "$srcdir/templates" --quiet "$@" \
+		> "$work/serve.out" 2>"$work/serve.err" &
+	serve_pid=$!
+	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+	grep -q '^ready' "$work/serve.out" ||
+		{ echo "$name: sluice-serve did not start"; cat "$work/serve.err"; exit 1; }
+}
+
+# Stops what bench_serve started (nothing when it is not running).
+bench_stop() {
+	[ -n "${serve_pid:-}" ] || return 0
+	kill "$serve_pid" 2>/dev/null
+	wait "$serve_pid" 2>/dev/null
+	serve_pid=
+}
+
+# The median of the arguments (numbers).
+bench_median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
