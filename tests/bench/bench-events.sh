@@ -86,7 +86,8 @@ t_cancel=$(date +%s%3N)
 cancel "$wsid" "$job"
 wait "$streams_pid"
 streams_pid=
-read -r _ events _ ended _ first_end _ last_end < <(grep '^events' "$work/streams.out")
+read -r _ events _ ended _ first_end _ last_end _ final_first _ final_last \
+	< <(grep '^events' "$work/streams.out")
 cancel "$sid" "$run1"
 cancel "$sid" "$run2"
 for _ in $(seq 1 200); do	# both slots free again (cancel_grace)
@@ -95,11 +96,11 @@ for _ in $(seq 1 200); do	# both slots free again (cancel_grace)
 done
 ratio=$(awk -v a="$r1" -v b="$r0" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 per=$(awk -v a="$rss0" -v b="$rss1" -v n="$ok" 'BEGIN {printf "%.1f", (n > 0 ? (b - a) / n : 0)}')
-fan1=$(( first_end > 0 ? first_end - t_cancel : -1 ))
-fan=$(( last_end > 0 ? last_end - t_cancel : -1 ))
+# ms from the cancel to $1 (a wall clock in ms; -1 when it never came).
+since_cancel() { echo $(( $1 > 0 ? $1 - t_cancel : -1 )); }
 v1=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.9 ? "meets" : "MISSES")}')
 v2=$([ "$busy" -le 0 ] && echo meets || echo MISSES)
-echo "events streams: $ok of $n open in $open_ms ms ($failed refused) on a waiting job; its cancel ended ${ended:-0} of them, the first $fan1 ms, the last $fan ms after it (${events:-0} events read in all)"
+echo "events streams: $ok of $n open in $open_ms ms ($failed refused) on a waiting job; its final event reached the first stream $(since_cancel "$final_first") ms after the cancel, the last $(since_cancel "$final_last") ms after it; the channel then ended ${ended:-0} streams, $(since_cancel "$first_end")-$(since_cancel "$last_end") ms after the cancel (2 s after the final state by design; ${events:-0} events read in all)"
 [ -s "$work/streams.err" ] && sed 's/^/events streams: /' "$work/streams.err"
 echo "events streams: responder threads busy with $ok streams open: $busy (target 0: $v2); nginx workers $((rss1 / 1024)) MiB, $per KiB per stream"
 echo "events GET / with $ok streams open: $r1 req/s vs without (before they opened) $r0 req/s: ratio $ratio (target >= 0.9: $v1)"

@@ -13,9 +13,10 @@
  * and keeps reading (counting SSE "event:" lines) until every open stream
  * has been ended by the server, for at most SECONDS, or until SIGTERM or
  * SIGINT; then prints
- *     events E ended M first_end_ms F last_end_ms L
+ *     events E ended M first_end_ms F last_end_ms L final_first_ms G final_last_ms H
  * (F, L: the wall clock, in ms, when the first and the last stream
- * ended; 0 if none did)
+ * ended; G, H: when the first and the last of those streams read its
+ * last event, the final one; 0 if none did)
  * and exits 0. A connection answered anything but 200 text/event-stream
  * counts as failed; the first such answer's status line goes to stderr.
  * Exits 1 on a setup error.
@@ -47,12 +48,13 @@ struct stream {
 	size_t		 headlen;
 	char		 head[STREAM_HEAD_MAX];
 	char		 tail[8];	/* last bytes, for "event:" across reads */
+	long		 event_ms;	/* wall clock of the last event read */
 };
 
 static char	 request[1024];
 static size_t	 requestlen;
 static long	 nok, nfailed, nevents, nended, npending;
-static long	 first_end_ms, last_end_ms;
+static long	 first_end_ms, last_end_ms, final_first_ms, final_last_ms;
 static volatile sig_atomic_t stop;
 
 static void
@@ -91,6 +93,11 @@ stream_end(struct stream *s)
 		if (nended++ == 0)
 			first_end_ms = wall_ms();
 		last_end_ms = wall_ms();
+		if (s->event_ms > 0 && (final_first_ms == 0 ||
+		    s->event_ms < final_first_ms))
+			final_first_ms = s->event_ms;
+		if (s->event_ms > final_last_ms)
+			final_last_ms = s->event_ms;
 	}
 	s->state = S_DEAD;
 	close(s->fd);
@@ -118,8 +125,10 @@ count_events(struct stream *s, const char *data, size_t len)
 	memcpy(buf, s->tail, tl);
 	memcpy(buf + tl, data, len);
 	for (i = 0; i + 7 <= n; i++)
-		if (memcmp(buf + i, "\nevent:", 7) == 0)
+		if (memcmp(buf + i, "\nevent:", 7) == 0) {
 			nevents++;
+			s->event_ms = wall_ms();
+		}
 	i = n < 6 ? n : 6;
 	memcpy(s->tail, buf + n - i, i);
 	s->tail[i] = '\0';
@@ -258,7 +267,8 @@ main(int argc, char *argv[])
 		for (i = 0; i < k; i++)
 			stream_event(evs[i].data.ptr, evs[i].events);
 	}
-	printf("events %ld ended %ld first_end_ms %ld last_end_ms %ld\n",
-	    nevents, nended, first_end_ms, last_end_ms);
+	printf("events %ld ended %ld first_end_ms %ld last_end_ms %ld "
+	    "final_first_ms %ld final_last_ms %ld\n", nevents, nended,
+	    first_end_ms, last_end_ms, final_first_ms, final_last_ms);
 	return 0;
 }
