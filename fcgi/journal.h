@@ -27,6 +27,17 @@ void		 journal_close(struct journal *);
 /* The last error message of this thread's last failed call. */
 const char	*journal_error(struct journal *);
 
+/*
+ * Why the journal cannot take writes now (its disk is full or failing,
+ * its file was removed), as a sentence for users that names no path; NULL
+ * when it can. Set by a write that failed for that reason, cleared by
+ * the next one that succeeds (journal_probe writes nothing else).
+ * Lock-free; thread-safe.
+ */
+const char	*journal_unwritable(struct journal *);
+/* A write that changes nothing, to find out: 0 when it took it, -1. */
+int		 journal_probe(struct journal *);
+
 /* Inserts a new job (state queued), all fields as given. */
 int	journal_insert(struct journal *, const struct job *);
 /* Records the start: state running, started_ms, slot, device. */
@@ -83,6 +94,12 @@ int	journal_png_path(struct journal *, const char *id, char *out,
  * logged). Returns the count with *out as for journal_session_jobs, or -1.
  */
 int	journal_running_jobs(struct journal *, struct job **out);
+/*
+ * The queued ones, in seq order, read only: a start on a journal that
+ * cannot be written (journal_unwritable) queues them without the
+ * recovery's write. The count, or -1.
+ */
+int	journal_queued_jobs(struct journal *, struct job **out);
 
 /*
  * Start-up recovery: every job left running is marked failed with

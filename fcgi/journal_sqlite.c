@@ -34,7 +34,6 @@
 #include "journal_int.h"
 #include "journal_sqlite.h"
 
-#define JOURNAL_SCHEMA_VERSION	2
 #define JOURNAL_BUSY_MS		5000
 
 /* The columns a job is read back from, in struct job order. */
@@ -380,6 +379,8 @@ journal_free(struct journal *j)
 	if (j->db != NULL)
 		sqlite3_close(j->db);
 	pthread_mutex_destroy(&j->mtx);
+	free(j->db_path);
+	free(j->wal_path);
 	free(j->state_dir);
 	free(j->results_dir);
 	journal_err_forget(j);
@@ -527,7 +528,6 @@ struct journal *
 journal_open(const char *state_dir, char *err, size_t errlen)
 {
 	struct journal	*j = NULL;
-	char		*dbpath = NULL;
 	char		 dummy[256];
 	int		 rc;
 
@@ -549,22 +549,41 @@ journal_open(const char *state_dir, char *err, size_t errlen)
 		free(j);
 		return NULL;
 	}
+	atomic_init(&j->health, JH_OK);
 	if ((j->state_dir = strdup(state_dir)) == NULL ||
 	    (j->results_dir = journal_join(state_dir, JOBDIR_ROOT)) == NULL ||
-	    (dbpath = journal_join(state_dir, "jobs.db")) == NULL) {
+	    (j->db_path = journal_join(state_dir, "jobs.db")) == NULL ||
+	    (j->wal_path = journal_join(state_dir, "jobs.db-wal")) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", state_dir);
 		goto fail;
 	}
 	if (journal_mkdir(j->state_dir, err, errlen) == -1 ||
 	    journal_mkdir(j->results_dir, err, errlen) == -1 ||
-	    journal_connect(j, dbpath, err, errlen) == -1)
+	    journal_connect(j, j->db_path, err, errlen) == -1)
 		goto fail;
-	free(dbpath);
+	journal_files_note(j);
 	return j;
 fail:
-	free(dbpath);
 	journal_free(j);
 	return NULL;
+}
+
+/* Closes the connection and opens it again (mutex held). 0 or -1. */
+int
+journal_reconnect(struct journal *j, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < JST__MAX; i++) {
+		sqlite3_finalize(j->st[i]);
+		j->st[i] = NULL;
+	}
+	if (sqlite3_close(j->db) != SQLITE_OK) {
+		snprintf(err, errlen, "close: %s", sqlite3_errmsg(j->db));
+		return -1;
+	}
+	j->db = NULL;
+	return journal_connect(j, j->db_path, err, errlen);
 }
 
 /*

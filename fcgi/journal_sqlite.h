@@ -12,7 +12,10 @@
 #ifndef SLUICE_JOURNAL_SQLITE_H
 #define SLUICE_JOURNAL_SQLITE_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 
@@ -42,12 +45,31 @@ enum journal_stmt {
 	JST__MAX
 };
 
+#define JOURNAL_SCHEMA_VERSION	2
+
+/* Whether writes reach the disk (journal_health.c). */
+enum journal_health {
+	JH_OK,
+	JH_FULL,	/* no space (ENOSPC, EDQUOT, SQLITE_FULL) */
+	JH_IOERR,	/* any other I/O error */
+	JH_READONLY,	/* the file or filesystem is read-only */
+	JH_LOST,	/* jobs.db removed or replaced: until a restart */
+	JH__MAX
+};
+
 struct journal {
-	pthread_mutex_t	 mtx;		/* guards everything below */
+	pthread_mutex_t	 mtx;		/* guards everything below ... */
 	sqlite3		*db;
 	sqlite3_stmt	*st[JST__MAX];
 	char		*state_dir;
 	char		*results_dir;
+	char		*db_path, *wal_path;
+	/* The files the connection has open (journal_files_note). */
+	int		 db_known, wal_known;
+	dev_t		 db_dev, wal_dev;
+	ino_t		 db_ino, wal_ino;
+	/* ... but this, written under it and read without it. */
+	_Atomic enum journal_health health;
 };
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
@@ -77,5 +99,25 @@ int	journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
  */
 int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
 	    struct job **out, const char *func);
+
+/*
+ * Closes the connection and opens it again on the same file (statements
+ * prepared anew). 0, or -1 with the reason in err (the journal is then
+ * unusable). Caller holds the mutex.
+ */
+int	journal_reconnect(struct journal *j, char *err, size_t errlen);
+
+/* ---- journal_health.c (caller holds the mutex) ---- */
+
+/* Notes which files jobs.db and its WAL are (after open, a reconnect). */
+void	journal_files_note(struct journal *j);
+/*
+ * Every write's outcome (rc 0 or -1), right after its last SQLite call
+ * and before any rollback (the failure's code is read from the
+ * connection): updates the health, checks the files after a success.
+ * Returns rc, or -1 when the write, though SQLite took it, is not in the
+ * files a restart would open (error recorded for func).
+ */
+int	journal_wrote(struct journal *j, int rc, const char *func);
 
 #endif

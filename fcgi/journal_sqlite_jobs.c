@@ -69,11 +69,12 @@ journal_insert(struct journal *j, const struct job *jb)
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		journal_seterr(j, "%s: job %s: sqlite: %s", __func__, jb->id,
 		    sqlite3_errmsg(j->db));
+		(void)journal_wrote(j, -1, __func__);
 		journal_done(s);
 		goto out;
 	}
 	journal_done(s);
-	ret = 0;
+	ret = journal_wrote(j, 0, __func__);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
@@ -104,10 +105,13 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 		journal_done(s);
 		goto out;
 	}
-	if (journal_exec(j, JST_START, __func__) == -1 ||
-	    journal_changed(j, id, __func__) == -1)
+	if (journal_exec(j, JST_START, __func__) == -1) {
+		(void)journal_wrote(j, -1, __func__);
 		goto out;
-	ret = 0;
+	}
+	if (journal_changed(j, id, __func__) == -1)
+		goto out;
+	ret = journal_wrote(j, 0, __func__);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
@@ -141,10 +145,13 @@ journal_finish_row(struct journal *j, const struct job *jb, int has_png,
 		journal_done(s);
 		goto out;
 	}
-	if (journal_exec(j, JST_FINISH, func) == -1 ||
-	    journal_changed(j, jb->id, func) == -1)
+	if (journal_exec(j, JST_FINISH, func) == -1) {
+		(void)journal_wrote(j, -1, func);
 		goto out;
-	ret = 0;
+	}
+	if (journal_changed(j, jb->id, func) == -1)
+		goto out;
+	ret = journal_wrote(j, 0, func);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
@@ -278,15 +285,29 @@ journal_session_jobs(struct journal *j, const char *session, int max,
 	return ret;
 }
 
-int
-journal_running_jobs(struct journal *j, struct job **out)
+/* Every row of statement k, in its order (journal_running_jobs). */
+static int
+journal_all(struct journal *j, enum journal_stmt k, struct job **out,
+    const char *func)
 {
 	int	 ret;
 
 	pthread_mutex_lock(&j->mtx);
-	ret = journal_collect(j, j->st[JST_RUNNING], -1, out, __func__);
+	ret = journal_collect(j, j->st[k], -1, out, func);
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
+}
+
+int
+journal_running_jobs(struct journal *j, struct job **out)
+{
+	return journal_all(j, JST_RUNNING, out, __func__);
+}
+
+int
+journal_queued_jobs(struct journal *j, struct job **out)
+{
+	return journal_all(j, JST_RECOVER_LIST, out, __func__);
 }
 
 /*
@@ -320,7 +341,8 @@ journal_recover(struct journal *j, int64_t now_ms,
 	if ((n = journal_collect(j, j->st[JST_RECOVER_LIST], -1, &v,
 	    __func__)) == -1)
 		goto fail;
-	if (journal_exec(j, JST_COMMIT, __func__) == -1) {
+	if (journal_exec(j, JST_COMMIT, __func__) == -1 ||
+	    journal_wrote(j, 0, __func__) == -1) {
 		journal_free_jobs(v, n);
 		v = NULL;
 		n = -1;
@@ -328,6 +350,7 @@ journal_recover(struct journal *j, int64_t now_ms,
 	}
 	goto out;
 fail:
+	(void)journal_wrote(j, -1, __func__);	/* before the rollback */
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
@@ -525,9 +548,10 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 
 	if (journal_exec(j, JST_COMMIT, __func__) == -1)
 		goto fail;
-	ret = removed;
+	ret = journal_wrote(j, 0, __func__) == 0 ? removed : -1;
 	goto out;
 fail:
+	(void)journal_wrote(j, -1, __func__);	/* before the rollback */
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
