@@ -164,6 +164,11 @@ job_context(struct app *a, const struct job *j, const char *session)
 	if (!job_state_final(j->state))
 		tval_set_str(ctx, "refresh", j->state == JOB_QUEUED ? "2" :
 		    "1");
+	if (j->unsaved)	/* the page says it plainly, and why */
+		tval_set_str(ctx, "unsaved", a->journal != NULL &&
+		    journal_unwritable(a->journal) != NULL ?
+		    journal_unwritable(a->journal) : "the server could not "
+		    "record it yet");
 	if ((unsigned)j->state < JOB_NSTATE_CONTEXTS &&
 	    job_state_contexts[j->state] != NULL)
 		job_state_contexts[j->state](ctx, j, job_now_ms());

@@ -161,10 +161,19 @@ void
 app_healthz(struct app *a, struct http_req *req, const char *arg,
     struct http_resp *resp)
 {
+	const char	*why;
+	char		 msg[256];
+
 	(void)req;
 	(void)arg;
 	if (atomic_load(&a->draining))
 		http_resp_text(resp, 503, "draining");
-	else
+	else if (a->journal != NULL &&
+	    (why = journal_unwritable(a->journal)) != NULL) {
+		/* Pages and JSON answer; a balancer should send jobs elsewhere. */
+		snprintf(msg, sizeof(msg), "read-only: %s; new jobs are "
+		    "refused", why);
+		http_resp_text(resp, 503, msg);
+	} else
 		http_resp_text(resp, 200, "ok");
 }

@@ -62,6 +62,8 @@ static const struct submit_refusal {
 	    "task", 0, SUBMIT_RETRY_NONE },
 	[SCHED_CHANGED] = { 503, "the configuration changed; try again", 0,
 	    SUBMIT_RETRY_SCHED },
+	[SCHED_JOURNAL_DOWN] = { 503, "the server cannot record new jobs "
+	    "right now; try again later", 0, SUBMIT_RETRY_SCHED },
 };
 
 #define SUBMIT_NREFUSALS (sizeof(submit_refusals) / sizeof(submit_refusals[0]))

@@ -52,6 +52,11 @@ struct job {
 	int		 has_progress;	/* 0: "progress" is null */
 	double		 progress;	/* 0..1 */
 	char		*progress_message; /* or NULL */
+	/*
+	 * Memory only: the state shown is not in the journal yet (it
+	 * refused the write, which is repeated until it takes it).
+	 */
+	int		 unsaved;
 	/* Only meaningful while queued; filled by the scheduler on lookup. */
 	int		 position;	/* 0-based among waiters of its first lock */
 	int64_t		 eta_ms;	/* estimated ms until it finishes; -1 = unknown */

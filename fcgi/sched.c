@@ -90,6 +90,7 @@ sched_sync_init(struct sched *s)
 	pthread_cond_init(&s->timer_cv, &ca);
 	pthread_cond_init(&s->drain_cv, &ca);
 	pthread_cond_init(&s->reconf_cv, NULL);
+	pthread_cond_init(&s->start_cv, &ca);
 	pthread_condattr_destroy(&ca);
 }
 
@@ -195,6 +196,7 @@ sched_destroy(struct sched *s)
 	pthread_cond_destroy(&s->timer_cv);
 	pthread_cond_destroy(&s->drain_cv);
 	pthread_cond_destroy(&s->reconf_cv);
+	pthread_cond_destroy(&s->start_cv);
 	pthread_mutex_destroy(&s->mu);
 	sched_free_all(s);
 }
@@ -329,17 +331,20 @@ admit_journal(struct sched *s, struct sjob *j)
 		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
 		    journal_error(s->jr));
 		admit_undo(s, j);
+		/* The timer probes a journal that cannot write. */
+		pthread_cond_signal(&s->timer_cv);
 	}
 	return r;
 }
 
 /*
  * Under mu: j of st for session e passed admission: numbered, indexed,
- * journaled, queued, dispatched. Returns SCHED_OK (j is the scheduler's)
- * or SCHED_ERROR (the caller frees j).
+ * journaled, queued, dispatched. Returns SCHED_OK (j is the scheduler's),
+ * SCHED_JOURNAL_DOWN with *retry_after set when the journal refused it
+ * for want of disk, or SCHED_ERROR (the caller frees j on both).
  */
 static enum sched_rc
-admit(struct sched *s, struct sjob *j, struct sess *e)
+admit(struct sched *s, struct sjob *j, struct sess *e, int *retry_after)
 {
 	j->sess = e;
 	e->active++;
@@ -348,8 +353,12 @@ admit(struct sched *s, struct sjob *j, struct sess *e)
 	j->enq_ns = sched_mono_ns();
 	sched_job_index(s, j);
 	j->st->nqueued++;	/* pending counts as queued */
-	if (s->jr != NULL && admit_journal(s, j) == -1)
-		return SCHED_ERROR;
+	if (s->jr != NULL && admit_journal(s, j) == -1) {
+		if (journal_unwritable(s->jr) == NULL)
+			return SCHED_ERROR;
+		*retry_after = SCHED_JOURNAL_RETRY_S;
+		return SCHED_JOURNAL_DOWN;
+	}
 	j->st->nqueued--;	/* sched_enqueue counts it again */
 	sched_count_admitted(s, j);
 	sched_enqueue(s, j);
@@ -391,6 +400,11 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 	}
 	if (s->draining)
 		return SCHED_DRAINING;
+	/* A job it cannot record would be lost, or run twice, by a crash. */
+	if (s->jr != NULL && journal_unwritable(s->jr) != NULL) {
+		*retry_after = SCHED_JOURNAL_RETRY_S;
+		return SCHED_JOURNAL_DOWN;
+	}
 	if (rq->nonce[0] != '\0' && (old = sched_nonce_find(s, rq->session,
 	    rq->nonce)) != NULL)
 		return nonce_answer(old->job.id, old->job.task, rq->task, id);
@@ -413,7 +427,7 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 	else
 		job_new_id(j->job.id);
 	j->job.created_ms = job_now_ms();
-	if ((rc = admit(s, j, e)) != SCHED_OK) {
+	if ((rc = admit(s, j, e, retry_after)) != SCHED_OK) {
 		sjob_free(j);
 		return rc;
 	}
@@ -508,6 +522,12 @@ cancel_running(struct sched *s, struct sjob *j)
 {
 	const struct sched_exec	*x = s->opts.exec;
 
+	if (j->start_unsaved) {
+		/* Not run yet: the runner ends it instead of running it. */
+		j->cancelling = 1;
+		pthread_cond_broadcast(&s->start_cv);
+		return SCHED_OK;
+	}
 	if (x == NULL || x->cancel == NULL)
 		return SCHED_CONFLICT;
 	if (!j->cancelling && j->doomed == NULL &&
@@ -559,7 +579,13 @@ lookup_live(struct sched *s, const struct sjob *j, struct job *out)
 		return SCHED_ERROR;
 	out->position = -1;
 	out->eta_ms = -1;
-	if (j->job.state == JOB_QUEUED) {
+	if (j->start_unsaved) {
+		/* Holds its slots, but the journal says queued: so do we. */
+		out->state = JOB_QUEUED;
+		out->started_ms = 0;
+		out->position = 0;
+		out->eta_ms = (int64_t)ceil(j->st->ema_ms);
+	} else if (j->job.state == JOB_QUEUED) {
 		out->eta_ms = sched_eta_ms(s, j->st, j->pending ? NULL : j,
 		    &pos);
 		out->position = pos;
@@ -587,6 +613,8 @@ lookup_memory(struct sched *s, const char *id, const char *session,
 	if ((j = sched_job_find(s, id)) != NULL) {
 		if (session == NULL || strcmp(j->job.session, session) == 0)
 			*rc = lookup_live(s, j, out);
+		if (*rc == SCHED_OK && job_state_final(j->job.state))
+			out->unsaved = sched_rewrite_find(s, id) != NULL;
 		return 1;
 	}
 	if ((rj = sched_rewrite_find(s, id)) == NULL)
@@ -596,6 +624,7 @@ lookup_memory(struct sched *s, const char *id, const char *session,
 	*rc = job_copy(out, rj) == -1 ? SCHED_ERROR : SCHED_OK;
 	out->position = -1;
 	out->eta_ms = -1;
+	out->unsaved = 1;
 	return 1;
 }
 

@@ -41,9 +41,11 @@ enum sched_rc {
 	SCHED_CONFLICT,		/* cancel of a job that has ended: 409 */
 	SCHED_UNKNOWN_TASK,	/* 404 */
 	SCHED_ERROR,		/* internal (journal write failed): 500 */
-	SCHED_CHANGED		/* a reload changed the task's inputs since
+	SCHED_CHANGED,		/* a reload changed the task's inputs since
 				   the params were validated: 503 +
 				   Retry-After: 1 */
+	SCHED_JOURNAL_DOWN	/* the journal cannot write (disk full):
+				   503 + Retry-After */
 };
 
 /* What an executor runs: a started job, on its worker's slot. */

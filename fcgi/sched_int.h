@@ -44,6 +44,8 @@
 #define SCHED_ID_BUCKETS	16384
 #define SCHED_SESS_BUCKETS	4096
 #define SCHED_SEED_MS		1000.0	/* run time guess before any run */
+#define SCHED_PROBE_MS		2000	/* journal_probe while it cannot write */
+#define SCHED_JOURNAL_RETRY_S	10	/* Retry-After while it cannot write */
 
 /* One of a job's locks, in the order its task names them. */
 struct sjob_lock {
@@ -89,6 +91,8 @@ struct sjob {
 	int			 pending;	/* admitted, journal write in flight */
 	int			 evicted;	/* row evicted before it ended */
 	int			 cancelling;	/* asked to stop while running */
+	int			 start_unsaved;	/* started, the journal refused it:
+						   shown queued, not run yet */
 	char			*doomed;	/* started to fail with this: its
 						   task's workers fail to start */
 	size_t			 wlock;		/* its worker lock (index in locks[]) */
@@ -155,6 +159,7 @@ struct sched {
 	int			 ngpu;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv, timer_cv, drain_cv, reconf_cv;
+	pthread_cond_t		 start_cv;	/* a start waits on the journal */
 	struct lock		*locks;
 	size_t			 nlocks;
 	struct stask		**tasks;
@@ -180,6 +185,7 @@ struct sched {
 	int			 nrunners;
 	pthread_t		 timer;
 	int			 timer_started;
+	int64_t			 probe_ns;	/* next journal_probe, mono */
 	struct sched_ev		 ev;
 };
 

@@ -147,6 +147,41 @@ recover_one(struct sched *s, struct job *job)
 }
 
 /*
+ * The journal cannot write (its disk is full): recovery without its
+ * write. The jobs it holds as running become "interrupted" final records
+ * to write once it can (shown meanwhile, marked unsaved), its queued ones
+ * are queued again; they start once their start can be journaled. So the
+ * responder starts, pages and JSON answer, submissions get 503. The
+ * count of queued jobs, or -1.
+ */
+static int
+recover_unwritable(struct sched *s, struct job *run, int nrun, int64_t now,
+    struct recover_list *rl)
+{
+	struct job	*again;
+	int		 i, n;
+
+	fprintf(stderr, "level=error msg=\"journal cannot be written: "
+	    "starting read-only (pages answer, submissions get 503) until it "
+	    "can\" reason=\"%s\"\n", journal_unwritable(s->jr));
+	if ((n = journal_queued_jobs(s->jr, &rl->jobs)) == -1)
+		return -1;
+	rl->n = rl->cap = (size_t)n;
+	for (i = 0; i < nrun; i++) {
+		run[i].state = JOB_FAILED;
+		run[i].finished_ms = now;
+		free(run[i].error);
+		run[i].error = strdup(JOURNAL_INTERRUPTED);
+		if ((again = sched_final_copy(&run[i], __func__)) != NULL) {
+			pthread_mutex_lock(&s->mu);
+			sched_rewrite_add(s, again);
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	return n;
+}
+
+/*
  * Continues the journal's numbering and queues its queued jobs again.
  * Returns 0, or -1 with the reason in err.
  */
@@ -170,7 +205,9 @@ sched_recover(struct sched *s, char *err, size_t errlen)
 	if (max > 0)
 		s->next_seq = max + 1;
 	if ((nrun = journal_running_jobs(s->jr, &run)) == -1 ||
-	    journal_recover(s->jr, now, recover_collect, &rl) == -1) {
+	    (journal_recover(s->jr, now, recover_collect, &rl) == -1 &&
+	    (journal_unwritable(s->jr) == NULL ||
+	    recover_unwritable(s, run, nrun, now, &rl) == -1))) {
 		sched_errf(err, errlen, "journal recovery: %s",
 		    journal_error(s->jr));
 		goto out;

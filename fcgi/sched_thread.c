@@ -72,6 +72,70 @@ run_exec(struct sched *s, struct sjob *j, const char *failing,
 		out->error = strdup("failed");
 }
 
+/* Under mu: waits on start_cv for ms, or until signalled. */
+static void
+start_sleep(struct sched *s, int64_t ms)
+{
+	struct timespec	 ts;
+	int64_t		 at = sched_mono_ns() + ms * 1000000;
+
+	ts.tv_sec = at / 1000000000;
+	ts.tv_nsec = at % 1000000000;
+	pthread_cond_timedwait(&s->start_cv, &s->mu, &ts);
+}
+
+/*
+ * Outside the mutex: journals j's start before it runs, since a job runs
+ * only once the journal says so (a restart after a crash would run a job
+ * the journal still holds as queued a second time). While the journal
+ * refuses (its disk is full), j keeps its slots, shows as queued, which
+ * is what the journal holds, and the write is tried again, backing off
+ * as the final rewrites do, until it is taken, j is cancelled, or the
+ * scheduler stops. Returns 0 to run j, or not to: 1 when cancelled, -1
+ * when stopping.
+ */
+static int
+runner_journal_start(struct sched *s, struct sjob *j)
+{
+	int	 tries = 0, rc = 0;
+	int64_t	 at = j->job.started_ms;
+
+	while (s->jr != NULL && journal_start(s->jr, j->job.id, at,
+	    j->job.slot, j->job.device) == -1) {
+		pthread_mutex_lock(&s->mu);
+		if (tries++ == 0) {
+			fprintf(stderr, "%s: job %s: start not journaled, the "
+			    "job waits: %s\n", __func__, j->job.id,
+			    journal_error(s->jr));
+			j->start_unsaved = 1;
+			sched_ev_job(s, j);
+			pthread_cond_signal(&s->timer_cv);	/* to probe */
+		}
+		if (j->cancelling)
+			rc = 1;
+		else if (s->stop)
+			rc = -1;
+		else {
+			start_sleep(s, sched_rewrite_delay_ms(tries));
+			/* The start is when it runs, not when it first tried. */
+			j->job.started_ms = at = job_now_ms();
+			j->start_ns = sched_mono_ns();
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (rc != 0)
+			return rc;
+	}
+	if (tries > 0) {
+		fprintf(stderr, "%s: job %s: start journaled after %d failed "
+		    "tries\n", __func__, j->job.id, tries);
+		pthread_mutex_lock(&s->mu);
+		j->start_unsaved = 0;
+		sched_ev_job(s, j);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return 0;
+}
+
 /*
  * Runs j (taken off the ready list) outside the mutex, then takes the
  * mutex, ends j and dispatches. Returns with the mutex held, so that the
@@ -82,14 +146,20 @@ runner_run(struct sched *s, struct sjob *j)
 {
 	struct sched_outcome	 o;
 	struct job		 fin, *again = NULL;
+	int			 started;
 
-	if (s->jr != NULL && journal_start(s->jr, j->job.id,
-	    j->job.started_ms, j->job.slot, j->job.device) == -1)
-		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
-		    journal_error(s->jr));
-	sched_log(s, "job_started", j->job.id, j->job.task, j->job.session,
-	    (j->start_ns - j->enq_ns) / 1000000, -1, j->job.device, NULL);
-	run_exec(s, j, j->doomed, &o);
+	if ((started = runner_journal_start(s, j)) != 0) {
+		/* Cancelled before it ran; or stopping: it stays queued. */
+		memset(&o, 0, sizeof(o));
+		o.state = started == 1 ? JOB_CANCELLED : JOB_FAILED;
+		o.error = strdup(started == 1 ? "cancelled" : "not started: "
+		    "the journal could not record its start");
+	} else {
+		sched_log(s, "job_started", j->job.id, j->job.task,
+		    j->job.session, (j->start_ns - j->enq_ns) / 1000000, -1,
+		    j->job.device, NULL);
+		run_exec(s, j, j->doomed, &o);
+	}
 	/* Nobody else writes a running job: these and a shallow copy. */
 	if (o.device[0] != '\0')
 		snprintf(j->job.device, sizeof(j->job.device), "%s", o.device);
@@ -102,7 +172,8 @@ runner_run(struct sched *s, struct sjob *j)
 	fin.result = o.result;
 	fin.error = o.error;
 	fin.has_png = o.has_png;
-	if (s->jr != NULL && journal_finish_stored(s->jr, &fin) == -1) {
+	/* Stopping with the start unsaved: the journal keeps it queued. */
+	if (s->jr != NULL && started != -1 && journal_finish_stored(s->jr, &fin) == -1) {
 		sched_final_failed(s, __func__, &fin, 1,
 		    sched_rewrite_delay_ms(1));
 		again = sched_final_copy(&fin, __func__);
@@ -115,6 +186,7 @@ runner_run(struct sched *s, struct sjob *j)
 	pthread_mutex_lock(&s->mu);
 	if (again != NULL)
 		sched_rewrite_add(s, again);
+	j->start_unsaved = 0;
 	sjob_end(s, j, o.state, o.result, o.error, o.has_png);
 	s->self_take = 1;
 	sched_dispatch(s);
@@ -179,6 +251,37 @@ expire_due(struct sched *s, int64_t now, int64_t *next, struct job ***snaps,
 	}
 }
 
+/*
+ * While the journal cannot write, tries it every SCHED_PROBE_MS (letting
+ * go of the mutex meanwhile); once it can again, the starts and final
+ * writes waiting on it are tried at once. Returns 1 when it probed, else
+ * 0 with *next lowered to the next probe.
+ */
+static int
+probe_due(struct sched *s, int64_t now, int64_t *next)
+{
+	struct rewrite	*r;
+	int		 ok;
+
+	if (s->jr == NULL || journal_unwritable(s->jr) == NULL)
+		return 0;
+	if (now < s->probe_ns) {
+		if (s->probe_ns < *next)
+			*next = s->probe_ns;
+		return 0;
+	}
+	s->probe_ns = now + (int64_t)SCHED_PROBE_MS * 1000000;
+	pthread_mutex_unlock(&s->mu);
+	ok = journal_probe(s->jr) == 0;
+	pthread_mutex_lock(&s->mu);
+	if (ok) {
+		pthread_cond_broadcast(&s->start_cv);
+		SLIST_FOREACH(r, &s->rewrites, link)
+			r->due_ns = now;
+	}
+	return 1;
+}
+
 /* Sleeps on timer_cv until next (mono ns; INT64_MAX: until signalled). */
 static void
 timer_sleep(struct sched *s, int64_t next)
@@ -218,6 +321,8 @@ timer_main(void *arg)
 		}
 		if (!SLIST_EMPTY(&s->rewrites) &&
 		    sched_rewrite_due(s, now, &next))
+			continue;
+		if (probe_due(s, now, &next))
 			continue;
 		timer_sleep(s, next);
 	}
@@ -287,6 +392,7 @@ sched_threads_stop(struct sched *s)
 	s->draining = 1;
 	pthread_cond_broadcast(&s->work_cv);
 	pthread_cond_broadcast(&s->timer_cv);
+	pthread_cond_broadcast(&s->start_cv);
 	pthread_mutex_unlock(&s->mu);
 	for (k = 0; k < s->nrunners; k++)
 		pthread_join(s->runners[k], NULL);

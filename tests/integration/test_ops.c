@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../fill_disk.h"
 #include "itest.h"
 #include "job.h"
 #include "journal.h"
@@ -370,20 +372,27 @@ Test(ops, reload_refuses_a_template_dir_without_a_page)
 	cr_expect_eq(system(cmd), 0);
 }
 
+/* How many lines of file hold both a and b. */
+static int
+file_count_lines(const char *file, const char *a, const char *b)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 n = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return n;
+}
+
 /* 1 when a line of file holds both a and b. */
 static int
 file_has_line(const char *file, const char *a, const char *b)
 {
-	char	 line[1024];
-	FILE	*f;
-	int	 found = 0;
-
-	if ((f = fopen(file, "r")) == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
-	fclose(f);
-	return found;
+	return file_count_lines(file, a, b) > 0;
 }
 
 Test(ops, crash_restart_keeps_every_accepted_job)
@@ -554,4 +563,193 @@ Test(ops, metrics_pass_promtool_and_agree_with_status)
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >&2", mfile);
 	rc = system(cmd);
 	cr_expect_eq(rc, 0, "promtool check metrics failed on %s", mfile);
+}
+
+/*
+ * Issue 15 item 1: a full disk. State on a 2 MB tmpfs: once it is full,
+ * submissions get 503 with Retry-After, /healthz says why, a queued job
+ * does not start (its start cannot be journaled) and a finished one says
+ * it is unsaved; after kill -9 the responder starts read-only on the
+ * full disk, and once there is room again every job ends, none of them
+ * run twice.
+ */
+static const char *const json_h[] = {
+	"Content-Type: application/x-www-form-urlencoded",
+	"Accept: application/json", NULL };
+
+/* GET /healthz: its status, the body into out. */
+static long
+healthz(const struct itest_server *srv, char *out, size_t len)
+{
+	struct itest_resp	 r;
+	long			 st = -1;
+
+	out[0] = '\0';
+	if (itest_req(srv, "GET", "/healthz", NULL, 0, NULL, NULL, &r) == 0) {
+		st = r.status;
+		snprintf(out, len, "%.*s", (int)r.body.len, r.body.data);
+	}
+	itest_resp_free(&r);
+	return st;
+}
+
+/* A job's state stays want for ms (sampled every 100 ms). */
+static void
+stays(const struct itest_server *srv, const char *sid, const char *id,
+    const char *want, int ms)
+{
+	char	 v[32];
+	int	 t;
+
+	for (t = 0; t < ms; t += 100) {
+		job_field(srv, sid, id, "state", v, sizeof(v));
+		cr_assert_str_eq(v, want, "job %s: %s after %d ms, wanted it "
+		    "to stay %s", id, v, t, want);
+		usleep(100000);
+	}
+}
+
+/* Mounts a tmpfs of size at dir/fs into fs; skips the test unless root. */
+static void
+mount_small(const char *dir, const char *size, char *fs, size_t len)
+{
+	char	 opt[32];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to mount a small tmpfs (CI runs as "
+		    "root)");
+	snprintf(fs, len, "%s/fs", dir);
+	snprintf(opt, sizeof(opt), "size=%s,mode=0700", size);
+	cr_assert_eq(mkdir(fs, 0700), 0);
+	if (mount("tmpfs", fs, "tmpfs", 0, opt) == -1)
+		cr_skip_test("mount tmpfs: %s", strerror(errno));
+}
+
+Test(ops, full_disk_refuses_jobs_and_runs_none_twice)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], fs[96], log[128], fill[128], sid[33];
+	char			 a[33], b[33], v[160], ra[16], pat[96];
+	long			 st;
+	int			 tries, wst;
+
+	tmpdir(dir, sizeof(dir));
+	mount_small(dir, "2m", fs, sizeof(fs));
+	snprintf(log, sizeof(log), "%s/log", dir);
+	start_logged_with(&srv, "tests/data/ops.conf", fs, log,
+	    (const char *const[]){ "--restart", NULL });
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=1500", a, NULL), 0);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=100", b, NULL), 0);
+	wait_state(&srv, sid, a, "running", 10000);
+	usleep(200000);	/* a's start is journaled */
+	fill_disk(fs, fill, sizeof(fill));
+
+	/* New jobs: 503 with Retry-After (the WAL may take one or two). */
+	for (tries = 0, st = 0; tries < 20 && st != 503; tries++) {
+		cr_assert_eq(itest_submit(&srv, sid, "burn", "ms=1", json_h,
+		    &r), 0);
+		st = r.status;
+		if (st == 503) {
+			cr_expect_eq(itest_header(&r, "Retry-After", ra,
+			    sizeof(ra)), 0);
+			cr_expect_geq(atoi(ra), 1);
+			cr_expect(strstr(r.body.data, "cannot record") != NULL,
+			    "body: %s", r.body.data);
+		} else
+			cr_assert_eq(st, 303, "a submission on a full disk: "
+			    "%ld", st);
+		itest_resp_free(&r);
+	}
+	cr_assert_eq(st, 503, "20 submissions accepted on a full disk");
+	cr_assert_eq(healthz(&srv, v, sizeof(v)), 503);
+	cr_expect(strstr(v, "read-only") && strstr(v, "disk is full"),
+	    "healthz: %s", v);
+	cr_expect(strstr(v, fs) == NULL, "healthz names a path: %s", v);
+
+	/* a ends (unsaved: the page says so); b cannot start. */
+	wait_state(&srv, sid, a, "done", 10000);
+	job_field(&srv, sid, a, "saved", v, sizeof(v));
+	cr_expect_str_eq(v, "false");
+	stays(&srv, sid, b, "queued", 2500);
+
+	/* kill -9 the responder: sluice-serve starts another, read-only. */
+	cr_assert_eq(kill(responder_pid(&srv), SIGKILL), 0);
+	for (tries = 0; tries < 100; tries++) {
+		usleep(100000);
+		if (healthz(&srv, v, sizeof(v)) == 503 && strstr(v,
+		    "read-only") != NULL && file_has_line(log,
+		    "starting read-only", "disk is full"))
+			break;
+	}
+	cr_assert_lt(tries, 100, "no read-only start on a full disk (log %s)",
+	    log);
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200, "the app page on a read-only start");
+	itest_resp_free(&r);
+	job_field(&srv, sid, a, "state", v, sizeof(v));
+	cr_expect_str_eq(v, "failed");	/* its done was never journaled */
+	stays(&srv, sid, b, "queued", 1000);
+
+	/* Room again: b runs, a's interruption is saved, healthz is ok. */
+	cr_assert_eq(unlink(fill), 0);
+	wait_state(&srv, sid, b, "done", 15000);
+	for (tries = 0; tries < 50 && healthz(&srv, v, sizeof(v)) != 200;
+	    tries++)
+		usleep(100000);
+	cr_expect(strncmp(v, "ok", 2) == 0, "healthz with room: %s", v);
+	snprintf(pat, sizeof(pat), "event=job_started id=%s ", a);
+	cr_expect_eq(file_count_lines(log, pat, "task=burn"), 1,
+	    "job %s started more than once", a);
+	snprintf(pat, sizeof(pat), "event=job_started id=%s ", b);
+	cr_expect_eq(file_count_lines(log, pat, "task=burn"), 1,
+	    "job %s started more than once", b);
+	cr_expect(file_has_line(log, "level=error", "journal cannot be "
+	    "written"));
+	kill(-srv.pid, SIGKILL);
+	waitpid(srv.pid, &wst, 0);
+	(void)umount2(fs, MNT_DETACH);	/* its processes may still be ending */
+}
+
+/*
+ * Issue 15 item 2: jobs.db-wal deleted under the running responder. No
+ * job accepted before or after is lost across a kill -9, and the log
+ * says what happened at level=error.
+ */
+Test(ops, removed_wal_loses_no_accepted_job)
+{
+	struct itest_server	 srv;
+	char			 dir[64], state[128], log[128], wal[160];
+	char			 sid[33], run[33], ids[16][33], v[32];
+	int			 i, st;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(wal, sizeof(wal), "%s/jobs.db-wal", state);
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=30000", run, NULL), 0);
+	for (i = 0; i < 8; i++)
+		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=1", ids[i],
+		    NULL), 0);
+	cr_assert_eq(unlink(wal), 0, "unlink %s: %s", wal, strerror(errno));
+	for (; i < 16; i++)
+		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=1", ids[i],
+		    NULL), 0);
+	cr_expect(file_has_line(log, "level=error", "jobs.db-wal was "
+	    "removed"), "no level=error line about the WAL in %s", log);
+	cr_assert_eq(kill(-srv.pid, SIGKILL), 0);
+	waitpid(srv.pid, &st, 0);
+	srv.pid = 0;
+
+	start_logged(&srv, "tests/data/ops.conf", state, log);
+	for (i = 0; i < 16; i++) {
+		job_field(&srv, sid, ids[i], "state", v, sizeof(v));
+		cr_expect(strcmp(v, "queued") == 0 || strcmp(v, "running") ==
+		    0 || strcmp(v, "done") == 0, "job %d (%s) after the "
+		    "restart: %s", i, ids[i], v);
+	}
+	cr_expect_eq(itest_stop(&srv), 0);
 }

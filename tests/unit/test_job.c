@@ -166,7 +166,8 @@ Test(job_json, queued)
 	    "\"slot\":null,\"device\":null,\"params\":{\"iters\":100},"
 	    "\"result\":null,\"error\":null,\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
-	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
+	    "\"saved\":true}");
 	free(s);
 }
 
@@ -203,7 +204,7 @@ Test(job_json, done)
 	    "\"params\":{\"iters\":100},\"result\":{\"ms\":250,\"mpix_s\":1.5},"
 	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\","
 	    "\"progress\":null,\"progress_message\":null,\"files\":[],"
-	    "\"inputs\":{}}");
+	    "\"inputs\":{},\"saved\":true}");
 	free(s);
 }
 
@@ -226,7 +227,8 @@ Test(job_json, failed)
 	    "\"params\":{\"iters\":100},\"result\":null,"
 	    "\"error\":\"interrupted by restart\",\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
-	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
+	    "\"saved\":true}");
 	free(s);
 }
 
@@ -272,7 +274,8 @@ Test(job_json, nulls_for_missing_strings)
 	    "\"finished_ms\":null,\"locks\":null,\"slot\":null,"
 	    "\"device\":null,\"params\":null,\"result\":null,\"error\":null,"
 	    "\"has_png\":false,\"kernel\":null,\"progress\":null,"
-	    "\"progress_message\":null,\"files\":[],\"inputs\":{}}");
+	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
+	    "\"saved\":true}");
 	free(s);
 }
 
@@ -363,12 +366,13 @@ Test(job_json, files_and_inputs_with_urls)
 	    != NULL, "%s", s);
 	cr_expect(strstr(s, "\"inputs\":{\"photo\":{\"type\":\"image/jpeg\","
 	    "\"bytes\":9,\"filename\":\"../../etc/passwd\",\"url\":\"/jobs/"
-	    SAMPLE_ID "/inputs/photo\"}}}") != NULL, "%s", s);
+	    SAMPLE_ID "/inputs/photo\"}},") != NULL, "%s", s);
 	free(s);
 	/* Text that is not what it should be gives nothing, not garbage. */
 	j.files = (char *)"{\"not\":\"an array\"}";
 	j.inputs = (char *)"[1,2";
 	s = to_json(&j);
-	cr_expect(strstr(s, "\"files\":[],\"inputs\":{}}") != NULL, "%s", s);
+	cr_expect(strstr(s, "\"files\":[],\"inputs\":{},"
+	    "\"saved\":true}") != NULL, "%s", s);
 	free(s);
 }

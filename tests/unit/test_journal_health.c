@@ -19,6 +19,7 @@
 
 #include <criterion/criterion.h>
 
+#include "../fill_disk.h"
 #include "job.h"
 #include "journal.h"
 
@@ -94,22 +95,6 @@ has_job(struct journal *j, const char *id)
 	if (rc == 1)
 		job_clear(&got);
 	return rc;
-}
-
-/* Fills the filesystem of dir with dir/fill; returns the fill's path. */
-static void
-fill_disk(const char *dir, char *path, size_t len)
-{
-	static const char	 zero[65536];
-	int			 fd;
-
-	snprintf(path, len, "%s/fill", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
-	while (write(fd, zero, sizeof(zero)) > 0)
-		;
-	cr_assert_eq(errno, ENOSPC, "filling: %s", strerror(errno));
-	close(fd);
 }
 
 TestSuite(journal_health, .init = setup, .fini = teardown);
