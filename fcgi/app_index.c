@@ -228,7 +228,7 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
     const struct form_state *fs)
 {
 	struct tval		*tv, *params, *locks;
-	char			 why[256];
+	char			 why[256], shown[256];
 	int64_t			 eta;
 	size_t			 i;
 	int			 errors = 0;
@@ -241,7 +241,8 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 	if (t->kernel != NULL)
 		tval_set_str(tv, "kernel", t->kernel);
 	else
-		tval_set_str(tv, "worker", t->worker[0]);
+		tval_set_str(tv, "worker", job_error_public(t->worker[0],
+		    shown, sizeof(shown)));	/* no server path */
 	tval_set_str(tv, "csrf", csrf);
 	tval_set_str(tv, "nonce", nonce);
 	locks = tval_set_list(tv, "locks");
@@ -249,7 +250,8 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 		tval_set_str(tval_push_map(locks), "name", t->locks[i]);
 	if (a->sched != NULL && sched_task_failing_why(a->sched, t->name,
 	    why, sizeof(why)))
-		tval_set_str(tv, "failing", why);
+		tval_set_str(tv, "failing", job_error_public(why, shown,
+		    sizeof(shown)));
 	eta = a->sched != NULL ? sched_task_eta(a->sched, t->name) : -1;
 	if (eta >= 0)
 		tval_set_printf(tv, "eta_s", "%.1f", (double)eta / 1000.0);

@@ -108,11 +108,13 @@ static void
 job_done_context(struct tval *ctx, const struct job *j, int64_t now)
 {
 	struct tval	*rows;
+	char		 err[JOB_ERROR_SHOWN];
 
 	(void)now;
 	tval_set(ctx, "done", tval_bool(1));
 	if (j->error != NULL)	/* done, but its files could not be kept */
-		tval_set_str(ctx, "note", j->error);
+		tval_set_str(ctx, "note", job_error_public(j->error, err,
+		    sizeof(err)));
 	tval_set(ctx, "wait_ms", tval_printf("%lld",
 	    (long long)(j->started_ms - j->created_ms)));
 	tval_set(ctx, "run_ms", tval_printf("%lld",
@@ -126,10 +128,13 @@ job_done_context(struct tval *ctx, const struct job *j, int64_t now)
 static void
 job_ended_badly_context(struct tval *ctx, const struct job *j, int64_t now)
 {
+	char	 err[JOB_ERROR_SHOWN];
+
 	(void)now;
 	tval_set(ctx, "ended_badly", tval_bool(1));
 	if (j->error != NULL)
-		tval_set_str(ctx, "error", j->error);
+		tval_set_str(ctx, "error", job_error_public(j->error, err,
+		    sizeof(err)));
 }
 
 static job_state_context *const job_state_contexts[] = {

@@ -194,6 +194,46 @@ empty:
 	buf_puts(b, by_name ? "{}" : "[]");
 }
 
+/* 1 when c ends a path in an error message ("PATH: why", "'PATH'"). */
+static int
+job_path_ends(char c)
+{
+	return c == '\0' || strchr(" \t\n\"'),;:]", c) != NULL;
+}
+
+/* 1 when error[i] starts an absolute path: '/' at a word's start. */
+static int
+job_path_starts(const char *error, size_t i)
+{
+	return error[i] == '/' && error[i + 1] != '/' &&
+	    !job_path_ends(error[i + 1]) && (i == 0 ||
+	    strchr(" \t\n\"'(=[,", error[i - 1]) != NULL);
+}
+
+const char *
+job_error_public(const char *error, char *out, size_t outlen)
+{
+	size_t	 i = 0, o = 0, last;
+
+	if (error == NULL)
+		return NULL;
+	while (error[i] != '\0' && o + 1 < outlen) {
+		if (!job_path_starts(error, i)) {
+			out[o++] = error[i++];
+			continue;
+		}
+		/* The path's last non-empty component replaces it. */
+		for (last = i; !job_path_ends(error[i]); i++)
+			if (error[i] == '/' && !job_path_ends(error[i + 1]) &&
+			    error[i + 1] != '/')
+				last = i + 1;
+		for (; last < i && error[last] != '/' && o + 1 < outlen; last++)
+			out[o++] = error[last];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * Appends the job JSON object:
  * {"id","task","state","position","eta_ms","created_ms","started_ms",
@@ -209,6 +249,7 @@ empty:
 void
 job_to_json(const struct job *j, struct buf *b)
 {
+	char	 err[JOB_ERROR_SHOWN];
 	int	 queued = j->state == JOB_QUEUED;
 
 	buf_puts(b, "{\"id\":");
@@ -229,7 +270,7 @@ job_to_json(const struct job *j, struct buf *b)
 	job_json_raw(b, "params", j->params);
 	job_json_raw(b, "result", j->result);
 	buf_puts(b, ",\"error\":");
-	buf_json_str(b, j->error);
+	buf_json_str(b, job_error_public(j->error, err, sizeof(err)));
 	buf_puts(b, j->has_png ? ",\"has_png\":true" : ",\"has_png\":false");
 	buf_puts(b, ",\"kernel\":");
 	buf_json_str(b, j->kernel);

@@ -22,6 +22,9 @@ enum job_state {
 	JOB_CANCELLED
 };
 
+/* The most of a job's error shown to users (job_error_public). */
+#define JOB_ERROR_SHOWN	4096
+
 struct job {
 	char		 id[JOB_ID_LEN + 1];
 	char		 session[JOB_SESSION_LEN + 1];
@@ -79,6 +82,15 @@ int		 job_id_valid(const char *s);
  * files and inputs with the URLs they are served at.
  */
 void		 job_to_json(const struct job *, struct buf *);
+/*
+ * An error as users see it: every absolute path in it cut to its last
+ * component, so that no page shows the server's layout
+ * ("/var/lib/sluice/results/x.png.tmp: No space left on device" becomes
+ * "x.png.tmp: No space left on device"); the journal and the log keep
+ * the whole text. Writes at most outlen bytes with the NUL into out
+ * (outlen > 0) and returns out; NULL in, NULL out. Thread-safe.
+ */
+const char	*job_error_public(const char *error, char *out, size_t outlen);
 
 /* Deep copy into dst (strings duplicated); returns 0 or -1 on ENOMEM. */
 int		 job_copy(struct job *dst, const struct job *src);

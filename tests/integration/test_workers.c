@@ -328,6 +328,34 @@ Test(workers, protocol_violations_fail_the_job_with_the_reason)
 	}
 }
 
+/* Issue 15 item 14: the page and the JSON name no server path. */
+Test(workers, errors_shown_to_users_name_no_server_path)
+{
+	struct itest_resp	 r;
+	char			 sid[33], id[33], path[64];
+	const char		*p;
+	json_t			*j;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	submit(&srv, sid, "echo", "fail=cannot+open+%2Fvar%2Flib%2Fsluice%2F"
+	    "work%2Fecho.0%2Fmodel.bin%3A+No+such+file", id);
+	j = wait_final(&srv, sid, id, 20000);
+	cr_expect_str_eq(str(j, "state"), "failed");
+	cr_expect_not_null(strstr(str(j, "error"), "cannot open model.bin: "
+	    "No such file"), "%s", str(j, "error"));
+	cr_expect_null(strstr(str(j, "error"), "/var/lib"), "%s",
+	    str(j, "error"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/jobs/%s", id);
+	cr_assert_eq(itest_req(&srv, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect_not_null(strstr(r.body.data, "cannot open model.bin"));
+	/* Once: the params table shows the user's own input as given. */
+	p = strstr(r.body.data, "/var/lib");
+	cr_expect(p != NULL && strstr(p + 1, "/var/lib") == NULL,
+	    "the page shows the error's path");
+	itest_resp_free(&r);
+}
+
 Test(workers, a_worker_that_cannot_start_fails_its_jobs_at_once)
 {
 	struct itest_resp	 r;

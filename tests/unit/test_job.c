@@ -376,3 +376,48 @@ Test(job_json, files_and_inputs_with_urls)
 	    "\"saved\":true}") != NULL, "%s", s);
 	free(s);
 }
+
+/* Issue 15 item 14: what users see of an error names no server path. */
+Test(job_error_public, cuts_paths_to_their_last_component)
+{
+	static const char *const cases[][2] = {
+		{ "journal_write_png: /var/lib/sluice/results/ab.png.tmp.1: "
+		    "No space left on device", "journal_write_png: "
+		    "ab.png.tmp.1: No space left on device" },
+		{ "worker program /opt/app/bin/worker.py: not found",
+		    "worker program worker.py: not found" },
+		{ "/srv/state/work/", "work" },
+		{ "open '/etc/secret/key' failed", "open 'key' failed" },
+		{ "see https://example.com/a/b and a / b", "see "
+		    "https://example.com/a/b and a / b" },
+		{ "ratio 1/2 is fine", "ratio 1/2 is fine" },
+		{ "", "" },
+	};
+	char	 out[256];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_str_eq(job_error_public(cases[i][0], out,
+		    sizeof(out)), cases[i][1], "case %zu", i);
+	cr_expect_null(job_error_public(NULL, out, sizeof(out)));
+	/* Truncated, never overrun. */
+	cr_expect_str_eq(job_error_public("abcdef /x/y", out, 4), "abc");
+}
+
+Test(job_json, error_shows_no_server_path)
+{
+	struct job	 j;
+	char		*s;
+
+	memset(&j, 0, sizeof(j));
+	job_new_id(j.id);
+	j.state = JOB_FAILED;
+	j.slot = -1;
+	j.error = (char *)"result: /var/lib/sluice/results/x/out/a.png: "
+	    "No space left on device";
+	s = to_json(&j);
+	cr_expect(strstr(s, "\"error\":\"result: a.png: No space left on "
+	    "device\"") != NULL, "%s", s);
+	cr_expect(strstr(s, "/var/lib") == NULL, "%s", s);
+	free(s);
+}
