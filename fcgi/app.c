@@ -179,6 +179,9 @@ app_maintain(struct app *a)
 
 	if (a->journal == NULL)
 		return;
+	/* A reload's limits hold from the next pass (30 s) on. */
+	journal_set_limits(a->journal, c->results_max_bytes,
+	    c->max_result_bytes);
 	n = sched_evict(a->sched, job_now_ms(),
 	    (int64_t)c->results_ttl * 1000, c->results_max_bytes);
 	if (n > 0)

@@ -169,6 +169,8 @@ job_context(struct app *a, const struct job *j, const char *session)
 	if (!job_state_final(j->state))
 		tval_set_str(ctx, "refresh", j->state == JOB_QUEUED ? "2" :
 		    "1");
+	if (j->removed_ms > 0)
+		tval_set(ctx, "files_removed", tval_bool(1));
 	if (j->unsaved)	/* the page says it plainly, and why */
 		tval_set_str(ctx, "unsaved", a->journal != NULL &&
 		    journal_unwritable(a->journal) != NULL ?

@@ -170,7 +170,7 @@ app_healthz(struct app *a, struct http_req *req, const char *arg,
 		http_resp_text(resp, 503, "draining");
 	else if (a->journal != NULL &&
 	    (why = journal_unwritable(a->journal)) != NULL) {
-		/* Pages and JSON answer; a balancer should send jobs elsewhere. */
+		/* Pages and JSON answer; a balancer sends jobs elsewhere. */
 		snprintf(msg, sizeof(msg), "read-only: %s; new jobs are "
 		    "refused", why);
 		http_resp_text(resp, 503, msg);

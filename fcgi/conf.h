@@ -88,6 +88,8 @@ struct conf {
 	int64_t		 results_max_bytes; /* default 1 GiB */
 	/* sessions */
 	int		 max_active;	/* 1..1000000, default 2 */
+	int64_t		 max_result_bytes; /* per session, default 256 MiB;
+					     0: only results.max_bytes */
 	/* events: nchan's publisher location, "unix:PATH" or "HOST:PORT";
 	   NULL (the default): no live updates, pages poll */
 	char		*events_publisher;

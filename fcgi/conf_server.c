@@ -21,7 +21,8 @@ static const char *const conf_server_keys[] = {
 	"drain_timeout", NULL
 };
 static const char *const conf_results_keys[] = { "ttl", "max_bytes", NULL };
-static const char *const conf_sessions_keys[] = { "max_active", NULL };
+static const char *const conf_sessions_keys[] = { "max_active",
+    "max_result_bytes", NULL };
 static const char *const conf_events_keys[] = { "publisher", NULL };
 
 /*
@@ -178,6 +179,11 @@ conf_load_sessions(struct conf_ctx *ctx, const config_setting_t *root,
 	if (conf_int(ctx, g, "max_active", 1, 1000000, 2, 0, &v) == -1)
 		return -1;
 	c->max_active = (int)v;
+	/* One session's results may not push out everyone else's. */
+	if (conf_int(ctx, g, "max_result_bytes", 0, INT64_MAX, 268435456LL, 0,
+	    &v) == -1)
+		return -1;
+	c->max_result_bytes = (int64_t)v;
 	return 0;
 }
 

@@ -239,7 +239,9 @@ job_error_public(const char *error, char *out, size_t outlen)
  * {"id","task","state","position","eta_ms","created_ms","started_ms",
  *  "finished_ms","locks","slot","device","params","result","error",
  *  "has_png","kernel","progress","progress_message","files","inputs",
- *  "saved"}; saved is false while the state shown is not journaled yet.
+ *  "files_removed_ms","saved"}; files_removed_ms is when its files were
+ * removed to make room (null: never); saved is false while the state
+ * shown is not journaled yet.
  * position and eta_ms are numbers only while queued (eta_ms -1 = null);
  * times are null when 0; slot null when negative; device null when "";
  * locks, params and result are inserted raw (they are JSON already) and
@@ -283,6 +285,7 @@ job_to_json(const struct job *j, struct buf *b)
 	buf_json_str(b, j->progress_message);
 	job_json_files(b, j->id, "files", j->files, 0);
 	job_json_files(b, j->id, "inputs", j->inputs, 1);
+	job_json_int(b, "files_removed_ms", j->removed_ms, j->removed_ms <= 0);
 	buf_puts(b, j->unsaved ? ",\"saved\":false}" : ",\"saved\":true}");
 }
 

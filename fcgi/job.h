@@ -51,6 +51,8 @@ struct job {
 	char		*inputs;
 	char		*files;
 	int64_t		 file_bytes;
+	/* When its files were removed to make room (0: never). */
+	int64_t		 removed_ms;
 	/* Progress a worker reported (while running; memory only). */
 	int		 has_progress;	/* 0: "progress" is null */
 	double		 progress;	/* 0..1 */

@@ -53,9 +53,11 @@ int	journal_finish(struct journal *, const struct job *,
 	    const unsigned char *png, size_t png_len);
 /*
  * The same for a job whose files are stored already (jobdir.h: its
- * inputs at submission, its outputs by the executor): the row only, with
- * has_png, files and file_bytes from the job; never touches a file, so a
- * failed call can be repeated as is.
+ * inputs at submission, its outputs by the executor): the row, with
+ * has_png, files and file_bytes from the job, after making room for the
+ * bytes it adds (journal_set_limits); a failed call can be repeated as
+ * is. 0; 1 when its output files could not fit and were removed (the
+ * row says so: no files, removed_ms, a note in error); -1.
  */
 int	journal_finish_stored(struct journal *, const struct job *);
 /*
@@ -130,6 +132,23 @@ int64_t	journal_max_seq(struct journal *);
  */
 int	journal_evict(struct journal *, int64_t now_ms, int64_t ttl_ms,
 	    int64_t max_bytes, void (*cb)(const char *id, void *), void *arg);
+/*
+ * results.max_bytes and sessions.max_result_bytes (<= 0: no limit), kept
+ * at each final write that adds files: other finished jobs lose their
+ * files (the session's own oldest first, then the oldest of the session
+ * holding the most) so that the new ones fit; their rows stay until the
+ * TTL with removed_ms set. Files that cannot fit at all are not kept
+ * (journal_finish_stored returns 1). Thread-safe.
+ */
+void	journal_set_limits(struct journal *, int64_t max_bytes,
+	    int64_t max_session_bytes);
+/*
+ * cb gets the id of each job whose files a final write removed to make
+ * room (after the commit, without the journal's lock). Set it once,
+ * before any write.
+ */
+void	journal_on_evict(struct journal *, void (*cb)(const char *id, void *),
+	    void *arg);
 /* Bytes of result files currently counted. */
 int64_t	journal_result_bytes(struct journal *);
 

@@ -40,7 +40,7 @@
 #define JOURNAL_COLS \
 	"id, seq, session, nonce, task, kernel, locks, params, state, " \
 	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
-	"has_png, inputs, files, file_bytes"
+	"has_png, inputs, files, file_bytes, removed_ms"
 
 #define JOURNAL_FINAL "('done', 'failed', 'expired', 'cancelled')"
 
@@ -66,6 +66,7 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_FINISH] =
 	    "UPDATE jobs SET state = ?2, finished_ms = ?3, result = ?4, "
 	    "error = ?5, has_png = ?6, file_bytes = ?7, files = ?11, "
+	    "removed_ms = ?12, "
 	    "started_ms = CASE WHEN ?8 > 0 THEN ?8 ELSE started_ms END, "
 	    "slot = CASE WHEN ?9 >= 0 THEN ?9 ELSE slot END, "
 	    "device = CASE WHEN ?10 <> '' THEN ?10 ELSE device END "
@@ -85,11 +86,19 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
 	[JST_TTL_LIST] = "SELECT id FROM jobs WHERE state IN " JOURNAL_FINAL
 	    " AND finished_ms < ?1 ORDER BY finished_ms, seq",
-	[JST_BYTES_LIST] = "SELECT id, file_bytes FROM jobs "
-	    "WHERE state IN " JOURNAL_FINAL " AND file_bytes > 0 "
-	    "ORDER BY finished_ms, seq",
 	[JST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 	[JST_BYTES] = "SELECT COALESCE(SUM(file_bytes), 0) FROM jobs",
+	[JST_ROW_BYTES] = "SELECT file_bytes FROM jobs WHERE id = ?1",
+	[JST_SESSION_BYTES] = "SELECT COALESCE(SUM(file_bytes), 0) FROM jobs "
+	    "WHERE session = ?1",
+	[JST_SESSION_OLDEST] = "SELECT id, file_bytes FROM jobs "
+	    "WHERE session = ?1 AND state IN " JOURNAL_FINAL " AND "
+	    "file_bytes > 0 AND id <> ?2 ORDER BY finished_ms, seq LIMIT 1",
+	[JST_LARGEST_SESSION] = "SELECT session FROM jobs WHERE state IN "
+	    JOURNAL_FINAL " AND file_bytes > 0 AND id <> ?1 "
+	    "GROUP BY session ORDER BY SUM(file_bytes) DESC LIMIT 1",
+	[JST_STRIP] = "UPDATE jobs SET file_bytes = 0, files = NULL, "
+	    "inputs = NULL, has_png = 0, removed_ms = ?2 WHERE id = ?1",
 };
 
 /* Schema version 1. Later versions migrate from user_version upwards. */
@@ -132,10 +141,19 @@ static const char journal_schema_v2[] =
 	"ALTER TABLE jobs RENAME COLUMN png_bytes TO file_bytes;"
 	"PRAGMA user_version = 2;";
 
+/*
+ * Version 3: a finished job's files may be removed to make room for newer
+ * results while its row stays until results.ttl; removed_ms says when.
+ */
+static const char journal_schema_v3[] =
+	"ALTER TABLE jobs ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 3;";
+
 /* The steps from each version to the next, in order. */
 static const char *const journal_migrations[] = {
 	journal_schema_v1,	/* 0 -> 1: a new database */
 	journal_schema_v2,	/* 1 -> 2 */
+	journal_schema_v3,	/* 2 -> 3 */
 };
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
@@ -262,6 +280,7 @@ journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
 	out->slot = sqlite3_column_int(s, 12);
 	out->has_png = sqlite3_column_int(s, 16) != 0;
 	out->file_bytes = sqlite3_column_int64(s, 19);
+	out->removed_ms = sqlite3_column_int64(s, 20);
 	out->position = 0;
 	out->eta_ms = -1;
 	if (journal_col_dup(s, 4, &out->task) == -1 ||

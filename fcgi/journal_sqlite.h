@@ -39,13 +39,17 @@ enum journal_stmt {
 	JST_RUNNING,
 	JST_MAX_SEQ,
 	JST_TTL_LIST,
-	JST_BYTES_LIST,
 	JST_DELETE,
 	JST_BYTES,
+	JST_ROW_BYTES,
+	JST_SESSION_BYTES,
+	JST_SESSION_OLDEST,
+	JST_LARGEST_SESSION,
+	JST_STRIP,
 	JST__MAX
 };
 
-#define JOURNAL_SCHEMA_VERSION	2
+#define JOURNAL_SCHEMA_VERSION	3
 
 /* Whether writes reach the disk (journal_health.c). */
 enum journal_health {
@@ -68,6 +72,10 @@ struct journal {
 	int		 db_known, wal_known;
 	dev_t		 db_dev, wal_dev;
 	ino_t		 db_ino, wal_ino;
+	/* Room for results (journal_sqlite_room.c); <= 0: no limit. */
+	int64_t		 max_bytes, max_session_bytes;
+	void		(*evicted)(const char *id, void *);
+	void		*evicted_arg;
 	/* ... but this, written under it and read without it. */
 	_Atomic enum journal_health health;
 };
@@ -99,6 +107,48 @@ int	journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
  */
 int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
 	    struct job **out, const char *func);
+
+/* Ids of jobs whose files or rows go, read out before they change. */
+struct journal_ids {
+	char	(*id)[JOB_ID_LEN + 1];
+	size_t	 n, cap;
+};
+
+/* Appends id (not one of ours: skipped) to l; 0, or -1 on ENOMEM. */
+int	journal_ids_add(struct journal_ids *l, const unsigned char *id);
+
+/* ---- journal_sqlite_room.c (caller holds the mutex) ---- */
+
+/*
+ * In the caller's transaction: removes the files of finished jobs other
+ * than id (their rows stay, marked removed_ms = now_ms) until grow more
+ * bytes of session's job fit under max_session_bytes (session's own
+ * oldest first) and max_bytes (the oldest of the session that holds the
+ * most first). Their ids go on l (from its end) for journal_room_unlink
+ * after the commit. session NULL: the global limit only. Returns 1 when
+ * it fits, 0 when it cannot however much goes, -1 on error.
+ */
+int	journal_room(struct journal *j, const char *id, const char *session,
+	    int64_t grow, int64_t now_ms, struct journal_ids *l,
+	    const char *func);
+/*
+ * The same for the whole store and a limit given (0: every file goes):
+ * eviction's pass after a lowered results.max_bytes. 0 or -1.
+ */
+int	journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
+	    struct journal_ids *l, const char *func);
+/* After the commit: removes the files of l's jobs from index from on. */
+void	journal_room_unlink(struct journal *j, const struct journal_ids *l,
+	    size_t from);
+/*
+ * The final write of jb with room made for its files in the same
+ * transaction (journal_finish_stored when limits are set). 0; 1 when its
+ * own files did not fit (removed; the row says so); -1.
+ */
+int	journal_finish_room(struct journal *j, const struct job *jb);
+/* journal_finish_stored's row update, in the caller's transaction. */
+int	journal_finish_exec(struct journal *j, const struct job *jb,
+	    int has_png, int64_t file_bytes, const char *func);
 
 /*
  * Closes the connection and opens it again on the same file (statements

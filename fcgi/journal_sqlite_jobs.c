@@ -119,16 +119,15 @@ out:
 
 /*
  * The row update of a final state: has_png and file_bytes as given, the
- * rest from jb (checked by journal_final_ok). Takes the mutex. 0 or -1.
+ * rest from jb (checked by journal_final_ok). Caller holds the mutex; in
+ * its transaction, or committed by itself. 0 or -1.
  */
-static int
-journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+int
+journal_finish_exec(struct journal *j, const struct job *jb, int has_png,
     int64_t file_bytes, const char *func)
 {
 	sqlite3_stmt	*s = j->st[JST_FINISH];
-	int		 ret = -1;
 
-	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, job_state_name(jb->state), -1,
 	    SQLITE_STATIC) ||
@@ -140,19 +139,30 @@ journal_finish_row(struct journal *j, const struct job *jb, int has_png,
 	    sqlite3_bind_int64(s, 8, jb->started_ms) ||
 	    sqlite3_bind_int(s, 9, jb->slot) ||
 	    sqlite3_bind_text(s, 10, jb->device, -1, SQLITE_TRANSIENT) ||
-	    journal_bind_str(s, 11, jb->files)) {
+	    journal_bind_str(s, 11, jb->files) ||
+	    sqlite3_bind_int64(s, 12, jb->removed_ms)) {
 		journal_dberr(j, func);
 		journal_done(s);
-		goto out;
+		return -1;
 	}
 	if (journal_exec(j, JST_FINISH, func) == -1) {
 		(void)journal_wrote(j, -1, func);
-		goto out;
+		return -1;
 	}
-	if (journal_changed(j, jb->id, func) == -1)
-		goto out;
-	ret = journal_wrote(j, 0, func);
-out:
+	return journal_changed(j, jb->id, func);
+}
+
+/* The same, committed on its own; takes the mutex. 0 or -1. */
+static int
+journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+    int64_t file_bytes, const char *func)
+{
+	int	 ret;
+
+	pthread_mutex_lock(&j->mtx);
+	ret = journal_finish_exec(j, jb, has_png, file_bytes, func);
+	if (ret == 0)
+		ret = journal_wrote(j, 0, func);
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }
@@ -197,15 +207,23 @@ journal_finish(struct journal *j, const struct job *jb,
 
 /*
  * Records a final state like journal_finish, for a job whose files are
- * already stored (jobdir.h): jb->file_bytes counts them against
- * results.max_bytes. Nothing is written to or removed from the results
- * directory, so a failed call can be repeated as is. Committed on return.
+ * already stored (jobdir.h): jb->file_bytes counts them. With limits set
+ * (journal_set_limits), room is made for the bytes it adds in the same
+ * transaction (journal_finish_room). A failed call can be repeated as
+ * is. Committed on return.
  */
 int
 journal_finish_stored(struct journal *j, const struct job *jb)
 {
+	int	 limited;
+
 	if (journal_final_ok(j, jb, __func__) == -1)
 		return -1;
+	pthread_mutex_lock(&j->mtx);
+	limited = j->max_bytes > 0 || j->max_session_bytes > 0;
+	pthread_mutex_unlock(&j->mtx);
+	if (limited && jb->file_bytes > 0)
+		return journal_finish_room(j, jb);
 	return journal_finish_row(j, jb, jb->has_png != 0,
 	    jb->file_bytes > 0 ? jb->file_bytes : 0, __func__);
 }
@@ -416,13 +434,7 @@ journal_remove(struct journal *j, const char *id, const char *func)
 	return journal_exec(j, JST_DELETE, func);
 }
 
-/* A list of ids to remove, read out before any row is deleted. */
-struct journal_ids {
-	char	(*id)[JOB_ID_LEN + 1];
-	size_t	 n, cap;
-};
-
-static int
+int
 journal_ids_add(struct journal_ids *l, const unsigned char *id)
 {
 	char	(*nv)[JOB_ID_LEN + 1];
@@ -445,27 +457,21 @@ journal_ids_add(struct journal_ids *l, const unsigned char *id)
 
 /*
  * Collects the ids a bound listing statement returns (column 0) into l.
- * When bytes is not NULL, stops once *bytes no longer exceeds max, taking
- * column 1 off *bytes per row. Resets the statement. 0 or -1.
+ * Resets the statement. 0 or -1.
  */
 static int
 journal_list(struct journal *j, sqlite3_stmt *s, struct journal_ids *l,
-    int64_t *bytes, int64_t max, const char *func)
+    const char *func)
 {
-	int	 rc = SQLITE_DONE;
+	int	 rc;
 
-	while (bytes == NULL || *bytes > max) {
-		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-			break;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (journal_ids_add(l, sqlite3_column_text(s, 0)) == -1) {
 			journal_seterr(j, "%s: out of memory", func);
 			journal_done(s);
 			return -1;
 		}
-		if (bytes != NULL)
-			*bytes -= sqlite3_column_int64(s, 1);
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc != SQLITE_DONE) {
 		journal_dberr(j, func);
 		journal_done(s);
 		return -1;
@@ -493,15 +499,17 @@ journal_remove_list(struct journal *j, struct journal_ids *l, size_t *from,
 
 /*
  * Eviction. First every finished job that finished before now_ms - ttl_ms
- * (ttl_ms < 0: no TTL), then, while the counted result bytes exceed
- * max_bytes (max_bytes < 0: no limit), finished jobs with a result file,
- * oldest finished first. Queued and running jobs are never touched. Each
- * job loses its file first (a missing file is fine), then its row; all
- * rows go in one transaction (if it fails, files already removed stay
- * removed and their rows stay, to be evicted next time). Once committed,
- * and without the journal's mutex (cb may call journal functions), cb
- * (when not NULL) gets the id of each job removed. Returns the number of
- * jobs removed, or -1 (cb not called).
+ * (ttl_ms < 0: no TTL) goes, its files then its row; then, while the
+ * counted bytes exceed max_bytes (max_bytes < 0: no limit; it is kept at
+ * write time, so only a lowered limit finds work here), finished jobs
+ * lose their files as journal_room takes them (their rows stay until the
+ * TTL). Queued and running jobs are never touched. All rows change in
+ * one transaction (if it fails, files of the TTL pass already removed
+ * stay removed and their rows stay, to go next time); the space pass
+ * removes files only after the commit. Once committed, and without the
+ * journal's mutex (cb may call journal functions), cb (when not NULL)
+ * gets the id of each job removed or stripped. Returns how many, or -1
+ * (cb not called).
  */
 int
 journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
@@ -509,7 +517,6 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 {
 	struct journal_ids	 l = { NULL, 0, 0 };
 	sqlite3_stmt		*s;
-	int64_t			 total;
 	size_t			 from = 0, i;
 	int			 n, ret = -1, removed = 0;
 
@@ -524,31 +531,25 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 			journal_done(s);
 			goto fail;
 		}
-		if (journal_list(j, s, &l, NULL, 0, __func__) == -1 ||
+		if (journal_list(j, s, &l, __func__) == -1 ||
 		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
 			goto fail;
 		removed += n;
 	}
 
 	if (max_bytes >= 0) {
-		s = j->st[JST_BYTES];
-		if (sqlite3_step(s) != SQLITE_ROW) {
-			journal_dberr(j, __func__);
-			journal_done(s);
+		/* Over the limit (a lowered one): files go, rows stay. */
+		if (journal_room_within(j, max_bytes, now_ms, &l,
+		    __func__) == -1)
 			goto fail;
-		}
-		total = sqlite3_column_int64(s, 0);
-		journal_done(s);
-		if (journal_list(j, j->st[JST_BYTES_LIST], &l, &total,
-		    max_bytes, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
-			goto fail;
-		removed += n;
+		removed += (int)(l.n - from);
 	}
 
 	if (journal_exec(j, JST_COMMIT, __func__) == -1)
 		goto fail;
 	ret = journal_wrote(j, 0, __func__) == 0 ? removed : -1;
+	if (ret >= 0)
+		journal_room_unlink(j, &l, from);
 	goto out;
 fail:
 	(void)journal_wrote(j, -1, __func__);	/* before the rollback */

@@ -25,6 +25,8 @@
  * slots within its bitmap, and no more slots in all than runner threads
  * it may start (a started job beyond them would hold slots unrun).
  */
+static void	evict_forget(const char *, void *);
+
 int
 sched_conf_check(const struct conf *conf, char *err, size_t errlen)
 {
@@ -169,6 +171,8 @@ sched_create(const struct conf *conf, struct journal *jr,
 		sched_errf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (jr != NULL)
+		journal_on_evict(jr, evict_forget, s);
 	if (jr != NULL && sched_recover(s, err, errlen) == -1)
 		goto fail;
 	pthread_mutex_lock(&s->mu);
@@ -190,8 +194,10 @@ sched_destroy(struct sched *s)
 	if (s == NULL)
 		return;
 	sched_threads_stop(s);
-	if (s->jr != NULL)
+	if (s->jr != NULL) {
 		sched_rewrite_flush(s);
+		journal_on_evict(s->jr, NULL, NULL);	/* s goes */
+	}
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->timer_cv);
 	pthread_cond_destroy(&s->drain_cv);

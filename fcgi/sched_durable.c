@@ -110,7 +110,8 @@ rewrite_marked(struct sched *s, struct rewrite *head)
 	for (r = head; r != NULL; r = SLIST_NEXT(r, link)) {
 		if (!r->trying)
 			continue;
-		r->ok = journal_finish_stored(s->jr, r->job) == 0;
+		/* 1: written, without its files (they did not fit). */
+		r->ok = journal_finish_stored(s->jr, r->job) >= 0;
 		if (r->ok)
 			fprintf(stderr, "%s: job %s: final state %s journaled "
 			    "after %d failed tries\n", __func__, r->job->id,

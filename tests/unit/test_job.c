@@ -167,7 +167,7 @@ Test(job_json, queued)
 	    "\"result\":null,\"error\":null,\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
 	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
-	    "\"saved\":true}");
+	    "\"files_removed_ms\":null,\"saved\":true}");
 	free(s);
 }
 
@@ -204,7 +204,7 @@ Test(job_json, done)
 	    "\"params\":{\"iters\":100},\"result\":{\"ms\":250,\"mpix_s\":1.5},"
 	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\","
 	    "\"progress\":null,\"progress_message\":null,\"files\":[],"
-	    "\"inputs\":{},\"saved\":true}");
+	    "\"inputs\":{},\"files_removed_ms\":null,\"saved\":true}");
 	free(s);
 }
 
@@ -228,7 +228,7 @@ Test(job_json, failed)
 	    "\"error\":\"interrupted by restart\",\"has_png\":false,"
 	    "\"kernel\":\"mandelbrot\",\"progress\":null,"
 	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
-	    "\"saved\":true}");
+	    "\"files_removed_ms\":null,\"saved\":true}");
 	free(s);
 }
 
@@ -275,7 +275,7 @@ Test(job_json, nulls_for_missing_strings)
 	    "\"device\":null,\"params\":null,\"result\":null,\"error\":null,"
 	    "\"has_png\":false,\"kernel\":null,\"progress\":null,"
 	    "\"progress_message\":null,\"files\":[],\"inputs\":{},"
-	    "\"saved\":true}");
+	    "\"files_removed_ms\":null,\"saved\":true}");
 	free(s);
 }
 
@@ -373,7 +373,7 @@ Test(job_json, files_and_inputs_with_urls)
 	j.inputs = (char *)"[1,2";
 	s = to_json(&j);
 	cr_expect(strstr(s, "\"files\":[],\"inputs\":{},"
-	    "\"saved\":true}") != NULL, "%s", s);
+	    "\"files_removed_ms\":null,\"saved\":true}") != NULL, "%s", s);
 	free(s);
 }
 

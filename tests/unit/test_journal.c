@@ -461,7 +461,11 @@ Test(journal, evict_by_bytes_counts_files)
 	b.finished_ms = NOW + 2;
 	cr_assert_eq(journal_finish_stored(jr, &b), 0);
 	cr_expect_eq(journal_evict(jr, NOW + 3, -1, 1000, NULL, NULL), 1);
-	cr_expect_eq(journal_get(jr, a.id, &b), 0, "the older one went");
+	/* The older one lost its files; its row stays until the TTL. */
+	cr_assert_eq(journal_get(jr, a.id, &b), 1);
+	cr_expect_eq(b.file_bytes, 0);
+	cr_expect_eq(b.removed_ms, NOW + 3);
+	job_clear(&b);
 	cr_expect_eq(journal_result_bytes(jr), 600);
 	job_clear(&a);
 }
@@ -878,9 +882,17 @@ Test(journal, evict_by_bytes_oldest_finished_first)
 	cr_assert_eq(journal_result_bytes(jr), 100);
 	cr_assert(exists(p1));
 	cr_assert_not(exists(p3));
-	cr_assert_eq(journal_get(jr, d2.id, &b), 0);
-	cr_assert_eq(journal_get(jr, d3.id, &b), 0);
+	/* Their files went, their rows stay (until the TTL), marked. */
+	cr_assert_eq(journal_get(jr, d2.id, &b), 1);
+	cr_expect_eq(b.removed_ms, 4000);
+	cr_expect_eq(b.has_png, 0);
+	cr_expect_eq(b.file_bytes, 0);
+	job_clear(&b);
+	cr_assert_eq(journal_get(jr, d3.id, &b), 1);
+	cr_expect_eq(b.removed_ms, 4000);
+	job_clear(&b);
 	cr_assert_eq(journal_get(jr, d1.id, &b), 1);
+	cr_expect_eq(b.removed_ms, 0);
 	job_clear(&b);
 	cr_assert_eq(journal_get(jr, d4.id, &b), 1);
 	job_clear(&b);
@@ -1128,7 +1140,7 @@ Test(journal, migrates_version_1)
 	cr_assert_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st,
 	    NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_expect_eq(sqlite3_column_int(st, 0), 2);
+	cr_expect_eq(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 }

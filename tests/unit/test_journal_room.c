@@ -1,0 +1,214 @@
+/*
+ * Unit tests for journal_sqlite_room.c (issue 15 item 3): result files
+ * are kept within results.max_bytes and sessions.max_result_bytes at the
+ * moment they are written, a session's output pushes out its own results
+ * before anyone else's, and a job that loses its files keeps its row.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "job.h"
+#include "jobdir.h"
+#include "journal.h"
+
+#define ATTACKER	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define VICTIM		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define NOW		((int64_t)1700000000000)
+
+static char		 tdir[64];
+static struct journal	*jr;
+static char		 forgot[64][JOB_ID_LEN + 1];
+static int		 nforgot;
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+note_forgot(const char *id, void *arg)
+{
+	(void)arg;
+	cr_assert_lt(nforgot, 64);
+	snprintf(forgot[nforgot++], JOB_ID_LEN + 1, "%s", id);
+}
+
+static void
+setup(void)
+{
+	char	 err[256];
+
+	strcpy(tdir, "/tmp/sluice-jroom-XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir), "mkdtemp: %s", strerror(errno));
+	jr = journal_open(tdir, err, sizeof(err));
+	cr_assert_not_null(jr, "journal_open: %s", err);
+	journal_on_evict(jr, note_forgot, NULL);
+	nforgot = 0;
+}
+
+static void
+teardown(void)
+{
+	journal_close(jr);
+	jr = NULL;
+	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(room, .init = setup, .fini = teardown);
+
+/*
+ * A job of session that ends done with an output file of bytes (written
+ * under STATE/results/ID/out/). Returns journal_finish_stored's rc; id
+ * set.
+ */
+static int
+run_job(const char *session, int64_t seq, size_t bytes,
+    char id[JOB_ID_LEN + 1])
+{
+	static char	 data[4096];
+	struct job	 jb;
+	char		 err[256];
+	int		 rc;
+
+	cr_assert_leq(bytes, sizeof(data));
+	memset(&jb, 0, sizeof(jb));
+	job_new_id(jb.id);
+	strcpy(jb.session, session);
+	jb.task = strdup("t");
+	jb.state = JOB_QUEUED;
+	jb.seq = seq;
+	jb.created_ms = NOW + seq;
+	jb.slot = -1;
+	cr_assert_eq(journal_insert(jr, &jb), 0, "%s", journal_error(jr));
+	cr_assert_eq(jobdir_write(journal_files_root(jr), jb.id, JOBDIR_OUT,
+	    "out.bin", data, bytes, err, sizeof(err)), 0, "%s", err);
+	jb.state = JOB_DONE;
+	jb.finished_ms = NOW + 1000 + seq;
+	jb.file_bytes = (int64_t)bytes;
+	jb.files = strdup("[{\"name\":\"out.bin\",\"type\":"
+	    "\"application/octet-stream\",\"bytes\":1}]");
+	rc = journal_finish_stored(jr, &jb);
+	memcpy(id, jb.id, JOB_ID_LEN + 1);
+	job_clear(&jb);
+	return rc;
+}
+
+/* The row of id (asserted there): its file_bytes, removed_ms. */
+static void
+row(const char *id, int64_t *bytes, int64_t *removed)
+{
+	struct job	 got;
+
+	cr_assert_eq(journal_get(jr, id, &got), 1, "job %s: no row", id);
+	*bytes = got.file_bytes;
+	*removed = got.removed_ms;
+	job_clear(&got);
+}
+
+static int
+out_exists(const char *id)
+{
+	char		 p[4096];
+	struct stat	 st;
+
+	cr_assert_eq(jobdir_path(journal_files_root(jr), id, JOBDIR_OUT,
+	    "out.bin", p, sizeof(p)), 0);
+	return stat(p, &st) == 0;
+}
+
+Test(room, never_over_the_limit_and_the_row_stays)
+{
+	char	 ids[6][JOB_ID_LEN + 1];
+	int64_t	 bytes, removed;
+	int	 i;
+
+	journal_set_limits(jr, 1000, 0);
+	for (i = 0; i < 6; i++) {
+		cr_assert_eq(run_job(ATTACKER, i + 1, 400, ids[i]), 0, "%s",
+		    journal_error(jr));
+		cr_assert_leq(journal_result_bytes(jr), 1000,
+		    "over the limit after job %d", i);
+	}
+	/* The oldest ones lost their files, kept their rows. */
+	row(ids[0], &bytes, &removed);
+	cr_expect_eq(bytes, 0);
+	cr_expect_gt(removed, 0);
+	cr_expect_not(out_exists(ids[0]));
+	row(ids[5], &bytes, &removed);
+	cr_expect_eq(bytes, 400);
+	cr_expect_eq(removed, 0);
+	cr_expect(out_exists(ids[5]));
+	cr_expect_eq(nforgot, 4, "the cache forgets each stripped job");
+	cr_expect_str_eq(forgot[0], ids[0]);
+}
+
+Test(room, one_session_cannot_push_out_another)
+{
+	char	 victim[JOB_ID_LEN + 1], ids[20][JOB_ID_LEN + 1];
+	int64_t	 bytes, removed;
+	int	 i;
+
+	journal_set_limits(jr, 1000, 500);
+	cr_assert_eq(run_job(VICTIM, 1, 300, victim), 0);
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(run_job(ATTACKER, i + 2, 200, ids[i]), 0);
+	row(victim, &bytes, &removed);
+	cr_expect_eq(bytes, 300, "the victim's result was pushed out");
+	cr_expect_eq(removed, 0);
+	cr_expect(out_exists(victim));
+	cr_expect_leq(journal_result_bytes(jr), 800);
+	row(ids[19], &bytes, &removed);
+	cr_expect_eq(bytes, 200);
+}
+
+Test(room, the_largest_holder_goes_first)
+{
+	char	 victim[JOB_ID_LEN + 1], ids[4][JOB_ID_LEN + 1];
+	int64_t	 bytes, removed;
+	int	 i;
+
+	journal_set_limits(jr, 1000, 0);	/* no cap per session */
+	cr_assert_eq(run_job(VICTIM, 1, 300, victim), 0);	/* oldest */
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(run_job(ATTACKER, i + 2, 200, ids[i]), 0);
+	/* 1100 bytes: the attacker's oldest goes, not the older victim. */
+	row(victim, &bytes, &removed);
+	cr_expect_eq(bytes, 300);
+	row(ids[0], &bytes, &removed);
+	cr_expect_eq(bytes, 0);
+	cr_expect_leq(journal_result_bytes(jr), 1000);
+}
+
+Test(room, files_that_cannot_fit_are_not_kept)
+{
+	char		 small[JOB_ID_LEN + 1], big[JOB_ID_LEN + 1];
+	struct job	 got;
+
+	journal_set_limits(jr, 1000, 500);
+	cr_assert_eq(run_job(ATTACKER, 1, 100, small), 0);
+	cr_assert_eq(run_job(ATTACKER, 2, 600, big), 1);
+	cr_assert_eq(journal_get(jr, big, &got), 1);
+	cr_expect_eq(got.state, JOB_DONE);
+	cr_expect_eq(got.file_bytes, 0);
+	cr_expect_null(got.files);
+	cr_expect_gt(got.removed_ms, 0);
+	cr_expect(got.error != NULL && strstr(got.error, "not kept") != NULL,
+	    "note: %s", got.error != NULL ? got.error : "(none)");
+	job_clear(&got);
+	cr_expect_not(out_exists(big));
+	/* Nothing else went for a job that could not fit anyway. */
+	cr_expect(out_exists(small));
+	cr_expect_eq(journal_result_bytes(jr), 100);
+}
