@@ -744,3 +744,36 @@ Test(fcgi, second_request_on_a_connection_refused)
 	cr_expect_eq(fc_response(fd), 200, "the first request was not answered");
 	close(fd);
 }
+
+/* Appends a pair whose value is len bytes of 'v' (4-byte value length). */
+static size_t
+fc_long_pair(unsigned char *out, size_t at, const char *n, size_t len)
+{
+	out[at++] = (unsigned char)strlen(n);
+	out[at++] = (unsigned char)(0x80 | len >> 24);
+	out[at++] = (unsigned char)(len >> 16);
+	out[at++] = (unsigned char)(len >> 8);
+	out[at++] = (unsigned char)len;
+	memcpy(out + at, n, strlen(n));
+	at += strlen(n);
+	memset(out + at, 'v', len);
+	return at + len;
+}
+
+Test(fcgi, params_over_64k_answered_431)
+{
+	static unsigned char	 p[65000];
+	size_t			 at;
+	int			 fd = fc_connect(), i;
+
+	fc_begin(fd, 1, 1);
+	for (i = 0; i < 2; i++) {	/* 2 x 60000 bytes of one header each */
+		at = fc_long_pair(p, 0, i ? "HTTP_Y" : "HTTP_X", 60000);
+		fc_header(fd, FC_PARAMS, 1, at);
+		fc_write_all(fd, p, at);
+	}
+	fc_header(fd, FC_PARAMS, 1, 0);
+	fc_header(fd, FC_STDIN, 1, 0);
+	cr_expect_eq(fc_response(fd), 431);
+	fc_still_serves(fd);
+}
