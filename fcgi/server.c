@@ -4,10 +4,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,43 +19,8 @@
 
 #include <fcgiapp.h>
 
-#include "http.h"
-#include "job.h"
-#include "route.h"
-#include "server.h"
+#include "server_int.h"
 #include "tmpl.h"
-
-/*
- * Connections. libfcgi's own loop has each thread block in accept() and
- * then in read() on its connection; with nginx's fastcgi_keep_conn a
- * thread would stay blocked on a kept connection between requests, so a
- * few idle connections could take every thread (DESIGN.md). Here the
- * threads share one epoll set instead: the listening socket, and every
- * kept connection between two requests (EPOLLONESHOT: one thread takes
- * it when its next request arrives, and hands it back after answering).
- * A thread is only ever busy with a request, never with an idle
- * connection, so kept connections are safe at any count, and they save
- * the connect, accept and close of every request.
- */
-struct server {
-	struct app		*app;
-	struct sched		*sched;
-	const struct server_opts *opts;
-	int			 listen_fd;
-	int			 listen_tcp;	/* TCP: no Nagle on connections */
-	int			 epfd;
-	int			 stop_fd;	/* eventfd, readable once stopping */
-	int			 quiet;
-	atomic_int		 stopping;
-	atomic_int		 idle;		/* kept connections in epfd */
-	int			 idle_max;
-	/* kept[fd] != 0: fd is a kept connection, closed at the end. */
-	atomic_uchar		*kept;
-	int			 nkept;
-};
-
-/* Seconds a connection may keep a thread waiting for a request's bytes. */
-#define SERVER_IO_TIMEOUT_S	60
 
 /*
  * Listen backlog. nginx opens one connection per request; when thousands
@@ -143,258 +104,6 @@ open_listener(const char *listen, char *err, size_t errlen)
 	}
 	fprintf(stderr, "level=info msg=\"listening\" listen=%s\n", listen);
 	return fd;
-}
-
-/* Reads exactly len body bytes; returns 0, or -1 when the stream ends early. */
-static int
-read_body(FCGX_Stream *in, struct http_req *req, size_t len)
-{
-	size_t	 got = 0;
-	int	 n;
-
-	if ((req->body = malloc(len + 1)) == NULL)
-		return -1;
-	while (got < len) {
-		n = FCGX_GetStr(req->body + got, (int)(len - got > 65536 ?
-		    65536 : len - got), in);
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	req->body[len] = '\0';
-	req->body_len = len;
-	return 0;
-}
-
-/*
- * Writes len bytes of f (opened when the answer was decided) in 64 KiB
- * chunks. If the file shrank meanwhile the answer is short and nginx sees
- * the mismatch with Content-Length: nothing better can be done once the
- * headers are out.
- */
-static void
-stream_file(FILE *f, size_t len, FCGX_Stream *out)
-{
-	char	 chunk[65536];
-	size_t	 n, left = len;
-
-	while (left > 0 && (n = fread(chunk, 1, left < sizeof(chunk) ?
-	    left : sizeof(chunk), f)) > 0) {
-		if (FCGX_PutStr(chunk, (int)n, out) != (int)n)
-			break;
-		left -= n;
-	}
-}
-
-static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
-    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
-    "out of memory\n";
-
-/* Answers one FastCGI request. */
-static void
-serve_one(struct server *s, FCGX_Request *fr)
-{
-	struct http_req		 req;
-	struct http_resp	 resp;
-	struct route_match	 m;
-	struct buf		 out;
-	char			 allow[32], err[160];
-	size_t			 len;
-	int			 st = 0, routed = 0;
-	int64_t			 t0 = job_mono_ns();
-
-	http_resp_init(&resp);
-	buf_init(&out);
-	memset(&m, 0, sizeof(m));
-	if (http_req_init(&req, fr->envp) == -1) {
-		http_resp_text(&resp, 500, "out of memory");
-		goto write;
-	}
-	m.head = strcmp(req.method, "HEAD") == 0;
-	st = route_find(req.method, req.path, &m, allow, sizeof(allow));
-	if (st == 405) {
-		http_resp_header(&resp, "Allow", allow);
-		app_error(s->app, &req, 405, "this method is not allowed here",
-		    &resp);
-		goto write;
-	}
-	if (st != 200) {
-		app_error(s->app, &req, 404, "not found", &resp);
-		goto write;
-	}
-	routed = 1;
-	if ((st = http_body_length(&req, app_conf(s->app)->max_request_body,
-	    &len, err, sizeof(err))) != 0) {
-		app_error(s->app, &req, st, err, &resp);
-		goto write;
-	}
-	if (len > 0 && read_body(fr->in, &req, len) == -1) {
-		app_error(s->app, &req, 400, "request body shorter than its "
-		    "Content-Length", &resp);
-		goto write;
-	}
-	app_handle(s->app, &req, &m, &resp);
-write:
-	/* Head, then the body from where it was built: no second copy. */
-	http_resp_serialize(&resp, m.head, 1, &out);
-	if (buf_ok(&out) && buf_ok(&resp.body)) {
-		FCGX_PutStr(out.data, (int)out.len, fr->out);
-		if (!m.head && resp.file == NULL && resp.body.len > 0)
-			FCGX_PutStr(resp.body.data, (int)resp.body.len,
-			    fr->out);
-	} else
-		FCGX_PutStr(oom_answer, (int)sizeof(oom_answer) - 1, fr->out);
-	if (resp.file != NULL && !m.head)
-		stream_file(resp.file, resp.file_len, fr->out);
-	app_count_request(s->app, resp.status);
-	if (!s->quiet)
-		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
-		    "route=%s us=%lld\n", req.method ? req.method : "-",
-		    req.path ? req.path : "-", resp.status,
-		    routed ? route_name(m.id) : "-",
-		    (long long)(job_mono_ns() - t0) / 1000);
-	buf_free(&out);
-	http_resp_free(&resp);
-	http_req_free(&req);
-}
-
-/*
- * Reads what is left of the request's stdin: on a kept connection the
- * next request starts after it. nginx always ends stdin with an empty
- * record, so this stops there.
- */
-static void
-skip_stdin(FCGX_Stream *in)
-{
-	char	 scratch[4096];
-
-	while (FCGX_GetStr(scratch, sizeof(scratch), in) > 0)
-		continue;
-}
-
-/*
- * Hands a kept connection back to the epoll set for its next request, or
- * closes it when the server stops or already keeps idle_max of them.
- * added: fd is in the set already (it came from there).
- */
-static void
-keep_conn(struct server *s, int fd, int added)
-{
-	struct epoll_event	 ev;
-
-	if (atomic_load(&s->stopping) || fd >= s->nkept)
-		goto close;
-	if (atomic_fetch_add(&s->idle, 1) >= s->idle_max)
-		goto uncount;
-	/* Before epoll_ctl: from then on another thread may take it. */
-	atomic_store(&s->kept[fd], 1);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.fd = fd;
-	if (epoll_ctl(s->epfd, added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd,
-	    &ev) == 0)
-		return;
-	atomic_store(&s->kept[fd], 0);
-uncount:
-	atomic_fetch_sub(&s->idle, 1);
-close:
-	close(fd);
-}
-
-/*
- * Answers the request waiting on connection fd, then keeps or closes the
- * connection. added: fd is in the epoll set (a kept connection).
- */
-static void
-serve_conn(struct server *s, FCGX_Request *fr, int fd, int added)
-{
-	/*
-	 * FCGX_Accept_r reads the request from fr->ipcFd when it is set,
-	 * and accepts on fr->listen_sock (-1 here: never) only when not.
-	 * It first finishes the previous request, which closes ipcFd
-	 * unless that request kept its connection: say it did.
-	 */
-	if (fd < s->nkept)
-		atomic_store(&s->kept[fd], 0);	/* ours until keep_conn */
-	fr->ipcFd = fd;
-	fr->keepConnection = 1;
-	if (FCGX_Accept_r(fr) < 0)
-		return;	/* the peer closed, or did not speak FastCGI:
-			 * libfcgi closed it (then its accept on no socket
-			 * failed at once) */
-	app_responder_busy(s->app, 1);
-	serve_one(s, fr);
-	if (fr->keepConnection)
-		skip_stdin(fr->in);
-	FCGX_Finish_r(fr);
-	app_responder_busy(s->app, -1);
-	if (fr->ipcFd >= 0) {
-		/* nginx asked to keep it (fastcgi_keep_conn) and all went well. */
-		fr->ipcFd = -1;
-		keep_conn(s, fd, added);
-	}
-}
-
-/* Accepts one connection; returns its fd, or -1 (none waiting, or error). */
-static int
-accept_conn(struct server *s, int *fails)
-{
-	struct timeval	 tv = { SERVER_IO_TIMEOUT_S, 0 };
-	int		 fd, one = 1;
-
-	if ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-		    errno == ECONNABORTED || errno == EPROTO)
-			return -1;
-		/*
-		 * Out of descriptors, or a broken socket: it stays readable
-		 * and fails at once, every time. Back off instead of
-		 * spinning, and say so.
-		 */
-		if (++*fails == 1 || *fails % 100 == 0)
-			fprintf(stderr, "level=error msg=\"accept failed\" "
-			    "error=\"%s\" failures=%d\n", strerror(errno),
-			    *fails);
-		usleep(*fails < 10 ? 1000 : 100000);
-		return -1;
-	}
-	*fails = 0;
-	/* A peer that stops halfway holds a thread this long, no longer. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* libfcgi writes the end of a response in two records: with Nagle
-	 * the second would wait for an ACK on a kept TCP connection. */
-	if (s->listen_tcp)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
-
-static void *
-responder_main(void *arg)
-{
-	struct server		*s = arg;
-	FCGX_Request		 fr;
-	struct epoll_event	 ev;
-	int			 fd, fails = 0;
-
-	if (FCGX_InitRequest(&fr, -1, 0) != 0)
-		return NULL;
-	while (!atomic_load(&s->stopping)) {
-		/* The timeout only bounds how long a missed stop could wait. */
-		if (epoll_wait(s->epfd, &ev, 1, 1000) != 1)
-			continue;
-		if (ev.data.fd == s->stop_fd)
-			break;
-		if (ev.data.fd == s->listen_fd) {
-			if ((fd = accept_conn(s, &fails)) != -1)
-				serve_conn(s, &fr, fd, 0);
-		} else {
-			atomic_fetch_sub(&s->idle, 1);
-			serve_conn(s, &fr, ev.data.fd, 1);
-		}
-	}
-	FCGX_Free(&fr, 0);
-	return NULL;
 }
 
 /* err with quotes and backslashes escaped, for a key="value" log field. */
@@ -556,15 +265,26 @@ wait_for_stop(struct server *s)
 	}
 }
 
+/* Adds fd to the epoll set, level-triggered, named by its slot in s. */
+static int
+watch(struct server *s, int *slot)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = slot;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, *slot, &ev);
+}
+
 /*
- * Sets up the epoll set: the listening socket (non-blocking: a thread
- * woken for a connection another took must not block in accept) and the
- * stop eventfd. Returns 0, or -1 with err set.
+ * Sets up the epoll set: the listening socket (non-blocking: the event
+ * thread never waits in accept), the stop and wake eventfds, and the
+ * table of connections. Returns 0, or -1 with err set.
  */
 static int
 server_setup(struct server *s, char *err, size_t errlen)
 {
-	struct epoll_event	 ev;
 	struct sockaddr_storage	 ss;
 	struct rlimit		 rl;
 	socklen_t		 sslen = sizeof(ss);
@@ -576,31 +296,58 @@ server_setup(struct server *s, char *err, size_t errlen)
 	if ((fl = fcntl(s->listen_fd, F_GETFL)) == -1 ||
 	    fcntl(s->listen_fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 	    (s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+	    (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    (s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		return -1;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = s->listen_fd;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) == -1)
-		goto fail;
-	ev.data.fd = s->stop_fd;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stop_fd, &ev) == -1)
-		goto fail;
-	/* Kept connections: up to half the descriptors, at most 4096. */
-	s->nkept = 1024;
+	if (watch(s, &s->listen_fd) == -1 || watch(s, &s->stop_fd) == -1 ||
+	    watch(s, &s->wake_fd) == -1) {
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	/* Connections: up to half the descriptors, at most 4096. */
+	s->nfds = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		s->nkept = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
-	s->idle_max = s->nkept / 2 > 4096 ? 4096 : s->nkept / 2;
-	if ((s->kept = calloc((size_t)s->nkept, sizeof(*s->kept))) == NULL) {
+		s->nfds = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+	s->conns_max = s->nfds / 2 > 4096 ? 4096 : s->nfds / 2;
+	if ((s->conns = calloc((size_t)s->nfds, sizeof(*s->conns))) == NULL ||
+	    (s->scratch = malloc(SERVER_SCRATCH)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
-fail:
-	snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
-	return -1;
+}
+
+/* Starts the event thread and the responders; the count started. */
+static int
+start_threads(struct server *s, pthread_t *threads, int n, char *err,
+    size_t errlen)
+{
+	int	 i;
+
+	for (i = 0; i <= n; i++)
+		if ((errno = pthread_create(&threads[i], NULL, i == 0 ?
+		    server_io_main : server_responder_main, s)) != 0) {
+			snprintf(err, errlen, "pthread_create: %s",
+			    strerror(errno));
+			break;
+		}
+	return i;
+}
+
+/* Drains the scheduler while the responders keep answering job pages. */
+static void
+drain(struct server *s)
+{
+	int	 left;
+
+	app_set_draining(s->app, 1);
+	left = sched_drain(s->sched,
+	    (int64_t)app_conf(s->app)->drain_timeout * 1000);
+	if (left > 0)
+		fprintf(stderr, "level=warn msg=\"drain timeout: jobs left in "
+		    "the journal\" jobs=%d\n", left);
 }
 
 int
@@ -612,16 +359,24 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	const char	*listen = opts->listen != NULL ? opts->listen :
 			    conf->listen;
 	uint64_t	 one = 1;
-	int		 i, started = 0, rc = -1, left;
+	int		 i, started = 0, rc = -1;
 
 	memset(&s, 0, sizeof(s));
 	s.app = app;
 	s.sched = sched;
 	s.opts = opts;
 	s.quiet = opts->quiet;
-	s.listen_fd = s.epfd = s.stop_fd = -1;
+	s.threads = conf->threads;
+	s.listen_fd = s.epfd = s.stop_fd = s.wake_fd = -1;
 	atomic_init(&s.stopping, 0);
-	atomic_init(&s.idle, 0);
+	atomic_init(&s.pending, 0);
+	atomic_init(&s.nparked, 0);
+	atomic_init(&s.nconns, 0);
+	pthread_mutex_init(&s.qlock, NULL);
+	pthread_cond_init(&s.qcond, NULL);
+	TAILQ_INIT(&s.ready);
+	TAILQ_INIT(&s.reading);
+	TAILQ_INIT(&s.parked);
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "FCGX_Init failed");
 		goto out;
@@ -633,48 +388,38 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	s.listen_fd = open_listener(listen, err, errlen);
 	if (s.listen_fd < 0 || server_setup(&s, err, errlen) == -1)
 		goto out;
-	if ((threads = calloc((size_t)conf->threads, sizeof(*threads))) == NULL) {
+	if ((threads = calloc((size_t)conf->threads + 1, sizeof(*threads))) ==
+	    NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < conf->threads; i++) {
-		if ((errno = pthread_create(&threads[i], NULL, responder_main,
-		    &s)) != 0) {
-			snprintf(err, errlen, "pthread_create: %s",
-			    strerror(errno));
-			break;
-		}
-		started++;
-	}
-	if (started == conf->threads) {
+	started = start_threads(&s, threads, conf->threads, err, errlen);
+	if (started == conf->threads + 1) {
 		fprintf(stderr, "level=info msg=\"serving\" threads=%d\n",
-		    started);
-		app_set_responders(app, started);
+		    conf->threads);
+		app_set_responders(app, conf->threads);
 		wait_for_stop(&s);
-		/* Drain while responders keep answering job pages. */
-		app_set_draining(app, 1);
-		left = sched_drain(sched,
-		    (int64_t)app_conf(app)->drain_timeout * 1000);
-		if (left > 0)
-			fprintf(stderr, "level=warn msg=\"drain timeout: jobs "
-			    "left in the journal\" jobs=%d\n", left);
+		drain(&s);
 		rc = 0;
 	}
 	/*
-	 * Every thread wakes on the eventfd (level-triggered), finishes the
-	 * request in hand and leaves; kept connections are closed then. An
-	 * inherited socket (systemd, spawn-fcgi) is only closed, never shut
-	 * down: it belongs to our parent too, for the next start.
+	 * The event thread wakes on the eventfd and leaves; every responder
+	 * finishes the request in hand and leaves; the connections left are
+	 * closed then. An inherited socket (systemd, spawn-fcgi) is only
+	 * closed, never shut down: it belongs to our parent too, for the
+	 * next start.
 	 */
 	atomic_store(&s.stopping, 1);
 	if (write(s.stop_fd, &one, sizeof(one)) != sizeof(one))
 		fprintf(stderr, "level=error msg=\"stop: eventfd write "
 		    "failed\"\n");
+	pthread_mutex_lock(&s.qlock);
+	pthread_cond_broadcast(&s.qcond);
+	pthread_mutex_unlock(&s.qlock);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	for (i = 0; i < s.nkept; i++)
-		if (atomic_load(&s.kept[i]))
-			close(i);
+	if (s.conns != NULL)
+		server_close_all(&s);
 	if (strncmp(listen, "unix:", 5) == 0 && s.listen_fd > 0)
 		unlink(listen + 5);
 out:
@@ -684,7 +429,12 @@ out:
 		close(s.epfd);
 	if (s.stop_fd >= 0)
 		close(s.stop_fd);
-	free(s.kept);
+	if (s.wake_fd >= 0)
+		close(s.wake_fd);
+	pthread_cond_destroy(&s.qcond);
+	pthread_mutex_destroy(&s.qlock);
+	free(s.conns);
+	free(s.scratch);
 	free(threads);
 	return rc;
 }

@@ -1,9 +1,10 @@
 /*
  * server: the FastCGI side. Opens the listening socket (or takes fd 0),
- * runs conf->threads responder threads that share one epoll set (the
- * listening socket and the connections nginx keeps open between
- * requests, so that an idle kept connection holds no thread), and one
- * thread that handles signals.
+ * runs one event thread that accepts and reads each request to its end
+ * without blocking (idle kept connections and partial requests hold no
+ * thread; a partial one is closed 5 s after its first byte), conf->threads
+ * responder threads that answer whole requests, and one thread that
+ * handles signals. server_int.h has the details.
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H

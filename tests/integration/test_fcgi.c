@@ -469,3 +469,311 @@ Test(socket_activation, inherited_socket_survives_a_restart,
 	snprintf(path, sizeof(path), "rm -rf %s", d);
 	system(path);
 }
+
+/*
+ * Partial requests (issue 15 item 9): a peer that stops halfway, or
+ * trickles, must hold no responder thread, and is closed by the
+ * responder once its request's deadline (5 s from its first byte)
+ * passes. it.conf runs 8 threads: more partial requests than that.
+ */
+#define FC_PARTIAL	12
+
+/* One record header of type t, request id, announcing len bytes. */
+static void
+fc_header(int fd, int t, unsigned id, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)t, (unsigned char)(id >> 8),
+	    (unsigned char)id, (unsigned char)(len >> 8), (unsigned char)len,
+	    0, 0 };
+
+	fc_write_all(fd, h, sizeof(h));
+}
+
+/* BEGIN_REQUEST for id with role, FCGI_KEEP_CONN. */
+static void
+fc_begin(int fd, unsigned id, int role)
+{
+	unsigned char	 b[8] = { 0, (unsigned char)role, 1 };
+
+	fc_header(fd, FC_BEGIN, id, sizeof(b));
+	fc_write_all(fd, b, sizeof(b));
+}
+
+/* The params of GET /healthz for id, ended. */
+static void
+fc_params(int fd, unsigned id)
+{
+	unsigned char	 p[512];
+	size_t		 at = 0;
+
+	at = fc_pair(p, at, "REQUEST_METHOD", "GET");
+	at = fc_pair(p, at, "REQUEST_URI", "/healthz");
+	fc_header(fd, FC_PARAMS, id, at);
+	fc_write_all(fd, p, at);
+	fc_header(fd, FC_PARAMS, id, 0);
+}
+
+/* A request cut short: half a PARAMS record, or half a STDIN one. */
+static int
+fc_partial(int in_stdin)
+{
+	unsigned char	 half[50];
+	int		 fd = fc_connect();
+
+	memset(half, 'x', sizeof(half));
+	fc_begin(fd, 1, 1);
+	if (in_stdin) {
+		fc_params(fd, 1);
+		fc_header(fd, FC_STDIN, 1, 100);
+	} else
+		fc_header(fd, FC_PARAMS, 1, 100);
+	fc_write_all(fd, half, sizeof(half));
+	return fd;
+}
+
+/* 1 when the responder closed fd (EOF) within ms milliseconds. */
+static int
+fc_closed_within(int fd, int ms)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	char		 c;
+
+	return poll(&pfd, 1, ms) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/* Opens FC_PARTIAL partial requests of each kind into fds. */
+static void
+fc_partials(int *fds)
+{
+	int	 i;
+
+	for (i = 0; i < 2 * FC_PARTIAL; i++)
+		fds[i] = fc_partial(i % 2);
+}
+
+/* GET /healthz on a fresh connection; its status, or -1. */
+static int
+fc_fresh_healthz(void)
+{
+	int	 fd = fc_connect(), st;
+
+	fc_send(fd, "GET", "/healthz", 0, "");
+	st = fc_response(fd);
+	close(fd);
+	return st;
+}
+
+Test(fcgi, partial_requests_hold_no_thread)
+{
+	int	 fds[2 * FC_PARTIAL], i;
+
+	fc_partials(fds);
+	cr_expect_eq(fc_fresh_healthz(), 200, "a whole request waited behind "
+	    "%d partial ones", 2 * FC_PARTIAL);
+	/* Answered while they were all still open ... */
+	for (i = 0; i < 2 * FC_PARTIAL; i++)
+		cr_expect(!fc_closed_within(fds[i], 0), "partial request %d "
+		    "closed before the whole one was answered", i);
+	/* ... and the responder closes them at their deadline. */
+	for (i = 0; i < 2 * FC_PARTIAL; i++) {
+		cr_expect(fc_closed_within(fds[i], 20000), "partial request "
+		    "%d (%s) never closed by the responder", i, i % 2 ?
+		    "in STDIN" : "in PARAMS");
+		close(fds[i]);
+	}
+}
+
+Test(fcgi, reconnecting_stallers_and_tricklers_are_closed)
+{
+	int	 fds[2 * FC_PARTIAL], i, round, fd, closed = 0;
+
+	/* A client that reconnects as soon as it is closed, and stalls. */
+	for (round = 0; round < 2; round++) {
+		fc_partials(fds);
+		cr_expect_eq(fc_fresh_healthz(), 200, "round %d", round);
+		for (i = 0; i < 2 * FC_PARTIAL; i++) {
+			cr_expect(fc_closed_within(fds[i], 20000), "round %d:"
+			    " partial request %d never closed", round, i);
+			close(fds[i]);
+		}
+	}
+	/* One byte of a PARAMS record every 200 ms keeps no deadline off:
+	 * it is from the request's first byte, not the last. */
+	fd = fc_connect();
+	fc_begin(fd, 1, 1);
+	fc_header(fd, FC_PARAMS, 1, 1000);
+	for (i = 0; i < 100 && !closed; i++) {
+		if (send(fd, "x", 1, MSG_NOSIGNAL) != 1 ||
+		    fc_closed_within(fd, 200))
+			closed = 1;
+	}
+	cr_expect(closed, "a request trickling a byte every 200 ms was kept "
+	    "open for 20 s");
+	close(fd);
+	cr_expect_eq(fc_fresh_healthz(), 200, "the responder stopped serving");
+}
+
+/*
+ * Reads one record into body (up to cap bytes kept); returns its type
+ * and sets *id and *len, or -1 when closed or nothing came within 10 s.
+ */
+static int
+fc_read_record(int fd, unsigned *id, unsigned char *body, size_t cap,
+    size_t *len)
+{
+	unsigned char	 h[8], skip[256 + 65536];
+
+	if (fc_read_all(fd, h, sizeof(h)) == -1)
+		return -1;
+	*id = (unsigned)h[2] << 8 | h[3];
+	*len = (size_t)h[4] << 8 | h[5];
+	if (fc_read_all(fd, skip, *len + h[6]) == -1)
+		return -1;
+	memcpy(body, skip, *len < cap ? *len : cap);
+	return h[1];
+}
+
+/* After the answers of its own, the connection serves a request; closed. */
+static void
+fc_still_serves(int fd)
+{
+	fc_send(fd, "GET", "/healthz", 0, "");
+	cr_expect_eq(fc_response(fd), 200, "the connection stopped serving");
+	close(fd);
+}
+
+enum { FC_GET_VALUES = 9, FC_GET_VALUES_RESULT = 10, FC_UNKNOWN_TYPE = 11 };
+
+Test(fcgi, get_values_answers_the_names_asked)
+{
+	unsigned char	 q[128], r[256];
+	char		 txt[256];
+	size_t		 at = 0, len, i;
+	unsigned	 id;
+	int		 fd = fc_connect();
+
+	at = fc_pair(q, at, "FCGI_MPXS_CONNS", "");
+	at = fc_pair(q, at, "FCGI_MAX_CONNS", "");
+	at = fc_pair(q, at, "NOT_A_VALUE", "");
+	fc_header(fd, FC_GET_VALUES, 0, at);
+	fc_write_all(fd, q, at);
+	cr_assert_eq(fc_read_record(fd, &id, r, sizeof(r), &len),
+	    FC_GET_VALUES_RESULT, "no FCGI_GET_VALUES_RESULT");
+	cr_expect_eq(id, 0);
+	/* Pairs as NAME=VALUE; lines for the check (lengths < 128). */
+	for (i = 0, at = 0; i + 2 <= len && at + r[i] + r[i + 1] + 3 <
+	    sizeof(txt);) {
+		at += (size_t)snprintf(txt + at, sizeof(txt) - at, "%.*s=%.*s;",
+		    r[i], (char *)r + i + 2, r[i + 1],
+		    (char *)r + i + 2 + r[i]);
+		i += 2 + r[i] + r[i + 1];
+	}
+	txt[at] = '\0';
+	cr_expect(strstr(txt, "FCGI_MPXS_CONNS=0;") != NULL, "%s", txt);
+	cr_expect(strstr(txt, "FCGI_MAX_CONNS=") != NULL &&
+	    atoi(strstr(txt, "FCGI_MAX_CONNS=") + 15) > 0, "%s", txt);
+	cr_expect(strstr(txt, "FCGI_MAX_REQS") == NULL, "not asked: %s", txt);
+	cr_expect(strstr(txt, "NOT_A_VALUE") == NULL, "%s", txt);
+	/* FCGI_MAX_REQS alone. */
+	at = fc_pair(q, 0, "FCGI_MAX_REQS", "");
+	fc_header(fd, FC_GET_VALUES, 0, at);
+	fc_write_all(fd, q, at);
+	cr_assert_eq(fc_read_record(fd, &id, r, sizeof(r), &len),
+	    FC_GET_VALUES_RESULT);
+	cr_expect(len > 15 && r[0] == 13 && memcmp(r + 2, "FCGI_MAX_REQS",
+	    13) == 0 && atoi((char *)r + 15) >= 8, "FCGI_MAX_REQS: %.*s",
+	    (int)len, (char *)r);
+	fc_still_serves(fd);
+}
+
+Test(fcgi, unknown_management_type_answered)
+{
+	unsigned char	 r[16];
+	size_t		 len;
+	unsigned	 id;
+	int		 fd = fc_connect();
+
+	fc_header(fd, 99, 0, 3);
+	fc_write_all(fd, "abc", 3);
+	cr_assert_eq(fc_read_record(fd, &id, r, sizeof(r), &len),
+	    FC_UNKNOWN_TYPE, "no FCGI_UNKNOWN_TYPE");
+	cr_expect(id == 0 && len == 8 && r[0] == 99, "id %u len %zu type %d",
+	    id, len, r[0]);
+	fc_still_serves(fd);
+}
+
+Test(fcgi, other_roles_refused)
+{
+	unsigned char	 r[16];
+	size_t		 len;
+	unsigned	 id;
+	int		 fd = fc_connect(), role;
+
+	for (role = 2; role <= 3; role++) {	/* AUTHORIZER, FILTER */
+		fc_begin(fd, 1, role);
+		fc_params(fd, 1);
+		fc_header(fd, FC_STDIN, 1, 0);
+		cr_assert_eq(fc_read_record(fd, &id, r, sizeof(r), &len),
+		    FC_END, "role %d: no END_REQUEST first", role);
+		cr_expect(id == 1 && len == 8 && r[4] == 3, "role %d: "
+		    "protocolStatus %d, not FCGI_UNKNOWN_ROLE", role, r[4]);
+	}
+	/* Nothing was served for them: the next answer is the next request. */
+	fc_send(fd, "GET", "/", 0, "");
+	cr_expect_eq(fc_response(fd), 200);
+	close(fd);
+}
+
+Test(fcgi, second_request_on_a_connection_refused)
+{
+	unsigned char	 r[16];
+	size_t		 len;
+	unsigned	 id;
+	int		 fd = fc_connect();
+
+	fc_begin(fd, 1, 1);
+	fc_params(fd, 1);
+	fc_begin(fd, 2, 1);
+	cr_assert_eq(fc_read_record(fd, &id, r, sizeof(r), &len), FC_END,
+	    "no END_REQUEST for the multiplexed request");
+	cr_expect(id == 2 && len == 8 && r[4] == 1, "id %u protocolStatus %d, "
+	    "not FCGI_CANT_MPX_CONN", id, r[4]);
+	fc_params(fd, 2);	/* records of a refused request: ignored */
+	fc_header(fd, FC_STDIN, 2, 0);
+	fc_header(fd, FC_STDIN, 1, 0);
+	cr_expect_eq(fc_response(fd), 200, "the first request was not answered");
+	close(fd);
+}
+
+/* Appends a pair whose value is len bytes of 'v' (4-byte value length). */
+static size_t
+fc_long_pair(unsigned char *out, size_t at, const char *n, size_t len)
+{
+	out[at++] = (unsigned char)strlen(n);
+	out[at++] = (unsigned char)(0x80 | len >> 24);
+	out[at++] = (unsigned char)(len >> 16);
+	out[at++] = (unsigned char)(len >> 8);
+	out[at++] = (unsigned char)len;
+	memcpy(out + at, n, strlen(n));
+	at += strlen(n);
+	memset(out + at, 'v', len);
+	return at + len;
+}
+
+Test(fcgi, params_over_64k_answered_431)
+{
+	static unsigned char	 p[65000];
+	size_t			 at;
+	int			 fd = fc_connect(), i;
+
+	fc_begin(fd, 1, 1);
+	for (i = 0; i < 2; i++) {	/* 2 x 60000 bytes of one header each */
+		at = fc_long_pair(p, 0, i ? "HTTP_Y" : "HTTP_X", 60000);
+		fc_header(fd, FC_PARAMS, 1, at);
+		fc_write_all(fd, p, at);
+	}
+	fc_header(fd, FC_PARAMS, 1, 0);
+	fc_header(fd, FC_STDIN, 1, 0);
+	cr_expect_eq(fc_response(fd), 431);
+	fc_still_serves(fd);
+}

@@ -1,0 +1,571 @@
+/*
+ * server_io: connections. The event thread reads whole requests without
+ * blocking; responder threads answer them. See server_int.h.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "job.h"
+#include "route.h"
+#include "server_int.h"
+
+/* Bytes the event thread reads from one connection before the others. */
+#define SERVER_READ_TURN	(256 * 1024)
+
+int
+server_pending_max(struct server *s)
+{
+	long	 per = SERVER_PARAMS_MAX + app_conf(s->app)->max_request_body;
+	long	 n = SERVER_PENDING_BYTES / per;
+
+	/* Never below what the threads answer at once, plus a queue. */
+	if (n < 2L * s->threads)
+		n = 2L * s->threads;
+	return n > 1024 ? 1024 : (int)n;
+}
+
+static void
+conn_limits(struct server *s, struct fcgi_rec_limits *l)
+{
+	l->params_max = SERVER_PARAMS_MAX;
+	l->stdin_max = (size_t)app_conf(s->app)->max_request_body;
+	l->max_conns = s->conns_max;
+	l->max_reqs = server_pending_max(s);
+}
+
+/* Closes c and frees it; the caller took it off any list and counter. */
+static void
+conn_free(struct server *s, struct conn *c)
+{
+	/* Before close: the descriptor may be reused by the next accept. */
+	atomic_store(&s->conns[c->fd], NULL);
+	close(c->fd);
+	fcgi_rec_free(&c->p);
+	free(c);
+	atomic_fetch_sub(&s->nconns, 1);
+}
+
+/*
+ * Writes len bytes to fd, waiting up to SERVER_WRITE_TIMEOUT_S each time
+ * the peer's buffer is full (wait 0: none). 0, or -1.
+ */
+static int
+write_all(int fd, const void *p, size_t len, int wait)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
+	const char	*c = p;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, c, len)) > 0) {
+			c += n;
+			len -= (size_t)n;
+		} else if (n == -1 && errno == EINTR)
+			continue;
+		else if (n == -1 && errno == EAGAIN && wait &&
+		    poll(&pfd, 1, SERVER_WRITE_TIMEOUT_S * 1000) == 1)
+			continue;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* Writes and empties wire, unless an earlier write failed. */
+static void
+flush(struct conn *c, struct buf *wire)
+{
+	if (!c->broken && (!buf_ok(wire) ||
+	    write_all(c->fd, wire->data, wire->len, 1) == -1))
+		c->broken = 1;
+	buf_reset(wire);
+}
+
+/*
+ * Writes len bytes of f (opened when the answer was decided) as STDOUT
+ * records of at most 65535 bytes, read straight behind their header. If
+ * the file shrank meanwhile the answer is short and nginx sees the
+ * mismatch with Content-Length: nothing better can be done once the
+ * headers are out.
+ */
+static void
+stream_file(struct conn *c, FILE *f, size_t len)
+{
+	static const size_t	 max = FCGI_REC_MAX_CONTENT;
+	unsigned char		*chunk;
+	size_t			 n, left = len;
+
+	if ((chunk = malloc(FCGI_REC_HEADER_LEN + max)) == NULL) {
+		c->broken = 1;
+		return;
+	}
+	while (left > 0 && !c->broken && (n = fread(chunk +
+	    FCGI_REC_HEADER_LEN, 1, left < max ? left : max, f)) > 0) {
+		fcgi_rec_header(chunk, FCGI_REC_STDOUT, c->p.req.id, n);
+		if (write_all(c->fd, chunk, FCGI_REC_HEADER_LEN + n, 1) == -1)
+			c->broken = 1;
+		left -= n;
+	}
+	free(chunk);
+}
+
+static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
+    "out of memory\n";
+
+/*
+ * Checks the body against CONTENT_LENGTH and the limit it was read under
+ * and moves it into req. 0, or an HTTP status with a message in err.
+ */
+static int
+take_body(struct server *s, struct fcgi_rec_req *fr, struct http_req *req,
+    char *err, size_t errlen)
+{
+	long	 max = app_conf(s->app)->max_request_body;
+	size_t	 len;
+	int	 st;
+
+	if ((long)fr->stdin_max < max)	/* a reload raised it since */
+		max = (long)fr->stdin_max;
+	if ((st = http_body_length(req, max, &len, err, errlen)) != 0)
+		return st;
+	if (len == 0)
+		return 0;
+	if (fr->stdin_total < len) {
+		snprintf(err, errlen, "request body shorter than its "
+		    "Content-Length");
+		return 400;
+	}
+	/* Bytes past Content-Length are dropped, as before. */
+	req->body_len = len;
+	req->body = buf_take(&fr->body);
+	req->body[len] = '\0';
+	return 0;
+}
+
+/* Decides the answer to the request on c. m: the route it took. */
+static int
+answer(struct server *s, struct conn *c, struct http_req *req,
+    struct route_match *m, struct http_resp *resp)
+{
+	char	 allow[32], err[160];
+	int	 st;
+
+	if (c->p.req.params_over) {
+		app_error(s->app, req, 431, "request parameters (headers) too "
+		    "large", resp);
+		return 0;
+	}
+	m->head = strcmp(req->method, "HEAD") == 0;
+	st = route_find(req->method, req->path, m, allow, sizeof(allow));
+	if (st == 405) {
+		http_resp_header(resp, "Allow", allow);
+		app_error(s->app, req, 405, "this method is not allowed here",
+		    resp);
+		return 0;
+	}
+	if (st != 200) {
+		app_error(s->app, req, 404, "not found", resp);
+		return 0;
+	}
+	if ((st = take_body(s, &c->p.req, req, err, sizeof(err))) != 0)
+		app_error(s->app, req, st, err, resp);
+	else
+		app_handle(s->app, req, m, resp);
+	return 1;
+}
+
+/* Answers the whole request on c, ending it with END_REQUEST. */
+static void
+serve_one(struct server *s, struct conn *c)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	struct route_match	 m;
+	struct buf		 head, wire;
+	unsigned		 id = c->p.req.id;
+	int			 routed = 0;
+	int64_t			 t0 = job_mono_ns();
+
+	http_resp_init(&resp);
+	buf_init(&head);
+	buf_init(&wire);
+	memset(&m, 0, sizeof(m));
+	if (http_req_init(&req, c->p.req.envp) == -1)
+		http_resp_text(&resp, 500, "out of memory");
+	else
+		routed = answer(s, c, &req, &m, &resp);
+	/* Head, then the body from where it was built. */
+	http_resp_serialize(&resp, m.head, 1, &head);
+	if (buf_ok(&head) && buf_ok(&resp.body)) {
+		fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, head.data, head.len);
+		if (!m.head && resp.file == NULL && resp.body.len > 0)
+			fcgi_rec_put(&wire, FCGI_REC_STDOUT, id,
+			    resp.body.data, resp.body.len);
+	} else
+		fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, oom_answer,
+		    sizeof(oom_answer) - 1);
+	if (resp.file != NULL && !m.head) {
+		flush(c, &wire);
+		stream_file(c, resp.file, resp.file_len);
+	}
+	fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, NULL, 0);
+	fcgi_rec_put_end(&wire, id, FCGI_REC_REQUEST_COMPLETE);
+	flush(c, &wire);
+	app_count_request(s->app, resp.status);
+	if (!s->quiet)
+		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
+		    "route=%s us=%lld\n", req.method ? req.method : "-",
+		    req.path ? req.path : "-", resp.status,
+		    routed ? route_name(m.id) : "-",
+		    (long long)(job_mono_ns() - t0) / 1000);
+	buf_free(&wire);
+	buf_free(&head);
+	http_resp_free(&resp);
+	http_req_free(&req);
+}
+
+/* Tells the event thread a slot freed, when connections wait for one. */
+static void
+wake_parked(struct server *s)
+{
+	uint64_t	 one = 1;
+
+	if (atomic_load(&s->nparked) > 0 &&
+	    write(s->wake_fd, &one, sizeof(one)) != sizeof(one))
+		return;	/* already readable (EAGAIN): it will look anyway */
+}
+
+/* Arms c in the epoll set for its next bytes; 0, or -1. */
+static int
+conn_arm(struct server *s, struct conn *c)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = c;
+	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Answers the request on c, then hands the connection back to the epoll
+ * set (nginx asked to keep it and all went well) or closes it.
+ */
+static void
+serve_conn(struct server *s, struct conn *c)
+{
+	int	 keep;
+
+	app_responder_busy(s->app, 1);
+	serve_one(s, c);
+	app_responder_busy(s->app, -1);
+	keep = c->p.req.keep_conn && !c->broken &&
+	    !atomic_load(&s->stopping);
+	fcgi_rec_reset(&c->p, NULL);
+	c->state = CONN_IDLE;
+	atomic_fetch_sub(&s->pending, 1);
+	/* From conn_arm on, the event thread may have it. */
+	if (!keep || conn_arm(s, c) == -1)
+		conn_free(s, c);
+	wake_parked(s);
+}
+
+void *
+server_responder_main(void *arg)
+{
+	struct server	*s = arg;
+	struct conn	*c;
+
+	for (;;) {
+		pthread_mutex_lock(&s->qlock);
+		while (TAILQ_EMPTY(&s->ready) && !atomic_load(&s->stopping))
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (atomic_load(&s->stopping)) {
+			pthread_mutex_unlock(&s->qlock);
+			return NULL;
+		}
+		c = TAILQ_FIRST(&s->ready);
+		TAILQ_REMOVE(&s->ready, c, entry);
+		c->state = CONN_SERVING;
+		pthread_mutex_unlock(&s->qlock);
+		serve_conn(s, c);
+	}
+}
+
+/* The event thread closes c, in whatever state it holds it. */
+static void
+io_close(struct server *s, struct conn *c)
+{
+	if (c->state == CONN_READING) {
+		TAILQ_REMOVE(&s->reading, c, entry);
+		atomic_fetch_sub(&s->pending, 1);
+	} else if (c->state == CONN_PARKED) {
+		TAILQ_REMOVE(&s->parked, c, entry);
+		atomic_fetch_sub(&s->nparked, 1);
+	}
+	conn_free(s, c);
+}
+
+/* The request on c is whole: to the ready queue. */
+static void
+io_queue(struct server *s, struct conn *c)
+{
+	TAILQ_REMOVE(&s->reading, c, entry);
+	pthread_mutex_lock(&s->qlock);
+	c->state = CONN_QUEUED;
+	TAILQ_INSERT_TAIL(&s->ready, c, entry);
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+/*
+ * Keeps the state of c in step with its parser after bytes were fed: a
+ * request (or record) started, with its deadline, or back to idle.
+ */
+static void
+io_settle(struct server *s, struct conn *c)
+{
+	int	 idle = fcgi_rec_idle(&c->p);
+
+	if (c->state == CONN_IDLE && !idle) {
+		c->state = CONN_READING;
+		c->deadline = job_mono_ns() +
+		    (int64_t)SERVER_REQUEST_DEADLINE_S * 1000000000;
+		TAILQ_INSERT_TAIL(&s->reading, c, entry);
+		atomic_fetch_add(&s->pending, 1);
+	} else if (c->state == CONN_READING && idle) {
+		TAILQ_REMOVE(&s->reading, c, entry);
+		c->state = CONN_IDLE;
+		atomic_fetch_sub(&s->pending, 1);
+	}
+}
+
+/*
+ * Parks idle c when the bound on requests in progress is reached, so its
+ * next request is not read yet. 1 when parked.
+ */
+static int
+io_park(struct server *s, struct conn *c)
+{
+	if (atomic_load(&s->pending) < server_pending_max(s))
+		return 0;
+	/* Counted before the second look, so a responder freeing a slot
+	 * meanwhile sees it and wakes this thread. */
+	atomic_fetch_add(&s->nparked, 1);
+	if (atomic_load(&s->pending) < server_pending_max(s)) {
+		atomic_fetch_sub(&s->nparked, 1);
+		return 0;
+	}
+	c->state = CONN_PARKED;
+	TAILQ_INSERT_TAIL(&s->parked, c, entry);
+	return 1;
+}
+
+/* Feeds n bytes read from c; 0 to go on, 1 when c left (queued, closed). */
+static int
+io_feed(struct server *s, struct conn *c, size_t n)
+{
+	enum fcgi_rec_status	 st;
+	size_t			 used;
+
+	st = fcgi_rec_feed(&c->p, s->scratch, n, &used);
+	/* Answers of our own (GET_VALUES, refusals) are small: a peer that
+	 * does not take them is closed rather than waited for. */
+	if (c->p.out.len > 0) {
+		if (!buf_ok(&c->p.out) || write_all(c->fd, c->p.out.data,
+		    c->p.out.len, 0) == -1)
+			st = FCGI_REC_CLOSE;
+		buf_reset(&c->p.out);
+	}
+	if (st == FCGI_REC_CLOSE) {
+		io_close(s, c);
+		return 1;
+	}
+	io_settle(s, c);
+	if (st == FCGI_REC_READY) {
+		io_queue(s, c);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads what c has, without blocking, up to a whole request (then queued)
+ * or SERVER_READ_TURN bytes; then arms it for more, or closes it.
+ */
+static void
+io_read(struct server *s, struct conn *c)
+{
+	struct fcgi_rec_limits	 lim;
+	size_t			 turn = 0, want;
+	ssize_t			 n;
+
+	while (turn < SERVER_READ_TURN) {
+		if (c->state == CONN_IDLE) {
+			if (io_park(s, c))
+				return;
+			conn_limits(s, &lim);
+			fcgi_rec_reset(&c->p, &lim);
+		}
+		want = fcgi_rec_want(&c->p);
+		if ((n = read(c->fd, s->scratch, want < SERVER_SCRATCH ? want :
+		    SERVER_SCRATCH)) > 0) {
+			turn += (size_t)n;
+			if (io_feed(s, c, (size_t)n))
+				return;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		io_close(s, c);	/* the peer closed, or an error */
+		return;
+	}
+	if (conn_arm(s, c) == -1)
+		io_close(s, c);
+}
+
+/* Goes on with parked connections while slots are free. */
+static void
+io_unpark(struct server *s)
+{
+	struct conn	*c;
+	uint64_t	 v;
+
+	if (read(s->wake_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		return;
+	while ((c = TAILQ_FIRST(&s->parked)) != NULL &&
+	    atomic_load(&s->pending) < server_pending_max(s)) {
+		TAILQ_REMOVE(&s->parked, c, entry);
+		atomic_fetch_sub(&s->nparked, 1);
+		c->state = CONN_IDLE;
+		io_read(s, c);
+	}
+}
+
+/* Closes the connections whose request is still partial at its deadline. */
+static void
+io_expire(struct server *s)
+{
+	struct conn	*c;
+	int64_t		 now = job_mono_ns();
+
+	while ((c = TAILQ_FIRST(&s->reading)) != NULL && c->deadline <= now) {
+		io_close(s, c);
+		/* A flood must not flood the log as well. */
+		if (++s->expired == 1 || s->expired % 1000 == 0)
+			fprintf(stderr, "level=warn msg=\"partial FastCGI "
+			    "request closed at its deadline\" deadline_s=%d "
+			    "closed=%lu\n", SERVER_REQUEST_DEADLINE_S,
+			    s->expired);
+	}
+}
+
+/* Milliseconds until the first deadline, at most 1000 (a safety net). */
+static int
+io_timeout(struct server *s)
+{
+	struct conn	*c = TAILQ_FIRST(&s->reading);
+	int64_t		 ms;
+
+	if (c == NULL)
+		return 1000;
+	ms = (c->deadline - job_mono_ns()) / 1000000 + 1;
+	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+/* Accepts one connection into the epoll set; 0, or -1 (none, error). */
+static int
+io_accept(struct server *s)
+{
+	struct epoll_event	 ev;
+	struct conn		*c;
+	int			 fd, one = 1;
+
+	if ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+		    errno == ECONNABORTED || errno == EPROTO)
+			return -1;
+		/*
+		 * Out of descriptors, or a broken socket: it stays readable
+		 * and fails at once, every time. Back off instead of
+		 * spinning, and say so.
+		 */
+		if (++s->accept_fails == 1 || s->accept_fails % 100 == 0)
+			fprintf(stderr, "level=error msg=\"accept failed\" "
+			    "error=\"%s\" failures=%d\n", strerror(errno),
+			    s->accept_fails);
+		usleep(s->accept_fails < 10 ? 1000 : 100000);
+		return -1;
+	}
+	s->accept_fails = 0;
+	if (fd >= s->nfds || atomic_load(&s->nconns) >= s->conns_max ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return 0;
+	}
+	/* Files are streamed in several records: with Nagle each would
+	 * wait for an ACK on a kept TCP connection. */
+	if (s->listen_tcp)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	c->state = CONN_IDLE;
+	buf_init(&c->p.out);	/* fcgi_rec_reset sets the rest (io_read) */
+	atomic_fetch_add(&s->nconns, 1);
+	atomic_store(&s->conns[fd], c);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = c;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		conn_free(s, c);
+	return 0;
+}
+
+void *
+server_io_main(void *arg)
+{
+	struct server		*s = arg;
+	struct epoll_event	 evs[64];
+	int			 i, n, k;
+
+	while (!atomic_load(&s->stopping)) {
+		n = epoll_wait(s->epfd, evs, 64, io_timeout(s));
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &s->stop_fd)
+				return NULL;
+			if (evs[i].data.ptr == &s->listen_fd)
+				for (k = 0; k < 64 && io_accept(s) == 0; k++)
+					continue;
+			else if (evs[i].data.ptr != &s->wake_fd)
+				io_read(s, evs[i].data.ptr);
+		}
+		io_unpark(s);
+		io_expire(s);
+	}
+	return NULL;
+}
+
+void
+server_close_all(struct server *s)
+{
+	struct conn	*c;
+	int		 i;
+
+	for (i = 0; i < s->nfds; i++)
+		if ((c = atomic_load(&s->conns[i])) != NULL)
+			conn_free(s, c);
+}
