@@ -187,6 +187,7 @@ stream_file(FILE *f, size_t len, FCGX_Stream *out)
 }
 
 static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
+    HTTP_HARDENING_HEADERS
     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
     "out of memory\n";
 
