@@ -242,15 +242,16 @@ static const char *const hardening[][2] = {
 };
 
 static void
-expect_hardened(const char *method, const char *path, const char *body,
-    size_t len, const char *const *headers, const char *sid, long status)
+expect_hardened(const struct itest_server *s, const char *method,
+    const char *path, const char *body, size_t len,
+    const char *const *headers, const char *sid, long status)
 {
 	struct itest_resp	 r;
 	char			 v[256];
 	size_t			 i;
 
-	cr_assert_eq(itest_req(&srv, method, path, body, len, headers, sid,
-	    &r), 0, "%s %s", method, path);
+	cr_assert_eq(itest_req(s, method, path, body, len, headers, sid, &r),
+	    0, "%s %s", method, path);
 	cr_expect_eq(r.status, status, "%s %s: %ld", method, path, r.status);
 	for (i = 0; i < sizeof(hardening) / sizeof(hardening[0]); i++) {
 		cr_expect_eq(itest_header_count(&r, hardening[i][0]), 1,
@@ -281,30 +282,31 @@ Test(http, hardening_headers_once_on_every_answer, .timeout = 60)
 	cr_assert_not_null(j = itest_wait_final(&srv, sid, id, 20000));
 	json_decref(j);
 
-	expect_hardened("GET", "/", NULL, 0, NULL, sid, 200);
+	expect_hardened(&srv, "GET", "/", NULL, 0, NULL, sid, 200);
 	snprintf(path, sizeof(path), "/jobs/%s", id);
-	expect_hardened("GET", path, NULL, 0, NULL, sid, 200);
+	expect_hardened(&srv, "GET", path, NULL, 0, NULL, sid, 200);
 	snprintf(path, sizeof(path), "/jobs/%s.json", id);
-	expect_hardened("GET", path, NULL, 0, NULL, sid, 200);
+	expect_hardened(&srv, "GET", path, NULL, 0, NULL, sid, 200);
 	/* nchan's stream, after the responder's X-Accel-Redirect. */
 	snprintf(path, sizeof(path), "/jobs/%s/events", id);
-	expect_hardened("GET", path, NULL, 0, sse, sid, 200);
-	expect_hardened("GET", "/static/app.css", NULL, 0, NULL, NULL, 200);
-	expect_hardened("GET", "/static/app.js", NULL, 0, NULL, NULL, 200);
-	expect_hardened("GET", "/nope", NULL, 0, NULL, sid, 404);
-	expect_hardened("GET", "/tasks/burn", NULL, 0, NULL, sid, 405);
+	expect_hardened(&srv, "GET", path, NULL, 0, sse, sid, 200);
+	expect_hardened(&srv, "GET", "/static/app.css", NULL, 0, NULL, NULL, 200);
+	expect_hardened(&srv, "GET", "/static/app.js", NULL, 0, NULL, NULL, 200);
+	expect_hardened(&srv, "GET", "/nope", NULL, 0, NULL, sid, 404);
+	expect_hardened(&srv, "GET", "/tasks/burn", NULL, 0, NULL, sid, 405);
 	/* A field error (the form again), and a submit's redirect. */
 	snprintf(bad, sizeof(bad), "csrf=%s&nonce=h1&ms=99999999", csrf);
-	expect_hardened("POST", "/tasks/burn", bad, strlen(bad), form, sid,
+	expect_hardened(&srv, "POST", "/tasks/burn", bad, strlen(bad), form, sid,
 	    400);
 	snprintf(bad, sizeof(bad), "csrf=%s&nonce=h2&ms=50", csrf);
-	expect_hardened("POST", "/tasks/burn", bad, strlen(bad), form, sid,
+	expect_hardened(&srv, "POST", "/tasks/burn", bad, strlen(bad), form, sid,
 	    303);
 	/* nginx's own 413, both forms (client_max_body_size is 1024). */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "ms=", 3);
-	expect_hardened("POST", "/tasks/burn", big, sizeof(big), form, sid,
+	expect_hardened(&srv, "POST", "/tasks/burn", big, sizeof(big), form, sid,
 	    413);
-	expect_hardened("POST", "/tasks/burn", big, sizeof(big), form_json,
+	expect_hardened(&srv, "POST", "/tasks/burn", big, sizeof(big), form_json,
 	    sid, 413);
 }
+
