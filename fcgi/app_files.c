@@ -65,7 +65,8 @@ out:
 /*
  * The file at sv as the answer: images inline with their type, anything
  * else as application/octet-stream to be saved (attachment), never
- * sniffed into something else. 0, or -1 when it is gone (evicted).
+ * sniffed into something else (X-Content-Type-Options: every answer
+ * carries it, http.h). 0, or -1 when it is gone (evicted).
  */
 static int
 served_answer(const struct served *sv, struct http_resp *resp)
@@ -81,7 +82,6 @@ served_answer(const struct served *sv, struct http_resp *resp)
 	http_resp_header(resp, "Content-Type", show ? sv->type :
 	    "application/octet-stream");
 	http_resp_header(resp, "Content-Disposition", disp);
-	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
 	/* A job's files never change; only eviction removes them. */
 	http_resp_header(resp, "Cache-Control", "private, max-age=3600");
 	return 0;

@@ -311,7 +311,6 @@ index_locks(struct app *a, struct tval *locks)
 		set_int(lv, "queue", c->locks[j].queue);
 		set_int(lv, "busy", busy);
 		set_int(lv, "queued", queued);
-		set_int(lv, "busy_pct", 100 * busy / c->locks[j].slots);
 		tval_set_str(lv, "order", c->locks[j].order == CONF_ORDER_FAIR ?
 		    "fair" : "fifo");
 	}

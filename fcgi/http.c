@@ -237,6 +237,7 @@ http_resp_serialize(const struct http_resp *p, int head_only, int body_apart,
     struct buf *out)
 {
 	buf_printf(out, "Status: %d %s\r\n", p->status, http_reason(p->status));
+	buf_puts(out, HTTP_HARDENING_HEADERS);
 	if (p->headers.len > 0)
 		buf_append(out, p->headers.data, p->headers.len);
 	if (!p->has_type)

@@ -87,7 +87,23 @@ void	http_resp_redirect(struct http_resp *, const char *location);
 const char *http_reason(int status);
 
 /*
- * Serializes the response (Status line, headers, Content-Length, blank
+ * The hardening headers of every answer, as header lines: pages load
+ * scripts, styles and images from this origin only (no inline script or
+ * style attribute can run or apply, so an injected one does nothing), may
+ * not be framed, post forms only here; no response is sniffed into another
+ * type; no URL (job ids) leaks to another site in a Referer. One string so
+ * that the out-of-memory answer, built at compile time, carries them too.
+ * nginx/sluice.conf and sluice-serve add the same to what nginx answers
+ * itself (static files, its own error pages, event streams).
+ */
+#define HTTP_HARDENING_HEADERS \
+	"Content-Security-Policy: default-src 'self'; img-src 'self' data:; " \
+	    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n" \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Referrer-Policy: same-origin\r\n"
+
+/*
+ * Serializes the response (Status line, the hardening headers, headers, Content-Length, blank
  * line, body unless head_only) into out, in the CGI response form libfcgi
  * expects. With body_apart the body is left out too, for a caller that
  * writes it straight from the response (no copy). A file body

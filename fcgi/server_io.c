@@ -121,6 +121,7 @@ stream_file(struct conn *c, FILE *f, size_t len)
 }
 
 static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
+    HTTP_HARDENING_HEADERS
     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
     "out of memory\n";
 

@@ -5,6 +5,8 @@
  * nchan) and updates in place, announcing changes through aria-live. When
  * the stream cannot be had (a plain nginx, an error), it polls the job
  * JSON instead. The app page's lock meters and task ETAs follow /events.
+ * Nothing here is inline in the pages, and nothing sets a style attribute:
+ * the server's Content-Security-Policy refuses both (README, HTTP).
  *
  * A change of phase (queued -> running -> done/failed/...) brings new
  * markup (Cancel button, result table, image): the page fetches its own
@@ -220,10 +222,14 @@
         var li = document.querySelector('.lock[data-lock="' + l.name + '"]');
         if (!li) return;
         var busy = li.querySelector(".busy"), queued = li.querySelector(".queued");
-        var fill = li.querySelector(".meter-fill");
+        var meter = li.querySelector("meter");
         if (busy && busy.textContent !== String(l.busy)) busy.textContent = l.busy;
         if (queued && queued.textContent !== String(l.queued)) queued.textContent = l.queued;
-        if (fill) fill.style.width = Math.round(100 * l.busy / Math.max(1, l.slots)) + "%";
+        if (meter) {
+          meter.max = Math.max(1, l.slots);
+          meter.value = l.busy;
+          meter.textContent = l.busy + "/" + l.slots;
+        }
       });
       (g.tasks || []).forEach(function (t) {
         var eta = document.querySelector('form.task[data-task="' + t.name + '"] .eta');

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Browser tests: real headless Chromium (Debian's chromium) driven by
-# playwright-core from npm, against nginx + sluice started by sluice-serve.
+# playwright-core from npm, against nginx + sluice started by sluice-serve;
+# axe-core (npm) checks every page visited for accessibility violations.
 # Prints TAP. Skips (TAP "1..0 # SKIP") only when node or chromium is
 # absent; with SLUICE_REQUIRE_BROWSER=1 (CI) that is a failure instead.
 #
@@ -35,10 +36,18 @@ bail() {
 [ -x "$builddir/sluice" ] || bail "$builddir/sluice not built"
 [ -x "$builddir/nginx/sluice-serve" ] || bail "$builddir/nginx/sluice-serve not built"
 
-# playwright-core: the source tree's node_modules when present (an in-tree
-# checkout after ./bootstrap), else installed from the lockfile into the
-# build tree (VPATH builds, distcheck: the source tree may be read-only).
-if [ -f "$srcdir/node_modules/playwright-core/package.json" ]; then
+# playwright-core and axe-core: the source tree's node_modules when both
+# are there (an in-tree checkout after ./bootstrap), else installed from the
+# lockfile (npm ci; from npm's cache when it holds them) into the source
+# tree, or into the build tree for VPATH builds and distcheck (the source
+# tree may be read-only).
+npm_packages="playwright-core axe-core"
+have_modules() {	# have_modules DIR: every package of npm_packages in DIR
+	for p in $npm_packages; do
+		[ -f "$1/$p/package.json" ] || return 1
+	done
+}
+if have_modules "$srcdir/node_modules"; then
 	modules=$srcdir/node_modules
 else
 	if [ "$srcdir" = "$builddir" ]; then
@@ -50,13 +59,13 @@ else
 		    bail "cannot copy package.json"
 	fi
 	modules=$npmdir/node_modules
-	if [ ! -f "$modules/playwright-core/package.json" ]; then
+	if ! have_modules "$modules"; then
 		npm=$(command -v npm || true)
-		[ -n "$npm" ] || skip "npm not found to install playwright-core (apt-get install npm)"
-		echo "# installing playwright-core: npm ci in $npmdir"
+		[ -n "$npm" ] || skip "npm not found to install $npm_packages (apt-get install npm)"
+		echo "# installing $npm_packages: npm ci in $npmdir"
 		(cd "$npmdir" && "$npm" ci --no-audit --no-fund --prefer-offline \
 		    --loglevel=error) 2>&1 | sed 's/^/# /'
-		[ -f "$modules/playwright-core/package.json" ] ||
+		have_modules "$modules" ||
 		    bail "npm ci failed in $npmdir (network? registry?)"
 	fi
 fi

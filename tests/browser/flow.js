@@ -9,10 +9,20 @@
  *   SLUICE_CHROMIUM   the browser binary (Debian's /usr/bin/chromium)
  *   SLUICE_ARTIFACTS  where screenshots go (build dir)
  * Prints TAP, one line per test. Every page fails its test on a JavaScript
- * dialog (alert: injected script ran) or an uncaught page error.
+ * dialog (alert: injected script ran), an uncaught page error, a Content
+ * Security Policy violation (the pages run under the CSP the server sends:
+ * nothing inline may be blocked) or an accessibility violation that
+ * axe-core finds, at every load and once more as each test leaves it.
  */
+const fs = require('fs');
 const path = require('path');
 const { chromium } = require('playwright-core');
+
+/* axe-core's source, evaluated in the page through the DevTools protocol
+   (page.evaluate of a string): the page's CSP does not apply to that,
+   while a script tag with it inline would be refused. */
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const AXE_TIMEOUT_MS = 20000;
 
 const BASE = process.env.SLUICE_URL;
 const EXE = process.env.SLUICE_CHROMIUM || '/usr/bin/chromium';
@@ -33,8 +43,10 @@ function eq(got, want, what) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let browser;
-let problems = [];	/* dialogs and page errors of the running test */
+let problems = [];	/* dialogs, page errors, CSP and axe findings of the running test */
+let checks = [];	/* axe runs started at page loads, awaited at the test's end */
 let contexts = [];	/* closed after each test */
+const noScript = new WeakSet();	/* contexts without JavaScript: no axe there */
 
 async function session(opts = {}) {
 	const ctx = await browser.newContext({
@@ -44,6 +56,17 @@ async function session(opts = {}) {
 		...opts,
 	});
 	contexts.push(ctx);
+	if (opts.javaScriptEnabled === false)
+		noScript.add(ctx);
+	/* CSP violations as the page sees them (the console has them too). */
+	await ctx.exposeBinding('__sluiceCsp', ({ page }, what) => csp(page, what));
+	await ctx.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (e) => {
+			window.__sluiceCsp(`${e.effectiveDirective} refused ` +
+			    `${e.blockedURI || 'inline'} at ${e.sourceFile || '?'}:${e.lineNumber}` +
+			    `${e.sample ? ` (${e.sample})` : ''}`);
+		}, true);
+	});
 	ctx.on('page', watch);
 	const page = await ctx.newPage();
 	return page;
@@ -55,6 +78,76 @@ function watch(page) {
 		d.dismiss().catch(() => {});
 	});
 	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+	page.on('console', (m) => {
+		if (/Content Security Policy/i.test(m.text()))
+			csp(page, `console: ${m.text()}`);
+	});
+	page.on('load', () => checks.push(axe(page, 'load')));
+}
+
+function csp(page, what) {
+	const line = `CSP violation on ${new URL(page.url()).pathname}: ${what}`;
+	if (!problems.includes(line))
+		problems.push(line);
+}
+
+/* One axe run at a time per page (axe refuses a second): page -> the last. */
+const axeRuns = new WeakMap();
+
+/*
+ * Runs axe-core on the page as it is now (after the page's run before);
+ * each violation (rule, impact, the first nodes) becomes a problem of the
+ * running test. A page that navigates meanwhile is not checked: its next
+ * page is, at its load. Not
+ * run where the page has no JavaScript (axe.run's timers never fire
+ * there): those pages are the same templates the other tests check, and
+ * the console still reports their CSP violations. Nor on a context's
+ * about:blank, never navigated.
+ */
+function axe(page, when) {
+	const run = (axeRuns.get(page) || Promise.resolve()).then(() => axeOnce(page, when));
+	axeRuns.set(page, run);
+	return run;
+}
+
+async function axeOnce(page, when) {
+	const sink = problems;	/* the test that started it, even if it ends first */
+	if (page.isClosed() || noScript.has(page.context()) || page.url() === 'about:blank')
+		return;
+	const where = new URL(page.url()).pathname;
+	let found;
+	try {
+		found = await withTimeout((async () => {
+			if (!await page.evaluate(() => typeof window.axe === 'object'))
+				await page.evaluate(AXE);
+			return page.evaluate(async () => {
+				const r = await window.axe.run(document, { resultTypes: ['violations'] });
+				return r.violations.map((v) => ({ id: v.id, impact: v.impact,
+				    nodes: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) =>
+				    n.target.join(' ')) }));
+			});
+		})(), AXE_TIMEOUT_MS, `axe on ${where}`);
+	} catch (e) {
+		if (page.isClosed() || /context was destroyed|navigat|closed/i.test(e.message))
+			return;
+		sink.push(`axe could not run on ${where} (${when}): ${e.message.split('\n')[0]}`);
+		return;
+	}
+	const scheme = await page.evaluate(() =>
+	    matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light').catch(() => '?');
+	for (const v of found)
+		sink.push(`axe on ${where} (${when}, ${scheme}): ${v.id} [${v.impact}] ` +
+		    `${v.nodes} node(s): ${v.targets.join(' | ')}`);
+}
+
+/* The test's end: the load-time runs, then every page still open as it is now. */
+async function axeAll() {
+	const pending = checks;
+	checks = [];
+	await Promise.all(pending);
+	for (const ctx of contexts)
+		for (const page of ctx.pages())
+			await axe(page, 'end of test');
 }
 
 function jobId(page) {
@@ -151,6 +244,7 @@ test('app page: a form per task with csrf and nonce, locks, no jobs yet', async 
 	await page.screenshot({ path: path.join(ART, 'index.png'), fullPage: true });
 	await page.emulateMedia({ colorScheme: 'dark' });
 	await page.screenshot({ path: path.join(ART, 'index-dark.png'), fullPage: true });
+	await axe(page, 'dark');
 });
 
 test('with JS: burn runs, the page updates in place to done, aria-live announces it', async () => {
@@ -258,12 +352,18 @@ test('live: the app page gauges follow another session submitting', async () => 
 	const busy = watcher.locator('.lock[data-lock="one"] .busy');
 	eq((await busy.textContent()).trim(), '0', 'lock one idle at first');
 	await submitHttp(other.context(), 'burn', { ms: 1500 });
-	await watcher.waitForFunction(() =>
-	    document.querySelector('.lock[data-lock="one"] .busy').textContent.trim() === '1',
-	    null, { timeout: 10000 });
-	await watcher.waitForFunction(() =>
-	    document.querySelector('.lock[data-lock="one"] .busy').textContent.trim() === '0',
-	    null, { timeout: 15000 });
+	/* The count and the meter (its value: no style attribute under the CSP). */
+	await watcher.waitForFunction(() => {
+		const li = document.querySelector('.lock[data-lock="one"]');
+		const m = li.querySelector('meter');
+		return li.querySelector('.busy').textContent.trim() === '1' &&
+		    m.value === 1 && m.max === 1;
+	}, null, { timeout: 10000 });
+	await watcher.waitForFunction(() => {
+		const li = document.querySelector('.lock[data-lock="one"]');
+		return li.querySelector('.busy').textContent.trim() === '0' &&
+		    li.querySelector('meter').value === 0;
+	}, null, { timeout: 15000 });
 	assert(await armed(watcher), 'the app page was reloaded (marker lost)');
 });
 
@@ -377,6 +477,7 @@ test('with JS: mandelbrot result image loads, download link works', async () => 
 	await page.screenshot({ path: path.join(ART, 'job-mandelbrot.png'), fullPage: true });
 	await page.emulateMedia({ colorScheme: 'dark' });
 	await page.screenshot({ path: path.join(ART, 'job-mandelbrot-dark.png'), fullPage: true });
+	await axe(page, 'dark');
 });
 
 test('a field error is shown beside the field, with the value kept', async () => {
@@ -611,6 +712,41 @@ test('without JS: submit, meta refresh until done; mandelbrot image shown', asyn
 	eq(await jobCount(page), 2, 'jobs (the double click made one)');
 });
 
+/*
+ * The pages no other test visits, and every kind in the dark theme (the
+ * harness runs axe at each load and at the end; the CSP watch is on).
+ */
+test('error pages and the dark theme: axe and the CSP find nothing', async () => {
+	for (const colorScheme of ['light', 'dark']) {
+		const page = await session({ colorScheme });
+		const r = await page.goto('/no/such/page');
+		eq(r.status(), 404, `${colorScheme}: a 404 page`);
+		eq(await page.locator('h1').count(), 1, `${colorScheme}: the 404 page's h1`);
+		await page.goto('/');
+		/* nginx's own 413 page: a body above client_max_body_size. */
+		const form = page.locator('#task-restyle');
+		await form.locator('input[type=file]').setInputFiles({ name: 'big.png',
+		    mimeType: 'image/png', buffer: Buffer.alloc(2 << 20) });
+		const [resp] = await Promise.all([
+			page.waitForNavigation(),
+			form.locator('button[type=submit]').click(),
+		]);
+		eq(resp.status(), 413, `${colorScheme}: nginx's 413`);
+		await axe(page, '413');
+		if (colorScheme === 'light')
+			continue;
+		await page.goto('/');
+		await page.$eval('#task-burn', (f) => { f.noValidate = true; });
+		await fill(page, 'burn', { ms: '-1' });
+		await Promise.all([page.waitForNavigation(),
+		    page.click('#task-burn button[type=submit]')]);
+		await axe(page, 'field error');
+		await run(page, 'burn', { ms: 1500 });
+		await axe(page, 'waiting');
+		await until(page, ['done']);
+	}
+});
+
 /* ---- the harness ---- */
 
 function withTimeout(p, ms, what) {
@@ -656,9 +792,11 @@ async function main() {
 		let err = null;
 		try {
 			await withTimeout(t.fn(), TEST_TIMEOUT_MS, t.name);
+			await axeAll();
 		} catch (e) {
 			err = e;
 		}
+		checks = [];
 		for (const ctx of contexts)
 			await ctx.close().catch(() => {});
 		contexts = [];

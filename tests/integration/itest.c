@@ -207,6 +207,14 @@ itest_resp_free(struct itest_resp *r)
 	buf_free(&r->body);
 }
 
+/* 1 when the header line from p to end is one of name (n long). */
+static int
+header_is(const char *p, const char *end, const char *name, size_t n)
+{
+	return (size_t)(end - p) > n && strncasecmp(p, name, n) == 0 &&
+	    p[n] == ':';
+}
+
 int
 itest_header(const struct itest_resp *r, const char *name, char *out,
     size_t outlen)
@@ -217,8 +225,7 @@ itest_header(const struct itest_resp *r, const char *name, char *out,
 	if (p == NULL)
 		return -1;
 	while ((end = strstr(p, "\r\n")) != NULL) {
-		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0 &&
-		    p[n] == ':') {
+		if (header_is(p, end, name, n)) {
 			for (v = p + n + 1; *v == ' '; v++)
 				;
 			snprintf(out, outlen, "%.*s", (int)(end - v), v);
@@ -227,6 +234,21 @@ itest_header(const struct itest_resp *r, const char *name, char *out,
 		p = end + 2;
 	}
 	return -1;
+}
+
+int
+itest_header_count(const struct itest_resp *r, const char *name)
+{
+	const char	*p = r->headers.data, *end;
+	size_t		 n = strlen(name);
+	int		 count = 0;
+
+	if (p == NULL)
+		return 0;
+	for (; (end = strstr(p, "\r\n")) != NULL; p = end + 2)
+		if (header_is(p, end, name, n))
+			count++;
+	return count;
 }
 
 int

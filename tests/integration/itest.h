@@ -55,6 +55,9 @@ void	itest_resp_free(struct itest_resp *);
 int	itest_header(const struct itest_resp *, const char *name, char *out,
 	    size_t outlen);
 
+/* How many times header name (case-insensitive) is in r. */
+int	itest_header_count(const struct itest_resp *, const char *name);
+
 /* Fetches a new session: GET / and returns the sid from Set-Cookie. */
 int	itest_new_session(const struct itest_server *, char sid[33]);
 /* The CSRF token of a session via /session.json. */

@@ -103,6 +103,36 @@ Test(fcgi, get_index_200)
 	free(o);
 }
 
+/*
+ * The hardening headers come from the responder itself, so a deployment
+ * behind any nginx has them: a page and an error, each header once.
+ */
+Test(fcgi, hardening_headers_from_the_responder)
+{
+	const char	*uris[] = { "/", "/does/not/exist" };
+	const char	*names[] = { "Content-Security-Policy: default-src 'self'",
+	    "X-Content-Type-Options: nosniff\r\n",
+	    "Referrer-Policy: same-origin\r\n" };
+	char		*o, *head, *end, *at;
+	size_t		 i, k;
+	int		 n;
+
+	for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		o = fcgi("GET", uris[i], NULL);
+		cr_assert_not_null(end = strstr(o, "\r\n\r\n"), "%.200s", o);
+		end[2] = '\0';		/* the head only */
+		head = o;
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			for (n = 0, at = head; (at = strstr(at, names[k])) != NULL;
+			    at++)
+				n++;
+			cr_expect_eq(n, 1, "%s: \"%s\" %d times in %s", uris[i],
+			    names[k], n, head);
+		}
+		free(o);
+	}
+}
+
 Test(fcgi, unknown_404)
 {
 	char *o = fcgi("GET", "/does/not/exist", NULL);

@@ -227,3 +227,86 @@ Test(http, healthz_ok)
 	cr_expect(strncmp(r.body.data, "ok", 2) == 0);
 	itest_resp_free(&r);
 }
+
+/*
+ * The hardening headers (README, HTTP), each exactly once, on what the
+ * responder answers (pages, JSON, errors, a redirect) and on what nginx
+ * answers itself (static files, its 413 pages, an event stream).
+ */
+static const char *const hardening[][2] = {
+	{ "Content-Security-Policy", "default-src 'self'; img-src 'self' "
+	    "data:; frame-ancestors 'none'; base-uri 'none'; "
+	    "form-action 'self'" },
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Referrer-Policy", "same-origin" },
+};
+
+static void
+expect_hardened(const struct itest_server *s, const char *method,
+    const char *path, const char *body, size_t len,
+    const char *const *headers, const char *sid, long status)
+{
+	struct itest_resp	 r;
+	char			 v[256];
+	size_t			 i;
+
+	cr_assert_eq(itest_req(s, method, path, body, len, headers, sid, &r),
+	    0, "%s %s", method, path);
+	cr_expect_eq(r.status, status, "%s %s: %ld", method, path, r.status);
+	for (i = 0; i < sizeof(hardening) / sizeof(hardening[0]); i++) {
+		cr_expect_eq(itest_header_count(&r, hardening[i][0]), 1,
+		    "%s %s: %s sent %d times", method, path, hardening[i][0],
+		    itest_header_count(&r, hardening[i][0]));
+		if (itest_header(&r, hardening[i][0], v, sizeof(v)) == 0)
+			cr_expect_str_eq(v, hardening[i][1], "%s %s: %s",
+			    method, path, hardening[i][0]);
+	}
+	itest_resp_free(&r);
+}
+
+Test(http, hardening_headers_once_on_every_answer, .timeout = 60)
+{
+	const char *form[] = { "Content-Type: application/x-www-form-urlencoded",
+	    NULL };
+	const char *form_json[] = { "Content-Type: "
+	    "application/x-www-form-urlencoded", "Accept: application/json",
+	    NULL };
+	const char *sse[] = { "Accept: text/event-stream", NULL };
+	char	 sid[33], csrf[65], id[33], path[128], bad[160], big[4096];
+	long	 st;
+	json_t	*j;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	cr_assert_eq(itest_csrf(&srv, sid, csrf), 0);
+	cr_assert_eq(itest_submit_id(&srv, sid, "burn", "ms=50", id, &st), 0);
+	cr_assert_not_null(j = itest_wait_final(&srv, sid, id, 20000));
+	json_decref(j);
+
+	expect_hardened(&srv, "GET", "/", NULL, 0, NULL, sid, 200);
+	snprintf(path, sizeof(path), "/jobs/%s", id);
+	expect_hardened(&srv, "GET", path, NULL, 0, NULL, sid, 200);
+	snprintf(path, sizeof(path), "/jobs/%s.json", id);
+	expect_hardened(&srv, "GET", path, NULL, 0, NULL, sid, 200);
+	/* nchan's stream, after the responder's X-Accel-Redirect. */
+	snprintf(path, sizeof(path), "/jobs/%s/events", id);
+	expect_hardened(&srv, "GET", path, NULL, 0, sse, sid, 200);
+	expect_hardened(&srv, "GET", "/static/app.css", NULL, 0, NULL, NULL, 200);
+	expect_hardened(&srv, "GET", "/static/app.js", NULL, 0, NULL, NULL, 200);
+	expect_hardened(&srv, "GET", "/nope", NULL, 0, NULL, sid, 404);
+	expect_hardened(&srv, "GET", "/tasks/burn", NULL, 0, NULL, sid, 405);
+	/* A field error (the form again), and a submit's redirect. */
+	snprintf(bad, sizeof(bad), "csrf=%s&nonce=h1&ms=99999999", csrf);
+	expect_hardened(&srv, "POST", "/tasks/burn", bad, strlen(bad), form, sid,
+	    400);
+	snprintf(bad, sizeof(bad), "csrf=%s&nonce=h2&ms=50", csrf);
+	expect_hardened(&srv, "POST", "/tasks/burn", bad, strlen(bad), form, sid,
+	    303);
+	/* nginx's own 413, both forms (client_max_body_size is 1024). */
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "ms=", 3);
+	expect_hardened(&srv, "POST", "/tasks/burn", big, sizeof(big), form, sid,
+	    413);
+	expect_hardened(&srv, "POST", "/tasks/burn", big, sizeof(big), form_json,
+	    sid, 413);
+}
+

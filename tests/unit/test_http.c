@@ -214,6 +214,11 @@ Test(http, serialize_head_body_and_apart)
 	buf_init(&out);
 	http_resp_serialize(&p, 0, 0, &out);
 	cr_expect_str_eq(buf_cstr(&out), "Status: 200 OK\r\n"
+	    "Content-Security-Policy: default-src 'self'; img-src 'self' "
+	    "data:; frame-ancestors 'none'; base-uri 'none'; "
+	    "form-action 'self'\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: same-origin\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: 5\r\n\r\nhello");
@@ -221,7 +226,7 @@ Test(http, serialize_head_body_and_apart)
 	/* HEAD: the same head, Content-Length included, no body. */
 	http_resp_serialize(&p, 1, 0, &out);
 	cr_expect_str_eq(buf_cstr(&out), "Status: 200 OK\r\n"
-	    "Cache-Control: no-store\r\n"
+	    HTTP_HARDENING_HEADERS "Cache-Control: no-store\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Length: 5\r\n\r\n");
 	buf_reset(&out);
@@ -229,7 +234,7 @@ Test(http, serialize_head_body_and_apart)
 	http_resp_header(&p, "Content-Type", "text/html");
 	http_resp_serialize(&p, 0, 1, &out);
 	cr_expect_str_eq(buf_cstr(&out), "Status: 404 Not Found\r\n"
-	    "Cache-Control: no-store\r\nContent-Type: text/html\r\n"
+	    HTTP_HARDENING_HEADERS "Cache-Control: no-store\r\nContent-Type: text/html\r\n"
 	    "Content-Length: 5\r\n\r\n");
 	buf_free(&out);
 	http_resp_free(&p);
