@@ -88,6 +88,8 @@ struct conf {
 	int64_t		 results_max_bytes; /* default 1 GiB */
 	/* sessions */
 	int		 max_active;	/* 1..1000000, default 2 */
+	/* clients: jobs one address (REMOTE_ADDR) may have at once */
+	int		 client_max_active; /* 0..1000000, default 8; 0: none */
 	/* events: nchan's publisher location, "unix:PATH" or "HOST:PORT";
 	   NULL (the default): no live updates, pages poll */
 	char		*events_publisher;
