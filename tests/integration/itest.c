@@ -69,6 +69,12 @@ itest_connect(const struct itest_server *s)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
+	if (s->source[0] != '\0' && (inet_pton(AF_INET, s->source,
+	    &sa.sin_addr) != 1 || bind(fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1)) {
+		close(fd);
+		return -1;
+	}
 	sa.sin_port = htons((unsigned short)s->port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {

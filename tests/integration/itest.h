@@ -90,7 +90,8 @@ int	itest_wait_state(const struct itest_server *, const char *sid,
 	    const char *id, const char *want, int timeout_ms, char *last,
 	    size_t lastlen);
 
-/* A TCP connection to the server's nginx (raw requests), or -1. */
+/* A TCP connection to the server's nginx (raw requests), from
+   s->source when set, or -1. */
 int	itest_connect(const struct itest_server *);
 
 /* Free TCP port on 127.0.0.1 (bind to 0, read, close). */

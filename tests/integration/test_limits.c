@@ -22,6 +22,7 @@
 #define FLOOD		300	/* slow uploads from one address */
 #define CONN_LIMIT	32	/* sluice-serve's (and sluice.conf's) limit_conn */
 #define SUBMIT_BURST	20	/* ... and limit_req burst */
+#define STREAM_LIMIT	32	/* ... and limit_conn on event streams */
 
 static const char *const json_h[] = {
 	"Content-Type: application/x-www-form-urlencoded",
@@ -170,9 +171,9 @@ slow_start(int fd)
 }
 
 /*
- * Polls the flood until every connection beyond the limit has its
- * answer or 20 s pass (a bound on a stuck test, not a measurement).
- * answered[i] is the status read on fd i (0: none yet).
+ * Polls the flood until want connections have their answer or 20 s pass
+ * (a bound on a stuck test, not a measurement). answered[i] is the
+ * status read on fd i (0: none yet).
  */
 static int
 flood_answers(const int *fds, int *answered, int n, int want)
@@ -263,5 +264,54 @@ Test(limits, slow_upload_flood_is_limited_per_address)
 		itest_resp_free(&r);
 	}
 	cr_expect_eq(r.status, 200, "served again once the flood is gone");
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
+ * Event streams have a limit of their own (STREAM_LIMIT per address, a
+ * user's few tabs and more): 40 from one address, 32 open (200), 8 are
+ * refused 429; the open ones do not count against the requests' limit
+ * (a page is still served to that address), and another address opens
+ * its own.
+ */
+Test(limits, event_streams_have_their_own_limit)
+{
+	static const char req[] = "GET /events HTTP/1.1\r\n"
+	    "Host: localhost\r\nAccept: text/event-stream\r\n\r\n";
+	struct itest_server	 srv, other;
+	struct itest_resp	 r;
+	int			 fds[40], answered[40];
+	int			 i, open = 0, n429 = 0, other_fd;
+
+	if (access("/usr/lib/nginx/modules/ngx_nchan_module.so", R_OK) != 0)
+		cr_skip_test("no nchan module");
+	cr_assert_eq(itest_start(&srv, "tests/data/limits.conf", NULL, NULL),
+	    0, "sluice-serve did not become ready");
+	memset(answered, 0, sizeof(answered));
+	for (i = 0; i < 40; i++) {
+		cr_assert_neq(fds[i] = itest_connect(&srv), -1);
+		cr_assert_eq(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL),
+		    (ssize_t)(sizeof(req) - 1));
+	}
+	cr_expect_eq(flood_answers(fds, answered, 40, 40), 40);
+	for (i = 0; i < 40; i++) {
+		open += answered[i] == 200;
+		n429 += answered[i] == 429;
+	}
+	cr_expect_eq(open, STREAM_LIMIT, "streams open");
+	cr_expect_eq(n429, 40 - STREAM_LIMIT, "streams refused");
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "streams are not requests in progress");
+	itest_resp_free(&r);
+	other_client(&srv, &other);
+	cr_assert_neq(other_fd = itest_connect(&other), -1);
+	cr_assert_eq(send(other_fd, req, sizeof(req) - 1, MSG_NOSIGNAL),
+	    (ssize_t)(sizeof(req) - 1));
+	i = 0;
+	cr_expect_eq(flood_answers(&other_fd, &i, 1, 1), 1);
+	cr_expect_eq(i, 200, "another address has its own streams");
+	close(other_fd);
+	for (i = 0; i < 40; i++)
+		close(fds[i]);
 	cr_expect_eq(itest_stop(&srv), 0);
 }
