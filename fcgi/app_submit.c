@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,23 @@ enum submit_retry {
 	SUBMIT_RETRY_DRAIN	/* server.drain_timeout + 1 */
 };
 
+/* The cap a refusal names with its value: "you already have N ...". */
+enum submit_cap {
+	SUBMIT_CAP_NONE,
+	SUBMIT_CAP_SESSION,	/* sessions.max_active */
+	SUBMIT_CAP_CLIENT	/* clients.max_active */
+};
+
+static const struct submit_cap_text {
+	const char		*prefix;	/* before the value */
+	size_t			 off;		/* the int in struct conf */
+} submit_caps[] = {
+	[SUBMIT_CAP_SESSION] = { "you already have ",
+	    offsetof(struct conf, max_active) },
+	[SUBMIT_CAP_CLIENT] = { "clients.max_active: your address already "
+	    "has ", offsetof(struct conf, client_max_active) },
+};
+
 /*
  * The answer to each refusal of sched_submit. An rc without an entry
  * (SCHED_ERROR, or one added later) is a 500 and a log line.
@@ -48,22 +66,25 @@ enum submit_retry {
 static const struct submit_refusal {
 	int			 status;
 	const char		*message;
-	int			 names_max_active; /* "you already have N" */
+	enum submit_cap		 cap;
 	enum submit_retry	 retry;
 } submit_refusals[] = {
 	[SCHED_QUEUE_FULL] = { 503, "the queue for this task is full; "
-	    "try again later", 0, SUBMIT_RETRY_SCHED },
+	    "try again later", SUBMIT_CAP_NONE, SUBMIT_RETRY_SCHED },
 	[SCHED_SESSION_LIMIT] = { 429, "jobs queued or running; wait for "
-	    "one to finish", 1, SUBMIT_RETRY_SCHED },
+	    "one to finish", SUBMIT_CAP_SESSION, SUBMIT_RETRY_SCHED },
+	[SCHED_CLIENT_LIMIT] = { 429, "jobs queued or running; wait for "
+	    "one to finish", SUBMIT_CAP_CLIENT, SUBMIT_RETRY_SCHED },
 	[SCHED_DRAINING] = { 503, "the server is shutting down; submit "
-	    "again in a moment", 0, SUBMIT_RETRY_DRAIN },
-	[SCHED_UNKNOWN_TASK] = { 404, "no such task", 0, SUBMIT_RETRY_NONE },
+	    "again in a moment", SUBMIT_CAP_NONE, SUBMIT_RETRY_DRAIN },
+	[SCHED_UNKNOWN_TASK] = { 404, "no such task", SUBMIT_CAP_NONE,
+	    SUBMIT_RETRY_NONE },
 	[SCHED_CONFLICT] = { 409, "nonce: already used for a job of another "
-	    "task", 0, SUBMIT_RETRY_NONE },
-	[SCHED_CHANGED] = { 503, "the configuration changed; try again", 0,
-	    SUBMIT_RETRY_SCHED },
+	    "task", SUBMIT_CAP_NONE, SUBMIT_RETRY_NONE },
+	[SCHED_CHANGED] = { 503, "the configuration changed; try again",
+	    SUBMIT_CAP_NONE, SUBMIT_RETRY_SCHED },
 	[SCHED_JOURNAL_DOWN] = { 503, "the server cannot record new jobs "
-	    "right now; try again later", 0, SUBMIT_RETRY_SCHED },
+	    "right now; try again later", SUBMIT_CAP_NONE, SUBMIT_RETRY_SCHED },
 };
 
 #define SUBMIT_NREFUSALS (sizeof(submit_refusals) / sizeof(submit_refusals[0]))
@@ -329,7 +350,7 @@ submit_answer(struct app *a, const struct http_req *req,
 {
 	const struct submit_refusal	*r;
 	char				 loc[80], text[160];
-	int				 retry = 0;
+	int				 retry = 0, cap;
 
 	if (rc == SCHED_OK) {
 		snprintf(loc, sizeof(loc), "/jobs/%s", sub->id);
@@ -354,10 +375,12 @@ submit_answer(struct app *a, const struct http_req *req,
 		retry = sub->retry;
 	else if (r->retry == SUBMIT_RETRY_DRAIN)
 		retry = a->conf->drain_timeout + 1;
-	if (r->names_max_active)
-		snprintf(text, sizeof(text), "you already have %d %s",
-		    a->conf->max_active, r->message);
-	else
+	if (r->cap != SUBMIT_CAP_NONE) {
+		memcpy(&cap, (const char *)a->conf + submit_caps[r->cap].off,
+		    sizeof(cap));
+		snprintf(text, sizeof(text), "%s%d %s",
+		    submit_caps[r->cap].prefix, cap, r->message);
+	} else
 		snprintf(text, sizeof(text), "%s", r->message);
 	app_error_answer(a, req, r->status, text, retry, resp);
 }
@@ -387,6 +410,7 @@ app_submit(struct app *a, struct http_req *req, const char *task_name,
 	rq.task = sub.task->name;
 	rq.sig = sub.task->inputs_sig;
 	rq.session = req->session;
+	rq.client = req->remote_addr;
 	rq.nonce = sub.nonce;
 	rq.params = sub.params;
 	rq.inputs = sub.inputs;

@@ -29,7 +29,8 @@
 #define CONF_MAX_TEXT	(1024 * 1024)	/* bytes of config text accepted */
 
 static const char *const conf_root_keys[] = {
-	"server", "results", "sessions", "events", "locks", "tasks", NULL
+	"server", "results", "sessions", "clients", "events", "locks", "tasks",
+	NULL
 };
 
 /*
@@ -72,6 +73,7 @@ conf_parse(const char *text, size_t len, const char *file, char *err,
 	    conf_load_server(&ctx, root, c) == -1 ||
 	    conf_load_results(&ctx, root, c) == -1 ||
 	    conf_load_sessions(&ctx, root, c) == -1 ||
+	    conf_load_clients(&ctx, root, c) == -1 ||
 	    conf_load_events(&ctx, root, c) == -1 ||
 	    conf_load_locks(&ctx, root, c) == -1 ||
 	    conf_load_tasks(&ctx, root, c) == -1)
@@ -317,6 +319,8 @@ static const struct conf_vkey {
 	    offsetof(struct conf, results_max_bytes) },
 	{ "sessions.max_active", CONF_V_INT,
 	    offsetof(struct conf, max_active) },
+	{ "clients.max_active", CONF_V_INT,
+	    offsetof(struct conf, client_max_active) },
 	{ "events.publisher", CONF_V_STR,
 	    offsetof(struct conf, events_publisher) },
 };

@@ -90,6 +90,8 @@ struct conf {
 	int		 max_active;	/* 1..1000000, default 2 */
 	int64_t		 max_result_bytes; /* per session, default 256 MiB;
 					     0: only results.max_bytes */
+	/* clients: jobs one address (REMOTE_ADDR) may have at once */
+	int		 client_max_active; /* 0..1000000, default 8; 0: none */
 	/* events: nchan's publisher location, "unix:PATH" or "HOST:PORT";
 	   NULL (the default): no live updates, pages poll */
 	char		*events_publisher;

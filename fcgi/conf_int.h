@@ -116,6 +116,8 @@ int	conf_load_server(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
 int	conf_load_results(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
+int	conf_load_clients(struct conf_ctx *, const config_setting_t *root,
+	    struct conf *);
 int	conf_load_sessions(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
 int	conf_load_events(struct conf_ctx *, const config_setting_t *root,

@@ -1,6 +1,6 @@
 /*
- * conf_server: the scalar sections of the config, server, results and
- * sessions: each key read with its range and its default.
+ * conf_server: the scalar sections of the config, server, results,
+ * sessions and clients: each key read with its range and its default.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -21,6 +21,8 @@ static const char *const conf_server_keys[] = {
 	"drain_timeout", NULL
 };
 static const char *const conf_results_keys[] = { "ttl", "max_bytes", NULL };
+/* sessions and clients */
+static const char *const conf_clients_keys[] = { "max_active", NULL };
 static const char *const conf_sessions_keys[] = { "max_active",
     "max_result_bytes", NULL };
 static const char *const conf_events_keys[] = { "publisher", NULL };
@@ -164,6 +166,28 @@ conf_load_results(struct conf_ctx *ctx, const config_setting_t *root,
 	return 0;
 }
 
+/*
+ * A group whose one key is max_active (sessions, clients), 1 or min up to
+ * 1000000, def when absent, into *out.
+ */
+static int
+conf_load_max_active(struct conf_ctx *ctx, const config_setting_t *root,
+    const char *group, const char *const *keys, long long min, long long def,
+    int *out)
+{
+	config_setting_t	*g;
+	long long		 v;
+
+	if (conf_group(ctx, root, group, &g) == -1)
+		return -1;
+	if (g != NULL && conf_check_keys(ctx, g, keys) == -1)
+		return -1;
+	if (conf_int(ctx, g, "max_active", min, 1000000, def, 0, &v) == -1)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
 /* The sessions group: jobs one session may have at once. */
 int
 conf_load_sessions(struct conf_ctx *ctx, const config_setting_t *root,
@@ -172,19 +196,30 @@ conf_load_sessions(struct conf_ctx *ctx, const config_setting_t *root,
 	config_setting_t	*g;
 	long long		 v;
 
-	if (conf_group(ctx, root, "sessions", &g) == -1)
+	if (conf_load_max_active(ctx, root, "sessions", conf_sessions_keys,
+	    1, 2, &c->max_active) == -1 ||
+	    conf_group(ctx, root, "sessions", &g) == -1)
 		return -1;
-	if (g != NULL && conf_check_keys(ctx, g, conf_sessions_keys) == -1)
-		return -1;
-	if (conf_int(ctx, g, "max_active", 1, 1000000, 2, 0, &v) == -1)
-		return -1;
-	c->max_active = (int)v;
 	/* One session's results may not push out everyone else's. */
 	if (conf_int(ctx, g, "max_result_bytes", 0, INT64_MAX, 268435456LL, 0,
 	    &v) == -1)
 		return -1;
 	c->max_result_bytes = (int64_t)v;
 	return 0;
+}
+
+/*
+ * The clients group: jobs one client address may have at once. Sessions
+ * cost nothing to make, so the session's cap alone does not bound one
+ * address; 0 turns the cap off (clients behind a proxy whose real
+ * address nginx is not told all share its address, see README).
+ */
+int
+conf_load_clients(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	return conf_load_max_active(ctx, root, "clients", conf_clients_keys,
+	    0, 8, &c->client_max_active);
 }
 
 /* The events group: where live updates are published (nchan). */

@@ -12,6 +12,7 @@
 #define JOB_ID_LEN	32	/* lowercase hex of 128 random bits */
 #define JOB_SESSION_LEN	32	/* nginx's sid: 32 hex characters */
 #define JOB_NONCE_MAX	64
+#define JOB_CLIENT_LEN	64	/* REMOTE_ADDR: an IPv6 address is 45 */
 
 enum job_state {
 	JOB_QUEUED,
@@ -29,6 +30,7 @@ struct job {
 	char		 id[JOB_ID_LEN + 1];
 	char		 session[JOB_SESSION_LEN + 1];
 	char		 nonce[JOB_NONCE_MAX + 1];	/* "" when none */
+	char		 client[JOB_CLIENT_LEN + 1];	/* REMOTE_ADDR, or "" */
 	char		*task;		/* task name */
 	char		*kernel;	/* kernel name */
 	char		*locks;		/* JSON array of lock names, e.g. ["gpu"] */

@@ -40,7 +40,7 @@
 #define JOURNAL_COLS \
 	"id, seq, session, nonce, task, kernel, locks, params, state, " \
 	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
-	"has_png, inputs, files, file_bytes, removed_ms"
+	"has_png, inputs, files, file_bytes, client, removed_ms"
 
 #define JOURNAL_FINAL "('done', 'failed', 'expired', 'cancelled')"
 
@@ -51,15 +51,15 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_INSERT] =
 	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
 	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
-	    "result, error, has_png, inputs, file_bytes) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	    "?18, ?19)",
+	    "result, error, has_png, inputs, file_bytes, client) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	    "?17, ?18, ?19, ?20)",
 	[JST_INSERT_AUTOSEQ] =
 	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
 	    "params, state, created_ms, started_ms, finished_ms, slot, device, "
-	    "result, error, has_png, inputs, file_bytes) VALUES (?1, "
+	    "result, error, has_png, inputs, file_bytes, client) VALUES (?1, "
 	    "(SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[JST_START] =
 	    "UPDATE jobs SET state = 'running', started_ms = ?2, slot = ?3, "
 	    "device = ?4 WHERE id = ?1",
@@ -142,18 +142,29 @@ static const char journal_schema_v2[] =
 	"PRAGMA user_version = 2;";
 
 /*
- * Version 3: a finished job's files may be removed to make room for newer
- * results while its row stays until results.ttl; removed_ms says when.
+ * Version 3: the client address (REMOTE_ADDR) a job came from, so that
+ * clients.max_active counts the queued jobs a restart recovers. Rows of
+ * older versions get "" (counted against no client): an old journal
+ * opens as it was, nothing rewritten but the schema.
  */
 static const char journal_schema_v3[] =
-	"ALTER TABLE jobs ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN client TEXT NOT NULL DEFAULT '';"
 	"PRAGMA user_version = 3;";
+
+/*
+ * Version 4: a finished job's files may be removed to make room for newer
+ * results while its row stays until results.ttl; removed_ms says when.
+ */
+static const char journal_schema_v4[] =
+	"ALTER TABLE jobs ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 4;";
 
 /* The steps from each version to the next, in order. */
 static const char *const journal_migrations[] = {
 	journal_schema_v1,	/* 0 -> 1: a new database */
 	journal_schema_v2,	/* 1 -> 2 */
 	journal_schema_v3,	/* 2 -> 3 */
+	journal_schema_v4,	/* 3 -> 4 */
 };
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
@@ -262,7 +273,8 @@ journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
 	if (journal_col_fixed(s, 0, out->id, sizeof(out->id)) == -1 ||
 	    journal_col_fixed(s, 2, out->session, sizeof(out->session)) == -1 ||
 	    journal_col_fixed(s, 3, out->nonce, sizeof(out->nonce)) == -1 ||
-	    journal_col_fixed(s, 13, out->device, sizeof(out->device)) == -1) {
+	    journal_col_fixed(s, 13, out->device, sizeof(out->device)) == -1 ||
+	    journal_col_fixed(s, 20, out->client, sizeof(out->client)) == -1) {
 		journal_seterr(j, "%s: malformed row in jobs table", func);
 		goto fail;
 	}
@@ -280,7 +292,7 @@ journal_row(struct journal *j, sqlite3_stmt *s, struct job *out,
 	out->slot = sqlite3_column_int(s, 12);
 	out->has_png = sqlite3_column_int(s, 16) != 0;
 	out->file_bytes = sqlite3_column_int64(s, 19);
-	out->removed_ms = sqlite3_column_int64(s, 20);
+	out->removed_ms = sqlite3_column_int64(s, 21);
 	out->position = 0;
 	out->eta_ms = -1;
 	if (journal_col_dup(s, 4, &out->task) == -1 ||

@@ -61,7 +61,8 @@ journal_insert(struct journal *j, const struct job *jb)
 	    journal_bind_str(s, 16, jb->error) ||
 	    sqlite3_bind_int(s, 17, jb->has_png != 0) ||
 	    journal_bind_str(s, 18, jb->inputs) ||
-	    sqlite3_bind_int64(s, 19, jb->file_bytes)) {
+	    sqlite3_bind_int64(s, 19, jb->file_bytes) ||
+	    sqlite3_bind_text(s, 20, jb->client, -1, SQLITE_TRANSIENT)) {
 		journal_dberr(j, __func__);
 		journal_done(s);
 		goto out;

@@ -67,8 +67,9 @@ sched_build(struct sched *s, const struct conf *conf)
 	s->by_id = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_id));
 	s->by_nonce = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_nonce));
 	s->sessions = calloc(SCHED_SESS_BUCKETS, sizeof(*s->sessions));
+	s->clients = calloc(SCHED_CLIENT_BUCKETS, sizeof(*s->clients));
 	if (s->locks == NULL || s->tasks == NULL || s->by_id == NULL ||
-	    s->by_nonce == NULL || s->sessions == NULL)
+	    s->by_nonce == NULL || s->sessions == NULL || s->clients == NULL)
 		return -1;
 	for (i = 0; i < s->nlocks; i++)
 		(void)lock_init(&s->locks[i], &conf->locks[i]);
@@ -102,6 +103,7 @@ sched_free_all(struct sched *s)
 {
 	struct sjob	*j;
 	struct sess	*e;
+	struct sclient	*c;
 	struct stask	*st;
 	size_t		 i;
 
@@ -114,6 +116,11 @@ sched_free_all(struct sched *s)
 		while ((e = LIST_FIRST(&s->sessions[i])) != NULL) {
 			LIST_REMOVE(e, link);
 			sched_sess_free(e);
+		}
+	for (i = 0; i < SCHED_CLIENT_BUCKETS && s->clients != NULL; i++)
+		while ((c = LIST_FIRST(&s->clients[i])) != NULL) {
+			LIST_REMOVE(c, link);
+			free(c);
 		}
 	for (i = 0; i < s->ntasks && s->tasks != NULL; i++)
 		stask_free(s->tasks[i]);
@@ -128,6 +135,7 @@ sched_free_all(struct sched *s)
 	free(s->by_id);
 	free(s->by_nonce);
 	free(s->sessions);
+	free(s->clients);
 	free(s);
 }
 
@@ -253,22 +261,30 @@ nonce_lookup(struct sched *s, const char *session, const char *nonce,
 }
 
 /*
- * Under mu: whether the session's cap and every lock's queue leave room
- * for a job of st. Returns SCHED_OK, or the refusal counted with
- * *retry_after set.
+ * Under mu: whether the session's cap, the client's (c NULL: none; 0 in
+ * the config: no cap) and every lock's queue leave room for a job of st.
+ * Sessions are free (nginx mints one for any request without a cookie),
+ * so the session's cap alone does not stop one address from taking every
+ * queue. Returns SCHED_OK, or the refusal counted with *retry_after set.
  */
 static enum sched_rc
 admission(struct sched *s, struct stask *st, const struct sess *e,
-    int *retry_after)
+    const struct sclient *c, int *retry_after)
 {
 	struct lock	*L;
 	size_t		 i;
+	enum sched_rc	 cap = SCHED_OK;
 
-	if (e->active >= s->conf->max_active) {
+	if (e->active >= s->conf->max_active)
+		cap = SCHED_SESSION_LIMIT;
+	else if (c != NULL && s->conf->client_max_active > 0 &&
+	    c->active >= s->conf->client_max_active)
+		cap = SCHED_CLIENT_LIMIT;
+	if (cap != SCHED_OK) {
 		st->refused++;
 		*retry_after = sched_retry_after_secs(sched_eta_ms(s, st, NULL,
 		    NULL));
-		return SCHED_SESSION_LIMIT;
+		return cap;
 	}
 	for (i = 0; i < st->ct->nlocks; i++) {
 		L = &s->locks[st->ct->lock_index[i]];
@@ -306,9 +322,7 @@ admit_undo(struct sched *s, struct sjob *j)
 {
 	j->st->nqueued--;
 	sched_job_unindex(s, j);
-	j->sess->active--;
-	sched_sess_put(s, j->sess);
-	s->active--;
+	sched_job_uncount(s, j);
 	if (s->drain_waiters > 0)
 		pthread_cond_broadcast(&s->drain_cv);
 }
@@ -344,17 +358,17 @@ admit_journal(struct sched *s, struct sjob *j)
 }
 
 /*
- * Under mu: j of st for session e passed admission: numbered, indexed,
- * journaled, queued, dispatched. Returns SCHED_OK (j is the scheduler's),
- * SCHED_JOURNAL_DOWN with *retry_after set when the journal refused it
- * for want of disk, or SCHED_ERROR (the caller frees j on both).
+ * Under mu: j of st for session e and client c (or NULL) passed
+ * admission: numbered, indexed, journaled, queued, dispatched. Returns
+ * SCHED_OK (j is the scheduler's), SCHED_JOURNAL_DOWN with *retry_after
+ * set when the journal refused it for want of disk, or SCHED_ERROR (the
+ * caller frees j on both).
  */
 static enum sched_rc
-admit(struct sched *s, struct sjob *j, struct sess *e, int *retry_after)
+admit(struct sched *s, struct sjob *j, struct sess *e, struct sclient *c,
+    int *retry_after)
 {
-	j->sess = e;
-	e->active++;
-	s->active++;
+	sched_job_count(s, j, e, c);
 	j->job.seq = s->next_seq++;
 	j->enq_ns = sched_mono_ns();
 	sched_job_index(s, j);
@@ -389,6 +403,7 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 	struct stask	*st;
 	struct sjob	*j, *old;
 	struct sess	*e;
+	struct sclient	*c = NULL;
 	enum sched_rc	 rc;
 
 	while (s->reconf)
@@ -414,26 +429,32 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 	if (rq->nonce[0] != '\0' && (old = sched_nonce_find(s, rq->session,
 	    rq->nonce)) != NULL)
 		return nonce_answer(old->job.id, old->job.task, rq->task, id);
-	if ((e = sched_sess_get(s, rq->session, 1)) == NULL)
-		return SCHED_ERROR;
-	if ((rc = admission(s, st, e, retry_after)) != SCHED_OK) {
+	if ((e = sched_sess_get(s, rq->session, 1)) == NULL ||
+	    (rq->client[0] != '\0' && (c = sched_client_get(s, rq->client,
+	    1)) == NULL)) {
 		sched_sess_put(s, e);
-		return rc;
+		return SCHED_ERROR;
 	}
-	if ((j = sjob_new(st, rq->session, rq->nonce, rq->params)) == NULL ||
+	if ((rc = admission(s, st, e, c, retry_after)) != SCHED_OK ||
+	    (j = sjob_new(st, rq->session, rq->nonce, rq->params)) == NULL ||
 	    (rq->inputs != NULL && (j->job.inputs = strdup(rq->inputs)) ==
 	    NULL)) {
-		sjob_free(j);
+		if (rc == SCHED_OK) {
+			sjob_free(j);
+			rc = SCHED_ERROR;
+		}
 		sched_sess_put(s, e);
-		return SCHED_ERROR;
+		sched_client_put(s, c);
+		return rc;
 	}
+	snprintf(j->job.client, sizeof(j->job.client), "%s", rq->client);
 	j->job.file_bytes = rq->input_bytes;
 	if (rq->id != NULL)
 		memcpy(j->job.id, rq->id, JOB_ID_LEN + 1);
 	else
 		job_new_id(j->job.id);
 	j->job.created_ms = job_now_ms();
-	if ((rc = admit(s, j, e, retry_after)) != SCHED_OK) {
+	if ((rc = admit(s, j, e, c, retry_after)) != SCHED_OK) {
 		sjob_free(j);
 		return rc;
 	}
@@ -454,7 +475,10 @@ sched_submit_req(struct sched *s, const struct sched_request *req,
 	*retry_after = 0;
 	if (rq.nonce == NULL)
 		rq.nonce = "";
+	if (rq.client == NULL)
+		rq.client = "";
 	if (rq.session == NULL || strlen(rq.session) > JOB_SESSION_LEN ||
+	    strlen(rq.client) > JOB_CLIENT_LEN ||
 	    strlen(rq.nonce) > JOB_NONCE_MAX ||
 	    (rq.id != NULL && !job_id_valid(rq.id)) || rq.input_bytes < 0)
 		return SCHED_ERROR;

@@ -44,6 +44,8 @@ enum sched_rc {
 	SCHED_CHANGED,		/* a reload changed the task's inputs since
 				   the params were validated: 503 +
 				   Retry-After: 1 */
+	SCHED_CLIENT_LIMIT,	/* the client address has clients.max_active
+				   jobs: 429 + Retry-After */
 	SCHED_JOURNAL_DOWN	/* the journal cannot write (disk full):
 				   503 + Retry-After */
 };
@@ -130,6 +132,9 @@ struct sched_request {
 	const char	*task;
 	const char	*sig;		/* inputs_sig of the caller's config */
 	const char	*session;
+	const char	*client;	/* its address (REMOTE_ADDR), at most
+					   JOB_CLIENT_LEN; NULL or "": counted
+					   against no client */
 	const char	*nonce;		/* NULL or "": none */
 	const char	*params;	/* JSON object text; NULL: "{}" */
 	const char	*inputs;	/* JSON object of its uploads, or NULL */
@@ -139,8 +144,11 @@ struct sched_request {
 };
 
 /*
- * sched_submit with uploads: a job admitted takes req->id and carries
- * req->inputs and input_bytes. When the answer is not a new job of that
+ * sched_submit with uploads and a client address: a job admitted takes
+ * req->id and carries req->inputs and input_bytes. A client with
+ * conf.client_max_active jobs queued or running (recovered ones count)
+ * gets SCHED_CLIENT_LIMIT, checked under the same mutex as the session's
+ * cap (atomic: concurrent submissions cannot pass it together). When the answer is not a new job of that
  * id (a refusal, or the job an earlier use of the nonce made), nothing
  * of the request's files is the scheduler's: the caller removes them.
  */

@@ -406,10 +406,7 @@ sjob_end(struct sched *s, struct sjob *j, enum job_state state,
 	j->job.has_png = has_png;
 	sched_ev_job(s, j);
 	sched_ev_queues(s);
-	j->sess->active--;
-	sched_sess_put(s, j->sess);
-	j->sess = NULL;
-	s->active--;
+	sched_job_uncount(s, j);
 	TAILQ_INSERT_TAIL(&s->finished.head, j, state_link);
 	s->finished.n++;
 	if (j->evicted)

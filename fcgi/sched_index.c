@@ -1,6 +1,7 @@
 /*
  * sched_index: the scheduler's lookups: jobs by id and by (session,
- * nonce), sessions by id, tasks by name; and making and freeing a job.
+ * nonce), sessions by id, clients by address, tasks by name; what a
+ * job counts against; and making and freeing a job.
  * Everything here runs under sched.mu.
  */
 #include <sys/queue.h>
@@ -114,6 +115,60 @@ sched_sess_free(struct sess *e)
 {
 	free(e->turns);
 	free(e);
+}
+
+struct sclient *
+sched_client_get(struct sched *s, const char *addr, int create)
+{
+	struct sclient_bucket	*bp;
+	struct sclient		*c;
+
+	if (addr == NULL || addr[0] == '\0')
+		return NULL;
+	bp = &s->clients[hash_str(addr, NULL) % SCHED_CLIENT_BUCKETS];
+	LIST_FOREACH(c, bp, link)
+		if (strcmp(c->addr, addr) == 0)
+			return c;
+	if (!create || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	LIST_INSERT_HEAD(bp, c, link);
+	return c;
+}
+
+void
+sched_client_put(struct sched *s, struct sclient *c)
+{
+	(void)s;
+	if (c == NULL || c->active > 0)
+		return;
+	LIST_REMOVE(c, link);
+	free(c);
+}
+
+void
+sched_job_count(struct sched *s, struct sjob *j, struct sess *e,
+    struct sclient *c)
+{
+	j->sess = e;
+	e->active++;
+	if ((j->client = c) != NULL)
+		c->active++;
+	s->active++;
+}
+
+void
+sched_job_uncount(struct sched *s, struct sjob *j)
+{
+	j->sess->active--;
+	sched_sess_put(s, j->sess);
+	j->sess = NULL;
+	if (j->client != NULL) {
+		j->client->active--;
+		sched_client_put(s, j->client);
+		j->client = NULL;
+	}
+	s->active--;
 }
 
 struct stask *

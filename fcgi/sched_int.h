@@ -43,6 +43,7 @@
 #define SCHED_KEEP_NOJOURNAL	65536	/* ... and without a journal */
 #define SCHED_ID_BUCKETS	16384
 #define SCHED_SESS_BUCKETS	4096
+#define SCHED_CLIENT_BUCKETS	1024
 #define SCHED_SEED_MS		1000.0	/* run time guess before any run */
 #define SCHED_PROBE_MS		2000	/* journal_probe while it cannot write */
 #define SCHED_JOURNAL_RETRY_S	10	/* Retry-After while it cannot write */
@@ -62,6 +63,14 @@ struct sess {
 	LIST_ENTRY(sess)	 link;
 };
 LIST_HEAD(sess_bucket, sess);
+
+/* A client address (REMOTE_ADDR) with jobs: clients.max_active. */
+struct sclient {
+	char			 addr[JOB_CLIENT_LEN + 1];
+	int			 active;	/* pending + queued + running */
+	LIST_ENTRY(sclient)	 link;
+};
+LIST_HEAD(sclient_bucket, sclient);
 
 /* Which slots of a task's worker lock have a worker that is ready. */
 #define SCHED_DEV_LEN	16
@@ -88,6 +97,7 @@ struct sjob {
 	struct job		 job;
 	struct stask		*st;
 	struct sess		*sess;		/* NULL once ended */
+	struct sclient		*client;	/* NULL once ended, or none */
 	int			 pending;	/* admitted, journal write in flight */
 	int			 evicted;	/* row evicted before it ended */
 	int			 cancelling;	/* asked to stop while running */
@@ -169,6 +179,7 @@ struct sched {
 	int			 reconf;	/* a reconfigure waits for npending == 0 */
 	struct sjob_bucket	*by_id, *by_nonce;
 	struct sess_bucket	*sessions;
+	struct sclient_bucket	*clients;
 	struct sjob_stailq	 ready;		/* started, not yet picked up */
 	struct sjob_list	 running, finished;
 	struct rewrite_list	 rewrites;	/* final writes to repeat */
@@ -226,6 +237,17 @@ struct sjob	*sched_nonce_find(struct sched *, const char *session,
 struct sess	*sched_sess_get(struct sched *, const char *sid, int create);
 void		 sched_sess_put(struct sched *, struct sess *);
 void		 sched_sess_free(struct sess *);
+/* The client entry of addr, created (with create) when missing; NULL
+   for "" (no client), on ENOMEM, or absent without create. */
+struct sclient	*sched_client_get(struct sched *, const char *addr,
+		    int create);
+/* Frees the client entry once it has no active job; NULL is a no-op. */
+void		 sched_client_put(struct sched *, struct sclient *);
+/* j counts against session e, client c (may be NULL) and s->active ... */
+void		 sched_job_count(struct sched *, struct sjob *, struct sess *e,
+		    struct sclient *c);
+/* ... until it ends (or its admission is undone): entries put back. */
+void		 sched_job_uncount(struct sched *, struct sjob *);
 struct stask	*sched_task_find(struct sched *, const char *name);
 /* A task's state (run time seeded, no worker ready); NULL on ENOMEM. */
 struct stask	*stask_new(void);

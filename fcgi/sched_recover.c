@@ -116,7 +116,8 @@ recover_one(struct sched *s, struct job *job)
 {
 	struct stask	*st = NULL;
 	struct sjob	*j;
-	struct sess	*e;
+	struct sess	*e = NULL;
+	struct sclient	*c = NULL;
 	const char	*doom;
 	char		 msg[256];
 
@@ -125,19 +126,22 @@ recover_one(struct sched *s, struct job *job)
 		return;
 	}
 	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
-	    (e = sched_sess_get(s, j->job.session, 1)) == NULL) {
+	    (e = sched_sess_get(s, j->job.session, 1)) == NULL ||
+	    (job->client[0] != '\0' && (c = sched_client_get(s, job->client,
+	    1)) == NULL)) {
+		sched_sess_put(s, e);
 		sjob_free(j);
 		recover_fail(s, job, "out of memory during recovery");
 		return;
 	}
+	/* Its session's and client's caps count it, as before the restart. */
+	memcpy(j->job.client, job->client, sizeof(j->job.client));
 	memcpy(j->job.id, job->id, sizeof(j->job.id));
 	j->job.seq = job->seq;
 	j->job.created_ms = job->created_ms;
 	if (job->seq >= s->next_seq)
 		s->next_seq = job->seq + 1;
-	j->sess = e;
-	e->active++;
-	s->active++;
+	sched_job_count(s, j, e, c);
 	j->enq_ns = sched_mono_ns();	/* wait_timeout counts from here */
 	sched_job_index(s, j);
 	sched_count_admitted(s, j);

@@ -8,14 +8,16 @@ bench_free_port() {
 
 # bench_serve NAME PORT CONFIG [sluice-serve options...]: starts nginx and
 # the responder on a fresh $work/prefix, serve_pid set; exits the script
-# (NAME in the message) when it does not become ready.
+# (NAME in the message) when it does not become ready. The per-address
+# limits are off: every bench client is 127.0.0.1, flat out.
 bench_serve() {
 	local name=$1 port=$2 config=$3
 	shift 3
 	rm -rf "$work/prefix"
 	"$builddir/nginx/sluice-serve" --port "$port" --config "$config" \
 		--prefix "$work/prefix" --sluice "$builddir/sluice" \
-		--templates "$srcdir/templates" --quiet "$@" \
+		--templates "$srcdir/templates" --quiet --submit-rate 0 \
+		--conn-limit 0 --stream-limit 0 "$@" \
 		> "$work/serve.out" 2>"$work/serve.err" &
 	serve_pid=$!
 	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done

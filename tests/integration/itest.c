@@ -60,6 +60,31 @@ itest_free_port(void)
 }
 
 int
+itest_connect(const struct itest_server *s)
+{
+	struct sockaddr_in	 sa;
+	int			 fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	if (s->source[0] != '\0' && (inet_pton(AF_INET, s->source,
+	    &sa.sin_addr) != 1 || bind(fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1)) {
+		close(fd);
+		return -1;
+	}
+	sa.sin_port = htons((unsigned short)s->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
 itest_start(struct itest_server *s, const char *config, const char *state,
     const char *const *extra)
 {
@@ -181,6 +206,8 @@ itest_req(const struct itest_server *s, const char *method, const char *path,
 		hl = curl_slist_append(hl, headers[i]);
 	hl = curl_slist_append(hl, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (s->source[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_INTERFACE, s->source);
 	if (cookie != NULL) {
 		snprintf(ck, sizeof(ck), "sid=%s", cookie);
 		curl_easy_setopt(c, CURLOPT_COOKIE, ck);

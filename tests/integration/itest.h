@@ -17,6 +17,9 @@ struct itest_server {
 	char	base[64];	/* "http://127.0.0.1:PORT" */
 	char	prefix[256];	/* private prefix dir */
 	char	state[300];
+	/* The local address requests come from ("127.0.0.2": another
+	   client on Linux loopback); "" = the kernel's choice. */
+	char	source[64];
 };
 
 struct itest_resp {
@@ -89,6 +92,10 @@ json_t	*itest_wait_final(const struct itest_server *, const char *sid,
 int	itest_wait_state(const struct itest_server *, const char *sid,
 	    const char *id, const char *want, int timeout_ms, char *last,
 	    size_t lastlen);
+
+/* A TCP connection to the server's nginx (raw requests), from
+   s->source when set, or -1. */
+int	itest_connect(const struct itest_server *);
 
 /* Free TCP port on 127.0.0.1 (bind to 0, read, close). */
 int	itest_free_port(void);

@@ -88,34 +88,20 @@ st=0
 grep -q 'fastcgi_pass' "$(d "$examplesdir/sluice.conf")" 2>/dev/null || st=1
 ok $st "nginx site example: $examplesdir/sluice.conf"
 
-# The site example is valid nginx, nchan included: wrapped in an http block
-# with its /run paths moved under $tmp (nginx -t binds the listen sockets).
+# The site example is valid nginx, nchan and TLS included: wrapped in an
+# http block with its /run paths moved under $tmp (nginx -t binds the
+# listen sockets and reads the certificate), see site.sh.
 nchan_so=${SLUICE_NCHAN_MODULE:-/usr/lib/nginx/modules/ngx_nchan_module.so}
-if command -v nginx >/dev/null 2>&1 && [ -r "$nchan_so" ]; then
-	mkdir -p "$tmp/ng/logs" "$tmp/ng/run/nginx-sluice" "$tmp/ng/run/sluice"
-	cp /etc/nginx/fastcgi_params "$tmp/ng/" 2>/dev/null ||
-	    : >"$tmp/ng/fastcgi_params"
-	sed -e "s|/run/|$tmp/ng/run/|g" \
-	    -e "s|listen 80;|listen unix:$tmp/ng/run/http.sock;|" \
-	    -e '/listen \[::\]:80;/d' \
-	    "$(d "$examplesdir/sluice.conf")" >"$tmp/ng/site.conf"
-	cat >"$tmp/ng/nginx.conf" <<EOF
-load_module $nchan_so;
-pid $tmp/ng/nginx.pid;
-error_log $tmp/ng/logs/error.log;
-events {}
-http {
-    client_body_temp_path $tmp/ng/body;
-    include $tmp/ng/site.conf;
-}
-EOF
+. "$top_srcdir/tests/integration/site.sh"
+if command -v nginx >/dev/null 2>&1 && [ -r "$nchan_so" ] &&
+    site_conf "$(d "$examplesdir/sluice.conf")" "$tmp/ng"; then
 	st=0
 	nginx -t -q -p "$tmp/ng" -c "$tmp/ng/nginx.conf" >"$tmp/ng/t.log" 2>&1 ||
 	    st=1
 	[ $st -eq 0 ] || diag <"$tmp/ng/t.log"
 	ok $st "nginx -t accepts the site example with nchan"
 else
-	skip "nginx -t of the site example" "no nginx or no nchan module ($nchan_so)"
+	skip "nginx -t of the site example" "no nginx, nchan module ($nchan_so) or openssl"
 fi
 
 st=0

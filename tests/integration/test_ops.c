@@ -257,6 +257,7 @@ write_conf(const char *path, int slots, int broken)
 	cr_assert(f != NULL);
 	fprintf(f, "server = { threads = 8; drain_timeout = 5; };\n"
 	    "sessions = { max_active = 100; };\n"
+	    "clients = { max_active = 0; };\n"
 	    "locks = { one = { slots = %d; queue = 20; order = \"fifo\"; }; };\n"
 	    "tasks = { burn = { kernel = \"burn\"; locks = [\"one\"]; }; };\n",
 	    slots);

@@ -650,6 +650,7 @@ write_reload_conf(const char *path, int version)
 	cr_assert_not_null(f);
 	fprintf(f, "server = { threads = 4; };\n"
 	    "sessions = { max_active = 16; };\n"
+	    "clients = { max_active = 0; };\n"
 	    "locks = { w = { slots = 1; queue = 8; }; };\n"
 	    "tasks = {\n"
 	    "  r = { worker = [\"python3\", \"-m\", \"sluice_testworker\", "

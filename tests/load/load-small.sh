@@ -37,6 +37,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$serve" --port "$port" --config "$srcdir/tests/data/load.conf" \
 	--prefix "$work/prefix" --sluice "$builddir/sluice" \
 	--templates "$srcdir/templates" --static "$srcdir/nginx/static" \
+	--submit-rate 0 --conn-limit 0 --stream-limit 0 \
 	--quiet > "$work/serve.out" 2> "$work/serve.err" &
 serve_pid=$!
 i=0

@@ -87,6 +87,7 @@ Test(conf, example_server)
 	cr_expect_eq(c->results_ttl, 3600);
 	cr_expect_eq(c->results_max_bytes, 1073741824LL);
 	cr_expect_eq(c->max_active, 2);
+	cr_expect_eq(c->client_max_active, 8);
 	cr_expect(strstr(c->path, "fcgi/sluice.conf") != NULL);
 	conf_free(c);
 }
@@ -248,6 +249,36 @@ Test(conf, device_lock_anywhere_and_total_slots_edge)
 	    "edge", err, sizeof(err));
 	cr_assert_not_null(c, "%s", err);
 	conf_free(c);
+}
+
+/* clients.max_active: 8 when absent, 0 (no cap) allowed, range named. */
+Test(conf, clients_max_active)
+{
+	static const char tail[] = "locks = { a = { slots = 1; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n";
+	char		 err[ERRLEN], text[512], v[32];
+	struct conf	*c;
+
+	cr_assert_not_null(c = conf_load_string(tail, "dflt", err,
+	    sizeof(err)), "%s", err);
+	cr_expect_eq(c->client_max_active, 8);
+	conf_free(c);
+	snprintf(text, sizeof(text), "clients = { max_active = 0; };\n%s",
+	    tail);
+	cr_assert_not_null(c = conf_load_string(text, "zero", err,
+	    sizeof(err)), "%s", err);
+	cr_expect_eq(c->client_max_active, 0);
+	cr_expect_eq(conf_value(c, "clients.max_active", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "0");
+	conf_free(c);
+	snprintf(text, sizeof(text), "clients = { max_active = -1; };\n%s",
+	    tail);
+	cr_expect_null(conf_load_string(text, "neg", err, sizeof(err)));
+	cr_expect(strstr(err, "clients.max_active: must be 0..1000000") !=
+	    NULL, "%s", err);
+	snprintf(text, sizeof(text), "clients = { max = 1; };\n%s", tail);
+	cr_expect_null(conf_load_string(text, "key", err, sizeof(err)));
+	cr_expect(strstr(err, "clients.max: unknown key") != NULL, "%s", err);
 }
 
 Test(conf, plain_64bit_integer)

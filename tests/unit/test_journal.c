@@ -75,6 +75,8 @@ mk(struct job *j, int64_t seq, const char *s, const char *nonce)
 	job_new_id(j->id);
 	strcpy(j->session, s);
 	strcpy(j->nonce, nonce);
+	/* A documentation address (RFC 5737), one per seq. */
+	snprintf(j->client, sizeof(j->client), "192.0.2.%d", (int)(seq % 250));
 	j->task = strdup("burn");
 	j->kernel = strdup("burn");
 	j->locks = strdup("[\"cpu\"]");
@@ -151,6 +153,7 @@ assert_same(const struct job *a, const struct job *b)
 	cr_assert_str_eq(a->id, b->id);
 	cr_assert_str_eq(a->session, b->session);
 	cr_assert_str_eq(a->nonce, b->nonce);
+	cr_assert_str_eq(a->client, b->client);
 	cr_assert(str_eq_null(a->task, b->task));
 	cr_assert(str_eq_null(a->kernel, b->kernel));
 	cr_assert(str_eq_null(a->locks, b->locks));
@@ -1091,7 +1094,7 @@ Test(journal, reopen_keeps_jobs)
 /*
  * A journal of schema version 1 (before files) is migrated on open: its
  * jobs stay, the image's png_bytes become file_bytes, inputs and files
- * are null, and the version is 2.
+ * are null, the client address is "" (version 3), and the version is 3.
  */
 Test(journal, migrates_version_1)
 {
@@ -1133,6 +1136,7 @@ Test(journal, migrates_version_1)
 	cr_expect_eq(a.file_bytes, 77);
 	cr_expect_null(a.inputs);
 	cr_expect_null(a.files);
+	cr_expect_str_eq(a.client, "");
 	cr_expect_eq(journal_result_bytes(j2), 77);
 	job_clear(&a);
 	journal_close(j2);
@@ -1140,7 +1144,7 @@ Test(journal, migrates_version_1)
 	cr_assert_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st,
 	    NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_expect_eq(sqlite3_column_int(st, 0), 3);
+	cr_expect_eq(sqlite3_column_int(st, 0), 4);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 }

@@ -343,6 +343,24 @@ submit(struct sched *s, const char *task, int session, const char *nonce,
 	    retry != NULL ? retry : &r);
 }
 
+/* submit, for session from client (an address; NULL: none). */
+static enum sched_rc
+submit_from(struct sched *s, int session, const char *client,
+    char id[JOB_ID_LEN + 1], int *retry)
+{
+	struct sched_request	 rq;
+	char			 sess[JOB_SESSION_LEN + 1];
+	int			 r;
+
+	sid(sess, session);
+	memset(&rq, 0, sizeof(rq));
+	rq.task = "t";
+	rq.session = sess;
+	rq.client = client;
+	rq.params = "{\"ms\":0}";
+	return sched_submit_req(s, &rq, id, retry != NULL ? retry : &r);
+}
+
 static enum job_state
 state_of(struct sched *s, const char *id)
 {
@@ -581,6 +599,65 @@ Test(sched, max_active_per_session)
 	s = mksched(c, &h, 0);
 	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
 	cr_assert_eq(submit(s, "t", 1, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * clients.max_active: fresh sessions from one address stop at the
+ * client's cap (the session's cap is checked first); another address and
+ * a submission without one are not limited; 0 means no cap; once the
+ * jobs end the address may submit again.
+ */
+Test(sched, max_active_per_client)
+{
+	struct tlock	 tl[] = { { "one", 1, 100, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 2);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		 id[JOB_ID_LEN + 1];
+	int		 i, retry = -1;
+
+	c->client_max_active = 3;
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit_from(s, 1, "192.0.2.1", id, NULL), SCHED_OK);
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_expect_str_eq(j.client, "192.0.2.1", "the job keeps its address");
+	job_clear(&j);
+	cr_assert_eq(submit_from(s, 1, "192.0.2.1", id, NULL), SCHED_OK);
+	cr_expect_eq(submit_from(s, 1, "192.0.2.1", id, NULL),
+	    SCHED_SESSION_LIMIT, "the session's cap first");
+	cr_assert_eq(submit_from(s, 2, "192.0.2.1", id, NULL), SCHED_OK);
+	for (i = 3; i < 40; i++)
+		cr_expect_eq(submit_from(s, i, "192.0.2.1", id, &retry),
+		    SCHED_CLIENT_LIMIT, "fresh session %d", i);
+	cr_expect_geq(retry, 1);
+	cr_expect_eq(submit_from(s, 40, "192.0.2.2", id, NULL), SCHED_OK,
+	    "another address is not limited");
+	cr_expect_eq(submit_from(s, 41, NULL, id, NULL), SCHED_OK,
+	    "no address: not counted");
+	audit_ok(s);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+
+	/* The jobs ended: the address has room again; 0 is no cap. */
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	for (i = 0; i < 3; i++)
+		cr_expect_eq(submit_from(s, 50 + i, "192.0.2.1", id, NULL),
+		    SCHED_OK);
+	cr_expect_eq(submit_from(s, 60, "192.0.2.1", id, NULL),
+	    SCHED_CLIENT_LIMIT);
+	c->client_max_active = 0;
+	for (i = 0; i < 10; i++)
+		cr_expect_eq(submit_from(s, 70 + i, "192.0.2.1", id, NULL),
+		    SCHED_OK, "clients.max_active 0: no cap");
+	hctx_open(&h);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	sched_destroy(s);
 	freeconf(c);
@@ -1139,6 +1216,51 @@ Test(sched, journal_requeues_in_order)
 		cr_expect_eq(j.state, JOB_DONE, "journaled at the end");
 		job_clear(&j);
 	}
+	sched_destroy(s);
+	journal_close(jr);
+	rm_tree(dir);
+	freeconf(c);
+}
+
+/*
+ * The client's cap survives a restart: a queued job the journal gives
+ * back counts against its address, as the session's cap counts it.
+ */
+Test(sched, client_cap_counts_recovered_jobs)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct journal	*jr;
+	struct hctx	 h;
+	struct sched	*s;
+	char		 dir[] = "/tmp/sluice-sched-XXXXXX";
+	char		 id[JOB_ID_LEN + 1], queued[JOB_ID_LEN + 1];
+	pthread_t	 opener;
+
+	c->client_max_active = 2;
+	jr = tmp_journal(dir);
+	hctx_init(&h, 1);
+	s = mksched_on(c, jr, &h, 0);
+	cr_assert_eq(submit_from(s, 1, "192.0.2.7", id, NULL), SCHED_OK);
+	cr_assert_eq(submit_from(s, 2, "192.0.2.7", queued, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	/* The first one ends during sched_destroy; the second stays queued. */
+	cr_assert_eq(pthread_create(&opener, NULL, open_later, &h), 0);
+	sched_destroy(s);
+	pthread_join(opener, NULL);
+
+	hctx_init(&h, 1);
+	s = mksched_on(c, jr, &h, 0);
+	/* Given back (it may have started at once: the slot is free). */
+	cr_assert(state_of(s, queued) == JOB_QUEUED ||
+	    state_of(s, queued) == JOB_RUNNING, "recovered");
+	cr_expect_eq(submit_from(s, 3, "192.0.2.7", id, NULL), SCHED_OK);
+	cr_expect_eq(submit_from(s, 4, "192.0.2.7", id, NULL),
+	    SCHED_CLIENT_LIMIT, "the recovered job counts");
+	cr_expect_eq(submit_from(s, 5, "192.0.2.8", id, NULL), SCHED_OK);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
 	sched_destroy(s);
 	journal_close(jr);
 	rm_tree(dir);
