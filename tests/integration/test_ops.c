@@ -378,6 +378,65 @@ Test(ops, fifty_reloads_keep_one_generation)
 }
 
 /*
+ * ETA and Retry-After under a long job (issue 15 item 7): a 4 s burn holds
+ * the only slot; the waiter's eta_ms counts the burn's remaining time
+ * (its ms parameter is its cost), not the task's seeded 1 s or a few ms,
+ * and the full queue's 503 asks to come back when the burn ends.
+ */
+Test(ops, eta_and_retry_after_count_the_running_job)
+{
+	static const char *const json[] = { "Accept: application/json",
+					    "Content-Type: "
+					    "application/x-www-form-urlencoded",
+					    NULL };
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], conf[128], rel[256], log[128];
+	char			 sid[33], a[33], b[33], v[32], last[32];
+	json_t			*o;
+	double			 eta, elapsed_ms;
+	int64_t			 t0;
+	FILE			*f;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/eta.conf", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	cr_assert((f = fopen(conf, "w")) != NULL);
+	fprintf(f, "sessions = { max_active = 10; };\n"
+	    "locks = { one = { slots = 1; queue = 1; }; };\n"
+	    "tasks = { burn = { kernel = \"burn\"; locks = [\"one\"]; }; };\n");
+	fclose(f);
+	rel_config(conf, rel, sizeof(rel));
+	start_logged(&srv, rel, NULL, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	t0 = job_now_ms();
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=4000", a, NULL), 0);
+	cr_assert_eq(itest_wait_state(&srv, sid, a, "running", 10000, last,
+	    sizeof(last)), 0, "last %s", last);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=10", b, NULL), 0);
+	o = itest_job_json(&srv, sid, b);
+	elapsed_ms = (double)(job_now_ms() - t0);
+	cr_assert_not_null(o);
+	eta = json_number_value(json_object_get(o, "eta_ms"));
+	json_decref(o);
+	/* The burn has at least 4000 ms less what passed since its submit. */
+	cr_expect_geq(eta, 4000 - elapsed_ms, "eta_ms %g after %g ms", eta,
+	    elapsed_ms);
+	cr_assert_eq(itest_submit(&srv, sid, "burn", "ms=10", json, &r), 0);
+	cr_expect_eq(r.status, 503, "queue full: %ld", r.status);
+	cr_assert_eq(itest_header(&r, "Retry-After", v, sizeof(v)), 0);
+	elapsed_ms = (double)(job_now_ms() - t0);
+	cr_expect_gt(atoi(v), 1, "Retry-After %s", v);
+	cr_expect_geq(atoi(v) * 1000.0, 4000 - elapsed_ms, "Retry-After %s "
+	    "after %g ms", v, elapsed_ms);
+	itest_resp_free(&r);
+	o = itest_wait_final(&srv, sid, b, 20000);
+	cr_expect_not_null(o);
+	json_decref(o);
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
  * A template directory that lost a page has no syntax error in it: the
  * reload must still be refused, naming the page, and the old templates
  * keep serving (they were compiled into memory at start).
