@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,12 @@ app_gen_new(const struct conf *conf, const struct tmpl_set *tmpl)
 		return NULL;
 	}
 	g->nforms = conf->ntasks;
+	atomic_init(&g->refs, 1);	/* as the current one */
 	return g;
 }
 
 static void
-app_gen_free(struct app_gen *g)
+app_gen_free(struct app_shared *sh, struct app_gen *g)
 {
 	app_forms_free(g->forms, g->nforms);
 	if (g->owned) {
@@ -41,6 +43,32 @@ app_gen_free(struct app_gen *g)
 		conf_free((struct conf *)g->conf);
 	}
 	free(g);
+	atomic_fetch_sub(&sh->live_gens, 1);
+}
+
+/*
+ * A reference on the current generation, for one request. Counted in
+ * entering from before the pointer is read until its reference is, so
+ * that app_reload knows when no request can still take one on the old.
+ */
+static struct app_gen *
+app_gen_hold(struct app_shared *sh)
+{
+	struct app_gen	*g;
+
+	atomic_fetch_add(&sh->entering, 1);
+	g = atomic_load(&sh->gen);
+	atomic_fetch_add(&g->refs, 1);
+	atomic_fetch_sub(&sh->entering, 1);
+	return g;
+}
+
+/* Drops a reference; the last one (never the current's) frees g. */
+static void
+app_gen_drop(struct app_shared *sh, struct app_gen *g)
+{
+	if (atomic_fetch_sub(&g->refs, 1) == 1)
+		app_gen_free(sh, g);
 }
 
 struct app *
@@ -70,6 +98,8 @@ app_create(const struct conf *conf, const struct tmpl_set *tmpl,
 	atomic_init(&a->draining, 0);
 	atomic_init(&a->sh->gen, g);
 	pthread_mutex_init(&a->sh->gen_mu, NULL);
+	atomic_init(&a->sh->entering, 0);
+	atomic_init(&a->sh->live_gens, 1);
 	atomic_init(&a->sh->draining, 0);
 	atomic_init(&a->sh->busy, 0);
 	atomic_init(&a->sh->threads, 0);
@@ -85,14 +115,10 @@ app_create(const struct conf *conf, const struct tmpl_set *tmpl,
 void
 app_free(struct app *a)
 {
-	struct app_gen	*g, *next;
-
 	if (a == NULL)
 		return;
-	for (g = atomic_load(&a->sh->gen); g != NULL; g = next) {
-		next = g->next;
-		app_gen_free(g);
-	}
+	/* No request is in flight any more: this is the last reference. */
+	app_gen_drop(a->sh, atomic_load(&a->sh->gen));
 	pthread_mutex_destroy(&a->sh->gen_mu);
 	free(a->sh);
 	sodium_memzero(a->secret, sizeof(a->secret));
@@ -102,17 +128,21 @@ app_free(struct app *a)
 int
 app_reload(struct app *a, struct conf *conf, struct tmpl_set *tmpl)
 {
-	struct app_gen	*g;
+	struct app_gen	*g, *old;
 
 	if ((g = app_gen_new(conf, tmpl)) == NULL) {
 		atomic_fetch_add(&a->sh->reload_errors, 1);
 		return -1;
 	}
 	g->owned = 1;
+	atomic_fetch_add(&a->sh->live_gens, 1);
 	pthread_mutex_lock(&a->sh->gen_mu);
-	g->next = atomic_load_explicit(&a->sh->gen, memory_order_relaxed);
-	atomic_store_explicit(&a->sh->gen, g, memory_order_release);
+	old = atomic_exchange(&a->sh->gen, g);
+	/* A request that read old before the exchange counts its reference. */
+	while (atomic_load(&a->sh->entering) != 0)
+		sched_yield();
 	pthread_mutex_unlock(&a->sh->gen_mu);
+	app_gen_drop(a->sh, old);
 	atomic_fetch_add(&a->sh->reloads, 1);
 	return 0;
 }
@@ -126,16 +156,40 @@ app_count_reload_error(struct app *a)
 const struct conf *
 app_conf(struct app *a)
 {
-	return atomic_load_explicit(&a->sh->gen, memory_order_acquire)->conf;
+	return atomic_load(&a->sh->gen)->conf;
+}
+
+struct app_gen *
+app_hold(struct app *a)
+{
+	return app_gen_hold(a->sh);
+}
+
+const struct conf *
+app_gen_conf(const struct app_gen *g)
+{
+	return g->conf;
+}
+
+void
+app_release(struct app *a, struct app_gen *g)
+{
+	app_gen_drop(a->sh, g);
+}
+
+long
+app_generations(struct app *a)
+{
+	return atomic_load(&a->sh->live_gens);
 }
 
 /* Fills v, a per-request copy of a over the current generation. */
 static void
 app_view(struct app *a, struct app *v)
 {
-	struct app_gen	*g;
+	struct app_gen	*g = app_gen_hold(a->sh);
 
-	g = atomic_load_explicit(&a->sh->gen, memory_order_acquire);
+	v->gen = g;
 	v->conf = g->conf;
 	v->tmpl = g->tmpl;
 	v->forms = g->forms;
@@ -150,6 +204,7 @@ app_view(struct app *a, struct app *v)
 static void
 app_view_done(struct app *v)
 {
+	app_gen_drop(v->sh, v->gen);
 	sodium_memzero(v->secret, sizeof(v->secret));
 }
 

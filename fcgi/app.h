@@ -22,6 +22,7 @@
 #define APP_SECRET_LEN	32
 
 struct app;
+struct app_gen;
 
 /*
  * Creates the application over conf, templates, scheduler and journal
@@ -36,16 +37,31 @@ void		 app_free(struct app *);
 /*
  * Publishes a new generation of config and templates (SIGHUP): requests
  * that begin afterwards see them, requests in flight finish on the old
- * ones. Takes ownership of conf and tmpl (freed by app_free, as is every
- * older reloaded generation: none is freed before). The scheduler must
- * have been reconfigured to conf first. Returns 0, or -1 on ENOMEM
- * (nothing changed; the caller still owns both). Thread-safe.
+ * ones. Takes ownership of conf and tmpl: they are freed with their
+ * generation, when the last request that began on it ends (or by
+ * app_free), so the old generation's conf may be gone when this returns.
+ * The conf and templates given to app_create stay the caller's. The
+ * scheduler must have been reconfigured to conf first. Returns 0, or -1
+ * on ENOMEM (nothing changed; the caller still owns both). Thread-safe.
  */
 int		 app_reload(struct app *, struct conf *, struct tmpl_set *);
 /* Counts a refused reload for /metrics and /status.json. Thread-safe. */
 void		 app_count_reload_error(struct app *);
-/* The config of the current generation; valid until app_free. */
+/*
+ * The config of the current generation; valid until the next app_reload,
+ * so only for the thread that reloads (others: app_hold).
+ */
 const struct conf *app_conf(struct app *);
+/*
+ * A reference on the current generation, for a request that reads its
+ * config: the generation (its conf, templates) stays alive, reloads or
+ * not, until app_release. Never fails. Thread-safe.
+ */
+struct app_gen	*app_hold(struct app *);
+const struct conf *app_gen_conf(const struct app_gen *);
+void		 app_release(struct app *, struct app_gen *);
+/* Generations not yet freed: 1, plus old ones requests still hold. */
+long		 app_generations(struct app *);
 
 /* Responder threads: delta +1/-1 around each request; the pool size. */
 void		 app_responder_busy(struct app *, int delta);

@@ -50,23 +50,33 @@ struct app_task_form {
 /*
  * One config generation: the conf and templates that requests read, and
  * the forms of conf's tasks (same index). A SIGHUP publishes a new one
- * with one atomic store; every generation stays alive until app_free
- * (reloads are rare, a generation is small), so a request that loaded the
- * pointer never sees it freed, and no request takes a lock to read it.
+ * with one atomic store. A generation is reference-counted: being the
+ * current one is a reference, and each request holds one from its start
+ * to its end (app_gen_hold, app_gen_drop), so an old generation is freed
+ * when the last request that began on it ends, and a request never sees
+ * its generation freed nor takes a mutex to read it.
  */
 struct app_gen {
 	const struct conf	*conf;
 	const struct tmpl_set	*tmpl;
 	struct app_task_form	*forms;		/* nforms: conf->ntasks */
 	size_t			 nforms;
-	int			 owned;		/* app_free frees conf, tmpl */
-	struct app_gen		*next;		/* older generation */
+	int			 owned;		/* the last drop frees conf, tmpl */
+	atomic_long		 refs;
 };
 
-/* What all threads share: counters and the current generation. */
+/*
+ * What all threads share: counters and the current generation. A request
+ * takes its reference while counted in entering, so that a reload, after
+ * publishing the new generation, can wait for the few that loaded the old
+ * pointer and have not yet counted their reference (a window of three
+ * instructions) before it drops the old generation's "current" reference.
+ */
 struct app_shared {
 	_Atomic(struct app_gen *) gen;
 	pthread_mutex_t		 gen_mu;	/* reload against reload */
+	atomic_long		 entering;	/* requests taking a reference */
+	atomic_long		 live_gens;	/* generations not yet freed */
 	atomic_int		 draining;
 	atomic_int		 busy, threads;	/* responder threads */
 	atomic_llong		 reloads, reload_errors;
@@ -94,6 +104,7 @@ struct app {
 	const struct conf	*conf;
 	const struct tmpl_set	*tmpl;
 	const struct app_task_form *forms;	/* conf->ntasks of them */
+	struct app_gen		*gen;		/* a view's held generation */
 	struct sched		*sched;
 	struct journal		*journal;
 	unsigned char		 secret[APP_SECRET_LEN];

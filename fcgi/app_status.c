@@ -65,6 +65,7 @@ server_numbers(struct app *a, struct metrics_server *ms)
 	ms->uptime_s = (double)(job_now_ms() - a->started_ms) / 1000.0;
 	ms->start_time_s = (double)a->started_ms / 1000.0;
 	ms->reloads = (uint64_t)atomic_load(&a->sh->reloads);
+	ms->generations = atomic_load(&a->sh->live_gens);
 	if (a->sh->events != NULL) {
 		events_get_stats(a->sh->events, &ev);
 		ms->events = 1;

@@ -298,6 +298,10 @@ render_server(struct buf *b, const struct metrics_snapshot *snap)
 	    "sluice_config_reloads_total{result=\"error\"} %llu\n",
 	    (unsigned long long)ms->reloads,
 	    (unsigned long long)ms->reload_errors);
+	head(b, "sluice_config_generations", "gauge",
+	    "Config generations in memory: the current one and the older "
+	    "ones requests in flight still read.");
+	buf_printf(b, "sluice_config_generations %ld\n", ms->generations);
 	head(b, "sluice_events_total", "counter",
 	    "Live updates: messages nginx's nchan took (published), lost "
 	    "because it could not be reached (dropped), job streams ended.");
@@ -484,6 +488,7 @@ server_json(const struct metrics_server *ms, const char *version, int *ok)
 	    ms->threads, "threads_busy", ms->threads_busy, "draining",
 	    ms->draining != 0, "devices", ms->devices, "reloads",
 	    jcount(ms->reloads), "reload_errors", jcount(ms->reload_errors));
+	jset(o, "generations", json_integer((json_int_t)ms->generations), ok);
 	server_requests_json(o, ms, ok);
 	jset(o, "events", json_pack("{s:b,s:o,s:o,s:o}", "on", ms->events != 0,
 	    "published", jcount(ms->events_published), "dropped",

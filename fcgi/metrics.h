@@ -25,6 +25,7 @@ struct metrics_server {
 	int		 devices;		/* CUDA devices the locks name */
 	double		 uptime_s, start_time_s;
 	uint64_t	 reloads, reload_errors;
+	long		 generations;	/* config generations alive */
 	/* Live updates (events.h): on, and their counters. */
 	int		 events;
 	uint64_t	 events_published, events_dropped, events_ended;

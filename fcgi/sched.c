@@ -295,7 +295,7 @@ admission(struct sched *s, struct stask *st, const struct sess *e,
 			st->refused++;
 			*retry_after = sched_retry_after_secs(
 			    sched_first_end_ms(s, st->ct->lock_index[i],
-			    sched_mono_ns()));
+			    sched_est_now(s)));
 			return SCHED_QUEUE_FULL;
 		}
 	}
@@ -620,8 +620,7 @@ lookup_live(struct sched *s, const struct sjob *j, struct job *out)
 		    &pos);
 		out->position = pos;
 	} else if (j->job.state == JOB_RUNNING) {
-		left = (int64_t)ceil(j->st->ema_ms -
-		    (double)(sched_mono_ns() - j->start_ns) / 1e6);
+		left = (int64_t)ceil(sjob_left_ms(j, sched_est_now(s)));
 		out->eta_ms = left > 0 ? left : 0;
 	}
 	return SCHED_OK;

@@ -99,6 +99,14 @@ struct sched_opts {
 	void	*run_arg;
 	int	 threads;	/* runner threads; 0 = sum of all slots */
 	FILE	*log;		/* job transition lines; NULL = none */
+	/*
+	 * The monotonic ns the ETAs and Retry-After take as now (a running
+	 * job's elapsed time is now minus its CLOCK_MONOTONIC start); NULL:
+	 * CLOCK_MONOTONIC. For tests, to age running jobs. Called under
+	 * the scheduler's mutex.
+	 */
+	int64_t	(*est_clock)(void *arg);
+	void	*est_clock_arg;
 };
 
 /*
@@ -221,6 +229,22 @@ void		 sched_lock_counts(struct sched *, size_t lock_index,
  */
 int		 sched_task_failing_why(struct sched *, const char *task,
 		    char *out, size_t outlen);
+
+/*
+ * The estimates (pure functions, thread-safe). sched_cost_units: what a
+ * job of a built-in kernel costs by its params (mandelbrot: width x
+ * height x iters, sgemm: n^3, burn: ms; any other job: 1); the scheduler
+ * learns each task's ns per unit from its done jobs. sched_left_ms: the
+ * ms a running job still needs, after elapsed_ms of an estimated est_ms,
+ * with progress 0..1 as its worker reported (< 0: none): elapsed x
+ * (1 - f) / f; without one, est - elapsed, and past the estimate as long
+ * again as it overran; never under a tenth of the estimate.
+ * sched_retry_after_secs: whole seconds 1..3600 for Retry-After.
+ */
+double		 sched_cost_units(const char *kernel, const char *params_json);
+double		 sched_left_ms(double est_ms, double elapsed_ms,
+		    double progress);
+int		 sched_retry_after_secs(double ms);
 
 /* ETA in ms for a job of task submitted now; -1 when unknown. */
 int64_t		 sched_task_eta(struct sched *, const char *task);

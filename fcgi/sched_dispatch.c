@@ -343,13 +343,15 @@ finished_trim(struct sched *s)
 
 /* Counts a run of st that ended in state after run_ms. */
 static void
-task_count_run(struct stask *st, enum job_state state, double run_ms)
+task_count_run(struct stask *st, enum job_state state, double run_ms,
+    double units)
 {
 	st->nrunning--;
 	st->run_sum_ms += run_ms;
 	st->run_n++;
 	if (state != JOB_DONE)
 		return;
+	sched_cost_learn(st, units, run_ms);
 	if (!st->seen)
 		st->ema_ms = run_ms;
 	else
@@ -371,7 +373,7 @@ sjob_release(struct sched *s, struct sjob *j, enum job_state state)
 		run_ms = (double)(sched_mono_ns() - j->start_ns) / 1e6;
 		TAILQ_REMOVE(&s->running.head, j, state_link);
 		s->running.n--;
-		task_count_run(j->st, state, run_ms);
+		task_count_run(j->st, state, run_ms, j->units);
 	} else
 		dequeue(s, j);
 	for (i = 0; i < j->nlocks; i++) {

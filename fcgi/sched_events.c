@@ -168,7 +168,7 @@ pass_lock(struct sched *s, size_t li, int64_t now)
 	for (i = 0; i < n; i++) {
 		j = sjob_of_waiter(v[i]);
 		if (j->locks[0].lidx == li) {
-			eta = (int64_t)ceil(j->st->ema_ms + (i > 0 ||
+			eta = (int64_t)ceil(sjob_est_ms(j) + (i > 0 ||
 			    !lock_has_room(L) ? (ahead + running) /
 			    L->cl->slots : 0));
 			if (pos_moved(j->ev_pos, i) ||
@@ -178,7 +178,7 @@ pass_lock(struct sched *s, size_t li, int64_t now)
 				ev_mark(s, j);
 			}
 		}
-		ahead += j->st->ema_ms;
+		ahead += sjob_est_ms(j);
 	}
 	free(v);
 }
@@ -211,7 +211,7 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 	since = (now - s->ev.pass_ns) / 1000000;
 	if (s->ev.queues && since >= SCHED_EV_PASS_MS) {
 		for (i = 0; i < s->nlocks; i++)
-			pass_lock(s, i, now);
+			pass_lock(s, i, sched_est_now(s));
 		s->ev.queues = 0;
 		s->ev.pass_ns = now;
 	} else if (s->ev.queues)

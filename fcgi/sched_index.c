@@ -211,6 +211,7 @@ void
 sched_task_bind(struct stask *st, const struct conf_task *ct)
 {
 	st->ct = ct;
+	sched_cost_bind(st);
 }
 
 struct lock *
@@ -283,6 +284,7 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 		sjob_free(j);
 		return NULL;
 	}
+	j->units = sched_cost_units(st->ct->kernel, j->job.params);
 	j->job.state = JOB_QUEUED;
 	j->job.slot = -1;
 	j->job.position = -1;

@@ -21,6 +21,7 @@
  *  sched_recover.c  start-up recovery from the journal
  *  sched_reload.c   SIGHUP: a new config applied in phases
  *  sched_stats.c    stats snapshots, ETA and Retry-After
+ *  sched_cost.c     the cost model: a job's expected and remaining run time
  *  sched_audit.c    the self-check tests use
  *  sched_log.c      one log line per job transition
  */
@@ -72,6 +73,8 @@ struct sclient {
 };
 LIST_HEAD(sclient_bucket, sclient);
 
+struct sched_cost;
+
 /* Which slots of a task's worker lock have a worker that is ready. */
 #define SCHED_DEV_LEN	16
 
@@ -82,8 +85,11 @@ struct stask {
 	char			(*devs)[SCHED_DEV_LEN];	/* per slot, from ready */
 	char			*failing;	/* workers fail to start: why */
 	unsigned		 want_pass;	/* last dispatch that asked */
-	double			 ema_ms;	/* run time the ETAs assume */
+	double			 ema_ms;	/* run time of a job (the app page) */
 	int			 seen;		/* ema_ms measured, not seeded */
+	const struct sched_cost	*cost;		/* its kernel's model, or NULL */
+	double			 ns_per_unit;	/* learnt from its done jobs */
+	int			 cost_seen;	/* ns_per_unit measured, not seeded */
 	int			 nqueued, nrunning;	/* incl. pending */
 	uint64_t		 admitted, refused;
 	uint64_t		 ended[LOCK_NSTATES];
@@ -108,6 +114,7 @@ struct sjob {
 	size_t			 wlock;		/* its worker lock (index in locks[]) */
 	int			 device;	/* its slot's device index; -1: cpu */
 	int64_t			 enq_ns, start_ns;
+	double			 units;		/* its cost (sched_cost.c) */
 	/* Live updates (sched_events.c): on the changed list; what a
 	   watcher was last shown of its place (-1: nothing yet). */
 	int			 ev_marked;
@@ -303,6 +310,17 @@ int64_t		 sched_eta_ms(struct sched *, const struct stask *,
 		    const struct sjob *self, int *pos);
 double		 sched_first_end_ms(struct sched *, size_t li, int64_t now);
 double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
-int		 sched_retry_after_secs(double ms);
+
+/* sched_cost.c (under mu) */
+/* Points st's cost at its (new) task's kernel; keeps what a kept one learnt. */
+void		 sched_cost_bind(struct stask *);
+/* A done job of units ran run_ms: st learns its ns per unit. */
+void		 sched_cost_learn(struct stask *, double units, double run_ms);
+/* The ms j is expected to run, all told. */
+double		 sjob_est_ms(const struct sjob *);
+/* The ms running job j is expected to still need at now. */
+double		 sjob_left_ms(const struct sjob *, int64_t now);
+/* The clock the estimates read (opts.est_clock or CLOCK_MONOTONIC), ns. */
+int64_t		 sched_est_now(const struct sched *);
 
 #endif

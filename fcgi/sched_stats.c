@@ -2,8 +2,10 @@
  * sched_stats: what the scheduler tells about itself: snapshots of the
  * locks' and tasks' counters (/status.json and /metrics render the same
  * struct), live gauges, and the estimates: ETA of a job and Retry-After
- * of a refusal. Estimates run on each task's run time, an exponential
- * moving average of its done jobs (SCHED_SEED_MS until one is done).
+ * of a refusal. Estimates run on each job's expected run time and each
+ * running job's remaining one (sched_cost.c); a job yet to be submitted
+ * is taken to run as long as its task's jobs did, an exponential moving
+ * average of its done jobs (SCHED_SEED_MS until one is done).
  */
 #include <sys/queue.h>
 
@@ -26,24 +28,18 @@ double
 sched_running_left_ms(struct sched *s, size_t li, int64_t now)
 {
 	struct sjob	*j;
-	double		 left, sum = 0;
+	double		 sum = 0;
 
-	TAILQ_FOREACH(j, &s->running.head, state_link) {
-		if (sjob_lock_of(j, li) == NULL)
-			continue;
-		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
-		if (left > 0)
-			sum += left;
-	}
+	TAILQ_FOREACH(j, &s->running.head, state_link)
+		if (sjob_lock_of(j, li) != NULL)
+			sum += sjob_left_ms(j, now);
 	return sum;
 }
 
 /*
  * Under mu: estimated ms until the first running job on lock li ends,
  * which is when a waiter moves up and a place in the queue frees
- * (Retry-After of a full queue). A job past its estimate is taken to
- * need a tenth of it more, not nothing: an overrun says the estimate was
- * low.
+ * (Retry-After of a full queue).
  */
 double
 sched_first_end_ms(struct sched *s, size_t li, int64_t now)
@@ -54,9 +50,7 @@ sched_first_end_ms(struct sched *s, size_t li, int64_t now)
 	TAILQ_FOREACH(j, &s->running.head, state_link) {
 		if (sjob_lock_of(j, li) == NULL)
 			continue;
-		left = j->st->ema_ms - (double)(now - j->start_ns) / 1e6;
-		if (left < j->st->ema_ms / 10)
-			left = j->st->ema_ms / 10;
+		left = sjob_left_ms(j, now);
 		if (best < 0 || left < best)
 			best = left;
 	}
@@ -84,15 +78,15 @@ sched_eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
 	TAILQ_FOREACH(w, &L->waiters, link) {
 		if (w == mine || (mine != NULL && !lock_before(L, w, mine)))
 			continue;
-		ahead_ms += sjob_of_waiter(w)->st->ema_ms;
+		ahead_ms += sjob_est_ms(sjob_of_waiter(w));
 		n++;
 	}
 	if (pos != NULL)
 		*pos = n;
-	eta = st->ema_ms;
+	eta = self != NULL ? sjob_est_ms(self) : st->ema_ms;
 	if (n > 0 || !lock_has_room(L))
 		eta += (ahead_ms + sched_running_left_ms(s, li,
-		    sched_mono_ns())) / L->cl->slots;
+		    sched_est_now(s))) / L->cl->slots;
 	return (int64_t)ceil(eta);
 }
 

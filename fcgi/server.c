@@ -127,17 +127,32 @@ str_differs(const char *a, const char *b)
 }
 
 /*
+ * The keys of conf that differ from old and need a restart, as
+ * " server.KEY=changed" each, into out ("" when none).
+ */
+static void
+restart_changes(const struct server_opts *o, const struct conf *old,
+    const struct conf *conf, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s", o->listen == NULL &&
+	    str_differs(old->listen, conf->listen) ? " server.listen=changed" :
+	    "", old->threads != conf->threads ? " server.threads=changed" : "",
+	    o->state == NULL && str_differs(old->state, conf->state) ?
+	    " server.state=changed" : "");
+}
+
+/*
  * SIGHUP: loads the config file and its templates again and switches the
- * scheduler and the app to them; on any error keeps the old ones.
+ * scheduler and the app to them; on any error keeps the old ones. The
+ * old config is compared before app_reload, which may free it.
  */
 static void
 server_reload(struct server *s)
 {
 	const struct server_opts	*o = s->opts;
-	const struct conf		*old = app_conf(s->app);
 	struct conf			*conf = NULL;
 	struct tmpl_set			*tmpl = NULL;
-	char				 err[1024], q[1100];
+	char				 err[1024], q[1100], changed[96];
 
 	err[0] = '\0';
 	if (o->config == NULL) {
@@ -155,6 +170,7 @@ server_reload(struct server *s)
 	    o->reconfigure(o->reconfigure_arg, conf) == -1)
 		fprintf(stderr, "level=error msg=\"reload: the workers could "
 		    "not take the new config\"\n");
+	restart_changes(o, app_conf(s->app), conf, changed, sizeof(changed));
 	if (app_reload(s->app, conf, tmpl) == -1) {
 		/* The scheduler runs on conf now: it must stay alive. */
 		fprintf(stderr, "level=error msg=\"reload: out of memory; "
@@ -162,16 +178,9 @@ server_reload(struct server *s)
 		tmpl_free(tmpl);
 		return;
 	}
-	if ((o->listen == NULL && str_differs(old->listen, conf->listen)) ||
-	    old->threads != conf->threads ||
-	    (o->state == NULL && str_differs(old->state, conf->state)))
+	if (changed[0] != '\0')
 		fprintf(stderr, "level=warn msg=\"reload: changes that need a "
-		    "restart are not applied\"%s%s%s\n",
-		    o->listen == NULL && str_differs(old->listen,
-		    conf->listen) ? " server.listen=changed" : "",
-		    old->threads != conf->threads ? " server.threads=changed" :
-		    "", o->state == NULL && str_differs(old->state,
-		    conf->state) ? " server.state=changed" : "");
+		    "restart are not applied\"%s\n", changed);
 	fprintf(stderr, "level=info msg=\"reloaded\" config=%s locks=%zu "
 	    "tasks=%zu\n", o->config, conf->nlocks, conf->ntasks);
 	return;

@@ -20,13 +20,27 @@
 #include "route.h"
 #include "server_int.h"
 
+/*
+ * The configured body limit, read through a reference on the current
+ * generation (a reload may free the one before). Any thread.
+ */
+static long
+server_max_body(struct server *s)
+{
+	struct app_gen	*gen = app_hold(s->app);
+	long		 max = app_gen_conf(gen)->max_request_body;
+
+	app_release(s->app, gen);
+	return max;
+}
+
 /* Bytes the event thread reads from one connection before the others. */
 #define SERVER_READ_TURN	(256 * 1024)
 
 int
 server_pending_max(struct server *s)
 {
-	long	 per = SERVER_PARAMS_MAX + app_conf(s->app)->max_request_body;
+	long	 per = SERVER_PARAMS_MAX + server_max_body(s);
 	long	 n = SERVER_PENDING_BYTES / per;
 
 	/* Never below what the threads answer at once, plus a queue. */
@@ -39,7 +53,7 @@ static void
 conn_limits(struct server *s, struct fcgi_rec_limits *l)
 {
 	l->params_max = SERVER_PARAMS_MAX;
-	l->stdin_max = (size_t)app_conf(s->app)->max_request_body;
+	l->stdin_max = (size_t)server_max_body(s);
 	l->max_conns = s->conns_max;
 	l->max_reqs = server_pending_max(s);
 }
@@ -133,7 +147,7 @@ static int
 take_body(struct server *s, struct fcgi_rec_req *fr, struct http_req *req,
     char *err, size_t errlen)
 {
-	long	 max = app_conf(s->app)->max_request_body;
+	long	 max = server_max_body(s);
 	size_t	 len;
 	int	 st;
 

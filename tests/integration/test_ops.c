@@ -266,23 +266,37 @@ write_conf(const char *path, int slots, int broken)
 	fclose(f);
 }
 
+/*
+ * Starts a server on a one-slot write_conf file in a fresh directory dir
+ * (64 bytes) that a test rewrites: conf and log (128 bytes each) are its
+ * paths, sid a new session. Returns the responder's pid.
+ */
+static pid_t
+start_reloadable(struct itest_server *srv, char *dir, char *conf, char *log,
+    char sid[33])
+{
+	char	 rel[256];
+
+	tmpdir(dir, 64);
+	snprintf(conf, 128, "%s/reload.conf", dir);
+	snprintf(log, 128, "%s/log", dir);
+	write_conf(conf, 1, 0);
+	rel_config(conf, rel, sizeof(rel));
+	start_logged(srv, rel, NULL, log);
+	cr_assert_eq(itest_new_session(srv, sid), 0);
+	return responder_pid(srv);
+}
+
 Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
 {
 	struct itest_server	 srv;
-	char			 dir[64], conf[128], rel[256], log[128];
+	char			 dir[64], conf[128], log[128];
 	char			 sid[33], id[33];
 	double			 busy = 0, slots = 0;
 	int			 i, waited;
 	pid_t			 pid;
 
-	tmpdir(dir, sizeof(dir));
-	snprintf(conf, sizeof(conf), "%s/reload.conf", dir);
-	snprintf(log, sizeof(log), "%s/log", dir);
-	write_conf(conf, 1, 0);
-	rel_config(conf, rel, sizeof(rel));
-	start_logged(&srv, rel, NULL, log);
-	pid = responder_pid(&srv);
-	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	pid = start_reloadable(&srv, dir, conf, log, sid);
 	for (i = 0; i < 4; i++)
 		cr_assert_eq(submit_id(&srv, sid, "burn", "ms=3000", id, NULL),
 		    0);
@@ -320,6 +334,108 @@ Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
 	cr_expect_eq(status_num(&srv, "one", "slots"), 2);
 	cr_expect_eq(submit_id(&srv, sid, "burn", "ms=10", id, NULL), 0,
 	    "still serving after a refused reload");
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
+ * Fifty reloads leave one config generation in memory (issue 15 item 15):
+ * each old one is freed once the requests that began on it ended, not
+ * kept until exit (33 KB a reload). Each SIGHUP waits for the one before
+ * it to be counted, as signals sent at once would merge into one.
+ */
+Test(ops, fifty_reloads_keep_one_generation)
+{
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], conf[128], log[128], sid[33];
+	int			 i, waited;
+	pid_t			 pid;
+
+	pid = start_reloadable(&srv, dir, conf, log, sid);
+	cr_expect_eq(status_num(&srv, "server", "generations"), 1);
+	for (i = 1; i <= 50; i++) {
+		write_conf(conf, 1 + i % 2, 0);
+		cr_assert_eq(kill(pid, SIGHUP), 0);
+		for (waited = 0; waited < 10000; waited += 10) {
+			if (status_num(&srv, "server", "reloads") == i)
+				break;
+			usleep(10000);
+		}
+		cr_assert_eq(status_num(&srv, "server", "reloads"), i,
+		    "reload %d not counted", i);
+		/* The page renders from the new generation between reloads. */
+		cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid,
+		    &r), 0);
+		cr_expect_eq(r.status, 200);
+		itest_resp_free(&r);
+	}
+	cr_expect_eq(status_num(&srv, "one", "slots"), 1);
+	cr_expect_eq(status_num(&srv, "server", "generations"), 1,
+	    "generations alive after 50 reloads");
+	cr_assert_eq(itest_req(&srv, "GET", "/metrics", NULL, 0, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(metric(r.body.data, "sluice_config_generations"), 1,
+	    "%s", r.body.data);
+	itest_resp_free(&r);
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
+ * ETA and Retry-After under a long job (issue 15 item 7): a 4 s burn holds
+ * the only slot; the waiter's eta_ms counts the burn's remaining time
+ * (its ms parameter is its cost), not the task's seeded 1 s or a few ms,
+ * and the full queue's 503 asks to come back when the burn ends.
+ */
+Test(ops, eta_and_retry_after_count_the_running_job)
+{
+	static const char *const json[] = { "Accept: application/json",
+					    "Content-Type: "
+					    "application/x-www-form-urlencoded",
+					    NULL };
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], conf[128], rel[256], log[128];
+	char			 sid[33], a[33], b[33], v[32], last[32];
+	json_t			*o;
+	double			 eta, elapsed_ms;
+	int64_t			 t0;
+	FILE			*f;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(conf, sizeof(conf), "%s/eta.conf", dir);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	cr_assert((f = fopen(conf, "w")) != NULL);
+	fprintf(f, "sessions = { max_active = 10; };\n"
+	    "locks = { one = { slots = 1; queue = 1; }; };\n"
+	    "tasks = { burn = { kernel = \"burn\"; locks = [\"one\"]; }; };\n");
+	fclose(f);
+	rel_config(conf, rel, sizeof(rel));
+	start_logged(&srv, rel, NULL, log);
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	t0 = job_now_ms();
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=4000", a, NULL), 0);
+	cr_assert_eq(itest_wait_state(&srv, sid, a, "running", 10000, last,
+	    sizeof(last)), 0, "last %s", last);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=10", b, NULL), 0);
+	o = itest_job_json(&srv, sid, b);
+	elapsed_ms = (double)(job_now_ms() - t0);
+	cr_assert_not_null(o);
+	eta = json_number_value(json_object_get(o, "eta_ms"));
+	json_decref(o);
+	/* The burn has at least 4000 ms less what passed since its submit. */
+	cr_expect_geq(eta, 4000 - elapsed_ms, "eta_ms %g after %g ms", eta,
+	    elapsed_ms);
+	cr_assert_eq(itest_submit(&srv, sid, "burn", "ms=10", json, &r), 0);
+	cr_expect_eq(r.status, 503, "queue full: %ld", r.status);
+	cr_assert_eq(itest_header(&r, "Retry-After", v, sizeof(v)), 0);
+	elapsed_ms = (double)(job_now_ms() - t0);
+	cr_expect_gt(atoi(v), 1, "Retry-After %s", v);
+	cr_expect_geq(atoi(v) * 1000.0, 4000 - elapsed_ms, "Retry-After %s "
+	    "after %g ms", v, elapsed_ms);
+	itest_resp_free(&r);
+	o = itest_wait_final(&srv, sid, b, 20000);
+	cr_expect_not_null(o);
+	json_decref(o);
 	cr_expect_eq(itest_stop(&srv), 0);
 }
 

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -666,6 +667,103 @@ Test(app_http, reload_shows_the_new_generation)
 	cr_expect_not_null(strstr(body(&r), "name=\"seed\" value=\"1\" "
 	    "min=\"0\" max=\"4294967295\""));
 	http_resp_free(&r);
+}
+
+/*
+ * A generation lives while a request holds it (issue 15 item 15): a
+ * reload frees an old one only once the last request on it released it,
+ * so that a SIGHUP a minute does not grow the process without bound.
+ */
+Test(app_http, a_held_generation_outlives_reloads_then_is_freed)
+{
+	static const char text[] = "locks = { cpu = { slots = 2; }; };\n"
+				    "tasks = { gemm = { kernel = \"sgemm\"; "
+				    "locks = [\"cpu\"]; }; };\n";
+	struct conf		*c;
+	struct app_gen		*held;
+	struct http_resp	 r;
+	char			 err[256];
+	int			 i;
+
+	cr_assert_eq(app_generations(fx.app), 1);
+	held = app_hold(fx.app);
+	cr_expect_eq(app_gen_conf(held), fx.conf);
+	for (i = 0; i < 3; i++) {
+		c = load_conf(text);
+		cr_assert_eq(sched_reconfigure(fx.s, c, err, sizeof(err)), 0,
+		    "%s", err);
+		cr_assert_eq(app_reload(fx.app, c, load_templates()), 0);
+		/* The current one and the held one; the ones between: freed. */
+		cr_expect_eq(app_generations(fx.app), 2, "after reload %d: %ld",
+		    i + 1, app_generations(fx.app));
+	}
+	cr_expect_eq(app_gen_conf(held), fx.conf);
+	cr_expect_str_eq(app_gen_conf(held)->tasks[0].name, "burn");
+	app_release(fx.app, held);
+	cr_expect_eq(app_generations(fx.app), 1);
+	/* A reload with no request in flight frees the old one at once. */
+	held = app_hold(fx.app);
+	cr_expect_str_eq(app_gen_conf(held)->tasks[0].name, "gemm");
+	app_release(fx.app, held);
+	c = load_conf(text);
+	cr_assert_eq(sched_reconfigure(fx.s, c, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(app_reload(fx.app, c, load_templates()), 0);
+	cr_expect_eq(app_generations(fx.app), 1);
+	get("/metrics", NULL, 0, &r);
+	cr_expect_not_null(strstr(body(&r), "\nsluice_config_generations 1\n"),
+	    "%s", body(&r));
+	http_resp_free(&r);
+}
+
+/* Requests on every thread while reloads free the old generations. */
+struct reload_race {
+	atomic_int	 stop;
+	long		 views;
+};
+
+static void *
+reload_race_reader(void *arg)
+{
+	struct reload_race	*rr = arg;
+	struct app_gen		*g;
+
+	while (!atomic_load(&rr->stop)) {
+		g = app_hold(fx.app);
+		/* Read what a request reads: a freed conf is an ASan error. */
+		if (app_gen_conf(g)->ntasks > 0 &&
+		    app_gen_conf(g)->tasks[0].name[0] != '\0')
+			rr->views++;
+		app_release(fx.app, g);
+	}
+	return NULL;
+}
+
+Test(app_http, reloads_under_concurrent_requests_free_every_old_one)
+{
+	struct reload_race	 rr[4];
+	pthread_t		 t[4];
+	struct conf		*c;
+	char			 err[256];
+	int			 i;
+
+	memset(rr, 0, sizeof(rr));
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, reload_race_reader,
+		    &rr[i]), 0);
+	for (i = 0; i < 50; i++) {
+		c = load_conf("locks = { cpu = { slots = 1; }; };\ntasks = { "
+		    "b = { kernel = \"burn\"; locks = [\"cpu\"]; }; };\n");
+		cr_assert_eq(sched_reconfigure(fx.s, c, err, sizeof(err)), 0,
+		    "%s", err);
+		cr_assert_eq(app_reload(fx.app, c, load_templates()), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		atomic_store(&rr[i].stop, 1);
+		pthread_join(t[i], NULL);
+		cr_expect_gt(rr[i].views, 0);
+	}
+	cr_expect_eq(app_generations(fx.app), 1);
 }
 
 Test(app_http, head_answers_like_get_without_a_body)

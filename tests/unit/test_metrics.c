@@ -237,7 +237,8 @@ Test(metrics, status_json_keys_in_order)
 	cr_expect_str_eq(keys, "server,locks,tasks,devices");
 	keys_of(json_object_get(o, "server"), keys, sizeof(keys));
 	cr_expect_str_eq(keys, "version,uptime_s,threads,threads_busy,"
-	    "draining,devices,reloads,reload_errors,requests,status,events");
+	    "draining,devices,reloads,reload_errors,generations,requests,"
+	    "status,events");
 	keys_of(json_object_get(json_object_get(o, "server"), "events"),
 	    keys, sizeof(keys));
 	cr_expect_str_eq(keys, "on,published,dropped,ended");

@@ -1059,6 +1059,187 @@ Test(sched, position_and_eta)
 	freeconf(c);
 }
 
+/* ---- estimates under long jobs (issue 15 item 7) ---- */
+
+/* The estimates' clock: CLOCK_MONOTONIC plus an offset, or frozen. */
+struct fake_clock {
+	atomic_llong	 offset_ns;
+	atomic_llong	 frozen_ns;	/* 0: not frozen */
+};
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+fake_now(void *arg)
+{
+	struct fake_clock	*fc = arg;
+	int64_t			 f = atomic_load(&fc->frozen_ns);
+
+	return f != 0 ? f : mono_ns() + atomic_load(&fc->offset_ns);
+}
+
+static struct sched *
+mksched_clocked(const struct conf *c, struct hctx *h, struct fake_clock *fc)
+{
+	struct sched_opts	 o;
+	struct sched		*s;
+	char			 err[256];
+
+	memset(&o, 0, sizeof(o));
+	o.run_hook = hook;
+	o.run_arg = h;
+	o.est_clock = fake_now;
+	o.est_clock_arg = fc;
+	s = sched_create(c, NULL, &o, err, sizeof(err));
+	cr_assert(s != NULL, "sched_create: %s", err);
+	return s;
+}
+
+static int64_t
+eta_of(struct sched *s, const char *id, enum job_state want)
+{
+	struct job	 j;
+	int64_t		 eta;
+
+	cr_assert_eq(sched_lookup(s, id, NULL, &j), SCHED_OK);
+	cr_assert_eq(j.state, want, "%s: state %d", id, j.state);
+	eta = j.eta_ms;
+	job_clear(&j);
+	return eta;
+}
+
+Test(sched, estimates_are_pure_and_clamped)
+{
+	/* Within the estimate: what is left of it. */
+	cr_expect_eq(sched_left_ms(1000, 400, -1), 600);
+	/* Past it: as long again as it overran, not a few ms. */
+	cr_expect_eq(sched_left_ms(7, 1620000, -1), 1620000 - 7);
+	cr_expect_geq(sched_left_ms(1000, 999, -1), 100, "a tenth at least");
+	/* Progress wins: 30 s for a quarter, 90 s for the rest. */
+	cr_expect_eq(sched_left_ms(1000, 30000, 0.25), 90000);
+	cr_expect_eq(sched_left_ms(1000, 30000, 1), 0);
+	cr_expect_eq(sched_cost_units("mandelbrot",
+	    "{\"width\":800,\"height\":600,\"iters\":500,\"cx\":-0.5}"),
+	    800.0 * 600 * 500);
+	cr_expect_eq(sched_cost_units("sgemm", "{\"n\":100,\"seed\":1}"), 1e6);
+	cr_expect_eq(sched_cost_units("burn", "{\"ms\":2500}"), 2500);
+	cr_expect_eq(sched_cost_units(NULL, "{\"ms\":2500}"), 1, "a worker");
+	cr_expect_eq(sched_retry_after_secs(7), 1);
+	cr_expect_eq(sched_retry_after_secs(599001), 600);
+	cr_expect_eq(sched_retry_after_secs(1e12), 3600);
+	cr_expect_eq(sched_retry_after_secs(-5), 1);
+}
+
+/*
+ * A waiter behind a job that has run far past its estimate (the 27-minute
+ * mandelbrot): its ETA and a full queue's Retry-After come from the
+ * running job's elapsed time, not from the task's 1 s run time.
+ */
+Test(sched, waiter_behind_a_long_job_waits_at_least_its_overrun)
+{
+	struct tlock		 tl[] = { { "one", 1, 1, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "t", { "one", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	struct fake_clock	 fc;
+	struct hctx		 h;
+	struct sched		*s;
+	char			 a[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1];
+	char			 x[JOB_ID_LEN + 1];
+	int			 retry = 0;
+
+	memset(&fc, 0, sizeof(fc));
+	hctx_init(&h, 1);
+	s = mksched_clocked(c, &h, &fc);
+	cr_assert_eq(submit(s, "t", 0, "", 0, a, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_assert_eq(submit(s, "t", 1, "", 0, b, NULL), SCHED_OK);
+	/* Seeded 1 s a job: before the clock moves, about 2 s. */
+	cr_expect_leq(eta_of(s, b, JOB_QUEUED), 2000);
+	atomic_store(&fc.offset_ns, 600LL * 1000000000);	/* 10 min on */
+	cr_expect_geq(eta_of(s, a, JOB_RUNNING), 599000);
+	cr_expect_geq(eta_of(s, b, JOB_QUEUED), 599000 + 1000,
+	    "the overrun plus its own run");
+	cr_expect_eq(submit(s, "t", 2, "", 0, x, &retry), SCHED_QUEUE_FULL);
+	cr_expect_geq(retry, 599, "Retry-After %d", retry);
+	cr_expect_leq(retry, 601, "Retry-After %d", retry);
+	atomic_store(&fc.offset_ns, 7200LL * 1000000000);	/* 2 h on */
+	cr_expect_eq(submit(s, "t", 2, "", 0, x, &retry), SCHED_QUEUE_FULL);
+	cr_expect_eq(retry, 3600, "clamped");
+	/* Reported progress: a quarter done in 2 h, 6 h left. */
+	sched_job_progress(s, a, 0.25, NULL);
+	cr_expect_geq(eta_of(s, a, JOB_RUNNING), 6LL * 3600 * 1000);
+	cr_expect_leq(eta_of(s, a, JOB_RUNNING), 6LL * 3600 * 1000 + 1000);
+	cr_expect_geq(eta_of(s, b, JOB_QUEUED), 6LL * 3600 * 1000 + 1000);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
+ * The cost model: after one mandelbrot is done, one with 4x the pixels
+ * is expected to take 4x its run time (the clock frozen before it
+ * starts, so its elapsed time is 0 and its ETA its whole estimate).
+ */
+Test(sched, a_4x_mandelbrot_is_estimated_4x_longer)
+{
+	struct tlock		 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO,
+				    NULL } };
+	struct ttask		 tt[] = { { "mb", { "one", NULL } } };
+	struct conf		*c = mkconf(tl, 1, tt, 1, 100);
+	struct fake_clock	 fc;
+	struct sched_stats	 ss;
+	struct hctx		 h;
+	struct sched		*s;
+	char			 id[JOB_ID_LEN + 1], id2[JOB_ID_LEN + 1];
+	char			 sess[JOB_SESSION_LEN + 1];
+	double			 run, eta;
+	int			 r;
+
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("mandelbrot");
+	memset(&fc, 0, sizeof(fc));
+	hctx_init(&h, 0);
+	s = mksched_clocked(c, &h, &fc);
+	sid(sess, 0);
+	cr_assert_eq(sched_submit(s, "mb", NULL, sess, "", "{\"width\":100,"
+	    "\"height\":100,\"iters\":100,\"ms\":100}", id, &r), SCHED_OK);
+	for (r = 0; r < 1000 && state_of(s, id) != JOB_DONE; r++)
+		sleep_ms(10);
+	cr_assert_eq(state_of(s, id), JOB_DONE);
+	cr_assert_eq(sched_stats_get(s, &ss), 0);
+	run = ss.tasks[0].run_sum_ms;
+	sched_stats_free(&ss);
+	cr_assert_geq(run, 100);
+	hctx_close(&h);
+	h.gated = 1;
+	atomic_store(&fc.frozen_ns, mono_ns());
+	cr_assert_eq(sched_submit(s, "mb", NULL, sess, "", "{\"width\":200,"
+	    "\"height\":200,\"iters\":100,\"ms\":0}", id, &r), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	eta = (double)eta_of(s, id, JOB_RUNNING);
+	cr_expect(eta >= 4 * run - 1 && eta <= 4 * run + 1,
+	    "4x the pixels: %g ms after a run of %g ms", eta, run);
+	/* And a waiter behind it: its own (1x) plus the 4x one. */
+	cr_assert_eq(sched_submit(s, "mb", NULL, sess, "2", "{\"width\":100,"
+	    "\"height\":100,\"iters\":100,\"ms\":0}", id2, &r), SCHED_OK);
+	eta = (double)eta_of(s, id2, JOB_QUEUED);
+	cr_expect(eta >= 5 * run - 2 && eta <= 5 * run + 2, "waiter: %g ms",
+	    eta);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
 Test(sched, unknown_task_and_lookup_scope)
 {
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
