@@ -164,8 +164,17 @@ async function fill(page, task, values) {
 async function run(page, task, values = {}, how = 'click') {
 	await fill(page, task, values);
 	const button = page.locator(`#task-${task} button[type=submit]`);
+	/*
+	 * A double click submits twice: the second navigation may abort
+	 * the first (ERR_ABORTED); the page it lands on is what counts.
+	 */
+	const landed = page.waitForURL(JOB_RE, { timeout: 30000 }).catch((e) => {
+		if (how !== 'dblclick' || !/ERR_ABORTED/.test(String(e)))
+			throw e;
+		return page.waitForURL(JOB_RE, { timeout: 30000 });
+	});
 	await Promise.all([
-		page.waitForURL(JOB_RE, { timeout: 30000 }),
+		landed,
 		how === 'dblclick' ? button.dblclick() : button.click(),
 	]);
 	return jobId(page);
