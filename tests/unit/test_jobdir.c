@@ -15,20 +15,12 @@
 
 #include <criterion/criterion.h>
 
+#include "rm_tree.h"
 #include "jobdir.h"
 
 #define ID	"0123456789abcdef0123456789abcdef"
 
 static char	 root[64];
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 setup(void)
@@ -40,7 +32,7 @@ setup(void)
 static void
 teardown(void)
 {
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(root);
 }
 
 TestSuite(jobdir, .init = setup, .fini = teardown);

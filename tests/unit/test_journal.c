@@ -25,6 +25,7 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
+#include "rm_tree.h"
 #include "job.h"
 #include "jobdir.h"
 #include "journal.h"
@@ -47,22 +48,13 @@ setup(void)
 	cr_assert_not_null(jr, "journal_open: %s", err);
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
 	journal_close(jr);
 	jr = NULL;
 	if (tdir[0] != '\0')
-		nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(tdir);
 }
 
 /* A queued job of session s, fields derived from seq. Caller job_clear()s. */

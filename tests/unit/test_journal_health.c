@@ -19,6 +19,7 @@
 
 #include <criterion/criterion.h>
 
+#include "rm_tree.h"
 #include "../fill_disk.h"
 #include "job.h"
 #include "journal.h"
@@ -28,15 +29,6 @@
 static char		 tdir[64];
 static char		 mnt[96];	/* tdir/fs when a tmpfs is mounted */
 static struct journal	*jr;
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 setup(void)
@@ -53,7 +45,7 @@ teardown(void)
 	jr = NULL;
 	if (mnt[0] != '\0')
 		(void)umount(mnt);
-	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tdir);
 }
 
 static struct journal *

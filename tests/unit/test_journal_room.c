@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 
+#include "rm_tree.h"
 #include "job.h"
 #include "jobdir.h"
 #include "journal.h"
@@ -27,15 +28,6 @@ static char		 tdir[64];
 static struct journal	*jr;
 static char		 forgot[64][JOB_ID_LEN + 1];
 static int		 nforgot;
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 note_forgot(const char *id, void *arg)
@@ -63,7 +55,7 @@ teardown(void)
 {
 	journal_close(jr);
 	jr = NULL;
-	nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tdir);
 }
 
 TestSuite(room, .init = setup, .fini = teardown);
