@@ -25,6 +25,8 @@
 #define EVENTS_END_MS		2000	/* a final state, then the channel ends */
 #define EVENTS_ENDS_MAX		4096	/* channels waiting to end */
 #define EVENTS_LOG_MS		10000	/* failure lines at most this often */
+#define EVENTS_RETRY_MS		200	/* gauges nginx did not take, again */
+#define EVENTS_REFRESH_MS	60000	/* gauges sent again at least this often */
 
 /* A job channel to end once its final event had time to reach everyone. */
 struct ending {
@@ -48,6 +50,7 @@ struct events {
 	int64_t			 log_ms;	/* last failure line */
 	uint64_t		 unlogged;	/* drops since that line */
 	int			 failing;
+	atomic_int		 gauges_held;	/* nginx took them once */
 	atomic_ullong		 published, dropped, ended;
 };
 
@@ -204,8 +207,8 @@ publish_job(struct events *e, const char *id, struct buf *b)
 }
 
 /* {"locks":[{"name","busy","queued","slots","queue"}],"tasks":[{"name","eta_ms"}]} */
-static int
-gauges_json(struct events *e, struct buf *b)
+int
+events_gauges_json(struct events *e, struct buf *b)
 {
 	struct sched_stats	 st;
 	int64_t			 eta;
@@ -237,21 +240,37 @@ gauges_json(struct events *e, struct buf *b)
 	return buf_ok(b) ? 0 : -1;
 }
 
-/* The gauges when they changed and EVENTS_GAUGES_MS has passed; ms left. */
+/*
+ * The gauges when they changed and EVENTS_GAUGES_MS has passed; ms left.
+ * The gauges channel must never be empty: nchan (1.3.x) aborts its worker
+ * when two subscribers asking for the newest message (first_message -1)
+ * meet on an open channel that holds none (slact/nchan#534, #720), which
+ * every app page tab does. So the gauges go out at start, again until
+ * nginx takes them, and again well inside nchan_message_timeout; until
+ * nginx took them once, the responder answers streams itself
+ * (events_gauges_held).
+ */
 static int
 publish_gauges(struct events *e, struct buf *b)
 {
 	int64_t	 since = mono_ms() - e->gauges_ms;
 
+	if (since >= EVENTS_REFRESH_MS)
+		e->gauges_due = 1;
 	if (!e->gauges_due)
-		return -1;
+		return (int)(EVENTS_REFRESH_MS - since);
 	if (since < EVENTS_GAUGES_MS)
 		return (int)(EVENTS_GAUGES_MS - since);
-	e->gauges_due = 0;
 	e->gauges_ms = mono_ms();
-	if (gauges_json(e, b) == 0)
-		(void)publish(e, e->gauges, "gauges", buf_cstr(b), b->len);
-	return -1;
+	if (events_gauges_json(e, b) == 0 &&
+	    publish(e, e->gauges, "gauges", buf_cstr(b), b->len) == 0) {
+		e->gauges_due = 0;
+		atomic_store(&e->gauges_held, 1);
+		return EVENTS_REFRESH_MS;
+	}
+	/* Not taken: once more after EVENTS_RETRY_MS, not at once. */
+	e->gauges_ms += EVENTS_RETRY_MS - EVENTS_GAUGES_MS;
+	return EVENTS_RETRY_MS;
 }
 
 /* The earlier of two timeouts (-1: none). */
@@ -289,7 +308,7 @@ events_main(void *arg)
 	struct buf	 b;
 	char		(*ids)[JOB_ID_LEN + 1];
 	uint64_t	 v;
-	int		 timeout = -1;
+	int		 timeout = 0;	/* the first gauges at once */
 
 	buf_init(&b);
 	if ((ids = calloc(EVENTS_BATCH, sizeof(*ids))) == NULL)
@@ -344,6 +363,8 @@ events_start(struct sched *s, const char *addr,
 	e->efd = -1;
 	e->sched = s;
 	e->log = log != NULL ? log : stderr;
+	e->gauges_due = 1;	/* the channel is never left empty */
+	e->gauges_ms = mono_ms() - EVENTS_GAUGES_MS;
 	memcpy(e->secret, secret, EVENTS_SECRET_LEN);
 	events_gauges_channel(secret, gauges_key, e->gauges);
 	if ((e->nchan = nchan_new(addr)) == NULL ||
@@ -375,6 +396,12 @@ events_stop(struct events *e)
 	(void)write(e->efd, &one, sizeof(one));
 	pthread_join(e->thread, NULL);
 	events_free(e);
+}
+
+int
+events_gauges_held(struct events *e)
+{
+	return atomic_load(&e->gauges_held);
 }
 
 void

@@ -23,6 +23,8 @@
 
 #include "sched.h"
 
+struct buf;
+
 #define EVENTS_CHANNEL_LEN	32	/* lowercase hex */
 #define EVENTS_SECRET_LEN	32
 
@@ -48,6 +50,15 @@ struct events_stats {
 };
 void		 events_get_stats(struct events *, struct events_stats *);
 
+/*
+ * Whether nginx holds the gauges (it took them once): until then a stream
+ * must not be sent to the channel, which would be empty (events.c says
+ * why). events_gauges_json puts the gauges as they are now into b (reset
+ * first): 0, or -1 out of memory. Both thread-safe.
+ */
+int		 events_gauges_held(struct events *);
+int		 events_gauges_json(struct events *, struct buf *b);
+
 /* The channel of job id, and of the gauges of gauges_key. */
 void		 events_job_channel(const unsigned char secret[EVENTS_SECRET_LEN],
 		    const char *id, char out[EVENTS_CHANNEL_LEN + 1]);
@@ -60,7 +71,6 @@ void		 events_gauges_channel(
  * appended to out, as nchan sends it and as the responder answers a
  * stream that has already ended.
  */
-struct buf;
 void		 events_format(struct buf *out, const char *name,
 		    const char *data);
 

@@ -219,6 +219,15 @@ void		 sched_events_attach(struct sched *, void (*notify)(void *),
 size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],
 		    size_t max, int *gauges, int *again_ms);
 
+/*
+ * 1 when job id went to the publisher less than max_age_ms ago, so that
+ * its channel holds a message (nchan's message timeout is longer); else
+ * 0, and it goes to the publisher again soon. A stream sent to a channel
+ * that holds nothing would meet an nchan bug (events.c). Any thread.
+ */
+int		 sched_events_fresh(struct sched *, const char *id,
+		    int max_age_ms);
+
 /* Live counts of one lock by config index: busy slots and waiters. */
 void		 sched_lock_counts(struct sched *, size_t lock_index,
 		    int *busy, int *queued);

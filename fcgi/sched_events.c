@@ -221,8 +221,10 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 	memmove(s->ev.ids, s->ev.ids + n, (s->ev.n - n) * sizeof(*ids));
 	s->ev.n -= n;
 	for (i = 0; i < n; i++)
-		if ((j = sched_job_find(s, ids[i])) != NULL)
+		if ((j = sched_job_find(s, ids[i])) != NULL) {
 			j->ev_marked = 0;
+			j->ev_taken_ns = now;
+		}
 	*gauges = s->ev.gauges;
 	s->ev.gauges = 0;
 	s->ev.woken = 0;
@@ -230,4 +232,23 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 		*again_ms = 0;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+/* Any thread, outside the mutex. */
+int
+sched_events_fresh(struct sched *s, const char *id, int max_age_ms)
+{
+	struct sjob	*j;
+	int		 fresh = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if ((j = sched_job_find(s, id)) != NULL) {
+		fresh = j->ev_taken_ns != 0 &&
+		    sched_mono_ns() - j->ev_taken_ns <
+		    (int64_t)max_age_ms * 1000000;
+		if (!fresh)
+			ev_mark(s, j);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return fresh;
 }

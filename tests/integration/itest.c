@@ -279,6 +279,37 @@ itest_header_count(const struct itest_resp *r, const char *name)
 }
 
 int
+itest_stream(const struct itest_server *s, const char *path,
+    const char *cookie, struct itest_resp *r)
+{
+	static const char *const sse[] = { "Accept: text/event-stream", NULL };
+	struct itest_resp	 one;
+	struct buf		 all;
+	long			 ms;
+	int			 tries, rc = -1;
+
+	buf_init(&all);
+	memset(r, 0, sizeof(*r));
+	for (tries = 0; tries < 50; tries++) {
+		if (itest_req(s, "GET", path, NULL, 0, sse, cookie, &one) != 0)
+			break;
+		buf_append(&all, one.body.data, one.body.len);
+		ms = strncmp(buf_cstr(&one.body), "retry: ", 7) == 0 ?
+		    atol(buf_cstr(&one.body) + 7) : -1;
+		if (ms < 0 || tries == 49) {
+			buf_free(&one.body);
+			one.body = all;
+			*r = one;
+			return 0;
+		}
+		itest_resp_free(&one);
+		usleep((useconds_t)ms * 1000);
+	}
+	buf_free(&all);
+	return rc;
+}
+
+int
 itest_new_session(const struct itest_server *s, char sid[33])
 {
 	struct itest_resp	 r;

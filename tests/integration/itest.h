@@ -53,6 +53,15 @@ int	itest_req(const struct itest_server *, const char *method,
 	    const char *const *headers, const char *cookie,
 	    struct itest_resp *);
 void	itest_resp_free(struct itest_resp *);
+/*
+ * An event stream as EventSource follows it: GET path as
+ * text/event-stream and, while an answer ends with a reconnect hint (the
+ * responder answers "retry: MS" and one event itself when nchan's channel
+ * may hold nothing yet), again after MS, up to 50 times. r: the last
+ * answer's status and headers, every answer's body in order. 0 or -1.
+ */
+int	itest_stream(const struct itest_server *, const char *path,
+	    const char *cookie, struct itest_resp *);
 
 /* Value of header name (case-insensitive) in r, copied into out; 0 or -1. */
 int	itest_header(const struct itest_resp *, const char *name, char *out,

@@ -140,8 +140,7 @@ Test(events, a_jobs_stream_in_order_then_it_ends, .timeout = 60)
 	two_burns(&s, sid, 1200, 1500, a, b);
 	snprintf(path, sizeof(path), "/jobs/%s/events", b);
 	/* The request returns when nchan ends the stream (after "done"). */
-	cr_assert_eq(itest_req(&s, "GET", path, NULL, 0, sse_headers, sid,
-	    &r), 0);
+	cr_assert_eq(itest_stream(&s, path, sid, &r), 0);
 	cr_expect_eq(r.status, 200);
 	cr_assert_eq(itest_header(&r, "Content-Type", ct, sizeof(ct)), 0);
 	cr_expect(strncmp(ct, "text/event-stream", 17) == 0, "%s", ct);
@@ -283,8 +282,7 @@ watch_main(void *arg)
 	char		 path[128];
 
 	snprintf(path, sizeof(path), "/jobs/%s/events", w->id);
-	w->rc = itest_req(w->s, "GET", path, NULL, 0, sse_headers, w->sid,
-	    &w->r);
+	w->rc = itest_stream(w->s, path, w->sid, &w->r);
 	return NULL;
 }
 
@@ -324,6 +322,12 @@ Test(events, a_stream_outlives_a_responder_restart, .timeout = 90)
 	cr_assert_eq(itest_start(&s, "tests/data/it.conf", NULL, extra), 0);
 	cr_assert_eq(itest_new_session(&s, sid), 0);
 	two_burns(&s, sid, 3000, 300, a, b);
+	/*
+	 * Once b is published its channel holds it and nchan holds the
+	 * stream; before, the responder would answer it (with a reconnect
+	 * the kill could meet: the page would poll then).
+	 */
+	usleep(300000);
 	memset(&w, 0, sizeof(w));
 	w.s = &s;
 	w.sid = sid;
@@ -400,6 +404,17 @@ Test(events, an_unreachable_publisher_drops_and_says_so, .timeout = 60)
 	expect_final(&s, sid, b, "done");
 	cr_assert_eq(itest_req(&s, "GET", "/", NULL, 0, NULL, sid, &r), 0);
 	cr_expect_eq(r.status, 200, "pages answer");
+	itest_resp_free(&r);
+	/*
+	 * nginx never took the gauges, so their channel is empty: the
+	 * responder answers the stream itself, once, and asks for a
+	 * reconnect (an empty channel's subscribers crash nchan).
+	 */
+	cr_assert_eq(itest_req(&s, "GET", "/events", NULL, 0, sse_headers, sid,
+	    &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect_eq(strncmp(buf_cstr(&r.body), "retry: 500\nevent: gauges\n"
+	    "data: {\"locks\":[", 35), 0, "%s", buf_cstr(&r.body));
 	itest_resp_free(&r);
 	cr_expect_gt(metric(&s, "sluice_events_total{result=\"dropped\"} "),
 	    0, "the drops are counted");

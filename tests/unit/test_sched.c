@@ -2725,6 +2725,46 @@ Test(sched, events_mark_state_progress_and_places, .timeout = 60)
 }
 
 /*
+ * Whether a job's channel holds a message: not before the publisher took
+ * it once (asking marks it again, so it goes out soon), yes after, and
+ * not once that is older than the age asked for.
+ */
+Test(sched, events_fresh_after_the_publisher_took_a_job, .timeout = 60)
+{
+	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 ids[2][JOB_ID_LEN + 1], got[16][JOB_ID_LEN + 1];
+	size_t		 n;
+	int		 i, gauges;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	sched_events_attach(s, count_notify, NULL);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	cr_expect_not(sched_events_fresh(s, ids[1], 60000), "not taken yet");
+	n = take_all(s, got, 16, &gauges);
+	cr_expect(has_id(got, n, ids[1]));
+	cr_expect(sched_events_fresh(s, ids[1], 60000), "just taken");
+	cr_expect_eq(take_all(s, got, 16, &gauges), 0, "nothing marked");
+	usleep(20000);
+	cr_expect_not(sched_events_fresh(s, ids[1], 10), "taken 20 ms ago");
+	n = take_all(s, got, 16, &gauges);
+	cr_expect(n == 1 && strcmp(got[0], ids[1]) == 0, "marked again: %zu",
+	    n);
+	cr_expect_not(sched_events_fresh(s, "no-such-job", 60000));
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+/*
  * 2000 waiters: the head leaving moves every place by one, and only the
  * few whose shown place or ETA moved visibly are handed over.
  */
