@@ -126,6 +126,8 @@ recover_one(struct sched *s, struct job *job)
 		return;
 	}
 	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
+	    (job->inputs != NULL && (j->job.inputs = strdup(job->inputs)) ==
+	    NULL) ||
 	    (e = sched_sess_get(s, j->job.session, 1)) == NULL ||
 	    (job->client[0] != '\0' && (c = sched_client_get(s, job->client,
 	    1)) == NULL)) {
@@ -134,7 +136,11 @@ recover_one(struct sched *s, struct job *job)
 		recover_fail(s, job, "out of memory during recovery");
 		return;
 	}
-	/* Its session's and client's caps count it, as before the restart. */
+	/*
+	 * Its uploads (already in its directory) and what they count, and
+	 * its session's and client's caps, as before the restart.
+	 */
+	j->job.file_bytes = job->file_bytes;
 	memcpy(j->job.client, job->client, sizeof(j->job.client));
 	memcpy(j->job.id, job->id, sizeof(j->job.id));
 	j->job.seq = job->seq;

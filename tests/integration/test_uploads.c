@@ -8,10 +8,12 @@
 #include <criterion/criterion.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +617,60 @@ Test(uploads, files_of_another_session_and_bad_names_are_404)
 		cr_expect_eq(r.status, 404, "%s: %ld", bad[i], r.status);
 		itest_resp_free(&r);
 	}
+	json_decref(job);
+}
+
+/* ---- restarts ---- */
+
+/*
+ * An upload still queued when the responder dies (kill -9 of the whole
+ * group, nginx too) keeps its inputs: after the restart it runs with
+ * the file it was given, byte for byte, and its JSON still lists it.
+ */
+Test(uploads, a_queued_upload_keeps_its_inputs_across_a_crash, .timeout = 180)
+{
+	static const char notes[] = "line one\nline two\n";
+#define NOTES_SHA256	"e9024f1a07d29d52ad3aa5e1a18e94db" \
+			"1f3a9fd32b89e39d47c472cd99071e13"
+	struct itest_resp	 r;
+	struct buf		 b;
+	json_t			*job, *in;
+	char			 sid[33], id[33], hold[2][33], state[300];
+	char			 last[32];
+	int			 i, st;
+
+	cr_assert_eq(itest_new_session(&srv, sid), 0);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(itest_submit_id(&srv, sid, "hold", "ms=60000",
+		    hold[i], NULL), 0);
+		cr_assert_eq(itest_wait_state(&srv, sid, hold[i], "running",
+		    20000, last, sizeof(last)), 0, "%s", last);
+	}
+	buf_init(&b);
+	part_csrf(&b, sid);
+	part_file(&b, "notes", "notes.txt", "text/plain", NULL, notes);
+	part_end(&b);
+	post(sid, "doc", &b, 0, &r);
+	id_of(&r, id);
+	itest_resp_free(&r);
+	buf_free(&b);
+	usleep(200000);	/* both starts journaled: the upload waits */
+	snprintf(state, sizeof(state), "%s", srv.state);
+	cr_assert_eq(kill(-srv.pid, SIGKILL), 0);
+	waitpid(srv.pid, &st, 0);
+	srv.pid = 0;
+	cr_assert_eq(itest_start(&srv, "tests/data/uploads.conf", state, NULL),
+	    0);
+	job = wait_done(sid, id);
+	in = json_object_get(json_object_get(json_object_get(job, "result"),
+	    "inputs"), "notes");
+	cr_assert_not_null(in, "the worker got no notes: %s",
+	    json_dumps(job, 0));
+	cr_expect_eq(json_integer_value(json_object_get(in, "read")),
+	    (json_int_t)strlen(notes));
+	cr_expect_str_eq(str(in, "sha256"), NOTES_SHA256);
+	cr_expect_str_eq(str(json_object_get(json_object_get(job, "inputs"),
+	    "notes"), "filename"), "notes.txt");
 	json_decref(job);
 }
 
