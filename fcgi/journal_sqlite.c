@@ -87,16 +87,19 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_TTL_LIST] = "SELECT id FROM jobs WHERE state IN " JOURNAL_FINAL
 	    " AND finished_ms < ?1 ORDER BY finished_ms, seq",
 	[JST_DELETE] = "DELETE FROM jobs WHERE id = ?1",
-	[JST_BYTES] = "SELECT COALESCE(SUM(file_bytes), 0) FROM jobs",
+	/* The byte counts the schema's triggers keep (version 5). */
+	[JST_BYTES] = "SELECT bytes FROM store_bytes WHERE k = 0",
 	[JST_ROW_BYTES] = "SELECT file_bytes FROM jobs WHERE id = ?1",
-	[JST_SESSION_BYTES] = "SELECT COALESCE(SUM(file_bytes), 0) FROM jobs "
-	    "WHERE session = ?1",
+	[JST_SESSION_BYTES] = "SELECT COALESCE((SELECT bytes FROM "
+	    "session_bytes WHERE session = ?1), 0)",
 	[JST_SESSION_OLDEST] = "SELECT id, file_bytes FROM jobs "
 	    "WHERE session = ?1 AND state IN " JOURNAL_FINAL " AND "
 	    "file_bytes > 0 AND id <> ?2 ORDER BY finished_ms, seq LIMIT 1",
-	[JST_LARGEST_SESSION] = "SELECT session FROM jobs WHERE state IN "
-	    JOURNAL_FINAL " AND file_bytes > 0 AND id <> ?1 "
-	    "GROUP BY session ORDER BY SUM(file_bytes) DESC LIMIT 1",
+	/* The session holding the most that has a finished job with files. */
+	[JST_LARGEST_SESSION] = "SELECT b.session FROM session_bytes b "
+	    "WHERE EXISTS (SELECT 1 FROM jobs WHERE session = b.session AND "
+	    "file_bytes > 0 AND state IN " JOURNAL_FINAL " AND id <> ?1) "
+	    "ORDER BY b.bytes DESC LIMIT 1",
 	[JST_STRIP] = "UPDATE jobs SET file_bytes = 0, files = NULL, "
 	    "inputs = NULL, has_png = 0, removed_ms = ?2 WHERE id = ?1",
 };
@@ -159,12 +162,57 @@ static const char journal_schema_v4[] =
 	"ALTER TABLE jobs ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version = 4;";
 
+/*
+ * Version 5: what each session holds and the whole store, kept by
+ * triggers on every change of a row's file_bytes, in the same
+ * transaction, so that a final write finds them in O(log n) instead of
+ * summing every row (26 ms at 100,000 rows, under the journal's mutex,
+ * on every result when the store is full). The index finds a session's
+ * oldest finished job with files without scanning its history.
+ */
+static const char journal_schema_v5[] =
+	"CREATE TABLE session_bytes (session TEXT PRIMARY KEY NOT NULL,"
+	" bytes INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX session_bytes_bytes ON session_bytes (bytes);"
+	"CREATE TABLE store_bytes (k INTEGER PRIMARY KEY CHECK (k = 0),"
+	" bytes INTEGER NOT NULL);"
+	"INSERT INTO session_bytes SELECT session, SUM(file_bytes) FROM jobs"
+	" WHERE file_bytes <> 0 GROUP BY session HAVING SUM(file_bytes) <> 0;"
+	"INSERT INTO store_bytes VALUES (0,"
+	" (SELECT COALESCE(SUM(file_bytes), 0) FROM jobs));"
+	"CREATE INDEX jobs_with_files ON jobs (session, finished_ms, seq)"
+	" WHERE file_bytes > 0;"
+	"CREATE TRIGGER jobs_bytes_insert AFTER INSERT ON jobs"
+	" WHEN NEW.file_bytes <> 0 BEGIN"
+	"  INSERT INTO session_bytes VALUES (NEW.session, NEW.file_bytes)"
+	"   ON CONFLICT (session) DO UPDATE SET bytes = bytes + excluded.bytes;"
+	"  UPDATE store_bytes SET bytes = bytes + NEW.file_bytes;"
+	" END;"
+	"CREATE TRIGGER jobs_bytes_update AFTER UPDATE OF file_bytes ON jobs"
+	" WHEN NEW.file_bytes <> OLD.file_bytes BEGIN"
+	"  INSERT INTO session_bytes VALUES (NEW.session,"
+	"   NEW.file_bytes - OLD.file_bytes)"
+	"   ON CONFLICT (session) DO UPDATE SET bytes = bytes + excluded.bytes;"
+	"  DELETE FROM session_bytes WHERE session = NEW.session AND bytes = 0;"
+	"  UPDATE store_bytes SET bytes = bytes + NEW.file_bytes -"
+	"   OLD.file_bytes;"
+	" END;"
+	"CREATE TRIGGER jobs_bytes_delete AFTER DELETE ON jobs"
+	" WHEN OLD.file_bytes <> 0 BEGIN"
+	"  UPDATE session_bytes SET bytes = bytes - OLD.file_bytes"
+	"   WHERE session = OLD.session;"
+	"  DELETE FROM session_bytes WHERE session = OLD.session AND bytes = 0;"
+	"  UPDATE store_bytes SET bytes = bytes - OLD.file_bytes;"
+	" END;"
+	"PRAGMA user_version = 5;";
+
 /* The steps from each version to the next, in order. */
 static const char *const journal_migrations[] = {
 	journal_schema_v1,	/* 0 -> 1: a new database */
 	journal_schema_v2,	/* 1 -> 2 */
 	journal_schema_v3,	/* 2 -> 3 */
 	journal_schema_v4,	/* 3 -> 4 */
+	journal_schema_v5,	/* 4 -> 5 */
 };
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */

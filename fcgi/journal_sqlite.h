@@ -49,7 +49,7 @@ enum journal_stmt {
 	JST__MAX
 };
 
-#define JOURNAL_SCHEMA_VERSION	4
+#define JOURNAL_SCHEMA_VERSION	5
 
 /* Whether writes reach the disk (journal_health.c). */
 enum journal_health {

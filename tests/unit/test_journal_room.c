@@ -15,6 +15,8 @@
 
 #include <criterion/criterion.h>
 
+#include <sqlite3.h>
+
 #include "rm_tree.h"
 #include "job.h"
 #include "jobdir.h"
@@ -203,4 +205,66 @@ Test(room, files_that_cannot_fit_are_not_kept)
 	/* Nothing else went for a job that could not fit anyway. */
 	cr_expect(out_exists(small));
 	cr_expect_eq(journal_result_bytes(jr), 100);
+}
+
+/*
+ * The byte counts the schema's triggers keep (what each session holds,
+ * the whole store) against sums over the rows, after each of 300 random
+ * inserts, finishes with files, strips to make room and TTL deletes.
+ */
+static void
+expect_counts_agree(int step)
+{
+	static const char sql[] =
+	    "SELECT (SELECT COALESCE(SUM(file_bytes), 0) FROM jobs), "
+	    "(SELECT bytes FROM store_bytes), "
+	    "(SELECT COUNT(*) FROM (SELECT session, SUM(file_bytes) AS b "
+	    "FROM jobs GROUP BY session HAVING b <> 0) AS r "
+	    "LEFT JOIN session_bytes AS k ON k.session = r.session "
+	    "WHERE k.bytes IS NOT r.b), "
+	    "(SELECT COUNT(*) FROM session_bytes AS k WHERE k.bytes <> "
+	    "(SELECT COALESCE(SUM(file_bytes), 0) FROM jobs "
+	    "WHERE session = k.session))";
+	char		 db[128];
+	sqlite3		*h;
+	sqlite3_stmt	*st;
+
+	snprintf(db, sizeof(db), "%s/jobs.db", tdir);
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 0),
+	    "step %d: the store's count", step);
+	cr_expect_eq(journal_result_bytes(jr), sqlite3_column_int64(st, 0),
+	    "step %d: journal_result_bytes", step);
+	cr_expect_eq(sqlite3_column_int(st, 2), 0,
+	    "step %d: sessions missing or wrong", step);
+	cr_expect_eq(sqlite3_column_int(st, 3), 0,
+	    "step %d: sessions counted wrong", step);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+Test(room, kept_counts_equal_the_rows_sums)
+{
+	static const char *const sessions[] = { ATTACKER, VICTIM,
+	    "cccccccccccccccccccccccccccccccc" };
+	char	 id[JOB_ID_LEN + 1];
+	int	 i;
+
+	srand(7);
+	journal_set_limits(jr, 6000, 2500);
+	for (i = 0; i < 300; i++) {
+		nforgot = 0;	/* only the count matters here */
+		if (i % 50 == 49)
+			cr_assert_neq(journal_evict(jr, NOW + 1000 + i - 40,
+			    0, 0, NULL, NULL), -1, "%s", journal_error(jr));
+		else
+			cr_assert_neq(run_job(sessions[rand() % 3], i + 1,
+			    (size_t)(rand() % 4000), id), -1, "%s",
+			    journal_error(jr));
+		expect_counts_agree(i);
+	}
 }
