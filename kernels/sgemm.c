@@ -10,8 +10,8 @@
  * the same checksum),
  * and max_rel_err, the largest kernel_rel_err() over a reference set, its
  * scale being the RMS of the reference entries of that set:
- *  - CPU, n <= 512: every entry against a double-accumulated naive product;
- *  - otherwise (CPU n > 512, and every GPU job): the 64 x 64 = 4096
+ *  - CPU, n <= 128: every entry against a double-accumulated naive product;
+ *  - otherwise (CPU n > 128, and every GPU job): the 64 x 64 = 4096
  *    entries where 64 rows and 64 columns drawn from the seed cross, each
  *    against its double-accumulated dot product, the rows of A and the
  *    columns of B made again on the host from the generator.
@@ -31,7 +31,12 @@
 #include "kernel_int.h"
 #include "sgemm.h"
 
-#define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
+/*
+ * CPU: the full reference up to here. It is n^3 in double, slower than
+ * OpenBLAS's n^3 in float: at n = 512 it took 26 to 40 times the
+ * multiply; at 128 it costs what the 64 x 64 sample does at 512.
+ */
+#define SGEMM_FULL_REF_MAX	128
 #define SGEMM_FILL_THREADS	64	/* fill threads at most */
 #define SGEMM_FILL_ROWS		64	/* rows per fill thread at least */
 #define SGEMM_LANES		16	/* entries a vectorized step makes */
