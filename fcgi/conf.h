@@ -22,6 +22,11 @@
  */
 #define CONF_MAX_TOTAL_SLOTS	4096
 #define CONF_NAME_MAX	63	/* lock and task names: [A-Za-z0-9_-], 1..63 */
+/*
+ * Seconds a task's job may run when the task sets no timeout: a job is
+ * bounded unless the operator says otherwise (timeout = 0).
+ */
+#define CONF_TIMEOUT_DEFAULT	300
 /* Bytes a multipart part takes besides its file: its delimiter and headers. */
 #define CONF_PART_OVERHEAD	4096
 
@@ -59,13 +64,20 @@ struct conf_task {
 	size_t		 worker_lock;	/* the one of locks (index in them) whose
 					   slot picks the worker: the lock with
 					   devices, else the first */
-	/* The parameters a job takes: the kernel's, or the inputs group's. */
+	/*
+	 * The parameters a job takes: the kernel's, the kernel's narrowed by
+	 * the task's params group, or the inputs group's.
+	 */
 	const struct kparam_spec *inputs;
 	size_t		 ninputs;
-	struct kparam_spec *own_inputs;	/* inputs of a worker task (owned) */
+	struct kparam_spec *own_inputs;	/* inputs of a worker task, or a
+					   kernel task's narrowed copy (owned;
+					   the copy borrows the kernel's
+					   strings) */
 	char		*inputs_sig;	/* kernel or inputs as text, for reloads */
 	int		 preload;	/* start its workers at start-up */
-	int		 timeout;	/* s a job may run, 0: no limit */
+	int		 timeout;	/* s a job may run, 0: no limit
+					   (default CONF_TIMEOUT_DEFAULT) */
 	int		 cancel_grace;	/* s a cancelled job has to stop */
 	int		 start_timeout;	/* s a worker has to say ready */
 	long		 max_body;	/* bytes a submission may have:

@@ -3,7 +3,9 @@
  * user's own program"), each a group named after its form field, in file
  * order, turned into the parameter specs the params codec and the form
  * use. Every value is checked here: ranges, a default within them,
- * choices that are unique, texts that a form could send.
+ * choices that are unique, texts that a form could send. A kernel task's
+ * params narrow the kernel's own ranges the same way (the operator's
+ * bound on what one job may cost).
  */
 #include <math.h>
 #include <stdio.h>
@@ -112,26 +114,21 @@ conf_text(struct conf_ctx *ctx, const config_setting_t *g, const char *key,
 	return 0;
 }
 
-/* int and float: min <= default <= max, whole for int. */
+/* A number's range as read from group g: min <= default <= max, whole
+   for int. */
 static int
-input_number(struct conf_ctx *ctx, const config_setting_t *g,
-    struct kparam_spec *p)
+number_range_ok(struct conf_ctx *ctx, const config_setting_t *g,
+    const struct kparam_spec *p)
 {
 	config_setting_t	*d = config_setting_get_member(g, "default");
-	int			 isint = p->type == KPARAM_INT;
 
-	if (conf_num(ctx, g, "min", 0, 1, &p->min) == -1 ||
-	    conf_num(ctx, g, "max", 0, 1, &p->max) == -1 ||
-	    conf_num(ctx, g, "default", p->min, 0, &p->def) == -1 ||
-	    conf_num(ctx, g, "step", isint ? 1 : 0, 0, &p->step) == -1)
-		return -1;
 	if (p->min > p->max) {
 		conf_serr(ctx, config_setting_get_member(g, "max"),
 		    "must not be below min");
 		return -1;
 	}
-	if (isint && (p->min != floor(p->min) || p->max != floor(p->max) ||
-	    p->def != floor(p->def))) {
+	if (p->type == KPARAM_INT && (p->min != floor(p->min) ||
+	    p->max != floor(p->max) || p->def != floor(p->def))) {
 		conf_serr(ctx, g, "min, max and default of an int must be "
 		    "whole numbers");
 		return -1;
@@ -140,6 +137,22 @@ input_number(struct conf_ctx *ctx, const config_setting_t *g,
 		conf_serr(ctx, d != NULL ? d : g, "must be within min..max");
 		return -1;
 	}
+	return 0;
+}
+
+/* int and float: the range, a step, a unit. */
+static int
+input_number(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	int	 isint = p->type == KPARAM_INT;
+
+	if (conf_num(ctx, g, "min", 0, 1, &p->min) == -1 ||
+	    conf_num(ctx, g, "max", 0, 1, &p->max) == -1 ||
+	    conf_num(ctx, g, "default", p->min, 0, &p->def) == -1 ||
+	    conf_num(ctx, g, "step", isint ? 1 : 0, 0, &p->step) == -1 ||
+	    number_range_ok(ctx, g, p) == -1)
+		return -1;
 	if (p->step < 0) {
 		conf_serr(ctx, config_setting_get_member(g, "step"),
 		    "must not be negative");
@@ -342,13 +355,100 @@ conf_load_inputs(struct conf_ctx *ctx, const config_setting_t *g,
 	return 0;
 }
 
+/*
+ * A kernel's own range, as text for messages: "16" or "1e-13". %.17g
+ * would show 1e-13 as 1.0000000000000000e-13.
+ */
+static void
+range_text(double v, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%.15g", v);
+}
+
+/*
+ * One narrowing, the group g, of kernel parameter p (a copy of the
+ * kernel's spec): min and max only within the kernel's own, and a
+ * default within them (the kernel's, moved into the range, when absent).
+ */
+static int
+narrow_one(struct conf_ctx *ctx, const config_setting_t *g,
+    struct kparam_spec *p)
+{
+	static const char *const keys[] = { "min", "max", "default", NULL };
+	const double		 lo = p->min, hi = p->max;
+	char			 a[32], b[32];
+
+	if (!config_setting_is_group(g)) {
+		conf_serr(ctx, g, "must be a group (min, max, default)");
+		return -1;
+	}
+	if (conf_check_keys(ctx, g, keys) == -1 ||
+	    conf_num(ctx, g, "min", lo, 0, &p->min) == -1 ||
+	    conf_num(ctx, g, "max", hi, 0, &p->max) == -1)
+		return -1;
+	range_text(lo, a, sizeof(a));
+	range_text(hi, b, sizeof(b));
+	if (p->min < lo || p->min > hi || p->max < lo || p->max > hi) {
+		conf_serr(ctx, config_setting_get_member(g, p->min < lo ||
+		    p->min > hi ? "min" : "max"), "must be within the "
+		    "kernel's own range %s..%s (a task only narrows it)", a, b);
+		return -1;
+	}
+	p->def = fmin(fmax(p->def, p->min), p->max);
+	if (conf_num(ctx, g, "default", p->def, 0, &p->def) == -1)
+		return -1;
+	return number_range_ok(ctx, g, p);
+}
+
+int
+conf_load_narrow(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_task *t, const struct kernel_spec *k)
+{
+	config_setting_t	*m;
+	unsigned int		 i, n;
+	int			 idx;
+
+	t->inputs = k->params;
+	t->ninputs = k->nparams;
+	if (g == NULL || config_setting_length(g) <= 0)
+		return 0;
+	if ((t->own_inputs = calloc(k->nparams, sizeof(*t->own_inputs))) ==
+	    NULL) {
+		conf_err(ctx, 0, "out of memory");
+		return -1;
+	}
+	/* A shallow copy: the strings stay the kernel's (static). */
+	memcpy(t->own_inputs, k->params, k->nparams * sizeof(*k->params));
+	t->inputs = t->own_inputs;
+	n = (unsigned int)config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(g, i);
+		if ((idx = kernel_param_index(k, config_setting_name(m))) ==
+		    -1) {
+			conf_serr(ctx, m, "the kernel %s has no such "
+			    "parameter", k->name);
+			return -1;
+		}
+		if (t->own_inputs[idx].type != KPARAM_INT &&
+		    t->own_inputs[idx].type != KPARAM_FLOAT) {
+			conf_serr(ctx, m, "only a number's range narrows");
+			return -1;
+		}
+		if (narrow_one(ctx, m, &t->own_inputs[idx]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 void
 conf_free_inputs(struct conf_task *t)
 {
 	struct kparam_spec	*p;
 	size_t			 i;
 
-	for (i = 0; t->own_inputs != NULL && i < t->ninputs; i++) {
+	/* A kernel task's narrowed copy borrows the kernel's strings. */
+	for (i = 0; t->kernel == NULL && t->own_inputs != NULL &&
+	    i < t->ninputs; i++) {
 		p = &t->own_inputs[i];
 		free((char *)p->name);
 		free((char *)p->label);
@@ -394,18 +494,26 @@ char *
 conf_inputs_sig(const struct conf_task *t)
 {
 	json_t	*a;
-	char	*s = NULL;
+	char	*s = NULL, *specs = NULL;
 	size_t	 i;
 
-	if (t->kernel != NULL)
+	if (t->kernel != NULL && t->own_inputs == NULL)
 		return asprintf(&s, "kernel:%s", t->kernel) == -1 ? NULL : s;
 	if ((a = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < t->ninputs; i++)
 		if (json_array_append_new(a, spec_json(&t->inputs[i])) == -1)
 			goto out;
-	s = json_dumps(a, JSON_COMPACT);
+	if ((specs = json_dumps(a, JSON_COMPACT)) == NULL)
+		goto out;
+	/* A narrowed kernel: its name and ranges (other ranges are another
+	   form, whose values a reload must not mix with these). */
+	if (t->kernel == NULL)
+		s = specs, specs = NULL;
+	else if (asprintf(&s, "kernel:%s:%s", t->kernel, specs) == -1)
+		s = NULL;
 out:
+	free(specs);
 	json_decref(a);
 	return s;
 }

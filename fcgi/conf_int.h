@@ -91,7 +91,15 @@ void	conf_strings_free(char **);
  */
 int	conf_load_inputs(struct conf_ctx *, const config_setting_t *g,
 	    struct conf_task *t);
-/* Frees what conf_load_inputs made. */
+struct kernel_spec;
+/*
+ * The params group g (NULL: none) of kernel task t, which narrows kernel
+ * k's ranges: t's inputs are k's parameters, or a copy of them (t's own)
+ * with the ranges given. 0 or -1.
+ */
+int	conf_load_narrow(struct conf_ctx *, const config_setting_t *g,
+	    struct conf_task *t, const struct kernel_spec *k);
+/* Frees what conf_load_inputs or conf_load_narrow made. */
 void	conf_free_inputs(struct conf_task *t);
 /* t's inputs as canonical text (a reload compares it); NULL on ENOMEM. */
 char	*conf_inputs_sig(const struct conf_task *t);

@@ -19,8 +19,8 @@ static const char *const conf_lock_keys[] = {
 	"slots", "queue", "wait_timeout", "devices", "order", NULL
 };
 static const char *const conf_task_keys[] = {
-	"kernel", "worker", "inputs", "locks", "title", "preload", "timeout",
-	"cancel_grace", "start_timeout", NULL
+	"kernel", "worker", "inputs", "params", "locks", "title", "preload",
+	"timeout", "cancel_grace", "start_timeout", NULL
 };
 
 /* Lock and task names: [A-Za-z0-9_-], 1..CONF_NAME_MAX bytes. */
@@ -247,7 +247,7 @@ conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
 {
 	config_setting_t	*ks = config_setting_get_member(g, "kernel");
 	config_setting_t	*ws = config_setting_get_member(g, "worker");
-	config_setting_t	*is = NULL;
+	config_setting_t	*is = NULL, *ps = NULL;
 	const struct kernel_spec *k;
 
 	if ((ks == NULL) == (ws == NULL)) {
@@ -256,12 +256,13 @@ conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
 		    "\"NAME\" (a built-in) or worker = [\"program\", ...]");
 		return -1;
 	}
-	if (conf_group(ctx, g, "inputs", &is) == -1)
+	if (conf_group(ctx, g, "inputs", &is) == -1 ||
+	    conf_group(ctx, g, "params", &ps) == -1)
 		return -1;
 	if (ks != NULL) {
 		if (is != NULL) {
 			conf_serr(ctx, is, "only a worker task declares inputs "
-			    "(a kernel's parameters are its own)");
+			    "(a kernel task narrows its parameters in params)");
 			return -1;
 		}
 		if (conf_str(ctx, g, "kernel", NULL, 1, &t->kernel, NULL) == -1)
@@ -270,11 +271,14 @@ conf_task_program(struct conf_ctx *ctx, const config_setting_t *g,
 			conf_serr(ctx, ks, "unknown kernel \"%s\"", t->kernel);
 			return -1;
 		}
-		t->inputs = k->params;
-		t->ninputs = k->nparams;
 		*title = k->title != NULL && k->title[0] != '\0' ? k->title :
 		    t->name;
-		return 0;
+		return conf_load_narrow(ctx, ps, t, k);
+	}
+	if (ps != NULL) {
+		conf_serr(ctx, ps, "only a kernel task has params (a worker "
+		    "task's ranges are its inputs)");
+		return -1;
 	}
 	if (conf_strings(ctx, ws, 1, 1, &t->worker) == -1)
 		return -1;
@@ -291,7 +295,8 @@ conf_task_run(struct conf_ctx *ctx, const config_setting_t *g,
 	long long	 timeout, grace, start;
 
 	if (conf_bool(ctx, g, "preload", 0, &t->preload) == -1 ||
-	    conf_int(ctx, g, "timeout", 0, 604800, 0, 0, &timeout) == -1 ||
+	    conf_int(ctx, g, "timeout", 0, 604800, CONF_TIMEOUT_DEFAULT, 0,
+	    &timeout) == -1 ||
 	    conf_int(ctx, g, "cancel_grace", 0, 3600, 5, 0, &grace) == -1 ||
 	    conf_int(ctx, g, "start_timeout", 1, 86400, 300, 0, &start) == -1)
 		return -1;

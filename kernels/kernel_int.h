@@ -13,6 +13,23 @@
 #include "kernel_run.h"
 
 /*
+ * Before a function whose loops are written to vectorize (fixed-count
+ * inner loops over lanes, no branches): builds x86-64 copies for AVX-512
+ * (x86-64-v4: 64-bit lane multiplies) and AVX2 beside the baseline one,
+ * picked at load time. Nothing elsewhere, nor under TSan (ifunc
+ * resolvers run before its runtime is set up).
+ */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(__SANITIZE_THREAD__)
+#define KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", \
+    "avx2", "default")))
+#endif
+#endif
+#ifndef KERNEL_CLONES
+#define KERNEL_CLONES
+#endif
+
+/*
  * A kernel's CUDA entry, as its struct kernel names it:
  *	.cuda = KERNEL_CUDA(NAME_cuda),
  * the entry (defined in NAME.cu) in a build with CUDA, NULL without one;

@@ -19,17 +19,6 @@
 
 #define MANDEL_LANES	8
 
-/* Builds an x86-64 copy for AVX2 and AVX-512 next to the baseline one. */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones) && !defined(__SANITIZE_THREAD__)
-#define MANDEL_CLONES __attribute__((target_clones("avx512f", "avx2", \
-    "default")))
-#endif
-#endif
-#ifndef MANDEL_CLONES
-#define MANDEL_CLONES
-#endif
-
 /* a where mask is all ones, else b: a select without a branch. */
 static inline double
 mandel_pick(int64_t mask, double a, double b)
@@ -48,7 +37,7 @@ mandel_pick(int64_t mask, double a, double b)
  * steps as mandel_escape(), lanes frozen once they escape, stopping when
  * every lane has. Branch-free inside so that it vectorizes.
  */
-MANDEL_CLONES static void
+KERNEL_CLONES static void
 mandel_lanes(const double *cre, const double *cim, int iters,
     int64_t *count, double *zxo, double *zyo)
 {

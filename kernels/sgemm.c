@@ -5,12 +5,13 @@
  * but the result crosses the bus.
  *
  * Result: gflops and ms (2 n^3 flops over the multiply alone), checksum
- * (the sum of every C entry, in double: on the CPU in index order, on the
- * GPU in a fixed tree order, so the same job gives the same checksum),
+ * (the sum of every C entry, in double: on the CPU in 16 interleaved
+ * partial sums, on the GPU in a fixed tree order, so the same job gives
+ * the same checksum),
  * and max_rel_err, the largest kernel_rel_err() over a reference set, its
  * scale being the RMS of the reference entries of that set:
- *  - CPU, n <= 512: every entry against a double-accumulated naive product;
- *  - otherwise (CPU n > 512, and every GPU job): the 64 x 64 = 4096
+ *  - CPU, n <= 128: every entry against a double-accumulated naive product;
+ *  - otherwise (CPU n > 128, and every GPU job): the 64 x 64 = 4096
  *    entries where 64 rows and 64 columns drawn from the seed cross, each
  *    against its double-accumulated dot product, the rows of A and the
  *    columns of B made again on the host from the generator.
@@ -30,30 +31,57 @@
 #include "kernel_int.h"
 #include "sgemm.h"
 
-#define SGEMM_FULL_REF_MAX	512	/* CPU: full reference up to here */
+/*
+ * CPU: the full reference up to here. It is n^3 in double, slower than
+ * OpenBLAS's n^3 in float: at n = 512 it took 26 to 40 times the
+ * multiply; at 128 it costs what the 64 x 64 sample does at 512.
+ */
+#define SGEMM_FULL_REF_MAX	128
 #define SGEMM_FILL_THREADS	64	/* fill threads at most */
 #define SGEMM_FILL_ROWS		64	/* rows per fill thread at least */
+#define SGEMM_LANES		16	/* entries a vectorized step makes */
 
-/* One fill thread's share: entries [from, to) of m. */
+/*
+ * What the fill threads make, each its share of rows [from, to) (as
+ * entries): A's and, when b is set, B's entries from their keys and,
+ * when c is set, C zeroed, so that the fresh pages of all three are
+ * faulted in by every CPU at once and before the multiply's clock.
+ */
 struct sgemm_fill_part {
-	float		*m;
-	uint64_t	 key;
+	float		*a, *b, *c;
+	uint64_t	 ka, kb;
 	size_t		 from, to;
 };
+
+/* Entries [from, to) of the matrix with key, SGEMM_LANES at a time. */
+KERNEL_CLONES static void
+sgemm_fill_range(float *m, uint64_t key, size_t from, size_t to)
+{
+	size_t	 i, l;
+
+	for (i = from; i + SGEMM_LANES <= to; i += SGEMM_LANES)
+		for (l = 0; l < SGEMM_LANES; l++)
+			m[i + l] = sgemm_value(key, i + l);
+	for (; i < to; i++)
+		m[i] = sgemm_value(key, i);
+}
 
 static void *
 sgemm_fill_thread(void *arg)
 {
 	const struct sgemm_fill_part	*p = arg;
-	size_t				 i;
 
-	for (i = p->from; i < p->to; i++)
-		p->m[i] = sgemm_value(p->key, i);
+	sgemm_fill_range(p->a, p->ka, p->from, p->to);
+	if (p->b != NULL)
+		sgemm_fill_range(p->b, p->kb, p->from, p->to);
+	if (p->c != NULL)
+		memset(p->c + p->from, 0, (p->to - p->from) * sizeof(float));
 	return NULL;
 }
 
-void
-kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
+/* Runs what fills n x n matrices, split by rows over every CPU. */
+static void
+sgemm_fill_team(const struct sgemm_fill_part *what, size_t n)
 {
 	struct sgemm_fill_part	 part[SGEMM_FILL_THREADS];
 	pthread_t		 tid[SGEMM_FILL_THREADS];
@@ -67,8 +95,7 @@ kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
 		nt = n / SGEMM_FILL_ROWS > 0 ? n / SGEMM_FILL_ROWS : 1;
 	rows = (n + nt - 1) / nt;
 	for (t = 0; t < nt; t++) {
-		part[t].m = m;
-		part[t].key = sgemm_key(seed, which);
+		part[t] = *what;
 		part[t].from = t * rows < n ? t * rows * n : n * n;
 		part[t].to = (t + 1) * rows < n ? (t + 1) * rows * n : n * n;
 		/* A thread that cannot start: its share is done inline. */
@@ -81,6 +108,25 @@ kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
 	for (t = 0; t < nt; t++)
 		if (started[t])
 			pthread_join(tid[t], NULL);
+}
+
+void
+kernel_sgemm_fill(float *m, size_t n, uint64_t seed, int which)
+{
+	struct sgemm_fill_part	 what = { .a = m,
+	    .ka = sgemm_key(seed, which) };
+
+	sgemm_fill_team(&what, n);
+}
+
+/* A and B of seed, and C zeroed, all at once. */
+static void
+sgemm_fill_abc(float *a, float *b, float *c, size_t n, uint64_t seed)
+{
+	struct sgemm_fill_part	 what = { .a = a, .b = b, .c = c,
+	    .ka = sgemm_key(seed, 0), .kb = sgemm_key(seed, 1) };
+
+	sgemm_fill_team(&what, n);
 }
 
 double
@@ -117,22 +163,32 @@ sgemm_pick(size_t n, uint64_t seed, struct sgemm_sample *smp)
 	}
 }
 
-#define SGEMM_BLOCK_ROWS	512	/* C's rows per call: progress, cancel */
+/*
+ * C's rows per OpenBLAS call (progress, cancel between calls): at least
+ * SGEMM_BLOCK_ROWS, and at least SGEMM_BLOCK_FLOPS of work, since each
+ * call packs all of B again and wakes OpenBLAS's threads (n = 1024 in two
+ * calls cost a fifth more than in one).
+ */
+#define SGEMM_BLOCK_ROWS	512
+#define SGEMM_BLOCK_FLOPS	(1LL << 31)
 
 /* C's rows of A * B, a block at a time, seeing a cancel between them. */
 static int
 sgemm_cpu_multiply(size_t n, const float *a, const float *b, float *c,
     char *err, size_t errlen)
 {
-	char	msg[64];
-	int	r, rows, ni = (int)n;
+	char		msg[64];
+	long long	block = SGEMM_BLOCK_FLOPS / (2LL * (long long)n * n);
+	int		r, rows, ni = (int)n;
 
+	if (block < SGEMM_BLOCK_ROWS)
+		block = SGEMM_BLOCK_ROWS;
 	for (r = 0; r < ni; r += rows) {
 		if (kernel_cancelled()) {
 			snprintf(err, errlen, "cancelled");
 			return -1;
 		}
-		rows = ni - r < SGEMM_BLOCK_ROWS ? ni - r : SGEMM_BLOCK_ROWS;
+		rows = ni - r < block ? ni - r : (int)block;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows,
 		    ni, ni, 1.0f, a + (size_t)r * n, ni, b, ni, 0.0f,
 		    c + (size_t)r * n, ni);
@@ -144,40 +200,111 @@ sgemm_cpu_multiply(size_t n, const float *a, const float *b, float *c,
 }
 
 /*
- * sgemm's CPU entry: fills A and B (every CPU), multiplies with OpenBLAS
- * a block of C's rows at a time (whole blocks keep OpenBLAS at its
- * speed), then the checksum in index order and the sample.
+ * C's checksum: SGEMM_LANES partial sums, entry i into sum i mod
+ * SGEMM_LANES, then those in order. A fixed order (the same job, the same
+ * bits, on any CPU), and one that vectorizes: a single running sum would
+ * wait on each add.
+ */
+KERNEL_CLONES static double
+sgemm_sum(const float *c, size_t nn)
+{
+	double	 lane[SGEMM_LANES] = { 0 }, sum = 0;
+	size_t	 i, l;
+
+	for (i = 0; i + SGEMM_LANES <= nn; i += SGEMM_LANES)
+		for (l = 0; l < SGEMM_LANES; l++)
+			lane[l] += c[i + l];
+	for (l = 0; i < nn; i++, l++)
+		lane[l] += c[i];
+	for (l = 0; l < SGEMM_LANES; l++)
+		sum += lane[l];
+	return sum;
+}
+
+/*
+ * The matrices of the last CPU job, kept for the next: a worker runs its
+ * jobs one after another, and fresh pages cost more than the fill itself
+ * (at n = 1024, 12 MiB of page faults took a fifth of the multiply's
+ * time). At most SGEMM_KEEP_MAX bytes (n = 2048 with C) stay with the
+ * process; a larger job's faults are small beside its n^3. Under
+ * sgemm_keep_mu, so that concurrent jobs each get their own.
+ */
+#define SGEMM_KEEP_MAX	((size_t)48 << 20)
+static pthread_mutex_t	 sgemm_keep_mu = PTHREAD_MUTEX_INITIALIZER;
+static float		*sgemm_kept;
+static size_t		 sgemm_kept_bytes;
+
+/*
+ * Room for the matrices of a job, *bytes of it: the kept block when it is
+ * large enough (*fresh 0), else a new one (*fresh 1). NULL on ENOMEM.
+ */
+static float *
+sgemm_take(size_t *bytes, int *fresh)
+{
+	float	*m = NULL;
+
+	pthread_mutex_lock(&sgemm_keep_mu);
+	if (sgemm_kept != NULL && sgemm_kept_bytes >= *bytes) {
+		m = sgemm_kept;
+		*bytes = sgemm_kept_bytes;
+		sgemm_kept = NULL;
+	}
+	pthread_mutex_unlock(&sgemm_keep_mu);
+	*fresh = m == NULL;
+	return m != NULL ? m : malloc(*bytes);
+}
+
+/* Gives back what sgemm_take gave: kept when it fits and is larger
+   than what is kept, else freed. */
+static void
+sgemm_give(float *m, size_t bytes)
+{
+	float	*drop = m;
+
+	pthread_mutex_lock(&sgemm_keep_mu);
+	if (m != NULL && bytes <= SGEMM_KEEP_MAX && (sgemm_kept == NULL ||
+	    sgemm_kept_bytes < bytes)) {
+		drop = sgemm_kept;
+		sgemm_kept = m;
+		sgemm_kept_bytes = bytes;
+	}
+	pthread_mutex_unlock(&sgemm_keep_mu);
+	free(drop);
+}
+
+/*
+ * sgemm's CPU entry: fills A and B and faults a fresh C in (every CPU),
+ * multiplies with OpenBLAS a block of C's rows at a time (whole blocks
+ * keep OpenBLAS at its speed), then the checksum and the sample.
  */
 static int
 sgemm_cpu(void *job, int dev, char *err, size_t errlen)
 {
 	struct sgemm_job	*j = job;
-	float			*a = NULL, *b = NULL, *own = NULL, *c = j->c;
-	double			 t0, sum = 0;
-	size_t			 n = j->n, i, s, t;
-	int			 rc = -1;
+	float			*m, *a, *b, *c = j->c;
+	double			 t0;
+	size_t			 n = j->n, s, t, bytes, nm = c == NULL ? 3 : 2;
+	int			 fresh, rc = -1;
 
 	(void)dev;
-	a = sgemm_alloc(n);
-	b = sgemm_alloc(n);
-	if (c == NULL)
-		c = own = sgemm_alloc(n);
-	if (a == NULL || b == NULL || c == NULL) {
+	bytes = n > 0 && n <= SIZE_MAX / n / sizeof(float) / nm ?
+	    nm * n * n * sizeof(float) : 0;
+	if (bytes == 0 || (m = sgemm_take(&bytes, &fresh)) == NULL) {
 		snprintf(err, errlen, "out of memory for n=%zu", n);
-		goto out;
+		return -1;
 	}
-	kernel_sgemm_fill(a, n, j->seed, 0);
-	kernel_sgemm_fill(b, n, j->seed, 1);
+	a = m;
+	b = a + n * n;
+	if (c == NULL)
+		c = b + n * n;
+	/* C is written whole (beta 0): zeroed only to fault fresh pages in. */
+	sgemm_fill_abc(a, b, (fresh || c == j->c) ? c : NULL, n, j->seed);
 	kernel_progress(0.1, "matrices filled");
-	/* Fault C's fresh pages in before the clock starts. */
-	memset(c, 0, n * n * sizeof(float));
 	t0 = kernel_now_ms();
 	if (sgemm_cpu_multiply(n, a, b, c, err, errlen) == -1)
 		goto out;
 	j->ms = kernel_now_ms() - t0;
-	for (i = 0; i < n * n; i++)
-		sum += c[i];
-	j->checksum = sum;
+	j->checksum = sgemm_sum(c, n * n);
 	for (s = 0; j->sample != NULL && s < SGEMM_SAMPLE_RC; s++)
 		for (t = 0; t < SGEMM_SAMPLE_RC; t++)
 			j->sample->c[s * SGEMM_SAMPLE_RC + t] =
@@ -185,14 +312,12 @@ sgemm_cpu(void *job, int dev, char *err, size_t errlen)
 			    j->sample->cols[t]];
 	rc = 0;
 out:
-	free(a);
-	free(b);
-	free(own);
+	sgemm_give(m, bytes);
 	return rc;
 }
 
 /* Every entry of c against a double-accumulated product, row by row. */
-static int
+KERNEL_CLONES static int
 sgemm_err_full(size_t n, uint64_t seed, const float *c, double *maxerr)
 {
 	double	*ref = NULL, scale = 0, e, m = 0;
@@ -204,8 +329,7 @@ sgemm_err_full(size_t n, uint64_t seed, const float *c, double *maxerr)
 	    (ref = calloc(n * n, sizeof(double))) == NULL ||
 	    (a = sgemm_alloc(n)) == NULL || (b = sgemm_alloc(n)) == NULL)
 		goto out;
-	kernel_sgemm_fill(a, n, seed, 0);
-	kernel_sgemm_fill(b, n, seed, 1);
+	sgemm_fill_abc(a, b, NULL, n, seed);
 	for (i = 0; i < n; i++)
 		for (k = 0; k < n; k++) {
 			double aik = a[i * n + k];
@@ -232,9 +356,9 @@ out:
  * The sample's entries against their double-accumulated dot products:
  * the sampled rows of A and columns of B come from the generator (never
  * the whole matrices), the columns laid out so that the products read
- * memory in order.
+ * memory in order (and the sample's columns vectorize).
  */
-static int
+KERNEL_CLONES static int
 sgemm_err_sampled(size_t n, uint64_t seed, const struct sgemm_sample *smp,
     double *maxerr)
 {

@@ -11,10 +11,10 @@ Config (the example config has it):
     heat = {
       worker = ["python3", "-m", "sluice_example_heat"];
       locks = ["cpu"];
-      timeout = 120;
+      timeout = 60;
       inputs = {
-        size = { type = "int"; min = 32; max = 1024; default = 256; };
-        steps = { type = "int"; min = 10; max = 20000; default = 2000; };
+        size = { type = "int"; min = 32; max = 512; default = 256; };
+        steps = { type = "int"; min = 10; max = 5000; default = 2000; };
         alpha = { type = "float"; min = 0.05; max = 0.25; default = 0.2; };
         spots = { type = "int"; min = 1; max = 20; default = 5; };
         palette = { type = "choice"; choices = ["inferno", "ice", "grey"]; };

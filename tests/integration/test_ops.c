@@ -338,6 +338,61 @@ Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
 }
 
 /*
+ * A SIGHUP that narrows a kernel task's range (tasks.NAME.params): the
+ * next submission and the page take the new bounds at once; what the old
+ * range allowed is 400 naming the field.
+ */
+Test(ops, reload_narrows_a_kernel_range)
+{
+	static const char *const json_h[] = {
+	    "Content-Type: application/x-www-form-urlencoded",
+	    "Accept: application/json", NULL };
+	struct itest_server	 srv;
+	struct itest_resp	 r;
+	char			 dir[64], conf[128], log[128], sid[33], id[33];
+	FILE			*f;
+	json_t			*o;
+	int			 waited;
+	pid_t			 pid;
+
+	pid = start_reloadable(&srv, dir, conf, log, sid);
+	cr_assert_eq(submit_id(&srv, sid, "burn", "ms=6000", id, NULL), 0,
+	    "the kernel's own range first");
+	cr_assert((f = fopen(conf, "w")) != NULL);
+	fprintf(f, "server = { threads = 8; drain_timeout = 5; };\n"
+	    "sessions = { max_active = 100; };\n"
+	    "clients = { max_active = 0; };\n"
+	    "locks = { one = { slots = 1; queue = 20; }; };\n"
+	    "tasks = { burn = { kernel = \"burn\"; locks = [\"one\"];\n"
+	    "  params = { ms = { max = 5000; default = 50; }; }; }; };\n");
+	fclose(f);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	for (waited = 0; waited < 10000; waited += 50) {
+		if (status_num(&srv, "server", "reloads") == 1)
+			break;
+		usleep(50000);
+	}
+	cr_assert_eq(status_num(&srv, "server", "reloads"), 1);
+	cr_assert_eq(itest_submit(&srv, sid, "burn", "ms=6000", json_h, &r),
+	    0);
+	cr_expect_eq(r.status, 400);
+	cr_expect_str_eq(r.body.data, "{\"error\":\"invalid fields\","
+	    "\"fields\":{\"ms\":\"must be between 0 and 5000\"}}\n");
+	itest_resp_free(&r);
+	cr_assert_eq(itest_req(&srv, "GET", "/", NULL, 0, NULL, sid, &r), 0);
+	cr_expect(strstr(r.body.data, "name=\"ms\" value=\"50\" min=\"0\" "
+	    "max=\"5000\"") != NULL, "the page's input has the new range");
+	itest_resp_free(&r);
+	/* The job taken under the old range runs to its end. */
+	o = itest_wait_final(&srv, sid, id, 30000);
+	cr_assert_not_null(o, "the job did not end");
+	cr_expect_str_eq(json_string_value(json_object_get(o, "state")),
+	    "done");
+	json_decref(o);
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
  * Fifty reloads leave one config generation in memory (issue 15 item 15):
  * each old one is freed once the requests that began on it ended, not
  * kept until exit (33 KB a reload). Each SIGHUP waits for the one before

@@ -6,6 +6,7 @@
  * tests also show that every error path frees what it allocated.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,7 +744,40 @@ static const struct worker_case worker_cases[] = {
 	    "4: tasks.t.worker: must be an array of strings" },
 	{ "kernel = \"burn\"; locks = [\"a\"]; inputs = { x = { type = "
 	    "\"int\"; min = 0; max = 1; }; };", "4: tasks.t.inputs: only a "
-	    "worker task declares inputs (a kernel's parameters are its own)" },
+	    "worker task declares inputs (a kernel task narrows its parameters "
+	    "in params)" },
+	/* A kernel task's params only narrow the kernel's ranges. */
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { min = 10; "
+	    "max = 5000; default = 20; }; };", NULL },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { max = "
+	    "600001; }; };", "4: tasks.t.params.ms.max: must be within the "
+	    "kernel's own range 0..600000 (a task only narrows it)" },
+	{ "kernel = \"mandelbrot\"; locks = [\"a\"]; params = { width = { "
+	    "min = 8; }; };", "4: tasks.t.params.width.min: must be within the "
+	    "kernel's own range 16..4096 (a task only narrows it)" },
+	{ "kernel = \"mandelbrot\"; locks = [\"a\"]; params = { scale = { "
+	    "min = 0.0; }; };", "4: tasks.t.params.scale.min: must be within "
+	    "the kernel's own range 1e-13..16 (a task only narrows it)" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { seconds = { "
+	    "max = 1; }; };",
+	    "4: tasks.t.params.seconds: the kernel burn has no such parameter" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { step = 5; "
+	    "}; };", "4: tasks.t.params.ms.step: unknown key" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = 5; };",
+	    "4: tasks.t.params.ms: must be a group (min, max, default)" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { min = 10; "
+	    "max = 5; }; };", "4: tasks.t.params.ms.max: must not be below min" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { max = "
+	    "10.5; }; };", "4: tasks.t.params.ms: min, max and default of an "
+	    "int must be whole numbers" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { max = "
+	    "100; default = 200; }; };",
+	    "4: tasks.t.params.ms.default: must be within min..max" },
+	{ "kernel = \"burn\"; locks = [\"a\"]; params = { ms = { max = "
+	    "\"5\"; }; };", "4: tasks.t.params.ms.max: must be a number" },
+	{ "worker = [\"true\"]; locks = [\"a\"]; params = { ms = { max = "
+	    "1; }; };", "4: tasks.t.params: only a kernel task has params (a "
+	    "worker task's ranges are its inputs)" },
 	{ "worker = [\"true\"]; locks = [\"a\"]; inputs = { x = { type = "
 	    "\"movie\"; }; };", "4: tasks.t.inputs.x.type: must be int, float, "
 	    "text, choice, bool, image or file" },
@@ -912,6 +946,120 @@ Test(conf, worker_task_fields)
 	cr_expect_str_eq(t->title, "t");
 	cr_expect_not_null(t->inputs_sig);
 	cr_expect(strncmp(t->inputs_sig, "[{", 2) == 0, "%s", t->inputs_sig);
+	conf_free(c);
+}
+
+/*
+ * A kernel task's params: a copy of the kernel's specs with the ranges
+ * given (the kernel's own untouched), the default moved into a narrowed
+ * range, its own reload signature; and the default timeout.
+ */
+Test(conf, kernel_params_narrow)
+{
+	const struct kernel_spec *kb = kernel_find("burn");
+	const struct kernel_spec *km = kernel_find("mandelbrot");
+	char		 err[ERRLEN];
+	const struct conf_task *t;
+	struct conf	*c;
+	int		 w, it;
+
+	c = conf_load_string("locks = { a = { slots = 1; }; };\ntasks = {\n"
+	    "m = { kernel = \"mandelbrot\"; locks = [\"a\"]; params = {\n"
+	    "width = { max = 1024; };\niters = { min = 100; max = 2000; "
+	    "default = 1000; }; }; };\n"
+	    "b = { kernel = \"burn\"; locks = [\"a\"]; timeout = 0;\n"
+	    "params = { ms = { max = 500; }; }; };\n"
+	    "p = { kernel = \"burn\"; locks = [\"a\"]; }; };\n", "k.conf", err,
+	    sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	t = &c->tasks[0];
+	w = kernel_param_index(km, "width");
+	it = kernel_param_index(km, "iters");
+	cr_assert(w >= 0 && it >= 0);
+	cr_assert_eq(t->ninputs, km->nparams);
+	cr_expect_neq(t->inputs, km->params, "a copy");
+	cr_expect_eq(t->inputs[w].min, 16, "min stays the kernel's");
+	cr_expect_eq(t->inputs[w].max, 1024);
+	cr_expect_eq(t->inputs[w].def, km->params[w].def);
+	cr_expect_str_eq(t->inputs[w].label, km->params[w].label);
+	cr_expect_eq(t->inputs[it].min, 100);
+	cr_expect_eq(t->inputs[it].max, 2000);
+	cr_expect_eq(t->inputs[it].def, 1000);
+	cr_expect_eq(km->params[w].max, 4096, "the kernel's own untouched");
+	cr_expect(strncmp(t->inputs_sig, "kernel:mandelbrot:[{", 20) == 0,
+	    "%s", t->inputs_sig);
+	cr_expect_eq(t->timeout, CONF_TIMEOUT_DEFAULT, "bounded by default");
+	t = &c->tasks[1];
+	cr_expect_eq(t->inputs[0].max, 500);
+	cr_expect_eq(t->inputs[0].def, 500, "the kernel's 1000, moved in");
+	cr_expect_eq(t->timeout, 0, "0 is no limit, when said");
+	t = &c->tasks[2];
+	cr_expect_eq(t->inputs, kb->params, "no params: the kernel's own");
+	cr_expect_str_eq(t->inputs_sig, "kernel:burn");
+	cr_expect_eq(t->timeout, CONF_TIMEOUT_DEFAULT);
+	conf_free(c);
+}
+
+/*
+ * What the example config lets one job cost on the CPU fallback. Worst
+ * cases, measured with sluice-kernel --cpu on the 2-core development
+ * machine while other builds ran: mandelbrot inside the set (every pixel
+ * runs all iterations, cx=-0.1 cy=0 scale=0.1) at 0.38..0.77 G
+ * pixel-iterations/s; sgemm's whole job at 10 GFLOP/s (2 n^3 flops); burn
+ * sleeps ms. The rates below are the slow end.
+ */
+static double
+range_max(const struct conf_task *t, const char *name)
+{
+	int	 i = kernel_param_index(kernel_find(t->kernel), name);
+
+	cr_assert(i >= 0, "%s has no %s", t->kernel, name);
+	return t->inputs[i].max;
+}
+
+static double
+example_cpu_seconds(const struct conf_task *t)
+{
+	if (strcmp(t->kernel, "mandelbrot") == 0)
+		return range_max(t, "width") * range_max(t, "height") *
+		    range_max(t, "iters") / 0.38e9;
+	if (strcmp(t->kernel, "sgemm") == 0)
+		return 2 * pow(range_max(t, "n"), 3) / 10e9;
+	return range_max(t, "ms") / 1000;
+}
+
+/*
+ * Issue 15 item 8: every task of the example config has a finite
+ * timeout, and every kernel task whose kernel's own ranges allow a CPU
+ * job of more than a minute narrows them to one that takes less.
+ */
+Test(conf, example_bounds_every_job)
+{
+	struct conf	*c = load_good("fcgi/sluice.conf");
+	struct conf_task own;
+	const struct kernel_spec *k;
+	size_t		 i, kernels = 0;
+	double		 s;
+
+	for (i = 0; i < c->ntasks; i++) {
+		cr_expect(c->tasks[i].timeout > 0, "%s: no timeout",
+		    c->tasks[i].name);
+		if (c->tasks[i].kernel == NULL)
+			continue;
+		kernels++;
+		k = kernel_find(c->tasks[i].kernel);
+		own = c->tasks[i];
+		own.inputs = k->params;
+		cr_expect_gt(example_cpu_seconds(&own), 60, "%s: the kernel's "
+		    "own ranges are short: this test needs another case",
+		    k->name);
+		s = example_cpu_seconds(&c->tasks[i]);
+		cr_expect_lt(s, 60, "%s: a CPU job may take %.0f s",
+		    c->tasks[i].name, s);
+		cr_expect_leq(c->tasks[i].timeout, 60, "%s: timeout %d s",
+		    c->tasks[i].name, c->tasks[i].timeout);
+	}
+	cr_expect_eq(kernels, 3, "every kernel in the example");
 	conf_free(c);
 }
 

@@ -1168,6 +1168,97 @@ ParameterizedTest(struct shape_case *c, sgemm, launch_shape)
 		    (size_t)c->blocks_per_wave * 3, "n=%zu", c->n);
 }
 
+/* The CPU entry on other matrices than the job's: a wrong product. */
+static int
+sgemm_wrong_seed(void *job, int dev, char *err, size_t errlen)
+{
+	struct sgemm_job	*j = job;
+	int			 rc;
+
+	j->seed++;
+	rc = kernel_impl("sgemm")->cpu(job, dev, err, errlen);
+	j->seed--;
+	return rc;
+}
+
+/* The CPU entry, then one sampled entry of C off by 1 (C's RMS is 8). */
+static int
+sgemm_one_wrong_entry(void *job, int dev, char *err, size_t errlen)
+{
+	struct sgemm_job	*j = job;
+	int			 rc;
+
+	if ((rc = kernel_impl("sgemm")->cpu(job, dev, err, errlen)) == 0 &&
+	    j->sample != NULL)
+		j->sample->c[SGEMM_SAMPLE_RC * 7 + 3] += 1.0;
+	return rc;
+}
+
+/*
+ * The sampled check catches a wrong product: the job's sgemm_run around
+ * CPU entries that multiply other matrices, or get one entry wrong.
+ */
+Test(sgemm, sampled_check_catches_a_wrong_product)
+{
+	const struct kernel	*k = kernel_impl("sgemm");
+	double			 p[SG__MAX] = { [SG_N] = 600, [SG_SEED] = 4 };
+	struct kernel_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(k->job(p, KERNEL_CPU, k->cpu, &res), 0, "%s", res.error);
+	cr_expect_lt(json_num(res.json, "max_rel_err"), 1e-4, "%s", res.json);
+	kernel_result_clear(&res);
+	cr_assert_eq(k->job(p, KERNEL_CPU, sgemm_wrong_seed, &res), 0, "%s",
+	    res.error);
+	cr_expect_gt(json_num(res.json, "max_rel_err"), 0.1, "%s", res.json);
+	kernel_result_clear(&res);
+	cr_assert_eq(k->job(p, KERNEL_CPU, sgemm_one_wrong_entry, &res), 0,
+	    "%s", res.error);
+	cr_expect_gt(json_num(res.json, "max_rel_err"), 1e-3, "%s", res.json);
+	kernel_result_clear(&res);
+}
+
+/*
+ * A job on the matrices a larger one left (the CPU path keeps them) gives
+ * what it gives on fresh ones: A and B made again, C written whole.
+ */
+Test(sgemm, kept_matrices_change_nothing)
+{
+	static const char *const big[] = { "n=700", "seed=9" };
+	char		 c1[64], c2[64];
+	struct kernel_result res;
+
+	sgemm_checksum(KERNEL_CPU, "n=600", "seed=4", c1, sizeof(c1));
+	cr_assert_eq(run_kernel("sgemm", KERNEL_CPU, &res, big, 2), 0, "%s",
+	    res.error);
+	kernel_result_clear(&res);
+	sgemm_checksum(KERNEL_CPU, "n=600", "seed=4", c2, sizeof(c2));
+	cr_expect_str_eq(c1, c2);
+	sgemm_checksum(KERNEL_CPU, "n=96", "seed=5", c1, sizeof(c1));
+	sgemm_checksum(KERNEL_CPU, "n=96", "seed=5", c2, sizeof(c2));
+	cr_expect_str_eq(c1, c2);
+}
+
+/* The checksum is C's sum (in its fixed order, to within rounding). */
+Test(sgemm, checksum_is_the_sum_of_c)
+{
+	const size_t	 n = 200;
+	float		*c = malloc(n * n * sizeof(*c));
+	double		 ms, want = 0;
+	char		 err[256], got[64];
+	size_t		 i;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(kernel_sgemm_compute(KERNEL_CPU, n, 3, c, &ms, err,
+	    sizeof(err)), 0, "%s", err);
+	for (i = 0; i < n * n; i++)
+		want += c[i];
+	sgemm_checksum(KERNEL_CPU, "n=200", "seed=3", got, sizeof(got));
+	cr_expect(fabs(strtod(got + strlen("\"checksum\":"), NULL) - want) <=
+	    1e-9 * fabs(want) + 1e-6, "%s vs %.9g", got, want);
+	free(c);
+}
+
 /* A CPU job past the full reference takes the sampled check. */
 Test(sgemm, cpu_sampled_check)
 {
