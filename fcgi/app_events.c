@@ -109,7 +109,8 @@ app_job_events(struct app *a, struct http_req *req, const char *id,
 		answer_job_now(a, req, &j, resp);
 	else if (a->sh->events == NULL)
 		answer_off(a, req, resp);
-	else if (!sched_events_fresh(a->sched, j.id, APP_EVENTS_FRESH_MS))
+	else if (!sched_events_fresh(a->sched, j.id, events_fresh_since_ns(
+	    a->sh->events, APP_EVENTS_FRESH_MS)))
 		answer_job_now(a, req, &j, resp);
 	else {
 		events_job_channel(a->secret, j.id, channel);
@@ -132,7 +133,6 @@ app_events(struct app *a, struct http_req *req, const char *arg,
 		answer_now(a, req, "gauges", events_gauges_json(a->sh->events,
 		    &json) == 0 ? &json : NULL, 1, resp);
 		buf_free(&json);
-	}
-	else
+	} else
 		answer_redirect(a->sh->gauges_channel, resp);
 }

@@ -171,9 +171,9 @@ conf_free(struct conf *c)
 	free(c->locks);
 	for (i = 0; i < c->ntasks; i++) {
 		free(c->tasks[i].name);
+		conf_free_inputs(&c->tasks[i]);	/* reads kernel: first */
 		free(c->tasks[i].kernel);
 		conf_strings_free(c->tasks[i].worker);
-		conf_free_inputs(&c->tasks[i]);
 		free(c->tasks[i].inputs_sig);
 		free(c->tasks[i].title);
 		for (j = 0; j < c->tasks[i].nlocks; j++)

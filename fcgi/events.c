@@ -27,6 +27,7 @@
 #define EVENTS_LOG_MS		10000	/* failure lines at most this often */
 #define EVENTS_RETRY_MS		200	/* gauges nginx did not take, again */
 #define EVENTS_REFRESH_MS	60000	/* gauges sent again at least this often */
+#define EVENTS_CHECK_MS		5000	/* does nginx still hold the gauges? */
 
 /* A job channel to end once its final event had time to reach everyone. */
 struct ending {
@@ -50,17 +51,25 @@ struct events {
 	int64_t			 log_ms;	/* last failure line */
 	uint64_t		 unlogged;	/* drops since that line */
 	int			 failing;
-	atomic_int		 gauges_held;	/* nginx took them once */
+	atomic_int		 gauges_held;	/* nginx holds them */
+	_Atomic int64_t		 held_since_ns;	/* what nginx took before: lost */
+	int64_t			 check_ms;	/* last asked what nginx holds */
 	atomic_ullong		 published, dropped, ended;
 };
 
 static int64_t
-mono_ms(void)
+mono_ns(void)
 {
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+mono_ms(void)
+{
+	return mono_ns() / 1000000;
 }
 
 /* HMAC of kind:key under secret, its first 16 bytes in hex. */
@@ -102,11 +111,27 @@ events_format(struct buf *out, const char *name, const char *data)
 	buf_printf(out, "event: %s\ndata: %s\n\n", name, data);
 }
 
+/*
+ * nginx may hold none of what it took before (a publish failed: it may
+ * have been restarted, and nchan's store with it): the gauges go out
+ * again, and a job's stream is sent to its channel only once the job was
+ * published again (events_fresh_since_ns).
+ */
+static void
+lost(struct events *e)
+{
+	atomic_store(&e->gauges_held, 0);
+	atomic_store(&e->held_since_ns, mono_ns());
+	e->gauges_due = 1;
+}
+
 /* A publish that failed: counted, said at most every EVENTS_LOG_MS. */
 static void
 failed(struct events *e, const char *what, const char *err)
 {
 	int64_t	 now = mono_ms();
+
+	lost(e);
 
 	atomic_fetch_add(&e->dropped, 1);
 	e->unlogged++;
@@ -201,8 +226,11 @@ publish_job(struct events *e, const char *id, struct buf *b)
 	job_to_json(&j, b);
 	events_job_channel(e->secret, id, channel);
 	if (buf_ok(b) && publish(e, channel, "job", buf_cstr(b), b->len) ==
-	    0 && job_state_final(j.state))
-		end_later(e, channel);
+	    0) {
+		sched_events_published(e->sched, id);
+		if (job_state_final(j.state))
+			end_later(e, channel);
+	}
 	job_clear(&j);
 }
 
@@ -266,11 +294,38 @@ publish_gauges(struct events *e, struct buf *b)
 	    publish(e, e->gauges, "gauges", buf_cstr(b), b->len) == 0) {
 		e->gauges_due = 0;
 		atomic_store(&e->gauges_held, 1);
+		e->check_ms = mono_ms();
 		return EVENTS_REFRESH_MS;
 	}
 	/* Not taken: once more after EVENTS_RETRY_MS, not at once. */
 	e->gauges_ms += EVENTS_RETRY_MS - EVENTS_GAUGES_MS;
 	return EVENTS_RETRY_MS;
+}
+
+/*
+ * Every EVENTS_CHECK_MS while nginx holds the gauges: does it still? A
+ * restarted nginx holds nothing, and its first publish may well succeed
+ * (a new connection), so only asking tells. ms until the next check.
+ */
+static int
+check_held(struct events *e)
+{
+	char	 err[256];
+	int64_t	 since = mono_ms() - e->check_ms;
+
+	if (!atomic_load(&e->gauges_held))
+		return -1;
+	if (since < EVENTS_CHECK_MS)
+		return (int)(EVENTS_CHECK_MS - since);
+	e->check_ms = mono_ms();
+	if (nchan_queued(e->nchan, e->gauges, err, sizeof(err)) == 0) {
+		fprintf(e->log, "level=warn msg=\"nginx holds no live updates "
+		    "(restarted?): publishing them again\"\n");
+		fflush(e->log);
+		lost(e);
+		return 0;
+	}
+	return EVENTS_CHECK_MS;
 }
 
 /* The earlier of two timeouts (-1: none). */
@@ -296,6 +351,7 @@ round_once(struct events *e, char (*ids)[JOB_ID_LEN + 1], struct buf *b)
 		publish_job(e, ids[i], b);
 	if (gauges)
 		e->gauges_due = 1;
+	again = sooner(again, check_held(e));
 	again = sooner(again, publish_gauges(e, b));
 	return sooner(again, end_due(e));
 }
@@ -365,6 +421,7 @@ events_start(struct sched *s, const char *addr,
 	e->log = log != NULL ? log : stderr;
 	e->gauges_due = 1;	/* the channel is never left empty */
 	e->gauges_ms = mono_ms() - EVENTS_GAUGES_MS;
+	e->check_ms = mono_ms();
 	memcpy(e->secret, secret, EVENTS_SECRET_LEN);
 	events_gauges_channel(secret, gauges_key, e->gauges);
 	if ((e->nchan = nchan_new(addr)) == NULL ||
@@ -402,6 +459,15 @@ int
 events_gauges_held(struct events *e)
 {
 	return atomic_load(&e->gauges_held);
+}
+
+int64_t
+events_fresh_since_ns(struct events *e, int max_age_ms)
+{
+	int64_t	 since = mono_ns() - (int64_t)max_age_ms * 1000000;
+	int64_t	 lost_ns = atomic_load(&e->held_since_ns);
+
+	return lost_ns > since ? lost_ns : since;
 }
 
 void

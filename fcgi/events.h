@@ -58,6 +58,13 @@ void		 events_get_stats(struct events *, struct events_stats *);
  */
 int		 events_gauges_held(struct events *);
 int		 events_gauges_json(struct events *, struct buf *b);
+/*
+ * The moment (CLOCK_MONOTONIC ns) from which what nginx took is known to
+ * be still there: max_age_ms ago (within nchan's message timeout), or
+ * the last time nginx lost it (a failed publish, an empty store found),
+ * whichever is later. For sched_events_fresh. Thread-safe.
+ */
+int64_t		 events_fresh_since_ns(struct events *, int max_age_ms);
 
 /* The channel of job id, and of the gauges of gauges_key. */
 void		 events_job_channel(const unsigned char secret[EVENTS_SECRET_LEN],

@@ -6,8 +6,9 @@
  * same transaction: while its session would hold more than
  * sessions.max_result_bytes, that session's oldest finished job loses its
  * files; then, while the store would hold more than results.max_bytes,
- * the oldest finished job of the session that holds the most loses its
- * files. So one session's output pushes out its own results before
+ * the oldest finished job of the session that holds the most (all its
+ * rows' bytes, a queued job's uploads included: what it takes from the
+ * store) loses its files. So one session's output pushes out its own results before
  * anyone else's, and the store is never over its limit, not even between
  * two eviction passes. A job that loses its files keeps its row and its
  * JSON (files empty, removed_ms set) until results.ttl: its page says

@@ -241,12 +241,16 @@ nchan_parse_response(const char *buf, size_t len, int *status, size_t *used)
 	return 1;
 }
 
-/* Reads one response; its status, or -1 with err (connection dropped). */
+/*
+ * Reads one response; its status, or -1 with err (connection dropped).
+ * Its body, cut to bodylen - 1 bytes, into body unless NULL.
+ */
 static int
-read_response(struct nchan *n, char *err, size_t errlen)
+read_response(struct nchan *n, char *body, size_t bodylen, char *err,
+    size_t errlen)
 {
 	ssize_t	 r;
-	size_t	 used;
+	size_t	 used, hl, k;
 	int	 st, rc;
 
 	for (;;) {
@@ -267,6 +271,12 @@ read_response(struct nchan *n, char *err, size_t errlen)
 		}
 		n->len += (size_t)r;
 	}
+	if (body != NULL && bodylen > 0) {
+		hl = head_length(n->buf, used);
+		k = used - hl < bodylen - 1 ? used - hl : bodylen - 1;
+		memcpy(body, n->buf + hl, k);
+		body[k] = '\0';
+	}
 	memmove(n->buf, n->buf + used, n->len - used);
 	n->len -= used;
 	return st;
@@ -276,12 +286,14 @@ fail:
 }
 
 /*
- * One request: method on /pub/channel with headers extra and body;
- * reconnects once when a kept connection turns out closed.
+ * One request: method on /pub/channel with headers extra and body; the
+ * answer's body into out (outlen, as read_response) unless NULL.
+ * Reconnects once when a kept connection turns out closed.
  */
 static int
 request(struct nchan *n, const char *method, const char *channel,
-    const char *extra, const char *body, size_t len, char *err, size_t errlen)
+    const char *extra, const char *body, size_t len, char *out, size_t outlen,
+    char *err, size_t errlen)
 {
 	char	 head[512];
 	int	 tries, st = -1, hn;
@@ -303,7 +315,7 @@ request(struct nchan *n, const char *method, const char *channel,
 			nchan_drop(n);
 			continue;
 		}
-		st = read_response(n, err, errlen);
+		st = read_response(n, out, outlen, err, errlen);
 	}
 	return st;
 }
@@ -316,11 +328,33 @@ nchan_publish(struct nchan *n, const char *channel, const char *event,
 
 	snprintf(extra, sizeof(extra), "Content-Type: application/json\r\n"
 	    "X-EventSource-Event: %s\r\n", event);
-	return request(n, "POST", channel, extra, data, len, err, errlen);
+	return request(n, "POST", channel, extra, data, len, NULL, 0, err,
+	    errlen);
 }
 
 int
 nchan_delete(struct nchan *n, const char *channel, char *err, size_t errlen)
 {
-	return request(n, "DELETE", channel, "", NULL, 0, err, errlen);
+	return request(n, "DELETE", channel, "", NULL, 0, NULL, 0, err,
+	    errlen);
+}
+
+int
+nchan_queued(struct nchan *n, const char *channel, char *err, size_t errlen)
+{
+	char		 info[512];
+	const char	*p;
+	int		 st;
+
+	if ((st = request(n, "GET", channel, "Accept: text/plain\r\n", NULL,
+	    0, info, sizeof(info), err, errlen)) == -1)
+		return -1;
+	if (st == 404)
+		return 0;	/* no such channel: nothing held */
+	if (st != 200 || (p = strstr(info, "queued messages: ")) == NULL) {
+		snprintf(err, errlen, "%s: channel info: answered %d", n->addr,
+		    st);
+		return -1;
+	}
+	return atoi(p + 17);
 }

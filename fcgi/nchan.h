@@ -1,8 +1,8 @@
 /*
  * nchan: a client of nginx's nchan publisher location, the little HTTP/1.1
- * it needs: POST /pub/CHANNEL (a message, with its EventSource event name)
- * and DELETE /pub/CHANNEL (the channel's end: nchan closes its
- * subscribers), over one kept connection to a unix socket or a loopback
+ * it needs: POST /pub/CHANNEL (a message, with its EventSource event name),
+ * DELETE /pub/CHANNEL (the channel's end: nchan closes its subscribers)
+ * and GET /pub/CHANNEL (what it holds), over one kept connection to a unix socket or a loopback
  * TCP port. Blocking, with short timeouts: it runs on the publisher thread
  * only (app_events.c), never on a responder or scheduler thread.
  *
@@ -37,6 +37,13 @@ int		 nchan_publish(struct nchan *, const char *channel,
 
 /* Deletes channel: its subscribers' streams end. Status or -1, as above. */
 int		 nchan_delete(struct nchan *, const char *channel, char *err,
+		    size_t errlen);
+
+/*
+ * How many messages channel holds (0 when nchan has no such channel), or
+ * -1 with err, as above.
+ */
+int		 nchan_queued(struct nchan *, const char *channel, char *err,
 		    size_t errlen);
 
 /*

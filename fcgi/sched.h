@@ -220,13 +220,16 @@ size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],
 		    size_t max, int *gauges, int *again_ms);
 
 /*
- * 1 when job id went to the publisher less than max_age_ms ago, so that
- * its channel holds a message (nchan's message timeout is longer); else
- * 0, and it goes to the publisher again soon. A stream sent to a channel
- * that holds nothing would meet an nchan bug (events.c). Any thread.
+ * The publisher says nginx took job id's newest message
+ * (sched_events_published); sched_events_fresh is 1 when that was at or
+ * after since_ns (CLOCK_MONOTONIC), so that its channel holds a message,
+ * else 0, and the job goes to the publisher again soon. A stream sent to
+ * a channel that holds nothing would meet an nchan bug (events.c). Any
+ * thread.
  */
+void		 sched_events_published(struct sched *, const char *id);
 int		 sched_events_fresh(struct sched *, const char *id,
-		    int max_age_ms);
+		    int64_t since_ns);
 
 /* Live counts of one lock by config index: busy slots and waiters. */
 void		 sched_lock_counts(struct sched *, size_t lock_index,

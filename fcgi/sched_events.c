@@ -221,10 +221,8 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 	memmove(s->ev.ids, s->ev.ids + n, (s->ev.n - n) * sizeof(*ids));
 	s->ev.n -= n;
 	for (i = 0; i < n; i++)
-		if ((j = sched_job_find(s, ids[i])) != NULL) {
+		if ((j = sched_job_find(s, ids[i])) != NULL)
 			j->ev_marked = 0;
-			j->ev_taken_ns = now;
-		}
 	*gauges = s->ev.gauges;
 	s->ev.gauges = 0;
 	s->ev.woken = 0;
@@ -235,17 +233,28 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 }
 
 /* Any thread, outside the mutex. */
+void
+sched_events_published(struct sched *s, const char *id)
+{
+	struct sjob	*j;
+
+	pthread_mutex_lock(&s->mu);
+	if ((j = sched_job_find(s, id)) != NULL)
+		j->ev_published_ns = sched_mono_ns();
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Any thread, outside the mutex. */
 int
-sched_events_fresh(struct sched *s, const char *id, int max_age_ms)
+sched_events_fresh(struct sched *s, const char *id, int64_t since_ns)
 {
 	struct sjob	*j;
 	int		 fresh = 0;
 
 	pthread_mutex_lock(&s->mu);
 	if ((j = sched_job_find(s, id)) != NULL) {
-		fresh = j->ev_taken_ns != 0 &&
-		    sched_mono_ns() - j->ev_taken_ns <
-		    (int64_t)max_age_ms * 1000000;
+		fresh = j->ev_published_ns != 0 &&
+		    j->ev_published_ns >= since_ns;
 		if (!fresh)
 			ev_mark(s, j);
 	}

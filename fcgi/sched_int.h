@@ -118,7 +118,7 @@ struct sjob {
 	/* Live updates (sched_events.c): on the changed list; what a
 	   watcher was last shown of its place (-1: nothing yet). */
 	int			 ev_marked;
-	int64_t			 ev_taken_ns;	/* last handed to the publisher */
+	int64_t			 ev_published_ns; /* nginx last took it */
 	int			 ev_pos;
 	int64_t			 ev_eta;
 	LIST_ENTRY(sjob)	 by_id, by_nonce;

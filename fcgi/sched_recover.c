@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "kernel.h"
 #include "params.h"
 #include "sched_int.h"
 
@@ -89,20 +90,36 @@ recover_log_interrupted(struct sched *s, struct job *run, int n, int64_t now)
 	}
 }
 
-/* Why job cannot be queued again under the current config, or NULL. */
+/*
+ * Why job cannot be queued again under the current config, or NULL. A
+ * kernel task's params are checked against the kernel's own ranges, not
+ * the task's narrowed ones: an accepted job was admitted, and a reload
+ * that narrows a range keeps it queued too (reload_doom); only what the
+ * kernel cannot run is refused.
+ */
 static const char *
 recover_doom(struct sched *s, const struct job *job, struct stask **stp,
     char *msg, size_t msglen)
 {
-	json_t	*params;
-	char	 why[200];
+	const struct kernel_spec	*k;
+	const struct kparam_spec	*in;
+	json_t				*params;
+	size_t				 nin;
+	char				 why[200];
 
 	if (job->task == NULL || (*stp = sched_task_find(s, job->task)) == NULL)
 		return "task no longer configured";
-	if ((*stp)->ct->inputs == NULL)
+	in = (*stp)->ct->inputs;
+	nin = (*stp)->ct->ninputs;
+	if ((*stp)->ct->kernel != NULL &&
+	    (k = kernel_find((*stp)->ct->kernel)) != NULL) {
+		in = k->params;
+		nin = k->nparams;
+	}
+	if (in == NULL)
 		return NULL;	/* a test hook's task: no params to check */
-	if ((params = params_decode((*stp)->ct->inputs, (*stp)->ct->ninputs,
-	    job->params, why, sizeof(why))) == NULL) {
+	if ((params = params_decode(in, nin, job->params, why,
+	    sizeof(why))) == NULL) {
 		snprintf(msg, msglen, "invalid params after restart: %s", why);
 		return msg;
 	}

@@ -208,8 +208,15 @@ worker_ident(const struct super *sv, const struct conf_task *t, int slot)
 	for (p = argv; p < argv + len; p++)
 		if (*p == '\0')
 			*p = '\x1f';
+	/*
+	 * A worker program's inputs are part of what it runs; a kernel task's
+	 * narrowed ranges are not (sluice-worker knows its kernel's own), so
+	 * a reload that only narrows them keeps its workers and their GPU
+	 * contexts.
+	 */
 	if (asprintf(&s, "%s|%d|%s", argv, task_device(sv->conf, t, slot),
-	    t->inputs_sig != NULL ? t->inputs_sig : "") == -1)
+	    t->kernel == NULL && t->inputs_sig != NULL ? t->inputs_sig : "") ==
+	    -1)
 		s = NULL;
 	free(argv);
 	return s;

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,53 @@ itest_stream(const struct itest_server *s, const char *path,
 	}
 	buf_free(&all);
 	return rc;
+}
+
+/* Sends req on a new connection; what came within 200 ms of quiet. */
+static int
+raw_exchange(const struct itest_server *s, const char *req, char *b,
+    size_t blen)
+{
+	struct pollfd	 p;
+	ssize_t		 k;
+	size_t		 n = 0;
+	int		 fd;
+
+	if ((fd = itest_connect(s)) == -1)
+		return -1;
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) > 0) {
+		p.fd = fd;
+		p.events = POLLIN;
+		while (n < blen - 1 && poll(&p, 1, 200) > 0 &&
+		    (k = recv(fd, b + n, blen - 1 - n, 0)) > 0)
+			n += (size_t)k;
+	}
+	b[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+int
+itest_stream_held(const struct itest_server *s, const char *path,
+    const char *cookie)
+{
+	char	 req[512], b[4096];
+	int	 tries;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Accept: text/event-stream\r\n%s%s%s\r\n", path,
+	    cookie != NULL ? "Cookie: sid=" : "", cookie != NULL ? cookie : "",
+	    cookie != NULL ? "\r\n" : "");
+	for (tries = 0; tries < 50; tries++) {
+		if (raw_exchange(s, req, b, sizeof(b)) == -1)
+			return -1;
+		if (strncmp(b, "HTTP/1.1 200", 12) == 0 &&
+		    strstr(b, "\r\n\r\n") != NULL &&
+		    strstr(b, "retry: ") == NULL)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
 }
 
 int

@@ -62,6 +62,13 @@ void	itest_resp_free(struct itest_resp *);
  */
 int	itest_stream(const struct itest_server *, const char *path,
 	    const char *cookie, struct itest_resp *);
+/*
+ * Waits until the stream at path is one nchan holds (not the responder's
+ * one-shot answer, "retry: ...", given while the channel may be empty).
+ * 0, or -1 after 5 s.
+ */
+int	itest_stream_held(const struct itest_server *, const char *path,
+	    const char *cookie);
 
 /* Value of header name (case-insensitive) in r, copied into out; 0 or -1. */
 int	itest_header(const struct itest_resp *, const char *name, char *out,

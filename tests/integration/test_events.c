@@ -313,7 +313,7 @@ Test(events, a_stream_outlives_a_responder_restart, .timeout = 90)
 	struct itest_server	 s;
 	struct watch		 w;
 	pthread_t		 t;
-	char			 sid[33], a[33], b[33];
+	char			 sid[33], a[33], b[33], path[128];
 	json_t			*ev[256];
 	int64_t			 killed_ms;
 	size_t			 n, i;
@@ -327,7 +327,8 @@ Test(events, a_stream_outlives_a_responder_restart, .timeout = 90)
 	 * stream; before, the responder would answer it (with a reconnect
 	 * the kill could meet: the page would poll then).
 	 */
-	usleep(300000);
+	snprintf(path, sizeof(path), "/jobs/%s/events", b);
+	cr_assert_eq(itest_stream_held(&s, path, sid), 0);
 	memset(&w, 0, sizeof(w));
 	w.s = &s;
 	w.sid = sid;

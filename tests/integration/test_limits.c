@@ -267,42 +267,6 @@ Test(limits, slow_upload_flood_is_limited_per_address)
 	cr_expect_eq(itest_stop(&srv), 0);
 }
 
-/*
- * Waits until GET /events is a stream nchan holds, not the one-shot
- * answer ("retry: ...") the responder gives before nginx took the first
- * gauges (fcgi/events.c says why). 0, or -1 after 5 s.
- */
-static int
-wait_gauges_held(const struct itest_server *s, const char *req)
-{
-	struct pollfd	 p;
-	char		 b[4096];
-	ssize_t		 k, n;
-	int		 tries, fd, rc = -1;
-
-	for (tries = 0; tries < 50 && rc == -1; tries++) {
-		if ((fd = itest_connect(s)) == -1)
-			return -1;
-		n = 0;
-		if (send(fd, req, strlen(req), MSG_NOSIGNAL) > 0) {
-			p.fd = fd;
-			p.events = POLLIN;
-			while (n < (ssize_t)sizeof(b) - 1 &&
-			    poll(&p, 1, 200) > 0 &&
-			    (k = recv(fd, b + n, sizeof(b) - 1 - n, 0)) > 0)
-				n += k;
-		}
-		b[n] = '\0';
-		if (strstr(b, "\r\n\r\n") != NULL &&
-		    strstr(b, "retry: ") == NULL)
-			rc = 0;
-		close(fd);
-		if (rc == -1)
-			usleep(100000);
-	}
-	return rc;
-}
-
 /* Whether nginx's error log says a worker died (nchan asserts so). */
 static int
 nginx_worker_died(const struct itest_server *s)
@@ -341,7 +305,8 @@ Test(limits, event_streams_have_their_own_limit)
 		cr_skip_test("no nchan module");
 	cr_assert_eq(itest_start(&srv, "tests/data/limits.conf", NULL, NULL),
 	    0, "sluice-serve did not become ready");
-	cr_assert_eq(wait_gauges_held(&srv, req), 0, "nginx holds no gauges");
+	cr_assert_eq(itest_stream_held(&srv, "/events", NULL), 0,
+	    "nginx holds no gauges");
 	memset(answered, 0, sizeof(answered));
 	for (i = 0; i < 40; i++) {
 		cr_assert_neq(fds[i] = itest_connect(&srv), -1);

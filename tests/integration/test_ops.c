@@ -342,6 +342,8 @@ Test(ops, reload_grows_a_lock_and_refuses_a_broken_file)
  * next submission and the page take the new bounds at once; what the old
  * range allowed is 400 naming the field.
  */
+static int	file_count_lines(const char *, const char *, const char *);
+
 Test(ops, reload_narrows_a_kernel_range)
 {
 	static const char *const json_h[] = {
@@ -389,6 +391,9 @@ Test(ops, reload_narrows_a_kernel_range)
 	cr_expect_str_eq(json_string_value(json_object_get(o, "state")),
 	    "done");
 	json_decref(o);
+	/* Narrowing is no reason to restart the kernel's worker. */
+	cr_expect_eq(file_count_lines(log, "msg=\"worker started\"",
+	    "task=burn"), 1, "the burn worker was restarted by the reload");
 	cr_expect_eq(itest_stop(&srv), 0);
 }
 

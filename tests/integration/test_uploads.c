@@ -654,7 +654,6 @@ Test(uploads, a_queued_upload_keeps_its_inputs_across_a_crash, .timeout = 180)
 	id_of(&r, id);
 	itest_resp_free(&r);
 	buf_free(&b);
-	usleep(200000);	/* both starts journaled: the upload waits */
 	snprintf(state, sizeof(state), "%s", srv.state);
 	cr_assert_eq(kill(-srv.pid, SIGKILL), 0);
 	waitpid(srv.pid, &st, 0);

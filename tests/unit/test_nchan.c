@@ -90,6 +90,29 @@ request_len(const char *buf, size_t len)
 	return hl <= len ? hl : 0;
 }
 
+/*
+ * As nchan answers the request at req: a GET the channel's info (channel
+ * "00": none, 404), anything else 201.
+ */
+static void
+answer(int fd, const char *req)
+{
+	static const char ok[] = "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n"
+	    "\r\nsub:";
+	static const char info[] = "HTTP/1.1 200 OK\r\nContent-Length: 69\r\n"
+	    "\r\nqueued messages: 3\r\nlast requested: 1 sec. ago\r\n"
+	    "active subscribers: 2";
+	static const char none[] = "HTTP/1.1 404 Not Found\r\n"
+	    "Content-Length: 0\r\n\r\n";
+
+	if (strncmp(req, "GET /pub/00 ", 12) == 0)
+		(void)write(fd, none, sizeof(none) - 1);
+	else if (strncmp(req, "GET ", 4) == 0)
+		(void)write(fd, info, sizeof(info) - 1);
+	else
+		(void)write(fd, ok, sizeof(ok) - 1);
+}
+
 static void *
 fake_main(void *arg)
 {
@@ -98,8 +121,6 @@ fake_main(void *arg)
 	size_t		 len, n;
 	ssize_t		 r;
 	int		 fd, served;
-	static const char ok[] = "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n"
-	    "\r\nsub:";
 
 	while ((fd = accept(f->lfd, NULL, NULL)) != -1) {
 		f->connections++;
@@ -112,9 +133,9 @@ fake_main(void *arg)
 					memcpy(f->seen + f->nseen, buf, n);
 					f->nseen += n;
 				}
+				answer(fd, buf);
 				memmove(buf, buf + n, len - n);
 				len -= n;
-				(void)write(fd, ok, sizeof(ok) - 1);
 				if (++served == f->close_after)
 					goto next;
 			}
@@ -177,6 +198,29 @@ Test(nchan, publish_and_delete_on_one_connection)
 	cr_expect(strstr(f.seen, "X-EventSource-Event: job\r\n") != NULL);
 	cr_expect(strstr(f.seen, "Content-Length: 7\r\n\r\n{\"a\":1}") != NULL);
 	cr_expect(strstr(f.seen, "DELETE /pub/0123abcd HTTP/1.1\r\n") != NULL);
+}
+
+/* What a channel holds: its info's count, 0 for no channel (404). */
+Test(nchan, queued_counts_what_a_channel_holds)
+{
+	struct fake	 f;
+	struct nchan	*n;
+	char		 addr[128], err[256];
+
+	fake_start(&f, 0);
+	snprintf(addr, sizeof(addr), "unix:%s", f.path);
+	cr_assert_not_null(n = nchan_new(addr));
+	cr_expect_eq(nchan_queued(n, "0123abcd", err, sizeof(err)), 3, "%s",
+	    err);
+	cr_expect_eq(nchan_queued(n, "00", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(nchan_publish(n, "0123abcd", "job", "{}", 2, err,
+	    sizeof(err)), 201, "the connection is still in step: %s", err);
+	nchan_free(n);
+	fake_stop(&f);
+	cr_expect_eq(f.connections, 1, "one kept connection");
+	f.seen[f.nseen] = '\0';
+	cr_expect(strstr(f.seen, "GET /pub/0123abcd HTTP/1.1\r\n") != NULL,
+	    "%s", f.seen);
 }
 
 /* nginx closes a kept connection: the next message goes on a new one. */

@@ -2724,12 +2724,23 @@ Test(sched, events_mark_state_progress_and_places, .timeout = 60)
 	freeconf(c);
 }
 
+/* CLOCK_MONOTONIC in ns, as the scheduler's. */
+static int64_t
+mono_ns_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /*
- * Whether a job's channel holds a message: not before the publisher took
- * it once (asking marks it again, so it goes out soon), yes after, and
- * not once that is older than the age asked for.
+ * Whether a job's channel holds a message: not before nginx took it
+ * (asking marks it again, so that it goes out soon), nor when handed to
+ * the publisher only; yes once published, and no more when nginx lost
+ * what it held since (since_ns after the publish).
  */
-Test(sched, events_fresh_after_the_publisher_took_a_job, .timeout = 60)
+Test(sched, events_fresh_once_nginx_took_a_job, .timeout = 60)
 {
 	struct tlock	 tl[] = { { "one", 1, 10, 0, CONF_ORDER_FIFO, NULL } };
 	struct ttask	 tt[] = { { "t", { "one", NULL } } };
@@ -2738,6 +2749,7 @@ Test(sched, events_fresh_after_the_publisher_took_a_job, .timeout = 60)
 	struct sched	*s;
 	char		 ids[2][JOB_ID_LEN + 1], got[16][JOB_ID_LEN + 1];
 	size_t		 n;
+	int64_t		 before;
 	int		 i, gauges;
 
 	hctx_init(&h, 1);
@@ -2746,17 +2758,22 @@ Test(sched, events_fresh_after_the_publisher_took_a_job, .timeout = 60)
 	for (i = 0; i < 2; i++)
 		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
 	hctx_wait_inside(&h, 1);
-	cr_expect_not(sched_events_fresh(s, ids[1], 60000), "not taken yet");
+	before = mono_ns_now();
+	cr_expect_not(sched_events_fresh(s, ids[1], 0), "never published");
 	n = take_all(s, got, 16, &gauges);
 	cr_expect(has_id(got, n, ids[1]));
-	cr_expect(sched_events_fresh(s, ids[1], 60000), "just taken");
+	cr_expect_not(sched_events_fresh(s, ids[1], 0), "taken, not published");
+	cr_expect(has_id(got, take_all(s, got, 16, &gauges), ids[1]),
+	    "asking marked it again");
+	sched_events_published(s, ids[1]);
+	cr_expect(sched_events_fresh(s, ids[1], before), "published");
 	cr_expect_eq(take_all(s, got, 16, &gauges), 0, "nothing marked");
-	usleep(20000);
-	cr_expect_not(sched_events_fresh(s, ids[1], 10), "taken 20 ms ago");
+	cr_expect_not(sched_events_fresh(s, ids[1], mono_ns_now() + 1),
+	    "nginx lost it after the publish");
 	n = take_all(s, got, 16, &gauges);
 	cr_expect(n == 1 && strcmp(got[0], ids[1]) == 0, "marked again: %zu",
 	    n);
-	cr_expect_not(sched_events_fresh(s, "no-such-job", 60000));
+	cr_expect_not(sched_events_fresh(s, "no-such-job", 0));
 	hctx_open(&h);
 	cr_assert_eq(sched_drain(s, 30000), 0);
 	sched_events_attach(s, NULL, NULL);
