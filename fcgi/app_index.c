@@ -349,12 +349,12 @@ index_tasks(struct app *a, struct tval *tasks, const char *csrf,
 static void
 index_jobs(struct app *a, const char *session, struct tval *jobs)
 {
-	struct job	*recent = NULL;
+	struct journal_recent_job recent[JOURNAL_RECENT_MAX];
 	struct tval	*jv;
 	int		 n, i;
 
-	if (a->journal == NULL ||
-	    (n = journal_session_jobs(a->journal, session, 10, &recent)) <= 0)
+	if (a->journal == NULL || (n = journal_session_recent(a->journal,
+	    session, 10, recent)) <= 0)
 		return;
 	for (i = 0; i < n; i++) {
 		if ((jv = tval_push_map(jobs)) == NULL)
@@ -364,7 +364,6 @@ index_jobs(struct app *a, const char *session, struct tval *jobs)
 		tval_set_str(jv, "task", recent[i].task);
 		tval_set_str(jv, "state", job_state_name(recent[i].state));
 	}
-	journal_free_jobs(recent, n);
 }
 
 void
