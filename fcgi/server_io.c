@@ -450,9 +450,12 @@ io_read(struct server *s, struct conn *c, char *scratch)
 			conn_limits(s, &lim);
 			fcgi_rec_reset(&c->p, &lim);
 		}
-		want = fcgi_rec_want(&c->p);
-		if ((n = read(c->fd, scratch, want < SERVER_SCRATCH ? want :
-		    SERVER_SCRATCH)) > 0) {
+		/* What has come, then as much of it as is this request. */
+		if ((n = recv(c->fd, scratch, SERVER_SCRATCH, MSG_PEEK)) > 0) {
+			want = fcgi_rec_want_in(&c->p, scratch, (size_t)n);
+			n = read(c->fd, scratch, want);
+		}
+		if (n > 0) {
 			turn += (size_t)n;
 			if (io_feed(s, c, scratch, (size_t)n))
 				return;
