@@ -25,7 +25,9 @@ app_gen_new(const struct conf *conf, const struct tmpl_set *tmpl)
 		return NULL;
 	g->conf = conf;
 	g->tmpl = tmpl;
-	if (conf->ntasks > 0 && (g->forms = app_forms_build(conf)) == NULL) {
+	if ((g->skels = app_skels_new()) == NULL ||
+	    (conf->ntasks > 0 && (g->forms = app_forms_build(conf)) == NULL)) {
+		app_skels_free(g->skels);
 		free(g);
 		return NULL;
 	}
@@ -38,6 +40,7 @@ static void
 app_gen_free(struct app_shared *sh, struct app_gen *g)
 {
 	app_forms_free(g->forms, g->nforms);
+	app_skels_free(g->skels);
 	if (g->owned) {
 		tmpl_free((struct tmpl_set *)g->tmpl);
 		conf_free((struct conf *)g->conf);

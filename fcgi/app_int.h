@@ -61,6 +61,7 @@ struct app_gen {
 	const struct tmpl_set	*tmpl;
 	struct app_task_form	*forms;		/* nforms: conf->ntasks */
 	size_t			 nforms;
+	struct app_skels	*skels;		/* the app page's static parts */
 	int			 owned;		/* the last drop frees conf, tmpl */
 	atomic_long		 refs;
 };
@@ -224,6 +225,8 @@ int		 app_check_csrf(struct app *, struct http_req *,
 
 /* A context with what every page needs (title, version); caller frees. */
 struct tval	*app_page_context(const char *title);
+/* Sets status and the headers of an HTML page (app_render_page's). */
+void		 app_page_headers(struct http_resp *, int status);
 /*
  * Renders template name (one of tmpl_pages) with ctx into resp as HTML
  * with status; a failure to render answers 500 and logs. ctx may be NULL
@@ -266,6 +269,13 @@ void		 app_json_400_end(struct http_resp *);
  */
 struct app_task_form *app_forms_build(const struct conf *);
 void		 app_forms_free(struct app_task_form *, size_t n);
+/*
+ * The app page pre-rendered, for one generation: its static parts
+ * between holes for what changes per request (app_index.c). NULL on
+ * ENOMEM. Thread-safe once made; freed with the generation.
+ */
+struct app_skels	*app_skels_new(void);
+void		 app_skels_free(struct app_skels *);
 /* Renders the app page with status; fs (may be NULL) re-fills a form. */
 void		 app_index_render(struct app *, const struct http_req *,
 		    int status, const struct form_state *fs,
