@@ -317,8 +317,33 @@ task_context(struct tval *tasks, const struct conf_task *t,
 	tval_set_bool(tv, "has_errors", errors > 0);
 }
 
-/* Forms on the app page that get a nonce from one randombytes_buf call. */
-#define APP_NONCE_BATCH	16
+/*
+ * Random bytes for the forms' nonces from a per-thread pool, refilled
+ * from libsodium (one getrandom) every APP_RANDOM_POOL bytes instead of
+ * once per page. Bytes handed out are wiped from the pool.
+ */
+#define APP_RANDOM_POOL	4096
+
+static void
+nonce_bytes(unsigned char *out, size_t n)
+{
+	static __thread unsigned char	 pool[APP_RANDOM_POOL];
+	static __thread size_t		 left;
+	unsigned char			*p;
+
+	if (n > sizeof(pool)) {
+		randombytes_buf(out, n);
+		return;
+	}
+	if (left < n) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	p = pool + sizeof(pool) - left;
+	memcpy(out, p, n);
+	sodium_memzero(p, n);
+	left -= n;
+}
 
 /* The decimal text of v into out (printf costs more than a whole map). */
 static void
@@ -368,24 +393,16 @@ static void
 vals_tasks(struct app *a, struct index_vals *v)
 {
 	const struct conf	*c = a->conf;
-	unsigned char		 raw[APP_NONCE_BATCH][16];
+	unsigned char		 raw[16];
 	char			 why[256];
 	int64_t			 eta;
 	size_t			 j, h;
 
 	for (j = 0; j < v->ntasks; j++) {
 		h = hole_task(v, j);
-		/*
-		 * One nonce per form: each form is its own submission. The
-		 * random bytes of up to APP_NONCE_BATCH forms come from one
-		 * call (one getrandom), not one call per form.
-		 */
-		if (j % APP_NONCE_BATCH == 0)
-			randombytes_buf(raw, sizeof(raw[0]) *
-			    (v->ntasks - j < APP_NONCE_BATCH ?
-			    v->ntasks - j : APP_NONCE_BATCH));
-		sodium_bin2hex(v->val[h], HOLE_MAX, raw[j % APP_NONCE_BATCH],
-		    sizeof(raw[0]));
+		/* One nonce per form: each form is its own submission. */
+		nonce_bytes(raw, sizeof(raw));
+		sodium_bin2hex(v->val[h], HOLE_MAX, raw, sizeof(raw));
 		eta = a->sched != NULL ? sched_task_eta(a->sched,
 		    c->tasks[j].name) : -1;
 		if ((v->has[h + 1] = eta >= 0))

@@ -21,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <sodium.h>
+
 #include "app.h"
 #include "events.h"
 #include "form.h"
@@ -89,6 +91,8 @@ struct app_shared {
 	/* Set once before the responders start (app_set_events). */
 	struct events		*events;
 	char			 gauges_channel[EVENTS_CHANNEL_LEN + 1];
+	/* HMAC over the secret with its key blocks hashed once (CSRF). */
+	crypto_auth_hmacsha512256_state csrf_key;
 };
 
 /* Devices one /metrics answer lists at most. */

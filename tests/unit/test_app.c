@@ -1021,11 +1021,20 @@ Test(app_http, submit_403_without_the_csrf_token)
 /* Issue 15 items 13 and 18: tokens expire; one spelling only. */
 Test(app_http, csrf_tokens_expire_after_a_day_and_are_lowercase)
 {
-	char	 tok[65], up[65];
-	long	 day = 20790;	/* 2026-12-03 */
-	size_t	 i;
+	char		 tok[65], up[65];
+	long		 day = 20790;	/* 2026-12-03 */
+	unsigned char	 key[APP_SECRET_LEN], tag[crypto_auth_BYTES];
+	char		 msg[64], hex[65];
+	size_t		 i;
 
 	app_csrf_token_day(fx.app, SID_A, day, tok);
+	/* crypto_auth over "SESSION:DAY": what every responder sharing the
+	 * secret issues and takes, and what earlier versions issued. */
+	memset(key, 0x5a, sizeof(key));
+	snprintf(msg, sizeof(msg), "%s:%ld", SID_A, day);
+	crypto_auth(tag, (const unsigned char *)msg, strlen(msg), key);
+	sodium_bin2hex(hex, sizeof(hex), tag, sizeof(tag));
+	cr_expect_str_eq(tok, hex);
 	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day), "today's");
 	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day + 1),
 	    "yesterday's: a page left open over midnight");
