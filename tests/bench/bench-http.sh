@@ -58,10 +58,12 @@ ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}
 # and rfs (f/s).
 measure_page() {
 	local dyn=() fix=() sta=() r
+	rounds_fix=
 	for r in $(seq 1 "$rounds"); do
 		dyn+=("$(rate "http://127.0.0.1:$port/")")
 		fix+=("$(rate "http://127.0.0.1:$fport/")")
 		sta+=("$(rate "http://127.0.0.1:$port/static/page.html")")
+		rounds_fix="$rounds_fix $(ratio_of "${dyn[-1]}" "${fix[-1]}")"
 	done
 	d=$(bench_median "${dyn[@]}") f=$(bench_median "${fix[@]}")
 	s=$(bench_median "${sta[@]}")
@@ -69,7 +71,7 @@ measure_page() {
 }
 measure_page
 verdict=$(awk -v r="$rfix" 'BEGIN {print (r >= 0.9 ? "meets" : "MISSES")}')
-echo "http GET / vs fixed-bytes FastCGI responder: $d req/s vs $f req/s: ratio $rfix (target >= 0.9: $verdict; $threads responder threads, the default here; medians of $rounds interleaved rounds)"
+echo "http GET / vs fixed-bytes FastCGI responder: $d req/s vs $f req/s: ratio $rfix (target >= 0.9: $verdict; $threads responder threads, the default here; medians of $rounds interleaved rounds, each round's ratio:$rounds_fix)"
 echo "http fixed-bytes FastCGI responder vs nginx static same $bytes bytes: $f req/s vs $s req/s: ratio $rfs (the transport's own cost, no target)"
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.45 ? "meets" : "MISSES")}')
 echo "http GET /: $d req/s vs nginx static same $bytes bytes: $s req/s: ratio $ratio (target >= 0.45: $verdict; $threads responder threads, the default here)"
@@ -108,4 +110,4 @@ bench_stop
 sed 's/^server = {/server = { threads = 16;/' "$srcdir/tests/bench/bench.conf" > "$work/bench16.conf"
 serve "$work/bench16.conf"
 measure_page
-echo "http GET / with 16 responder threads: $d req/s vs fixed-bytes $f req/s: ratio $rfix; vs static $s req/s: ratio $ratio (for comparison, no target)"
+echo "http GET / with 16 responder threads: $d req/s vs fixed-bytes $f req/s: ratio $rfix (rounds:$rounds_fix); vs static $s req/s: ratio $ratio (for comparison, no target)"
