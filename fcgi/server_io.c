@@ -5,6 +5,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -72,20 +73,29 @@ conn_free(struct server *s, struct conn *c)
 }
 
 /*
- * Writes len bytes to fd, waiting up to SERVER_WRITE_TIMEOUT_S each time
- * the peer's buffer is full (wait 0: none). 0, or -1.
+ * Writes the niov buffers of iov to fd (iov is consumed), waiting up to
+ * SERVER_WRITE_TIMEOUT_S each time the peer's buffer is full (wait 0:
+ * none). 0, or -1.
  */
 static int
-write_all(int fd, const void *p, size_t len, int wait)
+writev_all(int fd, struct iovec *iov, int niov, int wait)
 {
 	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
-	const char	*c = p;
 	ssize_t		 n;
 
-	while (len > 0) {
-		if ((n = write(fd, c, len)) > 0) {
-			c += n;
-			len -= (size_t)n;
+	while (niov > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			niov--;
+			continue;
+		}
+		if ((n = writev(fd, iov, niov)) > 0) {
+			for (; niov > 0 && (size_t)n >= iov->iov_len; niov--)
+				n -= (ssize_t)(iov++)->iov_len;
+			if (niov > 0) {
+				iov->iov_base = (char *)iov->iov_base + n;
+				iov->iov_len -= (size_t)n;
+			}
 		} else if (n == -1 && errno == EINTR)
 			continue;
 		else if (n == -1 && errno == EAGAIN && wait &&
@@ -97,14 +107,43 @@ write_all(int fd, const void *p, size_t len, int wait)
 	return 0;
 }
 
+/* The same for len bytes at p. */
+static int
+write_all(int fd, const void *p, size_t len, int wait)
+{
+	struct iovec	 iov = { (void *)p, len };
+
+	return writev_all(fd, &iov, 1, wait);
+}
+
+/*
+ * Writes wire, then body (when not NULL: len bytes, already framed by
+ * the record header ending wire), then tail, and empties wire and tail;
+ * nothing once an earlier write failed. One system call when the
+ * socket takes it all, and the body is not copied.
+ */
+static void
+flush_parts(struct conn *c, struct buf *wire, const char *body, size_t len,
+    struct buf *tail)
+{
+	struct iovec	 iov[3] = {
+		{ wire->data, wire->len }, { (void *)body, body ? len : 0 },
+		{ tail != NULL ? tail->data : NULL, tail != NULL ? tail->len : 0 }
+	};
+
+	if (!c->broken && (!buf_ok(wire) || (tail != NULL && !buf_ok(tail)) ||
+	    writev_all(c->fd, iov, 3, 1) == -1))
+		c->broken = 1;
+	buf_reset(wire);
+	if (tail != NULL)
+		buf_reset(tail);
+}
+
 /* Writes and empties wire, unless an earlier write failed. */
 static void
 flush(struct conn *c, struct buf *wire)
 {
-	if (!c->broken && (!buf_ok(wire) ||
-	    write_all(c->fd, wire->data, wire->len, 1) == -1))
-		c->broken = 1;
-	buf_reset(wire);
+	flush_parts(c, wire, NULL, 0, NULL);
 }
 
 /*
@@ -209,7 +248,9 @@ serve_one(struct server *s, struct conn *c)
 	struct http_req		 req;
 	struct http_resp	 resp;
 	struct route_match	 m;
-	struct buf		 head, wire;
+	struct buf		 head, wire, tail;
+	unsigned char		 h[FCGI_REC_HEADER_LEN];
+	const char		*apart = NULL;
 	unsigned		 id = c->p.req.id;
 	int			 routed = 0;
 	int64_t			 t0 = job_mono_ns();
@@ -217,6 +258,7 @@ serve_one(struct server *s, struct conn *c)
 	http_resp_init(&resp);
 	buf_init(&head);
 	buf_init(&wire);
+	buf_init(&tail);
 	memset(&m, 0, sizeof(m));
 	if (http_req_init(&req, c->p.req.envp) == -1)
 		http_resp_text(&resp, 500, "out of memory");
@@ -226,7 +268,13 @@ serve_one(struct server *s, struct conn *c)
 	http_resp_serialize(&resp, m.head, 1, &head);
 	if (buf_ok(&head) && buf_ok(&resp.body)) {
 		fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, head.data, head.len);
-		if (!m.head && resp.file == NULL && resp.body.len > 0)
+		/* A body of one record is written from where it was built. */
+		if (!m.head && resp.file == NULL && resp.body.len > 0 &&
+		    resp.body.len <= FCGI_REC_MAX_CONTENT) {
+			fcgi_rec_header(h, FCGI_REC_STDOUT, id, resp.body.len);
+			buf_append(&wire, h, sizeof(h));
+			apart = resp.body.data;
+		} else if (!m.head && resp.file == NULL && resp.body.len > 0)
 			fcgi_rec_put(&wire, FCGI_REC_STDOUT, id,
 			    resp.body.data, resp.body.len);
 	} else
@@ -236,9 +284,9 @@ serve_one(struct server *s, struct conn *c)
 		flush(c, &wire);
 		stream_file(c, resp.file, resp.file_len);
 	}
-	fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, NULL, 0);
-	fcgi_rec_put_end(&wire, id, FCGI_REC_REQUEST_COMPLETE);
-	flush(c, &wire);
+	fcgi_rec_put(&tail, FCGI_REC_STDOUT, id, NULL, 0);
+	fcgi_rec_put_end(&tail, id, FCGI_REC_REQUEST_COMPLETE);
+	flush_parts(c, &wire, apart, resp.body.len, &tail);
 	app_count_request(s->app, resp.status);
 	if (!s->quiet)
 		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
@@ -246,6 +294,7 @@ serve_one(struct server *s, struct conn *c)
 		    req.path ? req.path : "-", resp.status,
 		    routed ? route_name(m.id) : "-",
 		    (long long)(job_mono_ns() - t0) / 1000);
+	buf_free(&tail);
 	buf_free(&wire);
 	buf_free(&head);
 	http_resp_free(&resp);
