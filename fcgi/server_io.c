@@ -39,11 +39,11 @@ server_max_body(struct server *s)
 /* Bytes a thread reads from one connection before it looks at others. */
 #define SERVER_READ_TURN	(256 * 1024)
 
-int
-server_pending_max(struct server *s)
+/* The bound on requests in progress under a body limit of max_body. */
+static int
+pending_for(struct server *s, long max_body)
 {
-	long	 per = SERVER_PARAMS_MAX + server_max_body(s);
-	long	 n = SERVER_PENDING_BYTES / per;
+	long	 n = SERVER_PENDING_BYTES / (SERVER_PARAMS_MAX + max_body);
 
 	/* Never below what the threads answer at once, plus a queue. */
 	if (n < 2L * s->threads)
@@ -51,13 +51,22 @@ server_pending_max(struct server *s)
 	return n > 1024 ? 1024 : (int)n;
 }
 
+int
+server_pending_max(struct server *s)
+{
+	return pending_for(s, server_max_body(s));
+}
+
+/* The limits of a connection's next request; one look at the config. */
 static void
 conn_limits(struct server *s, struct fcgi_rec_limits *l)
 {
+	long	 max_body = server_max_body(s);
+
 	l->params_max = SERVER_PARAMS_MAX;
-	l->stdin_max = (size_t)server_max_body(s);
+	l->stdin_max = (size_t)max_body;
 	l->max_conns = s->conns_max;
-	l->max_reqs = server_pending_max(s);
+	l->max_reqs = pending_for(s, max_body);
 }
 
 /* Closes c and frees it; the caller took it off any list and counter. */
@@ -399,18 +408,19 @@ io_settle(struct server *s, struct conn *c)
 }
 
 /*
- * Parks idle c when the bound on requests in progress is reached, so its
- * next request is not read yet. 1 when parked (c is the list's then).
+ * Parks idle c when the bound on requests in progress (max, from the
+ * limits of its next request) is reached, so its next request is not
+ * read yet. 1 when parked (c is the list's then).
  */
 static int
-io_park(struct server *s, struct conn *c)
+io_park(struct server *s, struct conn *c, int max)
 {
-	if (atomic_load(&s->pending) < server_pending_max(s))
+	if (atomic_load(&s->pending) < max)
 		return 0;
 	/* Counted before the second look, so a thread freeing a slot
 	 * meanwhile sees it and wakes one. */
 	atomic_fetch_add(&s->nparked, 1);
-	if (atomic_load(&s->pending) < server_pending_max(s)) {
+	if (atomic_load(&s->pending) < max) {
 		atomic_fetch_sub(&s->nparked, 1);
 		return 0;
 	}
@@ -494,9 +504,9 @@ io_read(struct server *s, struct conn *c, char *scratch)
 	}
 	while (turn < SERVER_READ_TURN) {
 		if (c->state == CONN_IDLE) {
-			if (io_park(s, c))
-				return;
 			conn_limits(s, &lim);
+			if (io_park(s, c, lim.max_reqs))
+				return;
 			fcgi_rec_reset(&c->p, &lim);
 		}
 		/* What has come, then as much of it as is this request. */
