@@ -25,7 +25,9 @@ app_gen_new(const struct conf *conf, const struct tmpl_set *tmpl)
 		return NULL;
 	g->conf = conf;
 	g->tmpl = tmpl;
-	if (conf->ntasks > 0 && (g->forms = app_forms_build(conf)) == NULL) {
+	if ((g->skels = app_skels_new()) == NULL ||
+	    (conf->ntasks > 0 && (g->forms = app_forms_build(conf)) == NULL)) {
+		app_skels_free(g->skels);
 		free(g);
 		return NULL;
 	}
@@ -38,6 +40,7 @@ static void
 app_gen_free(struct app_shared *sh, struct app_gen *g)
 {
 	app_forms_free(g->forms, g->nforms);
+	app_skels_free(g->skels);
 	if (g->owned) {
 		tmpl_free((struct tmpl_set *)g->tmpl);
 		conf_free((struct conf *)g->conf);
@@ -94,6 +97,8 @@ app_create(const struct conf *conf, const struct tmpl_set *tmpl,
 	a->sched = sched;
 	a->journal = journal;
 	memcpy(a->secret, secret, APP_SECRET_LEN);
+	crypto_auth_hmacsha512256_init(&a->sh->csrf_key, secret,
+	    APP_SECRET_LEN);
 	a->started_ms = job_now_ms();
 	atomic_init(&a->draining, 0);
 	atomic_init(&a->sh->gen, g);
@@ -120,6 +125,7 @@ app_free(struct app *a)
 	/* No request is in flight any more: this is the last reference. */
 	app_gen_drop(a->sh, atomic_load(&a->sh->gen));
 	pthread_mutex_destroy(&a->sh->gen_mu);
+	sodium_memzero(&a->sh->csrf_key, sizeof(a->sh->csrf_key));
 	free(a->sh);
 	sodium_memzero(a->secret, sizeof(a->secret));
 	free(a);

@@ -218,19 +218,72 @@ task_params(struct tval *params, const struct app_task_form *f,
 }
 
 /*
+ * What changes from one request of the app page to the next: the holes
+ * of the pre-rendered page. Everything else on it is the same for every
+ * session of a generation (without a form to re-fill), so it is rendered
+ * once per generation and shape (app_skels) and only these are written
+ * per request. Holes, by index: 0 the session's CSRF token; per lock j
+ * 1 + 2j busy, 2 + 2j queued; per task t (from T) T + 3t its form's
+ * nonce, + 1 its ETA, + 2 why it fails; per recent job i (from J) J + 4i
+ * its id, + 1 short id, + 2 task, + 3 state.
+ */
+#define HOLE_MAX	272	/* a hole's text: "failing" is 255 at most */
+#define HOLE_JOBS	10	/* recent jobs shown */
+
+struct index_vals {
+	size_t		 nlocks, ntasks, njobs;
+	size_t		 n;		/* holes */
+	char		(*val)[HOLE_MAX];
+	unsigned char	*has;		/* per hole: set (the ETA, failing) */
+	int		 skel;		/* building the skeleton: sentinels */
+	char		 mark[24];	/* the sentinel of the last V() */
+};
+
+static size_t
+hole_lock(size_t j)
+{
+	return 1 + 2 * j;
+}
+
+static size_t
+hole_task(const struct index_vals *v, size_t t)
+{
+	return 1 + 2 * v->nlocks + 3 * t;
+}
+
+static size_t
+hole_job(const struct index_vals *v, size_t i)
+{
+	return 1 + 2 * v->nlocks + 3 * v->ntasks + 4 * i;
+}
+
+/*
+ * Hole k as the context shows it: its text, or in a skeleton its
+ * sentinel (\001, the index, \002: bytes no config text, id or escape
+ * makes, and that the HTML escaper leaves alone).
+ */
+static const char *
+V(struct index_vals *v, size_t k)
+{
+	if (!v->skel)
+		return v->val[k];
+	snprintf(v->mark, sizeof(v->mark), "\001%zu\002", k);
+	return v->mark;
+}
+
+/*
  * Appends the form of task t (its form texts f) to list tasks. Every
  * value is built inside the page's tree (tval builders), so the whole
  * page is a few allocations.
  */
 static void
-task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
-    const struct app_task_form *f, const char *csrf, const char *nonce,
+task_context(struct tval *tasks, const struct conf_task *t,
+    const struct app_task_form *f, struct index_vals *v, size_t ti,
     const struct form_state *fs)
 {
 	struct tval		*tv, *params, *locks;
-	char			 why[256], shown[256];
-	int64_t			 eta;
-	size_t			 i;
+	char			 shown[256];
+	size_t			 i, h = hole_task(v, ti);
 	int			 errors = 0;
 
 	if ((tv = tval_push_map(tasks)) == NULL)
@@ -243,18 +296,15 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 	else
 		tval_set_str(tv, "worker", job_error_public(t->worker[0],
 		    shown, sizeof(shown)));	/* no server path */
-	tval_set_str(tv, "csrf", csrf);
-	tval_set_str(tv, "nonce", nonce);
+	tval_set_str(tv, "csrf", V(v, 0));
+	tval_set_str(tv, "nonce", V(v, h));
 	locks = tval_set_list(tv, "locks");
 	for (i = 0; locks != NULL && i < t->nlocks; i++)
 		tval_set_str(tval_push_map(locks), "name", t->locks[i]);
-	if (a->sched != NULL && sched_task_failing_why(a->sched, t->name,
-	    why, sizeof(why)))
-		tval_set_str(tv, "failing", job_error_public(why, shown,
-		    sizeof(shown)));
-	eta = a->sched != NULL ? sched_task_eta(a->sched, t->name) : -1;
-	if (eta >= 0)
-		tval_set_printf(tv, "eta_s", "%.1f", (double)eta / 1000.0);
+	if (v->has[h + 2])
+		tval_set_str(tv, "failing", V(v, h + 2));
+	if (v->has[h + 1])
+		tval_set_str(tv, "eta_s", V(v, h + 1));
 	if ((params = tval_set_list(tv, "params")) != NULL)
 		task_params(params, f, fs, &errors);
 	for (i = 0; i < t->ninputs; i++)
@@ -267,15 +317,37 @@ task_context(struct app *a, struct tval *tasks, const struct conf_task *t,
 	tval_set_bool(tv, "has_errors", errors > 0);
 }
 
-/* Forms on the app page that get a nonce from one randombytes_buf call. */
-#define APP_NONCE_BATCH	16
-
 /*
- * Sets key in map to the decimal text of v: the page shows a few of these
- * per lock, and printf costs more than building the whole rest of a map.
+ * Random bytes for the forms' nonces from a per-thread pool, refilled
+ * from libsodium (one getrandom) every APP_RANDOM_POOL bytes instead of
+ * once per page. Bytes handed out are wiped from the pool.
  */
+#define APP_RANDOM_POOL	4096
+
 static void
-set_int(struct tval *map, const char *key, long long v)
+nonce_bytes(unsigned char *out, size_t n)
+{
+	static __thread unsigned char	 pool[APP_RANDOM_POOL];
+	static __thread size_t		 left;
+	unsigned char			*p;
+
+	if (n > sizeof(pool)) {
+		randombytes_buf(out, n);
+		return;
+	}
+	if (left < n) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	p = pool + sizeof(pool) - left;
+	memcpy(out, p, n);
+	sodium_memzero(p, n);
+	left -= n;
+}
+
+/* The decimal text of v into out (printf costs more than a whole map). */
+static void
+int_text(long long v, char out[24])
 {
 	char			 s[24], *p = s + sizeof(s);
 	unsigned long long	 u;
@@ -288,105 +360,401 @@ set_int(struct tval *map, const char *key, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	tval_set_str(map, key, p);
+	memcpy(out, p, (size_t)(s + sizeof(s) - p));
 }
 
-/* The locks of the page, with their live counts, into list locks. */
 static void
-index_locks(struct app *a, struct tval *locks)
+set_int(struct tval *map, const char *key, long long v)
 {
-	const struct conf	*c = a->conf;
-	struct tval		*lv;
-	int			 busy, queued;
-	size_t			 j;
+	char	 s[24];
 
-	for (j = 0; j < c->nlocks; j++) {
+	int_text(v, s);
+	tval_set_str(map, key, s);
+}
+
+/* The locks' live counts into v. */
+static void
+vals_locks(struct app *a, struct index_vals *v)
+{
+	int	 busy, queued;
+	size_t	 j;
+
+	for (j = 0; j < v->nlocks; j++) {
 		busy = queued = 0;
 		if (a->sched != NULL)
 			sched_lock_counts(a->sched, j, &busy, &queued);
+		int_text(busy, v->val[hole_lock(j)]);
+		int_text(queued, v->val[hole_lock(j) + 1]);
+	}
+}
+
+/* Each form's nonce, ETA and failure into v. */
+static void
+vals_tasks(struct app *a, struct index_vals *v)
+{
+	const struct conf	*c = a->conf;
+	unsigned char		 raw[16];
+	char			 why[256];
+	int64_t			 eta;
+	size_t			 j, h;
+
+	for (j = 0; j < v->ntasks; j++) {
+		h = hole_task(v, j);
+		/* One nonce per form: each form is its own submission. */
+		nonce_bytes(raw, sizeof(raw));
+		sodium_bin2hex(v->val[h], HOLE_MAX, raw, sizeof(raw));
+		eta = a->sched != NULL ? sched_task_eta(a->sched,
+		    c->tasks[j].name) : -1;
+		if ((v->has[h + 1] = eta >= 0))
+			snprintf(v->val[h + 1], HOLE_MAX, "%.1f",
+			    (double)eta / 1000.0);
+		if ((v->has[h + 2] = a->sched != NULL &&
+		    sched_task_failing_why(a->sched, c->tasks[j].name, why,
+		    sizeof(why))))
+			(void)job_error_public(why, v->val[h + 2], HOLE_MAX);
+	}
+	sodium_memzero(raw, sizeof(raw));
+}
+
+/* The session's most recent jobs into v. */
+static void
+vals_jobs(struct app *a, const char *session, struct index_vals *v)
+{
+	struct journal_recent_job recent[JOURNAL_RECENT_MAX];
+	size_t	 i, h;
+	int	 n;
+
+	v->njobs = 0;
+	if (a->journal == NULL || (n = journal_session_recent(a->journal,
+	    session, HOLE_JOBS, recent)) <= 0)
+		return;
+	for (i = 0; i < (size_t)n; i++) {
+		h = hole_job(v, i);
+		memcpy(v->val[h], recent[i].id, sizeof(recent[i].id));
+		memcpy(v->val[h + 1], recent[i].id, 8);
+		memcpy(v->val[h + 2], recent[i].task, sizeof(recent[i].task));
+		snprintf(v->val[h + 3], HOLE_MAX, "%s",
+		    job_state_name(recent[i].state));
+	}
+	v->njobs = (size_t)n;
+}
+
+static void
+vals_free(struct index_vals *v)
+{
+	if (v->val != NULL)
+		sodium_memzero(v->val, v->n * sizeof(*v->val));	/* CSRF */
+	free(v->val);
+	free(v->has);
+}
+
+/* Everything that changes per request of session; 0, or -1 (ENOMEM). */
+static int
+vals_fill(struct app *a, const char *session, const char *csrf,
+    struct index_vals *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->nlocks = a->conf->nlocks;
+	v->ntasks = a->conf->ntasks;
+	v->n = 1 + 2 * v->nlocks + 3 * v->ntasks + 4 * HOLE_JOBS;
+	if ((v->val = calloc(v->n, sizeof(*v->val))) == NULL ||
+	    (v->has = calloc(v->n, 1)) == NULL) {
+		vals_free(v);
+		return -1;
+	}
+	snprintf(v->val[0], HOLE_MAX, "%s", csrf);
+	vals_locks(a, v);
+	vals_tasks(a, v);
+	vals_jobs(a, session, v);
+	return 0;
+}
+
+/* The locks of the page into list locks. */
+static void
+index_locks(struct app *a, struct tval *locks, struct index_vals *v)
+{
+	const struct conf	*c = a->conf;
+	struct tval		*lv;
+	size_t			 j;
+
+	for (j = 0; j < c->nlocks; j++) {
 		if ((lv = tval_push_map(locks)) == NULL)
 			break;
 		tval_set_str(lv, "name", c->locks[j].name);
 		set_int(lv, "slots", c->locks[j].slots);
 		set_int(lv, "queue", c->locks[j].queue);
-		set_int(lv, "busy", busy);
-		set_int(lv, "queued", queued);
+		tval_set_str(lv, "busy", V(v, hole_lock(j)));
+		tval_set_str(lv, "queued", V(v, hole_lock(j) + 1));
 		tval_set_str(lv, "order", c->locks[j].order == CONF_ORDER_FAIR ?
 		    "fair" : "fifo");
 	}
 }
 
-/* One form per task into list tasks; fs (may be NULL) re-fills one. */
-static void
-index_tasks(struct app *a, struct tval *tasks, const char *csrf,
+/* The page's context over v; fs (may be NULL) re-fills one form. */
+static struct tval *
+index_context(struct app *a, struct index_vals *v,
     const struct form_state *fs)
 {
 	const struct conf	*c = a->conf;
-	char			 nonce[33];
-	unsigned char		 raw[APP_NONCE_BATCH][16];
-	size_t			 j;
+	struct tval		*ctx, *list, *jv;
+	size_t			 i, h;
 
-	for (j = 0; j < c->ntasks; j++) {
-		/*
-		 * One nonce per form: each form is its own submission. The
-		 * random bytes of up to APP_NONCE_BATCH forms come from one
-		 * call (one getrandom), not one call per form.
-		 */
-		if (j % APP_NONCE_BATCH == 0)
-			randombytes_buf(raw, sizeof(raw[0]) *
-			    (c->ntasks - j < APP_NONCE_BATCH ?
-			    c->ntasks - j : APP_NONCE_BATCH));
-		sodium_bin2hex(nonce, sizeof(nonce), raw[j % APP_NONCE_BATCH],
-		    sizeof(raw[0]));
-		task_context(a, tasks, &c->tasks[j], &a->forms[j], csrf, nonce,
-		    fs != NULL && strcmp(fs->task, c->tasks[j].name) == 0 ?
+	ctx = app_page_context("Tasks");
+	if (fs != NULL)
+		tval_set_str(ctx, "notice", "Some fields need attention: "
+		    "see the messages below.");
+	if ((list = tval_set_list(ctx, "locks")) != NULL)
+		index_locks(a, list, v);
+	for (i = 0; (list = i == 0 ? tval_set_list(ctx, "tasks") : list) !=
+	    NULL && i < c->ntasks; i++)
+		task_context(list, &c->tasks[i], &a->forms[i], v, i,
+		    fs != NULL && strcmp(fs->task, c->tasks[i].name) == 0 ?
 		    fs : NULL);
+	if ((list = tval_set_list(ctx, "jobs")) == NULL)
+		return ctx;
+	for (i = 0; i < v->njobs; i++) {
+		h = hole_job(v, i);
+		if ((jv = tval_push_map(list)) == NULL)
+			break;
+		tval_set_str(jv, "id", V(v, h));
+		tval_set_str(jv, "short_id", V(v, h + 1));
+		tval_set_str(jv, "task", V(v, h + 2));
+		tval_set_str(jv, "state", V(v, h + 3));
 	}
-	sodium_memzero(raw, sizeof(raw));
+	return ctx;
 }
 
-/* The session's ten most recent jobs into list jobs. */
-static void
-index_jobs(struct app *a, const char *session, struct tval *jobs)
-{
-	struct job	*recent = NULL;
-	struct tval	*jv;
-	int		 n, i;
+/*
+ * A pre-rendered page: its bytes with the sentinels taken out, and where
+ * each hole goes. Its shape (which forms show an ETA or a failure, how
+ * many recent jobs) is its key: the same holes, other texts.
+ */
+struct skel_hole {
+	size_t		 at;		/* offset in text */
+	size_t		 k;		/* hole index */
+};
 
-	if (a->journal == NULL ||
-	    (n = journal_session_jobs(a->journal, session, 10, &recent)) <= 0)
+struct skel {
+	char		*key;
+	size_t		 keylen;
+	struct buf	 text;
+	struct skel_hole *holes;
+	size_t		 nholes;
+};
+
+/* Shapes kept per generation; a page of another shape is rendered. */
+#define APP_SKELS	32
+/* Tasks a shape is kept for, at most (its key's bytes). */
+#define APP_SKEL_TASKS	256
+
+struct app_skels {
+	pthread_mutex_t		 mu;	/* against a second maker */
+	_Atomic(struct skel *)	 s[APP_SKELS];
+};
+
+struct app_skels *
+app_skels_new(void)
+{
+	struct app_skels	*k;
+	size_t			 i;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	pthread_mutex_init(&k->mu, NULL);
+	for (i = 0; i < APP_SKELS; i++)
+		atomic_init(&k->s[i], NULL);
+	return k;
+}
+
+static void
+skel_free(struct skel *sk)
+{
+	if (sk == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		if ((jv = tval_push_map(jobs)) == NULL)
-			break;
-		tval_set_str(jv, "id", recent[i].id);
-		tval_set_strn(jv, "short_id", recent[i].id, 8);
-		tval_set_str(jv, "task", recent[i].task);
-		tval_set_str(jv, "state", job_state_name(recent[i].state));
+	free(sk->key);
+	buf_free(&sk->text);
+	free(sk->holes);
+	free(sk);
+}
+
+void
+app_skels_free(struct app_skels *k)
+{
+	size_t	 i;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < APP_SKELS; i++)
+		skel_free(atomic_load(&k->s[i]));
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+}
+
+/* The shape of v as a key into key (room for ntasks + 1 bytes). */
+static size_t
+vals_key(const struct index_vals *v, char *key)
+{
+	size_t	 t, h, n = 0;
+
+	for (t = 0; t < v->ntasks; t++) {
+		h = hole_task(v, t);
+		key[n++] = (char)('0' + v->has[h + 1] + 2 * v->has[h + 2]);
 	}
-	journal_free_jobs(recent, n);
+	key[n++] = (char)('a' + v->njobs);
+	return n;
+}
+
+/*
+ * Takes the sentinels out of the rendered page r, noting where each
+ * hole was, into sk. 0, or -1 (ENOMEM, or a sentinel that is not one).
+ */
+static int
+skel_split(struct skel *sk, const struct buf *r, size_t nvals)
+{
+	const char	*p = r->data, *end = r->data + r->len, *m, *e;
+	char		*stop;
+	size_t		 cap = 0;
+	unsigned long	 k;
+
+	while ((m = memchr(p, '\001', (size_t)(end - p))) != NULL) {
+		buf_append(&sk->text, p, (size_t)(m - p));
+		if ((e = memchr(m, '\002', (size_t)(end - m))) == NULL)
+			return -1;
+		k = strtoul(m + 1, &stop, 10);
+		if (stop != e || k >= nvals)
+			return -1;
+		if (sk->nholes == cap) {
+			cap = cap == 0 ? 32 : cap * 2;
+			if ((sk->holes = reallocarray(sk->holes, cap,
+			    sizeof(*sk->holes))) == NULL)
+				return -1;
+		}
+		sk->holes[sk->nholes].at = sk->text.len;
+		sk->holes[sk->nholes++].k = k;
+		p = e + 1;
+	}
+	buf_append(&sk->text, p, (size_t)(end - p));
+	return buf_ok(&sk->text) ? 0 : -1;
+}
+
+/* Renders the page of v's shape with sentinels: a skeleton, or NULL. */
+static struct skel *
+skel_make(struct app *a, struct index_vals *v, const char *key,
+    size_t keylen)
+{
+	struct skel	*sk;
+	struct tval	*ctx;
+	struct buf	 r;
+	int		 rc = -1;
+
+	if ((sk = calloc(1, sizeof(*sk))) == NULL)
+		return NULL;
+	buf_init(&sk->text);
+	buf_init(&r);
+	v->skel = 1;
+	ctx = index_context(a, v, NULL);
+	v->skel = 0;
+	if (ctx != NULL && tval_ok(ctx) && (sk->key = malloc(keylen)) != NULL &&
+	    tmpl_render(a->tmpl, "index", ctx, &r) == 0 && buf_ok(&r)) {
+		memcpy(sk->key, key, keylen);
+		sk->keylen = keylen;
+		rc = skel_split(sk, &r, v->n);
+	}
+	tval_free(ctx);
+	buf_free(&r);
+	if (rc == -1) {
+		skel_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/*
+ * The skeleton of v's shape for this generation, made and kept when it
+ * is new; NULL when it cannot be (then the page is rendered as it is).
+ */
+static struct skel *
+skel_get(struct app *a, struct index_vals *v)
+{
+	struct app_skels	*k = a->gen != NULL ? a->gen->skels : NULL;
+	struct skel		*sk, *made;
+	char			 key[APP_SKEL_TASKS + 1];
+	size_t			 i, keylen;
+
+	if (k == NULL || v->ntasks > APP_SKEL_TASKS)
+		return NULL;
+	keylen = vals_key(v, key);
+	for (i = 0; i < APP_SKELS && (sk = atomic_load(&k->s[i])) != NULL;
+	    i++)
+		if (sk->keylen == keylen && memcmp(sk->key, key, keylen) == 0)
+			return sk;
+	if (i == APP_SKELS || (made = skel_make(a, v, key, keylen)) == NULL)
+		return NULL;
+	/* Another thread may have made the same one meanwhile. */
+	pthread_mutex_lock(&k->mu);
+	for (i = 0; i < APP_SKELS && (sk = atomic_load(&k->s[i])) != NULL;
+	    i++)
+		if (sk->keylen == keylen && memcmp(sk->key, key, keylen) == 0)
+			break;
+	if (i < APP_SKELS && sk == NULL) {
+		atomic_store(&k->s[i], made);
+		sk = made;
+		made = NULL;
+	}
+	pthread_mutex_unlock(&k->mu);
+	if (made != NULL) {	/* not kept: used this once */
+		skel_free(made);
+		return NULL;
+	}
+	return sk;
+}
+
+/* The page: sk's text with v's holes written in, HTML-escaped. */
+static void
+skel_fill(const struct skel *sk, const struct index_vals *v, struct buf *out)
+{
+	size_t	 i, at = 0;
+
+	buf_reserve(out, sk->text.len + 1024);
+	for (i = 0; i < sk->nholes; i++) {
+		buf_append(out, sk->text.data + at, sk->holes[i].at - at);
+		buf_html(out, v->val[sk->holes[i].k],
+		    strlen(v->val[sk->holes[i].k]));
+		at = sk->holes[i].at;
+	}
+	buf_append(out, sk->text.data + at, sk->text.len - at);
 }
 
 void
 app_index_render(struct app *a, const struct http_req *req, int status,
     const struct form_state *fs, struct http_resp *resp)
 {
-	struct tval	*ctx, *list;
-	char		 csrf[65];
+	struct index_vals	 v;
+	struct tval		*ctx;
+	struct skel		*sk;
+	char			 csrf[65];
 
 	app_csrf_token(a, req->session, csrf);
-	ctx = app_page_context("Tasks");
-	if (fs != NULL)
-		tval_set_str(ctx, "notice", "Some fields need attention: "
-		    "see the messages below.");
-	if ((list = tval_set_list(ctx, "locks")) != NULL)
-		index_locks(a, list);
-	if ((list = tval_set_list(ctx, "tasks")) != NULL)
-		index_tasks(a, list, csrf, fs);
-	if ((list = tval_set_list(ctx, "jobs")) != NULL)
-		index_jobs(a, req->session, list);
-	app_render_page(a, "index", ctx, status, resp);
-	tval_free(ctx);
+	if (vals_fill(a, req->session, csrf, &v) == -1) {
+		sodium_memzero(csrf, sizeof(csrf));
+		http_resp_text(resp, 500, "out of memory");
+		return;
+	}
+	sodium_memzero(csrf, sizeof(csrf));
+	/* A form re-filled is this request's alone: rendered, never kept. */
+	if (fs == NULL && (sk = skel_get(a, &v)) != NULL) {
+		buf_reset(&resp->body);
+		skel_fill(sk, &v, &resp->body);
+		if (buf_ok(&resp->body))
+			app_page_headers(resp, status);
+		else
+			http_resp_text(resp, 500, "out of memory");
+	} else {
+		ctx = index_context(a, &v, fs);
+		app_render_page(a, "index", ctx, status, resp);
+		tval_free(ctx);
+	}
+	vals_free(&v);
 }
 
 void

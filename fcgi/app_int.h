@@ -21,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <sodium.h>
+
 #include "app.h"
 #include "events.h"
 #include "form.h"
@@ -61,6 +63,7 @@ struct app_gen {
 	const struct tmpl_set	*tmpl;
 	struct app_task_form	*forms;		/* nforms: conf->ntasks */
 	size_t			 nforms;
+	struct app_skels	*skels;		/* the app page's static parts */
 	int			 owned;		/* the last drop frees conf, tmpl */
 	atomic_long		 refs;
 };
@@ -88,6 +91,8 @@ struct app_shared {
 	/* Set once before the responders start (app_set_events). */
 	struct events		*events;
 	char			 gauges_channel[EVENTS_CHANNEL_LEN + 1];
+	/* HMAC over the secret with its key blocks hashed once (CSRF). */
+	crypto_auth_hmacsha512256_state csrf_key;
 };
 
 /* Devices one /metrics answer lists at most. */
@@ -224,6 +229,8 @@ int		 app_check_csrf(struct app *, struct http_req *,
 
 /* A context with what every page needs (title, version); caller frees. */
 struct tval	*app_page_context(const char *title);
+/* Sets status and the headers of an HTML page (app_render_page's). */
+void		 app_page_headers(struct http_resp *, int status);
 /*
  * Renders template name (one of tmpl_pages) with ctx into resp as HTML
  * with status; a failure to render answers 500 and logs. ctx may be NULL
@@ -266,6 +273,13 @@ void		 app_json_400_end(struct http_resp *);
  */
 struct app_task_form *app_forms_build(const struct conf *);
 void		 app_forms_free(struct app_task_form *, size_t n);
+/*
+ * The app page pre-rendered, for one generation: its static parts
+ * between holes for what changes per request (app_index.c). NULL on
+ * ENOMEM. Thread-safe once made; freed with the generation.
+ */
+struct app_skels	*app_skels_new(void);
+void		 app_skels_free(struct app_skels *);
 /* Renders the app page with status; fs (may be NULL) re-fills a form. */
 void		 app_index_render(struct app *, const struct http_req *,
 		    int status, const struct form_state *fs,

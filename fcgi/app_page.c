@@ -42,6 +42,12 @@ app_render_page(struct app *a, const char *name, struct tval *ctx,
 		    "rendered");
 		return;
 	}
+	app_page_headers(resp, status);
+}
+
+void
+app_page_headers(struct http_resp *resp, int status)
+{
 	resp->status = status;
 	http_resp_header(resp, "Content-Type", "text/html; charset=utf-8");
 	http_resp_header(resp, "Cache-Control", "no-store");

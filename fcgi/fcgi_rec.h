@@ -97,6 +97,16 @@ void	 fcgi_rec_reset(struct fcgi_rec_parser *, const struct fcgi_rec_limits *);
 size_t	 fcgi_rec_want(const struct fcgi_rec_parser *);
 
 /*
+ * The same for n bytes peeked from the socket (recv MSG_PEEK): how many
+ * of them to read at once, never past the end of the request they carry
+ * (the first empty STDIN record of the open request, or of the one a
+ * BEGIN_REQUEST among them opens). So a whole request from nginx is one
+ * read instead of one per record. At most n; 0 only when READY.
+ */
+size_t	 fcgi_rec_want_in(const struct fcgi_rec_parser *, const void *peek,
+	    size_t n);
+
+/*
  * 1 when no request is open and no record is half read: the connection
  * is idle between requests.
  */

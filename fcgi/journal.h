@@ -83,6 +83,23 @@ int	journal_session_jobs(struct journal *, const char *session, int max,
 	    struct job **out);
 void	journal_free_jobs(struct job *, int n);
 
+/* What the app page shows of a recent job. */
+#define JOURNAL_RECENT_MAX	10	/* jobs kept per session */
+struct journal_recent_job {
+	char		 id[JOB_ID_LEN + 1];
+	char		 task[64];
+	enum job_state	 state;
+};
+/*
+ * The session's most recent jobs, newest first, at most max (at most
+ * JOURNAL_RECENT_MAX), into out (room for JOURNAL_RECENT_MAX): the same
+ * as journal_session_jobs, from a cache in memory that every write of
+ * the session's jobs forgets (journal_recent.c), so usually without the
+ * journal's mutex. The count, or -1. Thread-safe.
+ */
+int	journal_session_recent(struct journal *, const char *session, int max,
+	    struct journal_recent_job *out);
+
 /* Path of a job's PNG result (whether or not it exists) into out. */
 int	journal_png_path(struct journal *, const char *id, char *out,
 	    size_t outlen);

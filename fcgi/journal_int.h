@@ -39,6 +39,24 @@ void	journal_err_forget(const struct journal *j);
 int	journal_final_ok(struct journal *j, const struct job *jb,
 	    const char *func);
 
+/* ---- journal_recent.c: the recent jobs of sessions, in memory ---- */
+
+/* Sessions whose recent jobs are kept (a direct-mapped cache). */
+#define JOURNAL_RECENT_SLOTS	1024
+
+struct journal_recent;
+/* An empty cache, or NULL (ENOMEM); freed with journal_recent_free. */
+struct journal_recent	*journal_recent_new(void);
+void	journal_recent_free(struct journal_recent *);
+/*
+ * After a commit that changed session's jobs: its cached list is dropped
+ * (NULL or "": every session's). Thread-safe; the journal's mutex may be
+ * held.
+ */
+void	journal_recent_forget(struct journal *j, const char *session);
+/* After a commit that removed or changed many rows: every list dropped. */
+void	journal_recent_forget_all(struct journal *j);
+
 /* ---- the store (journal_sqlite.c) ---- */
 
 /* STATE/results, fixed at open. Thread-safe. */

@@ -102,6 +102,7 @@ static const char *const journal_sql[JST__MAX] = {
 	    "ORDER BY b.bytes DESC LIMIT 1",
 	[JST_STRIP] = "UPDATE jobs SET file_bytes = 0, files = NULL, "
 	    "inputs = NULL, has_png = 0, removed_ms = ?2 WHERE id = ?1",
+	[JST_SESSION_OF] = "SELECT session FROM jobs WHERE id = ?1",
 };
 
 /* Schema version 1. Later versions migrate from user_version upwards. */
@@ -462,6 +463,7 @@ journal_free(struct journal *j)
 	free(j->wal_path);
 	free(j->state_dir);
 	free(j->results_dir);
+	journal_recent_free(j->recent);
 	journal_err_forget(j);
 	free(j);
 }
@@ -632,7 +634,8 @@ journal_open(const char *state_dir, char *err, size_t errlen)
 	if ((j->state_dir = strdup(state_dir)) == NULL ||
 	    (j->results_dir = journal_join(state_dir, JOBDIR_ROOT)) == NULL ||
 	    (j->db_path = journal_join(state_dir, "jobs.db")) == NULL ||
-	    (j->wal_path = journal_join(state_dir, "jobs.db-wal")) == NULL) {
+	    (j->wal_path = journal_join(state_dir, "jobs.db-wal")) == NULL ||
+	    (j->recent = journal_recent_new()) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", state_dir);
 		goto fail;
 	}

@@ -46,6 +46,7 @@ enum journal_stmt {
 	JST_SESSION_OLDEST,
 	JST_LARGEST_SESSION,
 	JST_STRIP,
+	JST_SESSION_OF,
 	JST__MAX
 };
 
@@ -76,6 +77,8 @@ struct journal {
 	int64_t		 max_bytes, max_session_bytes;
 	void		(*evicted)(const char *id, void *);
 	void		*evicted_arg;
+	/* The recent jobs of sessions (journal_recent.c): its own locks. */
+	struct journal_recent *recent;
 	/* ... but this, written under it and read without it. */
 	_Atomic enum journal_health health;
 };

@@ -78,7 +78,28 @@ journal_insert(struct journal *j, const struct job *jb)
 	ret = journal_wrote(j, 0, __func__);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	journal_recent_forget(j, jb->session);
 	return ret;
+}
+
+/*
+ * The session of job id into out ("" when unknown), for the recent jobs'
+ * cache. Caller holds the mutex.
+ */
+static void
+journal_session_of(struct journal *j, const char *id,
+    char out[JOB_SESSION_LEN + 1])
+{
+	sqlite3_stmt		*s = j->st[JST_SESSION_OF];
+	const unsigned char	*v;
+
+	out[0] = '\0';
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW &&
+	    (v = sqlite3_column_text(s, 0)) != NULL &&
+	    strlen((const char *)v) <= JOB_SESSION_LEN)
+		strcpy(out, (const char *)v);
+	journal_done(s);
 }
 
 /*
@@ -90,6 +111,7 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
     int slot, const char *device)
 {
 	sqlite3_stmt	*s = j->st[JST_START];
+	char		 session[JOB_SESSION_LEN + 1] = "";
 	int		 ret = -1;
 
 	if (!job_id_valid(id)) {
@@ -113,8 +135,11 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 	if (journal_changed(j, id, __func__) == -1)
 		goto out;
 	ret = journal_wrote(j, 0, __func__);
+	journal_session_of(j, id, session);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	/* "" after a failure: every list, to be safe. */
+	journal_recent_forget(j, session);
 	return ret;
 }
 
@@ -165,6 +190,7 @@ journal_finish_row(struct journal *j, const struct job *jb, int has_png,
 	if (ret == 0)
 		ret = journal_wrote(j, 0, func);
 	pthread_mutex_unlock(&j->mtx);
+	journal_recent_forget(j, jb->session);
 	return ret;
 }
 
@@ -373,6 +399,7 @@ fail:
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	journal_recent_forget_all(j);
 	if (n > 0 && cb != NULL)
 		for (i = 0; i < n; i++)
 			cb(&v[i], arg);
@@ -557,6 +584,8 @@ fail:
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	if (ret > 0)
+		journal_recent_forget_all(j);
 	if (ret > 0 && cb != NULL)
 		for (i = 0; i < l.n; i++)
 			cb(l.id[i], arg);

@@ -290,6 +290,7 @@ journal_finish_room(struct journal *j, const struct job *jb)
 		    JOBDIR_OUT);
 out:
 	pthread_mutex_unlock(&j->mtx);
+	journal_recent_forget(j, jb->session);
 	if (rc != -1 && j->evicted != NULL) {
 		for (i = 0; i < l.n; i++)
 			j->evicted(l.id[i], j->evicted_arg);

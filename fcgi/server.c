@@ -287,8 +287,8 @@ watch(struct server *s, int *slot)
 }
 
 /*
- * Sets up the epoll set: the listening socket (non-blocking: the event
- * thread never waits in accept), the stop and wake eventfds, and the
+ * Sets up the epoll set: the listening socket (non-blocking: a
+ * responder thread never waits in accept), the stop and wake eventfds, and the
  * table of connections. Returns 0, or -1 with err set.
  */
 static int
@@ -320,24 +320,23 @@ server_setup(struct server *s, char *err, size_t errlen)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		s->nfds = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
 	s->conns_max = s->nfds / 2 > 4096 ? 4096 : s->nfds / 2;
-	if ((s->conns = calloc((size_t)s->nfds, sizeof(*s->conns))) == NULL ||
-	    (s->scratch = malloc(SERVER_SCRATCH)) == NULL) {
+	if ((s->conns = calloc((size_t)s->nfds, sizeof(*s->conns))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-/* Starts the event thread and the responders; the count started. */
+/* Starts the responder threads; the count started. */
 static int
 start_threads(struct server *s, pthread_t *threads, int n, char *err,
     size_t errlen)
 {
 	int	 i;
 
-	for (i = 0; i <= n; i++)
-		if ((errno = pthread_create(&threads[i], NULL, i == 0 ?
-		    server_io_main : server_responder_main, s)) != 0) {
+	for (i = 0; i < n; i++)
+		if ((errno = pthread_create(&threads[i], NULL, server_io_main,
+		    s)) != 0) {
 			snprintf(err, errlen, "pthread_create: %s",
 			    strerror(errno));
 			break;
@@ -381,9 +380,9 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	atomic_init(&s.pending, 0);
 	atomic_init(&s.nparked, 0);
 	atomic_init(&s.nconns, 0);
-	pthread_mutex_init(&s.qlock, NULL);
-	pthread_cond_init(&s.qcond, NULL);
-	TAILQ_INIT(&s.ready);
+	atomic_init(&s.nreading, 0);
+	atomic_init(&s.accept_fails, 0);
+	pthread_mutex_init(&s.iolock, NULL);
 	TAILQ_INIT(&s.reading);
 	TAILQ_INIT(&s.parked);
 	if (FCGX_Init() != 0) {
@@ -397,13 +396,13 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	s.listen_fd = open_listener(listen, err, errlen);
 	if (s.listen_fd < 0 || server_setup(&s, err, errlen) == -1)
 		goto out;
-	if ((threads = calloc((size_t)conf->threads + 1, sizeof(*threads))) ==
+	if ((threads = calloc((size_t)conf->threads, sizeof(*threads))) ==
 	    NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	started = start_threads(&s, threads, conf->threads, err, errlen);
-	if (started == conf->threads + 1) {
+	if (started == conf->threads) {
 		fprintf(stderr, "level=info msg=\"serving\" threads=%d\n",
 		    conf->threads);
 		app_set_responders(app, conf->threads);
@@ -412,8 +411,8 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 		rc = 0;
 	}
 	/*
-	 * The event thread wakes on the eventfd and leaves; every responder
-	 * finishes the request in hand and leaves; the connections left are
+	 * Every responder finishes the request in hand, wakes on the
+	 * eventfd (level-triggered: all see it) and leaves; the connections left are
 	 * closed then. An inherited socket (systemd, spawn-fcgi) is only
 	 * closed, never shut down: it belongs to our parent too, for the
 	 * next start.
@@ -422,9 +421,6 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 	if (write(s.stop_fd, &one, sizeof(one)) != sizeof(one))
 		fprintf(stderr, "level=error msg=\"stop: eventfd write "
 		    "failed\"\n");
-	pthread_mutex_lock(&s.qlock);
-	pthread_cond_broadcast(&s.qcond);
-	pthread_mutex_unlock(&s.qlock);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	if (s.conns != NULL)
@@ -440,10 +436,8 @@ out:
 		close(s.stop_fd);
 	if (s.wake_fd >= 0)
 		close(s.wake_fd);
-	pthread_cond_destroy(&s.qcond);
-	pthread_mutex_destroy(&s.qlock);
+	pthread_mutex_destroy(&s.iolock);
 	free(s.conns);
-	free(s.scratch);
 	free(threads);
 	return rc;
 }

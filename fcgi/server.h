@@ -1,9 +1,9 @@
 /*
  * server: the FastCGI side. Opens the listening socket (or takes fd 0),
- * runs one event thread that accepts and reads each request to its end
- * without blocking (idle kept connections and partial requests hold no
- * thread; a partial one is closed 5 s after its first byte), conf->threads
- * responder threads that answer whole requests, and one thread that
+ * runs conf->threads responder threads that share one epoll set: each
+ * accepts, reads a request to its end without blocking and answers it
+ * itself (idle kept connections and partial requests hold no thread; a
+ * partial one is closed 5 s after its first byte), and one thread that
  * handles signals. server_int.h has the details.
  */
 #ifndef SLUICE_SERVER_H

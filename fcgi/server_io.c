@@ -1,9 +1,11 @@
 /*
- * server_io: connections. The event thread reads whole requests without
- * blocking; responder threads answer them. See server_int.h.
+ * server_io: connections. Each responder thread takes events from the
+ * shared epoll set, reads requests without blocking and answers each
+ * whole one itself. See server_int.h.
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -34,14 +36,14 @@ server_max_body(struct server *s)
 	return max;
 }
 
-/* Bytes the event thread reads from one connection before the others. */
+/* Bytes a thread reads from one connection before it looks at others. */
 #define SERVER_READ_TURN	(256 * 1024)
 
-int
-server_pending_max(struct server *s)
+/* The bound on requests in progress under a body limit of max_body. */
+static int
+pending_for(struct server *s, long max_body)
 {
-	long	 per = SERVER_PARAMS_MAX + server_max_body(s);
-	long	 n = SERVER_PENDING_BYTES / per;
+	long	 n = SERVER_PENDING_BYTES / (SERVER_PARAMS_MAX + max_body);
 
 	/* Never below what the threads answer at once, plus a queue. */
 	if (n < 2L * s->threads)
@@ -49,13 +51,22 @@ server_pending_max(struct server *s)
 	return n > 1024 ? 1024 : (int)n;
 }
 
+int
+server_pending_max(struct server *s)
+{
+	return pending_for(s, server_max_body(s));
+}
+
+/* The limits of a connection's next request; one look at the config. */
 static void
 conn_limits(struct server *s, struct fcgi_rec_limits *l)
 {
+	long	 max_body = server_max_body(s);
+
 	l->params_max = SERVER_PARAMS_MAX;
-	l->stdin_max = (size_t)server_max_body(s);
+	l->stdin_max = (size_t)max_body;
 	l->max_conns = s->conns_max;
-	l->max_reqs = server_pending_max(s);
+	l->max_reqs = pending_for(s, max_body);
 }
 
 /* Closes c and frees it; the caller took it off any list and counter. */
@@ -71,20 +82,29 @@ conn_free(struct server *s, struct conn *c)
 }
 
 /*
- * Writes len bytes to fd, waiting up to SERVER_WRITE_TIMEOUT_S each time
- * the peer's buffer is full (wait 0: none). 0, or -1.
+ * Writes the niov buffers of iov to fd (iov is consumed), waiting up to
+ * SERVER_WRITE_TIMEOUT_S each time the peer's buffer is full (wait 0:
+ * none). 0, or -1.
  */
 static int
-write_all(int fd, const void *p, size_t len, int wait)
+writev_all(int fd, struct iovec *iov, int niov, int wait)
 {
 	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
-	const char	*c = p;
 	ssize_t		 n;
 
-	while (len > 0) {
-		if ((n = write(fd, c, len)) > 0) {
-			c += n;
-			len -= (size_t)n;
+	while (niov > 0) {
+		if (iov->iov_len == 0) {
+			iov++;
+			niov--;
+			continue;
+		}
+		if ((n = writev(fd, iov, niov)) > 0) {
+			for (; niov > 0 && (size_t)n >= iov->iov_len; niov--)
+				n -= (ssize_t)(iov++)->iov_len;
+			if (niov > 0) {
+				iov->iov_base = (char *)iov->iov_base + n;
+				iov->iov_len -= (size_t)n;
+			}
 		} else if (n == -1 && errno == EINTR)
 			continue;
 		else if (n == -1 && errno == EAGAIN && wait &&
@@ -96,14 +116,43 @@ write_all(int fd, const void *p, size_t len, int wait)
 	return 0;
 }
 
+/* The same for len bytes at p. */
+static int
+write_all(int fd, const void *p, size_t len, int wait)
+{
+	struct iovec	 iov = { (void *)p, len };
+
+	return writev_all(fd, &iov, 1, wait);
+}
+
+/*
+ * Writes wire, then body (when not NULL: len bytes, already framed by
+ * the record header ending wire), then tail, and empties wire and tail;
+ * nothing once an earlier write failed. One system call when the
+ * socket takes it all, and the body is not copied.
+ */
+static void
+flush_parts(struct conn *c, struct buf *wire, const char *body, size_t len,
+    struct buf *tail)
+{
+	struct iovec	 iov[3] = {
+		{ wire->data, wire->len }, { (void *)body, body ? len : 0 },
+		{ tail != NULL ? tail->data : NULL, tail != NULL ? tail->len : 0 }
+	};
+
+	if (!c->broken && (!buf_ok(wire) || (tail != NULL && !buf_ok(tail)) ||
+	    writev_all(c->fd, iov, 3, 1) == -1))
+		c->broken = 1;
+	buf_reset(wire);
+	if (tail != NULL)
+		buf_reset(tail);
+}
+
 /* Writes and empties wire, unless an earlier write failed. */
 static void
 flush(struct conn *c, struct buf *wire)
 {
-	if (!c->broken && (!buf_ok(wire) ||
-	    write_all(c->fd, wire->data, wire->len, 1) == -1))
-		c->broken = 1;
-	buf_reset(wire);
+	flush_parts(c, wire, NULL, 0, NULL);
 }
 
 /*
@@ -208,7 +257,9 @@ serve_one(struct server *s, struct conn *c)
 	struct http_req		 req;
 	struct http_resp	 resp;
 	struct route_match	 m;
-	struct buf		 head, wire;
+	struct buf		 head, wire, tail;
+	unsigned char		 h[FCGI_REC_HEADER_LEN];
+	const char		*apart = NULL;
 	unsigned		 id = c->p.req.id;
 	int			 routed = 0;
 	int64_t			 t0 = job_mono_ns();
@@ -216,6 +267,7 @@ serve_one(struct server *s, struct conn *c)
 	http_resp_init(&resp);
 	buf_init(&head);
 	buf_init(&wire);
+	buf_init(&tail);
 	memset(&m, 0, sizeof(m));
 	if (http_req_init(&req, c->p.req.envp) == -1)
 		http_resp_text(&resp, 500, "out of memory");
@@ -225,7 +277,13 @@ serve_one(struct server *s, struct conn *c)
 	http_resp_serialize(&resp, m.head, 1, &head);
 	if (buf_ok(&head) && buf_ok(&resp.body)) {
 		fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, head.data, head.len);
-		if (!m.head && resp.file == NULL && resp.body.len > 0)
+		/* A body of one record is written from where it was built. */
+		if (!m.head && resp.file == NULL && resp.body.len > 0 &&
+		    resp.body.len <= FCGI_REC_MAX_CONTENT) {
+			fcgi_rec_header(h, FCGI_REC_STDOUT, id, resp.body.len);
+			buf_append(&wire, h, sizeof(h));
+			apart = resp.body.data;
+		} else if (!m.head && resp.file == NULL && resp.body.len > 0)
 			fcgi_rec_put(&wire, FCGI_REC_STDOUT, id,
 			    resp.body.data, resp.body.len);
 	} else
@@ -235,9 +293,9 @@ serve_one(struct server *s, struct conn *c)
 		flush(c, &wire);
 		stream_file(c, resp.file, resp.file_len);
 	}
-	fcgi_rec_put(&wire, FCGI_REC_STDOUT, id, NULL, 0);
-	fcgi_rec_put_end(&wire, id, FCGI_REC_REQUEST_COMPLETE);
-	flush(c, &wire);
+	fcgi_rec_put(&tail, FCGI_REC_STDOUT, id, NULL, 0);
+	fcgi_rec_put_end(&tail, id, FCGI_REC_REQUEST_COMPLETE);
+	flush_parts(c, &wire, apart, resp.body.len, &tail);
 	app_count_request(s->app, resp.status);
 	if (!s->quiet)
 		fprintf(stderr, "level=info method=%s path=%.200s status=%d "
@@ -245,13 +303,14 @@ serve_one(struct server *s, struct conn *c)
 		    req.path ? req.path : "-", resp.status,
 		    routed ? route_name(m.id) : "-",
 		    (long long)(job_mono_ns() - t0) / 1000);
+	buf_free(&tail);
 	buf_free(&wire);
 	buf_free(&head);
 	http_resp_free(&resp);
 	http_req_free(&req);
 }
 
-/* Tells the event thread a slot freed, when connections wait for one. */
+/* Tells a thread a slot freed, when connections wait for one. */
 static void
 wake_parked(struct server *s)
 {
@@ -274,6 +333,34 @@ conn_arm(struct server *s, struct conn *c)
 	return epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* Takes c off the reading list, if it is there. */
+static void
+io_unlist(struct server *s, struct conn *c)
+{
+	/* Only its owner lists it; 0 is the expirer's last touch. */
+	if (!atomic_load(&c->listed))
+		return;
+	pthread_mutex_lock(&s->iolock);
+	if (atomic_load(&c->listed)) {
+		TAILQ_REMOVE(&s->reading, c, entry);
+		atomic_store(&c->listed, 0);
+		atomic_fetch_sub(&s->nreading, 1);
+	}
+	pthread_mutex_unlock(&s->iolock);
+}
+
+/* The owner closes c, in whatever state it holds it. */
+static void
+io_close(struct server *s, struct conn *c)
+{
+	io_unlist(s, c);
+	if (c->state == CONN_READING) {
+		atomic_fetch_sub(&s->pending, 1);
+		wake_parked(s);
+	}
+	conn_free(s, c);
+}
+
 /*
  * Answers the request on c, then hands the connection back to the epoll
  * set (nginx asked to keep it and all went well) or closes it.
@@ -283,6 +370,7 @@ serve_conn(struct server *s, struct conn *c)
 {
 	int	 keep;
 
+	c->state = CONN_SERVING;
 	app_responder_busy(s->app, 1);
 	serve_one(s, c);
 	app_responder_busy(s->app, -1);
@@ -291,58 +379,10 @@ serve_conn(struct server *s, struct conn *c)
 	fcgi_rec_reset(&c->p, NULL);
 	c->state = CONN_IDLE;
 	atomic_fetch_sub(&s->pending, 1);
-	/* From conn_arm on, the event thread may have it. */
+	/* From conn_arm on, another thread may have it. */
 	if (!keep || conn_arm(s, c) == -1)
 		conn_free(s, c);
 	wake_parked(s);
-}
-
-void *
-server_responder_main(void *arg)
-{
-	struct server	*s = arg;
-	struct conn	*c;
-
-	for (;;) {
-		pthread_mutex_lock(&s->qlock);
-		while (TAILQ_EMPTY(&s->ready) && !atomic_load(&s->stopping))
-			pthread_cond_wait(&s->qcond, &s->qlock);
-		if (atomic_load(&s->stopping)) {
-			pthread_mutex_unlock(&s->qlock);
-			return NULL;
-		}
-		c = TAILQ_FIRST(&s->ready);
-		TAILQ_REMOVE(&s->ready, c, entry);
-		c->state = CONN_SERVING;
-		pthread_mutex_unlock(&s->qlock);
-		serve_conn(s, c);
-	}
-}
-
-/* The event thread closes c, in whatever state it holds it. */
-static void
-io_close(struct server *s, struct conn *c)
-{
-	if (c->state == CONN_READING) {
-		TAILQ_REMOVE(&s->reading, c, entry);
-		atomic_fetch_sub(&s->pending, 1);
-	} else if (c->state == CONN_PARKED) {
-		TAILQ_REMOVE(&s->parked, c, entry);
-		atomic_fetch_sub(&s->nparked, 1);
-	}
-	conn_free(s, c);
-}
-
-/* The request on c is whole: to the ready queue. */
-static void
-io_queue(struct server *s, struct conn *c)
-{
-	TAILQ_REMOVE(&s->reading, c, entry);
-	pthread_mutex_lock(&s->qlock);
-	c->state = CONN_QUEUED;
-	TAILQ_INSERT_TAIL(&s->ready, c, entry);
-	pthread_cond_signal(&s->qcond);
-	pthread_mutex_unlock(&s->qlock);
 }
 
 /*
@@ -358,44 +398,50 @@ io_settle(struct server *s, struct conn *c)
 		c->state = CONN_READING;
 		c->deadline = job_mono_ns() +
 		    (int64_t)SERVER_REQUEST_DEADLINE_S * 1000000000;
-		TAILQ_INSERT_TAIL(&s->reading, c, entry);
 		atomic_fetch_add(&s->pending, 1);
 	} else if (c->state == CONN_READING && idle) {
-		TAILQ_REMOVE(&s->reading, c, entry);
+		io_unlist(s, c);
 		c->state = CONN_IDLE;
 		atomic_fetch_sub(&s->pending, 1);
+		wake_parked(s);
 	}
 }
 
 /*
- * Parks idle c when the bound on requests in progress is reached, so its
- * next request is not read yet. 1 when parked.
+ * Parks idle c when the bound on requests in progress (max, from the
+ * limits of its next request) is reached, so its next request is not
+ * read yet. 1 when parked (c is the list's then).
  */
 static int
-io_park(struct server *s, struct conn *c)
+io_park(struct server *s, struct conn *c, int max)
 {
-	if (atomic_load(&s->pending) < server_pending_max(s))
+	if (atomic_load(&s->pending) < max)
 		return 0;
-	/* Counted before the second look, so a responder freeing a slot
-	 * meanwhile sees it and wakes this thread. */
+	/* Counted before the second look, so a thread freeing a slot
+	 * meanwhile sees it and wakes one. */
 	atomic_fetch_add(&s->nparked, 1);
-	if (atomic_load(&s->pending) < server_pending_max(s)) {
+	if (atomic_load(&s->pending) < max) {
 		atomic_fetch_sub(&s->nparked, 1);
 		return 0;
 	}
 	c->state = CONN_PARKED;
+	pthread_mutex_lock(&s->iolock);
 	TAILQ_INSERT_TAIL(&s->parked, c, entry);
+	pthread_mutex_unlock(&s->iolock);
 	return 1;
 }
 
-/* Feeds n bytes read from c; 0 to go on, 1 when c left (queued, closed). */
+/*
+ * Feeds n bytes of buf read from c; 0 to go on, 1 when c left this
+ * thread's hands (answered, closed).
+ */
 static int
-io_feed(struct server *s, struct conn *c, size_t n)
+io_feed(struct server *s, struct conn *c, const char *buf, size_t n)
 {
 	enum fcgi_rec_status	 st;
 	size_t			 used;
 
-	st = fcgi_rec_feed(&c->p, s->scratch, n, &used);
+	st = fcgi_rec_feed(&c->p, buf, n, &used);
 	/* Answers of our own (GET_VALUES, refusals) are small: a peer that
 	 * does not take them is closed rather than waited for. */
 	if (c->p.out.len > 0) {
@@ -404,41 +450,73 @@ io_feed(struct server *s, struct conn *c, size_t n)
 			st = FCGI_REC_CLOSE;
 		buf_reset(&c->p.out);
 	}
+	if (st == FCGI_REC_READY) {
+		io_unlist(s, c);
+		/* Whole, but after its deadline: closed as it would have
+		 * been a moment earlier. */
+		if (atomic_load(&c->expired))
+			st = FCGI_REC_CLOSE;
+	}
 	if (st == FCGI_REC_CLOSE) {
 		io_close(s, c);
 		return 1;
 	}
 	io_settle(s, c);
 	if (st == FCGI_REC_READY) {
-		io_queue(s, c);
+		serve_conn(s, c);
 		return 1;
 	}
 	return 0;
 }
 
 /*
- * Reads what c has, without blocking, up to a whole request (then queued)
- * or SERVER_READ_TURN bytes; then arms it for more, or closes it.
+ * Puts c, whose request is still partial, on the reading list (for its
+ * deadline) before it goes back to the epoll set. The list stays in
+ * deadline order but for the few microseconds of a turn.
  */
 static void
-io_read(struct server *s, struct conn *c)
+io_list(struct server *s, struct conn *c)
+{
+	if (c->state != CONN_READING || atomic_load(&c->listed))
+		return;
+	pthread_mutex_lock(&s->iolock);
+	TAILQ_INSERT_TAIL(&s->reading, c, entry);
+	atomic_store(&c->listed, 1);
+	atomic_fetch_add(&s->nreading, 1);
+	pthread_mutex_unlock(&s->iolock);
+}
+
+/*
+ * Reads what c has, without blocking, up to a whole request (then
+ * answered) or SERVER_READ_TURN bytes; then arms it for more, or closes
+ * it. scratch: this thread's SERVER_SCRATCH bytes.
+ */
+static void
+io_read(struct server *s, struct conn *c, char *scratch)
 {
 	struct fcgi_rec_limits	 lim;
 	size_t			 turn = 0, want;
 	ssize_t			 n;
 
+	if (atomic_load(&c->expired)) {
+		io_close(s, c);
+		return;
+	}
 	while (turn < SERVER_READ_TURN) {
 		if (c->state == CONN_IDLE) {
-			if (io_park(s, c))
-				return;
 			conn_limits(s, &lim);
+			if (io_park(s, c, lim.max_reqs))
+				return;
 			fcgi_rec_reset(&c->p, &lim);
 		}
-		want = fcgi_rec_want(&c->p);
-		if ((n = read(c->fd, s->scratch, want < SERVER_SCRATCH ? want :
-		    SERVER_SCRATCH)) > 0) {
+		/* What has come, then as much of it as is this request. */
+		if ((n = recv(c->fd, scratch, SERVER_SCRATCH, MSG_PEEK)) > 0) {
+			want = fcgi_rec_want_in(&c->p, scratch, (size_t)n);
+			n = read(c->fd, scratch, want);
+		}
+		if (n > 0) {
 			turn += (size_t)n;
-			if (io_feed(s, c, (size_t)n))
+			if (io_feed(s, c, scratch, (size_t)n))
 				return;
 			continue;
 		}
@@ -449,37 +527,65 @@ io_read(struct server *s, struct conn *c)
 		io_close(s, c);	/* the peer closed, or an error */
 		return;
 	}
+	io_list(s, c);
 	if (conn_arm(s, c) == -1)
 		io_close(s, c);
 }
 
 /* Goes on with parked connections while slots are free. */
 static void
-io_unpark(struct server *s)
+io_unpark(struct server *s, char *scratch)
 {
 	struct conn	*c;
-	uint64_t	 v;
 
-	if (read(s->wake_fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
-		return;
-	while ((c = TAILQ_FIRST(&s->parked)) != NULL &&
-	    atomic_load(&s->pending) < server_pending_max(s)) {
-		TAILQ_REMOVE(&s->parked, c, entry);
-		atomic_fetch_sub(&s->nparked, 1);
+	while (atomic_load(&s->nparked) > 0) {
+		pthread_mutex_lock(&s->iolock);
+		if ((c = TAILQ_FIRST(&s->parked)) != NULL &&
+		    atomic_load(&s->pending) < server_pending_max(s)) {
+			TAILQ_REMOVE(&s->parked, c, entry);
+			atomic_fetch_sub(&s->nparked, 1);
+		} else
+			c = NULL;
+		pthread_mutex_unlock(&s->iolock);
+		if (c == NULL)
+			return;
 		c->state = CONN_IDLE;
-		io_read(s, c);
+		io_read(s, c, scratch);
 	}
 }
 
-/* Closes the connections whose request is still partial at its deadline. */
+/* Empties the wake eventfd (level-triggered: else every wait returns). */
+static void
+io_woken(struct server *s)
+{
+	uint64_t	 v;
+
+	if (read(s->wake_fd, &v, sizeof(v)) == -1)
+		return;	/* EAGAIN: another thread emptied it */
+}
+
+/*
+ * Marks the partial requests past their deadline expired and shuts their
+ * sockets down: the epoll set (or the thread reading one) then sees the
+ * end and closes it. Whoever holds iolock first does it.
+ */
 static void
 io_expire(struct server *s)
 {
 	struct conn	*c;
-	int64_t		 now = job_mono_ns();
+	int64_t		 now;
 
+	if (atomic_load(&s->nreading) == 0 ||
+	    pthread_mutex_trylock(&s->iolock) != 0)
+		return;
+	now = job_mono_ns();
 	while ((c = TAILQ_FIRST(&s->reading)) != NULL && c->deadline <= now) {
-		io_close(s, c);
+		TAILQ_REMOVE(&s->reading, c, entry);
+		atomic_fetch_sub(&s->nreading, 1);
+		atomic_store(&c->expired, 1);
+		shutdown(c->fd, SHUT_RDWR);
+		/* Last: from here on its owner may close and free it. */
+		atomic_store(&c->listed, 0);
 		/* A flood must not flood the log as well. */
 		if (++s->expired == 1 || s->expired % 1000 == 0)
 			fprintf(stderr, "level=warn msg=\"partial FastCGI "
@@ -487,18 +593,22 @@ io_expire(struct server *s)
 			    "closed=%lu\n", SERVER_REQUEST_DEADLINE_S,
 			    s->expired);
 	}
+	pthread_mutex_unlock(&s->iolock);
 }
 
 /* Milliseconds until the first deadline, at most 1000 (a safety net). */
 static int
 io_timeout(struct server *s)
 {
-	struct conn	*c = TAILQ_FIRST(&s->reading);
-	int64_t		 ms;
+	struct conn	*c;
+	int64_t		 ms = 1000;
 
-	if (c == NULL)
+	if (atomic_load(&s->nreading) == 0)
 		return 1000;
-	ms = (c->deadline - job_mono_ns()) / 1000000 + 1;
+	pthread_mutex_lock(&s->iolock);
+	if ((c = TAILQ_FIRST(&s->reading)) != NULL)
+		ms = (c->deadline - job_mono_ns()) / 1000000 + 1;
+	pthread_mutex_unlock(&s->iolock);
 	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
 }
 
@@ -508,7 +618,7 @@ io_accept(struct server *s)
 {
 	struct epoll_event	 ev;
 	struct conn		*c;
-	int			 fd, one = 1;
+	int			 fd, fails, one = 1;
 
 	if ((fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) == -1) {
@@ -520,14 +630,15 @@ io_accept(struct server *s)
 		 * and fails at once, every time. Back off instead of
 		 * spinning, and say so.
 		 */
-		if (++s->accept_fails == 1 || s->accept_fails % 100 == 0)
+		fails = atomic_fetch_add(&s->accept_fails, 1) + 1;
+		if (fails == 1 || fails % 100 == 0)
 			fprintf(stderr, "level=error msg=\"accept failed\" "
 			    "error=\"%s\" failures=%d\n", strerror(errno),
-			    s->accept_fails);
-		usleep(s->accept_fails < 10 ? 1000 : 100000);
+			    fails);
+		usleep(fails < 10 ? 1000 : 100000);
 		return -1;
 	}
-	s->accept_fails = 0;
+	atomic_store(&s->accept_fails, 0);
 	if (fd >= s->nfds || atomic_load(&s->nconns) >= s->conns_max ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
@@ -539,6 +650,8 @@ io_accept(struct server *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->state = CONN_IDLE;
+	atomic_init(&c->expired, 0);
+	atomic_init(&c->listed, 0);
 	buf_init(&c->p.out);	/* fcgi_rec_reset sets the rest (io_read) */
 	atomic_fetch_add(&s->nconns, 1);
 	atomic_store(&s->conns[fd], c);
@@ -550,27 +663,40 @@ io_accept(struct server *s)
 	return 0;
 }
 
+/* Events a thread takes at once: one, so a slow answer holds no other. */
+#define SERVER_EVENTS	1
+
 void *
 server_io_main(void *arg)
 {
 	struct server		*s = arg;
-	struct epoll_event	 evs[64];
+	struct epoll_event	 evs[SERVER_EVENTS];
+	char			*scratch;
 	int			 i, n, k;
 
+	if ((scratch = malloc(SERVER_SCRATCH)) == NULL) {
+		fprintf(stderr, "level=error func=%s msg=\"out of memory: "
+		    "a responder thread left\"\n", __func__);
+		return NULL;
+	}
 	while (!atomic_load(&s->stopping)) {
-		n = epoll_wait(s->epfd, evs, 64, io_timeout(s));
+		n = epoll_wait(s->epfd, evs, SERVER_EVENTS, io_timeout(s));
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &s->stop_fd)
-				return NULL;
+				goto out;
 			if (evs[i].data.ptr == &s->listen_fd)
 				for (k = 0; k < 64 && io_accept(s) == 0; k++)
 					continue;
-			else if (evs[i].data.ptr != &s->wake_fd)
-				io_read(s, evs[i].data.ptr);
+			else if (evs[i].data.ptr == &s->wake_fd)
+				io_woken(s);
+			else
+				io_read(s, evs[i].data.ptr, scratch);
 		}
-		io_unpark(s);
+		io_unpark(s, scratch);
 		io_expire(s);
 	}
+out:
+	free(scratch);
 	return NULL;
 }
 

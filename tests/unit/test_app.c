@@ -603,6 +603,57 @@ Test(app_http, index_renders_every_task_form)
 }
 
 /*
+ * The app page is pre-rendered once per generation and shape, with holes
+ * for what is the session's: each session still sees its own token and
+ * jobs only, each form its own nonce, and a job's new state at once.
+ */
+Test(app_http, index_pre_rendered_yet_each_sessions_own)
+{
+	struct http_resp	 ra, rb, ra2;
+	char			 tok[65], want[160], id[JOB_ID_LEN + 1];
+	const char		*n1, *n2;
+
+	submit_ok("burn", SID_A, "ms=1", id);
+	get("/", SID_A, 0, &ra);
+	snprintf(want, sizeof(want), "<code>%.8s</code></a> burn <span "
+	    "class=\"state state-", id);
+	cr_assert_not_null(n1 = strstr(body(&ra), want), "%s", body(&ra));
+	n1 += strlen(want);
+	cr_expect(strncmp(n1, "queued", 6) == 0 ||
+	    strncmp(n1, "running", 7) == 0, "%.20s", n1);
+	http_resp_free(&ra);
+	gate_open();
+	wait_final(id);
+	get("/", SID_A, 0, &ra);
+	get("/", SID_B, 0, &rb);
+	get("/", SID_A, 0, &ra2);
+	cr_assert_eq(ra.status, 200);
+	cr_assert_eq(rb.status, 200);
+	csrf(SID_A, tok);
+	snprintf(want, sizeof(want), "name=\"csrf\" value=\"%s\"", tok);
+	cr_expect_not_null(strstr(body(&ra), want));
+	cr_expect_null(strstr(body(&rb), want), "B never gets A's token");
+	csrf(SID_B, tok);
+	snprintf(want, sizeof(want), "name=\"csrf\" value=\"%s\"", tok);
+	cr_expect_not_null(strstr(body(&rb), want));
+	snprintf(want, sizeof(want), "<a href=\"/jobs/%s\"><code>%.8s</code>"
+	    "</a> burn <span class=\"state state-done\">done</span>", id, id);
+	cr_expect_not_null(strstr(body(&ra), want), "%s", body(&ra));
+	cr_expect_null(strstr(body(&rb), id), "B never sees A's jobs");
+	cr_expect_not_null(strstr(body(&rb), "No jobs yet"));
+	cr_expect_null(strchr(body(&ra), '\001'), "no sentinel left");
+	/* Every form its own nonce, and a new one on each page. */
+	cr_assert_not_null(n1 = strstr(body(&ra), "name=\"nonce\" value=\""));
+	cr_assert_not_null(n2 = strstr(n1 + 1, "name=\"nonce\" value=\""));
+	cr_expect_neq(strncmp(n1, n2, 60), 0);
+	cr_assert_not_null(n2 = strstr(body(&ra2), "name=\"nonce\" value=\""));
+	cr_expect_neq(strncmp(n1, n2, 60), 0, "a new nonce per page");
+	http_resp_free(&ra);
+	http_resp_free(&rb);
+	http_resp_free(&ra2);
+}
+
+/*
  * The form texts are built per task of each generation: twenty tasks
  * (more than the old table of sixteen kernels held) each show their own
  * kernel's bounds.
@@ -970,11 +1021,20 @@ Test(app_http, submit_403_without_the_csrf_token)
 /* Issue 15 items 13 and 18: tokens expire; one spelling only. */
 Test(app_http, csrf_tokens_expire_after_a_day_and_are_lowercase)
 {
-	char	 tok[65], up[65];
-	long	 day = 20790;	/* 2026-12-03 */
-	size_t	 i;
+	char		 tok[65], up[65];
+	long		 day = 20790;	/* 2026-12-03 */
+	unsigned char	 key[APP_SECRET_LEN], tag[crypto_auth_BYTES];
+	char		 msg[64], hex[65];
+	size_t		 i;
 
 	app_csrf_token_day(fx.app, SID_A, day, tok);
+	/* crypto_auth over "SESSION:DAY": what every responder sharing the
+	 * secret issues and takes, and what earlier versions issued. */
+	memset(key, 0x5a, sizeof(key));
+	snprintf(msg, sizeof(msg), "%s:%ld", SID_A, day);
+	crypto_auth(tag, (const unsigned char *)msg, strlen(msg), key);
+	sodium_bin2hex(hex, sizeof(hex), tag, sizeof(tag));
+	cr_expect_str_eq(tok, hex);
 	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day), "today's");
 	cr_expect(app_csrf_ok_day(fx.app, SID_A, tok, day + 1),
 	    "yesterday's: a page left open over midnight");

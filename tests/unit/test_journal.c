@@ -780,6 +780,62 @@ Test(journal, recover_callback_may_use_journal, .timeout = 30)
 }
 
 /* Inserts a finished job with seq, finish time and an optional PNG. */
+/*
+ * The recent jobs from memory say what the store says (ids, tasks,
+ * states, newest first), after every kind of write, and never another
+ * session's.
+ */
+static void
+assert_recent_is_store(const char *session)
+{
+	struct journal_recent_job r[JOURNAL_RECENT_MAX];
+	struct job	*v;
+	int		 n, m, i, k;
+
+	for (k = 0; k < 2; k++) {	/* a miss (fill), then a hit */
+		n = journal_session_jobs(jr, session, 10, &v);
+		m = journal_session_recent(jr, session, 10, r);
+		cr_assert_eq(m, n, "recent %d, store %d: %s", m, n,
+		    journal_error(jr));
+		for (i = 0; i < n; i++) {
+			cr_assert_str_eq(r[i].id, v[i].id);
+			cr_assert_str_eq(r[i].task, v[i].task);
+			cr_assert_eq(r[i].state, v[i].state, "job %d", i);
+		}
+		journal_free_jobs(v, n);
+	}
+}
+
+Test(journal, recent_jobs_follow_every_write)
+{
+	struct job	 a[12], b;
+	int		 i;
+
+	assert_recent_is_store(S1);
+	for (i = 0; i < 12; i++) {
+		mk(&a[i], i + 1, i % 3 == 2 ? S2 : S1, "");
+		insert(&a[i]);
+		assert_recent_is_store(S1);
+		assert_recent_is_store(S2);
+	}
+	cr_assert_eq(journal_start(jr, a[10].id, 500, 0, "cpu"), 0);
+	assert_recent_is_store(S1);
+	finish(&a[10], JOB_DONE, 1000, NULL);
+	assert_recent_is_store(S1);
+	a[11].state = JOB_FAILED;
+	a[11].finished_ms = 1000;
+	cr_assert_eq(journal_finish_stored(jr, &a[11]), 0);
+	assert_recent_is_store(S2);
+	finish(&a[0], JOB_CANCELLED, 1000, NULL);
+	cr_assert_eq(journal_evict(jr, 10000, 5000, -1, NULL, NULL), 3,
+	    "%s", journal_error(jr));
+	assert_recent_is_store(S1);
+	assert_recent_is_store(S2);
+	cr_assert_eq(journal_get(jr, a[0].id, &b), 0);
+	for (i = 0; i < 12; i++)
+		job_clear(&a[i]);
+}
+
 static void
 add_finished(struct job *a, int64_t seq, enum job_state st, int64_t fin,
     const char *png)
