@@ -122,6 +122,8 @@ sched_free_all(struct sched *s)
 			LIST_REMOVE(c, link);
 			free(c);
 		}
+	for (i = 0; i < s->nlocks && s->locks != NULL; i++)
+		lock_free(&s->locks[i]);
 	for (i = 0; i < s->ntasks && s->tasks != NULL; i++)
 		stask_free(s->tasks[i]);
 	while ((st = SLIST_FIRST(&s->retired)) != NULL) {
@@ -368,6 +370,11 @@ static enum sched_rc
 admit(struct sched *s, struct sjob *j, struct sess *e, struct sclient *c,
     int *retry_after)
 {
+	if (sched_reserve(s, j) == -1) {
+		sched_sess_put(s, e);
+		sched_client_put(s, c);
+		return SCHED_ERROR;
+	}
 	sched_job_count(s, j, e, c);
 	j->job.seq = s->next_seq++;
 	j->enq_ns = sched_mono_ns();

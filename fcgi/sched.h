@@ -357,7 +357,10 @@ void		 sched_destroy(struct sched *);
  * Scheduler self-check, for tests only. Under the scheduler mutex,
  * verifies: busy <= slots and busy equals the running jobs holding each
  * lock; the queued counts match the waiter lists; no waiter could start
- * now (every lock of some waiter has a free slot); and, since the
+ * now (every lock of some waiter has a free slot); every waiter's place
+ * and the cost of the waiters ahead (what positions and ETAs read, from
+ * the order-statistic treaps of lock.h) equal a walk of the lock's
+ * waiters in its order; and, since the
  * scheduler was created, no job started on a fifo lock while an earlier
  * waiter of that lock could have started at that instant (counted only
  * while sched_audit_starts() is on). Returns 0, or -1 with the first

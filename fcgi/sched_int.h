@@ -275,6 +275,12 @@ int		 sched_startable(struct sched *, const struct sjob *);
 /* The slot j's worker lock would give it now (a ready worker), or -1. */
 int		 sched_worker_slot(struct sched *, const struct sjob *);
 struct sjob	*sched_first_startable(struct sched *, size_t li);
+/*
+ * Makes sure each of j's locks has a column for j's task (lock.h), as
+ * sched_enqueue needs; before the journal write, so that a refusal
+ * leaves nothing done. 0, or -1 on ENOMEM.
+ */
+int		 sched_reserve(struct sched *, const struct sjob *);
 void		 sched_enqueue(struct sched *, struct sjob *);
 void		 sched_dispatch(struct sched *);
 void		 sjob_end(struct sched *, struct sjob *, enum job_state,
@@ -309,6 +315,9 @@ void		 sched_threads_stop(struct sched *);
 /* sched_stats.c */
 int64_t		 sched_eta_ms(struct sched *, const struct stask *,
 		    const struct sjob *self, int *pos);
+/* The ETA of a job of self_ms on lock li behind n waiters of ahead_ms. */
+double		 sched_eta_of(struct sched *, size_t li, double self_ms, int n,
+		    double ahead_ms);
 double		 sched_first_end_ms(struct sched *, size_t li, int64_t now);
 double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
 

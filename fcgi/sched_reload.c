@@ -249,10 +249,15 @@ reload_remap(struct sched *s, struct reload *r)
 static void
 reload_commit(struct sched *s, struct reload *r)
 {
+	size_t	 i;
+
 	reload_doom(s, r);
 	reload_locks(s, r);
 	reload_tasks(s, r);
 	reload_remap(s, r);
+	for (i = 0; i < s->nlocks; i++)
+		if (r->lmap[i] == SIZE_MAX)
+			lock_free(&s->locks[i]);	/* its waiters ended */
 	free(s->locks);
 	s->locks = r->locks;
 	s->nlocks = r->conf->nlocks;

@@ -129,6 +129,16 @@ mkcl(int slots, enum conf_order order)
 	return cl;
 }
 
+/* l on cl, with the one column the waiters of these tests take. */
+static void
+mklock(struct lock *l, const struct conf_lock *cl)
+{
+	cr_assert_eq(lock_init(l, cl), 0);
+	cr_assert_eq(lock_reserve(l, NULL), 0);
+	cr_assert_eq(lock_reserve(l, NULL), 0, "once per class");
+	cr_assert_eq(l->ncols, 1);
+}
+
 /* Waiter i of session sess (its turn cell), arrival seq. */
 static void
 mkwaiter(struct lock_waiter *w, int64_t seq, struct lock_turn *turn)
@@ -148,7 +158,7 @@ Test(lock, waiters_in_arrival_order)
 	int64_t			 last = 0;
 	int			 i, n = 0;
 
-	cr_assert_eq(lock_init(&l, &cl), 0);
+	mklock(&l, &cl);
 	for (i = 0; i < 4; i++) {
 		mkwaiter(&w[i], seqs[i], &t);
 		cr_expect_eq(lock_wait(&l, &w[i]), i < 2, "head %d", i);
@@ -165,6 +175,7 @@ Test(lock, waiters_in_arrival_order)
 	cr_expect_eq(TAILQ_FIRST(&l.waiters), &w[0]);
 	cr_expect_eq(l.nwait, 3);
 	cr_expect_eq(t.nwait, 3);
+	lock_free(&l);
 }
 
 Test(lock, fifo_order_is_seq)
@@ -174,11 +185,12 @@ Test(lock, fifo_order_is_seq)
 	struct lock_turn	 a = { 10, 0 }, b = { 0, 0 };
 	struct lock_waiter	 wa, wb;
 
-	cr_assert_eq(lock_init(&l, &cl), 0);
+	mklock(&l, &cl);
 	mkwaiter(&wa, 1, &a);
 	mkwaiter(&wb, 2, &b);
 	cr_expect(lock_before(&l, &wa, &wb), "turns do not count in fifo");
 	cr_expect_not(lock_before(&l, &wb, &wa));
+	lock_free(&l);
 }
 
 /*
@@ -194,7 +206,7 @@ Test(lock, fair_sessions_take_turns)
 	struct lock_waiter	 wa[3], wb, *first;
 	int			 i, slot;
 
-	cr_assert_eq(lock_init(&l, &cl), 0);
+	mklock(&l, &cl);
 	for (i = 0; i < 3; i++) {
 		mkwaiter(&wa[i], 1 + i, &a);
 		lock_wait(&l, &wa[i]);
@@ -203,7 +215,9 @@ Test(lock, fair_sessions_take_turns)
 	lock_wait(&l, &wb);
 	slot = lock_start(&l, &wa[0], 1.0);
 	cr_expect_eq(slot, 0);
-	cr_expect_eq(a.turn, l.turn, "the served session has the lock's turn");
+	cr_expect_eq(l.round, 0, "round 0 is served");
+	cr_expect_eq(a.turn, 3, "A's next job takes round 3");
+	cr_expect_eq(wb.round, 0, "B joins the round being served");
 	/* B (turn behind) now goes before A's second. */
 	cr_expect(lock_before(&l, &wb, &wa[1]));
 	cr_expect_not(lock_before(&l, &wa[1], &wb));
@@ -212,12 +226,13 @@ Test(lock, fair_sessions_take_turns)
 	cr_expect_eq(lock_end_running(&l, slot, JOB_DONE, 3.0), 0);
 	first = &wb;
 	cr_expect_eq(lock_start(&l, first, 2.0), 0);
-	cr_expect_eq(b.turn, l.turn);
+	cr_expect_eq(b.turn, 1);
 	cr_expect(lock_before(&l, &wa[1], &wa[2]));
 	cr_expect_eq(l.n.started, 2);
 	cr_expect_eq(l.n.ended[JOB_DONE], 1);
 	cr_expect_eq(l.n.wait.n, 2);
 	cr_expect_eq(l.n.run.n, 1);
+	lock_free(&l);
 }
 
 /* A session with a job running keeps its turn when it queues again. */
@@ -228,7 +243,7 @@ Test(lock, fair_running_session_stays_behind)
 	struct lock_turn	 a = { 0, 0 }, b = { 0, 0 };
 	struct lock_waiter	 wa1, wa2, wb;
 
-	cr_assert_eq(lock_init(&l, &cl), 0);
+	mklock(&l, &cl);
 	mkwaiter(&wa1, 1, &a);
 	lock_wait(&l, &wa1);
 	cr_assert_eq(lock_start(&l, &wa1, 0), 0);
@@ -239,6 +254,7 @@ Test(lock, fair_running_session_stays_behind)
 	cr_expect(lock_before(&l, &wb, &wa2));
 	cr_expect_eq(lock_busy(&l), 1);
 	cr_expect(lock_has_room(&l));
+	lock_free(&l);
 }
 
 Test(lock, rebind_shrinks_and_grows)
@@ -251,7 +267,7 @@ Test(lock, rebind_shrinks_and_grows)
 	struct lock_waiter	 w[2];
 	int			 i;
 
-	cr_assert_eq(lock_init(&l, &cl), 0);
+	mklock(&l, &cl);
 	for (i = 0; i < 2; i++) {
 		mkwaiter(&w[i], i + 1, &t);
 		lock_wait(&l, &w[i]);
@@ -271,5 +287,6 @@ Test(lock, rebind_shrinks_and_grows)
 	lock_end_waiting(&l, JOB_CANCELLED);
 	cr_expect_eq(l.n.ended[JOB_CANCELLED], 1);
 	cr_expect_eq(l.n.ended[JOB_FAILED], 2);
+	lock_free(&l);
 	cr_expect_eq(lock_init(&l, &bad), -1);
 }
