@@ -234,6 +234,14 @@ hctx_close(struct hctx *h)
 	pthread_mutex_unlock(&h->mu);
 }
 
+/* The realtime deadline 30 s from now, for the cond waits below. */
+static void
+in_30s(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += 30;
+}
+
 /* Waits until at least n hooks are inside (blocked at the gate). */
 static void
 hctx_wait_inside(struct hctx *h, int n)
@@ -241,8 +249,7 @@ hctx_wait_inside(struct hctx *h, int n)
 	struct timespec	 ts;
 	int		 ok;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
+	in_30s(&ts);
 	pthread_mutex_lock(&h->mu);
 	while (h->inside < n)
 		if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) != 0)
@@ -1057,6 +1064,168 @@ Test(sched, position_and_eta)
 	cr_expect_lt(sched_task_eta(s, "t"), 1000, "learned from runs");
 	sched_destroy(s);
 	freeconf(c);
+}
+
+/* ---- positions from the order-statistic treaps (issue 16) ---- */
+
+#define PH_MAX	400
+
+/* A hook that runs one job per permit, recording the start order. */
+struct phook {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 permits, started;
+	char		 ids[PH_MAX][JOB_ID_LEN + 1];
+};
+
+static int
+permit_hook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	struct phook	*p = arg;
+
+	(void)slots, (void)device, (void)err, (void)errlen;
+	pthread_mutex_lock(&p->mu);
+	if (p->started < PH_MAX)
+		memcpy(p->ids[p->started], job->id, JOB_ID_LEN + 1);
+	p->started++;
+	pthread_cond_broadcast(&p->cv);
+	while (p->permits == 0)
+		pthread_cond_wait(&p->cv, &p->mu);
+	p->permits--;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* Lets the running job end; waits for the next start (one is queued). */
+static void
+phook_next(struct phook *p)
+{
+	struct timespec	 ts;
+	int		 want;
+
+	in_30s(&ts);
+	pthread_mutex_lock(&p->mu);
+	want = p->started + 1;
+	p->permits++;
+	pthread_cond_broadcast(&p->cv);
+	while (p->started < want)
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0)
+			break;
+	want = p->started >= want;
+	pthread_mutex_unlock(&p->mu);
+	cr_assert(want, "no job started");
+}
+
+/*
+ * Every queued job's position, from the treaps: a permutation of
+ * 0..queued-1; the id of the job at position 0 in first (NUL: none).
+ */
+static void
+check_positions(struct sched *s, char (*ids)[JOB_ID_LEN + 1], int n,
+    char first[JOB_ID_LEN + 1])
+{
+	static char	 seen[PH_MAX];
+	struct job	 j;
+	int		 i, queued, q = 0;
+
+	sched_lock_counts(s, 0, NULL, &queued);
+	memset(seen, 0, sizeof(seen));
+	first[0] = '\0';
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		if (j.state == JOB_QUEUED) {
+			cr_assert(j.position >= 0 && j.position < queued &&
+			    !seen[j.position], "position %d of %d", j.position,
+			    queued);
+			seen[j.position] = 1;
+			cr_assert_gt(j.eta_ms, 0);
+			if (j.position == 0)
+				memcpy(first, ids[i], JOB_ID_LEN + 1);
+			q++;
+		}
+		job_clear(&j);
+	}
+	cr_assert_eq(q, queued);
+}
+
+/*
+ * Random submit / cancel / dispatch sequences through the scheduler:
+ * two tasks of other costs on one lock, five sessions. After every step
+ * sched_audit checks each waiter's position and cost ahead (the treaps)
+ * against a walk, the positions are a permutation, and the job at
+ * position 0 is the one that starts next.
+ */
+static void
+random_sched(enum conf_order order, unsigned seed)
+{
+	struct tlock	 tl[] = { { "one", 1, PH_MAX, 0, order, NULL } };
+	struct ttask	 tt[] = { { "a", { "one", NULL } },
+			    { "b", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 2, PH_MAX);
+	static char	 ids[PH_MAX][JOB_ID_LEN + 1];
+	char		 first[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	char		 pj[32];
+	struct sched_opts o;
+	struct phook	 p;
+	struct sched	*s;
+	char		 err[256];
+	int		 n = 0, step, k, started;
+
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("burn");	/* its ms are its units */
+	memset(&p, 0, sizeof(p));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = permit_hook;
+	o.run_arg = &p;
+	cr_assert((s = sched_create(c, NULL, &o, err, sizeof(err))) != NULL,
+	    "%s", err);
+	for (step = 0; step < 600; step++) {
+		k = rand_r(&seed) % 10;
+		if (k < 6 && n < PH_MAX) {
+			sid(sess, 1 + rand_r(&seed) % 5);
+			snprintf(pj, sizeof(pj), "{\"ms\":%d}",
+			    1 + rand_r(&seed) % 50);
+			cr_assert_eq(sched_submit(s, rand_r(&seed) % 2 ? "a" :
+			    "b", NULL, sess, "", pj, ids[n], NULL), SCHED_OK);
+			n++;
+		} else if (k < 8 && n > 0)
+			(void)sched_cancel(s, ids[rand_r(&seed) % n], NULL);
+		else {
+			check_positions(s, ids, n, first);
+			if (first[0] == '\0')
+				continue;
+			phook_next(&p);
+			pthread_mutex_lock(&p.mu);
+			started = p.started;
+			pthread_mutex_unlock(&p.mu);
+			if (started <= PH_MAX)
+				cr_assert_str_eq(p.ids[started - 1], first,
+				    "step %d: position 0 started next", step);
+		}
+		audit_ok(s);
+		check_positions(s, ids, n, first);
+	}
+	pthread_mutex_lock(&p.mu);
+	cr_assert_gt(p.started, 50, "dispatches were tried");
+	p.permits = 1 << 20;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, positions_match_a_walk_fifo)
+{
+	random_sched(CONF_ORDER_FIFO, 11);
+}
+
+Test(sched, positions_match_a_walk_fair)
+{
+	random_sched(CONF_ORDER_FAIR, 12);
 }
 
 /* ---- estimates under long jobs (issue 15 item 7) ---- */
