@@ -303,6 +303,8 @@ lock_unwait(struct lock *l, struct lock_waiter *w)
 	struct lock_col	*c = col_find(l, w->cls);
 
 	c->root = node_remove(l->keyed, c->root, w);
+	if (l->cursor == w)
+		l->cursor = TAILQ_NEXT(w, link);
 	TAILQ_REMOVE(&l->waiters, w, link);
 	l->nwait--;
 	w->turn->nwait--;

@@ -86,6 +86,9 @@ struct lock {
 	struct lock_col		*cols;
 	size_t			 ncols;
 	enum conf_order		 keyed;	/* the order the treaps follow */
+	/* Where the live-updates pass (sched_events.c) goes on next: a
+	   waiter, moved on to the next when it leaves; NULL: the head. */
+	struct lock_waiter	*cursor;
 	int			 shrunk;	/* busy may exceed slots (reload) */
 	struct lock_counters	 n;
 };

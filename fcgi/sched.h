@@ -213,7 +213,10 @@ void		 sched_events_attach(struct sched *, void (*notify)(void *),
  * state, progress or shown place in the queue changed (each once; the
  * rest waits for the next call), and in *gauges whether a lock's or a
  * task's numbers did. The places are found by one pass over the waiters
- * (O(waiters) under the mutex) at most every 100 ms; *again_ms says when
+ * at most every 100 ms, under the mutex: all of them up to 4,160; beyond,
+ * the first 64 and a slice of 4,096 (fair: 1,024) in turn, each place
+ * from the order-statistic treaps, so O(log waiters) each and bounded
+ * whatever the queue's length; *again_ms says when
  * to call again for what is left (-1: nothing is). Any thread.
  */
 size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],

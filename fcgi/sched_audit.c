@@ -79,12 +79,6 @@ order_cmp(const void *a, const void *b, void *arg)
 	return lock_before(arg, x, y) ? -1 : lock_before(arg, y, x);
 }
 
-static double
-audit_unit_ms(const void *cls)
-{
-	return ((const struct stask *)cls)->ns_per_unit / 1e6;
-}
-
 /*
  * Lock li's treaps against the brute force: the waiters sorted in the
  * lock's order, then, for each, the count and the cost of those before
@@ -108,7 +102,7 @@ audit_positions(struct sched *s, size_t li, char *err, size_t errlen)
 		v[n++] = w;
 	qsort_r(v, (size_t)n, sizeof(*v), order_cmp, L);
 	for (i = 0; i <= n && rc == 0; i++) {
-		fast = lock_ahead(L, i < n ? v[i] : NULL, audit_unit_ms, &k);
+		fast = lock_ahead(L, i < n ? v[i] : NULL, sched_unit_ms, &k);
 		if (k != i || fabs(fast - walk) > 1e-9 * fmax(1, walk)) {
 			sched_errf(err, errlen, "lock %s: waiter %d of %d has "
 			    "%d ahead, %g ms, the walk %g ms", L->cl->name,
@@ -116,7 +110,7 @@ audit_positions(struct sched *s, size_t li, char *err, size_t errlen)
 			rc = -1;
 		}
 		if (i < n)
-			walk += v[i]->units * audit_unit_ms(v[i]->cls);
+			walk += v[i]->units * sched_unit_ms(v[i]->cls);
 	}
 	free(v);
 	return rc;

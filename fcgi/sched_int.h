@@ -163,6 +163,7 @@ struct sched_ev {
 	char			(*ids)[JOB_ID_LEN + 1];
 	size_t			 n, cap;
 	int			 queues;	/* a waiter list changed */
+	int			 slices;	/* passes since (long queues) */
 	int			 gauges;	/* a lock's or task's numbers */
 	int64_t			 pass_ns;	/* last pass over the waiters */
 	int			 woken;		/* notify called since the take */
@@ -326,6 +327,8 @@ double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
 void		 sched_cost_bind(struct stask *);
 /* A done job of units ran run_ms: st learns its ns per unit. */
 void		 sched_cost_learn(struct stask *, double units, double run_ms);
+/* The ms a unit of a waiter's class (lock.h: its stask) costs. */
+double		 sched_unit_ms(const void *cls);
 /* The ms j is expected to run, all told. */
 double		 sjob_est_ms(const struct sjob *);
 /* The ms running job j is expected to still need at now. */

@@ -57,13 +57,6 @@ sched_first_end_ms(struct sched *s, size_t li, int64_t now)
 	return best < 0 ? 0 : best;
 }
 
-/* What a unit of a waiter's class (its task) costs, in ms. */
-static double
-unit_ms(const void *cls)
-{
-	return ((const struct stask *)cls)->ns_per_unit / 1e6;
-}
-
 double
 sched_eta_of(struct sched *s, size_t li, double self_ms, int n,
     double ahead_ms)
@@ -95,7 +88,7 @@ sched_eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
 	int		 n;
 
 	ahead_ms = lock_ahead(&s->locks[li], self != NULL ?
-	    &self->locks[0].w : NULL, unit_ms, &n);
+	    &self->locks[0].w : NULL, sched_unit_ms, &n);
 	if (pos != NULL)
 		*pos = n;
 	return (int64_t)sched_eta_of(s, li, self != NULL ? sjob_est_ms(self) :

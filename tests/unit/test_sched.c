@@ -2978,3 +2978,67 @@ Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
 	free(ids);
 	free(got);
 }
+
+/*
+ * A queue longer than one pass looks at (issue 16): passes go on, a
+ * slice each, until every waiter has been shown a place, in as many
+ * passes as slices; then one move of the head marks the first places
+ * (the head of the queue is in every pass) and few others.
+ */
+static void
+events_long_queue(enum conf_order order, int passes)
+{
+	enum { N = 9000 };
+	struct tlock	 tl[] = { { "one", 1, N + 10, 0, order, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, N + 10);
+	struct hctx	 h;
+	struct sched	*s;
+	char		(*ids)[JOB_ID_LEN + 1], (*got)[JOB_ID_LEN + 1];
+	size_t		 n, total = 0;
+	int		 i, gauges, again, pass = 0;
+
+	cr_assert_not_null(ids = calloc(N + 1, sizeof(*ids)));
+	cr_assert_not_null(got = calloc(N + 1, sizeof(*got)));
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	sched_events_attach(s, count_notify, NULL);
+	for (i = 0; i <= N; i++)
+		cr_assert_eq(submit(s, "t", i % 7, "", 0, ids[i], NULL),
+		    SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	do {
+		usleep(110000);
+		pass++;
+		do {
+			n = sched_events_take(s, got, 512, &gauges, &again);
+			total += n;
+		} while (n > 0 && again == 0);
+	} while (again > 0 && pass < 100);
+	cr_expect_eq(again, -1, "the passes end");
+	cr_expect_eq(pass, passes, "one slice a pass");
+	cr_expect_eq(total, N + 1, "every job, running or waiting, once");
+	cr_expect_eq(sched_cancel(s, ids[1], NULL), SCHED_OK); /* the head */
+	for (i = 0, total = 0; i < passes; i++)
+		total += take_all(s, got, N + 1, &gauges);
+	cr_expect_geq(total, 10, "the first places moved");
+	cr_expect_leq(total, 80, "%zu of %d waiters for one move", total, N);
+	audit_ok(s);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+	free(ids);
+	free(got);
+}
+
+Test(sched, events_long_fifo_queue_in_slices, .timeout = 120)
+{
+	events_long_queue(CONF_ORDER_FIFO, 3);	/* 9,000 / 4,096 */
+}
+
+Test(sched, events_long_fair_queue_in_slices, .timeout = 120)
+{
+	events_long_queue(CONF_ORDER_FAIR, 9);	/* 9,000 / 1,024 */
+}
