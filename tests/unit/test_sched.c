@@ -2937,6 +2937,20 @@ Test(sched, events_fresh_after_the_publisher_took_a_job, .timeout = 60)
  * 2000 waiters: the head leaving moves every place by one, and only the
  * few whose shown place or ETA moved visibly are handed over.
  */
+/* Lets every job run, then frees what the long-queue tests made. */
+static void
+events_done(struct sched *s, struct hctx *h, struct conf *c, void *ids,
+    void *got)
+{
+	hctx_open(h);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+	free(ids);
+	free(got);
+}
+
 Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
     .timeout = 120)
 {
@@ -2970,13 +2984,7 @@ Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
 	n = take_all(s, got, N + 1, &gauges);
 	cr_expect_geq(n, 10, "the first places moved");
 	cr_expect_leq(n, 40, "%zu of %d waiters for one move", n, N);
-	hctx_open(&h);
-	cr_assert_eq(sched_drain(s, 60000), 0);
-	sched_events_attach(s, NULL, NULL);
-	sched_destroy(s);
-	freeconf(c);
-	free(ids);
-	free(got);
+	events_done(s, &h, c, ids, got);
 }
 
 /*
@@ -3024,13 +3032,7 @@ events_long_queue(enum conf_order order, int passes)
 	cr_expect_geq(total, 10, "the first places moved");
 	cr_expect_leq(total, 80, "%zu of %d waiters for one move", total, N);
 	audit_ok(s);
-	hctx_open(&h);
-	cr_assert_eq(sched_drain(s, 60000), 0);
-	sched_events_attach(s, NULL, NULL);
-	sched_destroy(s);
-	freeconf(c);
-	free(ids);
-	free(got);
+	events_done(s, &h, c, ids, got);
 }
 
 Test(sched, events_long_fifo_queue_in_slices, .timeout = 120)
