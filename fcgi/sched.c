@@ -64,8 +64,9 @@ sched_build(struct sched *s, const struct conf *conf)
 	s->ntasks = conf->ntasks;
 	s->locks = calloc(s->nlocks, sizeof(*s->locks));
 	s->tasks = calloc(s->ntasks, sizeof(*s->tasks));
-	s->by_id = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_id));
-	s->by_nonce = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_nonce));
+	s->nbuckets = SCHED_ID_BUCKETS;
+	s->by_id = calloc(s->nbuckets, sizeof(*s->by_id));
+	s->by_nonce = calloc(s->nbuckets, sizeof(*s->by_nonce));
 	s->sessions = calloc(SCHED_SESS_BUCKETS, sizeof(*s->sessions));
 	s->clients = calloc(SCHED_CLIENT_BUCKETS, sizeof(*s->clients));
 	if (s->locks == NULL || s->tasks == NULL || s->by_id == NULL ||
@@ -107,7 +108,7 @@ sched_free_all(struct sched *s)
 	struct stask	*st;
 	size_t		 i;
 
-	for (i = 0; i < SCHED_ID_BUCKETS && s->by_id != NULL; i++)
+	for (i = 0; i < s->nbuckets && s->by_id != NULL; i++)
 		while ((j = LIST_FIRST(&s->by_id[i])) != NULL) {
 			sched_job_unindex(s, j);
 			sjob_free(j);	/* queued jobs stay journaled */

@@ -42,7 +42,7 @@
 
 #define SCHED_KEEP_FINISHED	4096	/* finished jobs kept in memory ... */
 #define SCHED_KEEP_NOJOURNAL	65536	/* ... and without a journal */
-#define SCHED_ID_BUCKETS	16384
+#define SCHED_ID_BUCKETS	16384	/* at first: x4 past 2 jobs a bucket */
 #define SCHED_SESS_BUCKETS	4096
 #define SCHED_CLIENT_BUCKETS	1024
 #define SCHED_SEED_MS		1000.0	/* run time guess before any run */
@@ -187,6 +187,8 @@ struct sched {
 	int			 npending;	/* submits' journal writes in flight */
 	int			 reconf;	/* a reconfigure waits for npending == 0 */
 	struct sjob_bucket	*by_id, *by_nonce;
+	size_t			 nbuckets;	/* of each */
+	size_t			 nindexed;	/* jobs in by_id */
 	struct sess_bucket	*sessions;
 	struct sclient_bucket	*clients;
 	struct sjob_stailq	 ready;		/* started, not yet picked up */

@@ -59,15 +59,28 @@ submit_for() {
 	wrk -t2 -c8 -d"$2s" -s "$top/$1/post.lua" "$(eval echo "\$base_$1")/tasks/burn" 2>/dev/null |
 		awk '/^Requests\/sec:/ {print int($2)}'
 }
-# fill_to NAME N: about N waiters (wrk runs for a time, at most 10 s a go).
+# fill_to NAME N: about N waiters (wrk runs for a time, at most 10 s a
+# go, at the rate it last had).
+rate_guess=1000
 fill_to() {
-	local have d r=1000
+	local have d r=$rate_guess
 	while have=$(waiting "$1"); [ "$have" -lt "$(($2 - 300))" ]; do
 		d=$(awk -v n="$(($2 - have))" -v r="$r" 'BEGIN {d = int(0.8 * n / r); print (d < 1 ? 1 : d > 10 ? 10 : d)}')
 		r=$(submit_for "$1" "$d")
 		[ "${r:-0}" -gt 100 ] || r=100
+		rate_guess=$r
 	done
 	while [ "$have" -lt "$(($2 - 1))" ]; do submit1 "$1" 1 > /dev/null; have=$((have + 1)); done
+}
+# settle NAME: waits (at most 60 s) until the live-updates publisher has
+# published what the fill marked: its count stays the same for a second.
+settle() {
+	local a b=-1 i
+	for i in $(seq 1 60); do
+		a=$(curl -s "$(eval echo "\$base_$1")/status.json" | grep -o '"published":[0-9]*' | cut -d: -f2)
+		[ "$a" = "$b" ] && return
+		b=$a; sleep 1
+	done
 }
 # lat_pair NAME JOB: sets jp50 jp99 gp50 gp99 (medians of three rounds).
 lat_pair() {
@@ -92,6 +105,7 @@ for level in $levels; do
 	fill_to big "$level"
 	last=$(submit1 big 1)
 	n=$(waiting big)
+	settle big
 	lat_pair base "$blast"; b50=$jp50 bg50=$gp50 b99=$jp99 bg99=$gp99
 	lat_pair big "$last"
 	r=$(submit_for big 1)

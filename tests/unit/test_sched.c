@@ -3044,3 +3044,48 @@ Test(sched, events_long_fair_queue_in_slices, .timeout = 120)
 {
 	events_long_queue(CONF_ORDER_FAIR, 9);	/* 9,000 / 1,024 */
 }
+
+/*
+ * 70,000 waiters (issue 16): the id and nonce tables grow past their
+ * first 16,384 buckets twice; every job is still found by id, by its
+ * nonce, at its place, and the audit's walk agrees with the treaps.
+ */
+Test(sched, index_grows_with_the_queue, .timeout = 120)
+{
+	enum { N = 70000 };
+	struct tlock	 tl[] = { { "one", 1, N, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, N + 1);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		(*ids)[JOB_ID_LEN + 1], again[JOB_ID_LEN + 1];
+	char		 nonce[16];
+	int		 i;
+
+	cr_assert_not_null(ids = calloc(N + 1, sizeof(*ids)));
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	for (i = 0; i <= N; i++) {
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		cr_assert_eq(submit(s, "t", 1, nonce, 0, ids[i], NULL),
+		    SCHED_OK);
+	}
+	hctx_wait_inside(&h, 1);
+	for (i = 0; i <= N; i += 7) {
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		cr_assert_eq(j.position, i == 0 ? -1 : i - 1, "job %d", i);
+		job_clear(&j);
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		cr_assert_eq(submit(s, "t", 1, nonce, 0, again, NULL),
+		    SCHED_OK);
+		cr_assert_str_eq(again, ids[i], "the nonce's job");
+	}
+	audit_ok(s);
+	cr_assert_eq(sched_cancel(s, ids[N], NULL), SCHED_OK);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	sched_destroy(s);
+	freeconf(c);
+	free(ids);
+}
