@@ -6,8 +6,10 @@
 # interleaved rounds on both (the machine is shared: what drifts, drifts
 # for both): p50/p99 of the JSON of the last job queued (position ~
 # waiters) and of GET /; then the rate of submissions for a second (wrk,
-# POST, 8 connections) on each (so the baseline's latencies are measured
-# at 10 waiters, then at a few thousand: its bursts stay).
+# POST, 8 connections), three rounds on each, interleaved (so the
+# baseline's latencies are measured at 10 waiters, then at some
+# thousands: its bursts stay; and a level's rate covers the thousands
+# its own bursts add).
 # usage: bench-queue.sh BUILDDIR SRCDIR [SECONDS] [LEVELS...]
 set -u
 builddir=$1 srcdir=$2 secs=${3:-2}
@@ -65,7 +67,7 @@ submit_for() {
 rate_guess=1000
 fill_to() {
 	local have d r=$rate_guess
-	while have=$(waiting "$1"); [ "$have" -lt "$(($2 - 300))" ]; do
+	while have=$(waiting "$1"); [ "$have" -lt "$(($2 - 1500))" ]; do
 		d=$(awk -v n="$(($2 - have))" -v r="$r" 'BEGIN {d = int(0.8 * n / r); print (d < 1 ? 1 : d > 10 ? 10 : d)}')
 		r=$(submit_for "$1" "$d")
 		[ "${r:-0}" -gt 100 ] || r=100
@@ -109,7 +111,10 @@ for level in $levels; do
 	settle big
 	lat_pair base "$blast"; b50=$jp50 bg50=$gp50 b99=$jp99 bg99=$gp99
 	lat_pair big "$last"
-	r=$(submit_for big 1) rb=$(submit_for base 1)
+	# Three rounds, interleaved, medians: a second of wrk adds thousands.
+	a=() b=()
+	for _ in 1 2 3; do a+=("$(submit_for big 1)") b+=("$(submit_for base 1)"); done
+	r=$(bench_median "${a[@]}") rb=$(bench_median "${b[@]}")
 	[ -n "$first_rate" ] || { first_rate=$r first_level=$n; }
 	rj=$(ratio "$jp50" "$b50") rg=$(ratio "$gp50" "$bg50") rr=$(ratio "$r" "$rb")
 	printf 'queue: %7d | %5s / %6s | %5s / %6s | %5s | %s, %s; submissions/s %s\n' "$n" "$jp50" "$jp99" "$gp50" "$gp99" "$r" "$rj" "$rg" "$rr"
