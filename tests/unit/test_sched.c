@@ -1169,6 +1169,7 @@ random_sched(enum conf_order order, unsigned seed)
 	struct sched_opts o;
 	struct phook	 p;
 	struct sched	*s;
+	struct timespec	 ts;
 	char		 err[256];
 	int		 n = 0, step, k, started;
 
@@ -1182,6 +1183,18 @@ random_sched(enum conf_order order, unsigned seed)
 	o.run_arg = &p;
 	cr_assert((s = sched_create(c, NULL, &o, err, sizeof(err))) != NULL,
 	    "%s", err);
+	/* One job holds the slot, inside its hook, before any dispatch step. */
+	sid(sess, 1);
+	cr_assert_eq(sched_submit(s, "a", NULL, sess, "", "{\"ms\":1}",
+	    ids[n++], NULL), SCHED_OK);
+	in_30s(&ts);
+	pthread_mutex_lock(&p.mu);
+	while (p.started == 0 && pthread_cond_timedwait(&p.cv, &p.mu,
+	    &ts) == 0)
+		continue;
+	started = p.started;
+	pthread_mutex_unlock(&p.mu);
+	cr_assert_eq(started, 1);
 	for (step = 0; step < 600; step++) {
 		k = rand_r(&seed) % 10;
 		if (k < 6 && n < PH_MAX) {
