@@ -3,17 +3,30 @@
  * slots, the jobs waiting for it in its order, and its counters.
  *
  * Order. Waiters are kept in arrival order (seq). A fifo lock serves
- * them so; a fair lock serves by (the session's turn on this lock, seq):
- * the lock's turn advances by 2 at every start and the session served
- * gets the new value; a session that starts waiting gets max(its turn,
- * turn - 1), i.e. it goes behind every session that has waited since
- * before the last start but ahead of the one just served. So sessions
- * take turns: one session's ten jobs do not block another's one. Each
- * waiter points at its session's turn on this lock (struct lock_turn),
- * which its owner keeps.
+ * them so; a fair lock serves by (round, seq): a session's waiters on a
+ * lock take rounds 0, 1, 2... in turn, a session that starts waiting
+ * takes the round being served (the highest started so far), so its
+ * first job goes behind the waiters of that round that came before it
+ * and ahead of the second job of every other session. So sessions take
+ * turns: one session's ten jobs do not block another's one. A waiter's
+ * key never changes while it waits; each waiter points at its session's
+ * next round on this lock (struct lock_turn), which its owner keeps.
+ *
+ * Positions. Besides the arrival list, every waiter sits in an
+ * order-statistic treap of its lock keyed by the lock's order (a treap:
+ * a binary search tree on the key, a heap on a priority hashed from
+ * seq, so its depth is O(log n) with high probability whatever the
+ * arrival pattern), one treap per column: per class of waiter (its
+ * task), because what a unit costs is per class and changes as the
+ * scheduler learns. Each node holds the count and units of its subtree,
+ * so how many waiters, and how many units of each class, go before a
+ * waiter is a walk down each column: O(columns x log n), whatever the
+ * queue's length. Columns are made by lock_reserve (the only allocation)
+ * and kept until lock_free.
  *
  * Not thread-safe: the scheduler's mutex guards every lock and every
- * lock_turn (sched_int.h). Nothing here blocks or allocates.
+ * lock_turn (sched_int.h). Nothing here blocks; only lock_reserve
+ * allocates.
  */
 #ifndef SLUICE_LOCK_H
 #define SLUICE_LOCK_H
@@ -29,7 +42,7 @@
 
 /* One session's place in a fair lock's rotation. */
 struct lock_turn {
-	int64_t		 turn;		/* its order key on the lock */
+	int64_t		 turn;		/* the round its next waiter takes, at least */
 	int		 nwait;		/* its jobs waiting on the lock */
 };
 
@@ -38,8 +51,22 @@ struct lock_waiter {
 	TAILQ_ENTRY(lock_waiter) link;
 	int64_t			 seq;	/* arrival order, unique */
 	struct lock_turn	*turn;	/* its session's, on this lock */
+	const void		*cls;	/* its column (lock_reserve'd) */
+	double			 units;	/* its cost, in its class's units */
+	int64_t			 round;	/* fair key; set by lock_wait */
+	/* Its node in its column's treap (lock.c). */
+	struct lock_waiter	*left, *right;
+	uint64_t		 prio;
+	int			 cnt;	/* waiters in the subtree */
+	double			 sum;	/* their units */
 };
 TAILQ_HEAD(lock_waiters, lock_waiter);
+
+/* The waiters of one class, as an order-statistic treap. */
+struct lock_col {
+	const void		*cls;
+	struct lock_waiter	*root;
+};
 
 #define LOCK_NSTATES	(JOB_CANCELLED + 1)
 
@@ -55,7 +82,13 @@ struct lock {
 	struct lock_waiters	 waiters;	/* by seq */
 	int			 nwait;
 	int			 npending;	/* admitted, journal write in flight */
-	int64_t			 turn;
+	int64_t			 round;	/* highest round started */
+	struct lock_col		*cols;
+	size_t			 ncols;
+	enum conf_order		 keyed;	/* the order the treaps follow */
+	/* Where the live-updates pass (sched_events.c) goes on next: a
+	   waiter, moved on to the next when it leaves; NULL: the head. */
+	struct lock_waiter	*cursor;
 	int			 shrunk;	/* busy may exceed slots (reload) */
 	struct lock_counters	 n;
 };
@@ -69,10 +102,29 @@ int	lock_init(struct lock *l, const struct conf_lock *cl);
 
 /*
  * Binds l to cl after a reload, keeping its held slots, waiters and
- * counters; a lock shrunk below its busy count starts nothing until
+ * counters (its treaps re-keyed when the order changed: O(n log n),
+ * once per reload); a lock shrunk below its busy count starts nothing until
  * busy < slots. Returns 0, or -1 (nothing changed) as lock_init.
  */
 int	lock_rebind(struct lock *l, const struct conf_lock *cl);
+
+/* Frees l's columns (l has no waiters); lock_init may follow. */
+void	lock_free(struct lock *l);
+
+/*
+ * Makes sure l has a column for waiters of class cls (compared as a
+ * pointer, never dereferenced here), which lock_wait needs. Returns 0,
+ * or -1 on ENOMEM.
+ */
+int	lock_reserve(struct lock *l, const void *cls);
+
+/*
+ * How many waiters go before w in l's order (w NULL: all of them), in
+ * *n, and the weighted sum of their units: weight(cls) x the units of
+ * the class, over the classes. O(columns x log waiters).
+ */
+double	lock_ahead(const struct lock *l, const struct lock_waiter *w,
+	    double (*weight)(const void *cls), int *n);
 
 /* 1 when a slot is free now. */
 int	lock_has_room(const struct lock *l);
@@ -83,7 +135,8 @@ int	lock_before(const struct lock *l, const struct lock_waiter *a,
 	    const struct lock_waiter *b);
 
 /*
- * Queues w (seq and turn set) in arrival order. Returns 1 when w is now
+ * Queues w (seq, turn, cls and units set; its class reserved) in
+ * arrival order. Returns 1 when w is now
  * the first waiter (the head's wait deadline changed), else 0.
  */
 int	lock_wait(struct lock *l, struct lock_waiter *w);

@@ -64,8 +64,9 @@ sched_build(struct sched *s, const struct conf *conf)
 	s->ntasks = conf->ntasks;
 	s->locks = calloc(s->nlocks, sizeof(*s->locks));
 	s->tasks = calloc(s->ntasks, sizeof(*s->tasks));
-	s->by_id = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_id));
-	s->by_nonce = calloc(SCHED_ID_BUCKETS, sizeof(*s->by_nonce));
+	s->nbuckets = SCHED_ID_BUCKETS;
+	s->by_id = calloc(s->nbuckets, sizeof(*s->by_id));
+	s->by_nonce = calloc(s->nbuckets, sizeof(*s->by_nonce));
 	s->sessions = calloc(SCHED_SESS_BUCKETS, sizeof(*s->sessions));
 	s->clients = calloc(SCHED_CLIENT_BUCKETS, sizeof(*s->clients));
 	if (s->locks == NULL || s->tasks == NULL || s->by_id == NULL ||
@@ -107,7 +108,7 @@ sched_free_all(struct sched *s)
 	struct stask	*st;
 	size_t		 i;
 
-	for (i = 0; i < SCHED_ID_BUCKETS && s->by_id != NULL; i++)
+	for (i = 0; i < s->nbuckets && s->by_id != NULL; i++)
 		while ((j = LIST_FIRST(&s->by_id[i])) != NULL) {
 			sched_job_unindex(s, j);
 			sjob_free(j);	/* queued jobs stay journaled */
@@ -122,6 +123,8 @@ sched_free_all(struct sched *s)
 			LIST_REMOVE(c, link);
 			free(c);
 		}
+	for (i = 0; i < s->nlocks && s->locks != NULL; i++)
+		lock_free(&s->locks[i]);
 	for (i = 0; i < s->ntasks && s->tasks != NULL; i++)
 		stask_free(s->tasks[i]);
 	while ((st = SLIST_FIRST(&s->retired)) != NULL) {
@@ -368,6 +371,11 @@ static enum sched_rc
 admit(struct sched *s, struct sjob *j, struct sess *e, struct sclient *c,
     int *retry_after)
 {
+	if (sched_reserve(s, j) == -1) {
+		sched_sess_put(s, e);
+		sched_client_put(s, c);
+		return SCHED_ERROR;
+	}
 	sched_job_count(s, j, e, c);
 	j->job.seq = s->next_seq++;
 	j->enq_ns = sched_mono_ns();

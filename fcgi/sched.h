@@ -213,7 +213,10 @@ void		 sched_events_attach(struct sched *, void (*notify)(void *),
  * state, progress or shown place in the queue changed (each once; the
  * rest waits for the next call), and in *gauges whether a lock's or a
  * task's numbers did. The places are found by one pass over the waiters
- * (O(waiters) under the mutex) at most every 100 ms; *again_ms says when
+ * at most every 100 ms, under the mutex: all of them up to 4,160; beyond,
+ * the first 64 and a slice of 4,096 (fair: 1,024) in turn, each place
+ * from the order-statistic treaps, so O(log waiters) each and bounded
+ * whatever the queue's length; *again_ms says when
  * to call again for what is left (-1: nothing is). Any thread.
  */
 size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],
@@ -360,7 +363,10 @@ void		 sched_destroy(struct sched *);
  * Scheduler self-check, for tests only. Under the scheduler mutex,
  * verifies: busy <= slots and busy equals the running jobs holding each
  * lock; the queued counts match the waiter lists; no waiter could start
- * now (every lock of some waiter has a free slot); and, since the
+ * now (every lock of some waiter has a free slot); every waiter's place
+ * and the cost of the waiters ahead (what positions and ETAs read, from
+ * the order-statistic treaps of lock.h) equal a walk of the lock's
+ * waiters in its order; and, since the
  * scheduler was created, no job started on a fifo lock while an earlier
  * waiter of that lock could have started at that instant (counted only
  * while sched_audit_starts() is on). Returns 0, or -1 with the first

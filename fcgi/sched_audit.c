@@ -5,8 +5,10 @@
  */
 #include <sys/queue.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "sched_int.h"
 
@@ -68,6 +70,52 @@ audit_waiters(struct sched *s, size_t li, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+order_cmp(const void *a, const void *b, void *arg)
+{
+	const struct lock_waiter *x = *(const struct lock_waiter *const *)a;
+	const struct lock_waiter *y = *(const struct lock_waiter *const *)b;
+
+	return lock_before(arg, x, y) ? -1 : lock_before(arg, y, x);
+}
+
+/*
+ * Lock li's treaps against the brute force: the waiters sorted in the
+ * lock's order, then, for each, the count and the cost of those before
+ * it summed one by one, as lock_ahead must have them.
+ */
+static int
+audit_positions(struct sched *s, size_t li, char *err, size_t errlen)
+{
+	struct lock		*L = &s->locks[li];
+	struct lock_waiter	*w, **v;
+	double			 walk = 0, fast;
+	int			 i, n = 0, k, rc = 0;
+
+	if (L->nwait == 0)
+		return 0;
+	if ((v = malloc((size_t)L->nwait * sizeof(*v))) == NULL) {
+		sched_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	TAILQ_FOREACH(w, &L->waiters, link)
+		v[n++] = w;
+	qsort_r(v, (size_t)n, sizeof(*v), order_cmp, L);
+	for (i = 0; i <= n && rc == 0; i++) {
+		fast = lock_ahead(L, i < n ? v[i] : NULL, sched_unit_ms, &k);
+		if (k != i || fabs(fast - walk) > 1e-9 * fmax(1, walk)) {
+			sched_errf(err, errlen, "lock %s: waiter %d of %d has "
+			    "%d ahead, %g ms, the walk %g ms", L->cl->name,
+			    i, n, k, fast, walk);
+			rc = -1;
+		}
+		if (i < n)
+			walk += v[i]->units * sched_unit_ms(v[i]->cls);
+	}
+	free(v);
+	return rc;
+}
+
 int
 sched_audit(struct sched *s, char *err, size_t errlen)
 {
@@ -77,7 +125,8 @@ sched_audit(struct sched *s, char *err, size_t errlen)
 	pthread_mutex_lock(&s->mu);
 	for (li = 0; li < s->nlocks; li++)
 		if (audit_busy(s, li, err, errlen) == -1 ||
-		    audit_waiters(s, li, err, errlen) == -1)
+		    audit_waiters(s, li, err, errlen) == -1 ||
+		    audit_positions(s, li, err, errlen) == -1)
 			goto out;
 	if (s->fifo_violations > 0) {
 		sched_errf(err, errlen, "%llu starts passed an earlier "

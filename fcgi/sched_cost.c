@@ -92,6 +92,12 @@ sched_cost_learn(struct stask *st, double units, double run_ms)
 }
 
 double
+sched_unit_ms(const void *cls)
+{
+	return ((const struct stask *)cls)->ns_per_unit / 1e6;
+}
+
+double
 sjob_est_ms(const struct sjob *j)
 {
 	return j->units * j->st->ns_per_unit / 1e6;

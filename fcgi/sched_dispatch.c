@@ -131,6 +131,17 @@ resolve(struct sched *s, struct sjob *c)
 	return c;
 }
 
+int
+sched_reserve(struct sched *s, const struct sjob *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->nlocks; i++)
+		if (lock_reserve(sjob_lock(s, j, i), j->st) == -1)
+			return -1;
+	return 0;
+}
+
 /* Queues j on each of its locks, in seq order. */
 void
 sched_enqueue(struct sched *s, struct sjob *j)
@@ -143,6 +154,8 @@ sched_enqueue(struct sched *s, struct sjob *j)
 		jl = &j->locks[i];
 		jl->w.seq = j->job.seq;
 		jl->w.turn = &j->sess->turns[jl->lidx];
+		jl->w.cls = j->st;	/* reserved: sched_reserve */
+		jl->w.units = j->units;
 		if (lock_wait(&s->locks[jl->lidx], &jl->w) &&
 		    s->locks[jl->lidx].cl->wait_timeout > 0)
 			signal = 1;	/* a new head: a new wait deadline */

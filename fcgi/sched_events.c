@@ -4,7 +4,8 @@
  * goes on a list of ids (once), a changed waiter list sets a flag; both
  * cost O(1) under the mutex and wake the publisher through its notify
  * hook. The publisher's sched_events_take does the one costly part, at
- * most every SCHED_EV_PASS_MS: a pass over the waiters that marks those
+ * most every SCHED_EV_PASS_MS: a pass over the waiters (in a long queue
+ * its head and the next slice: bounded, see pass_slice) that marks those
  * whose place *as shown* moved (exact below SCHED_EV_EXACT, else by a
  * tenth; an ETA by a tenth, or a second under ten), so that one dispatch
  * in a queue of 10,000 publishes a few tens of events, not 10,000: a
@@ -24,6 +25,9 @@
 
 #define SCHED_EV_PASS_MS	100	/* at most one pass per this */
 #define SCHED_EV_EXACT		10	/* positions shown exactly below */
+#define SCHED_EV_FRONT		64	/* a long queue's head, every pass */
+#define SCHED_EV_SLICE		4096	/* and so many more per pass, fifo */
+#define SCHED_EV_SLICE_FAIR	1024	/* fair: from the treaps, each */
 
 /* Wakes the publisher once per batch of changes (until it takes them). */
 static void
@@ -70,6 +74,7 @@ sched_ev_job(struct sched *s, struct sjob *j)
 void
 sched_ev_queues(struct sched *s)
 {
+	s->ev.slices = 0;	/* a long queue: every slice again */
 	if (!s->ev.queues) {
 		s->ev.queues = 1;
 		ev_wake(s);
@@ -147,40 +152,121 @@ waiters_in_order(struct sched *s, size_t li, struct lock_waiter ***out)
 	return n;
 }
 
+/* Marks j when its shown place (pos, eta) moved. */
+static void
+check_place(struct sched *s, struct sjob *j, int pos, int64_t eta)
+{
+	if (pos_moved(j->ev_pos, pos) || eta_moved(j->ev_eta, eta)) {
+		j->ev_pos = pos;
+		j->ev_eta = eta;
+		ev_mark(s, j);
+	}
+}
+
 /*
  * Marks the waiters of lock li whose first lock it is and whose shown
  * place moved: position and ETA as sched_eta_ms computes them, for all
  * of them in one walk (a running sum of the estimates ahead).
  */
 static void
-pass_lock(struct sched *s, size_t li, int64_t now)
+pass_all(struct sched *s, size_t li, double running)
 {
 	struct lock		*L = &s->locks[li];
 	struct lock_waiter	**v;
 	struct sjob		*j;
-	double			 ahead = 0, running;
-	int64_t			 eta;
+	double			 ahead = 0;
 	int			 i, n;
 
 	if ((n = waiters_in_order(s, li, &v)) <= 0)
 		return;
-	running = sched_running_left_ms(s, li, now);
 	for (i = 0; i < n; i++) {
 		j = sjob_of_waiter(v[i]);
-		if (j->locks[0].lidx == li) {
-			eta = (int64_t)ceil(sjob_est_ms(j) + (i > 0 ||
-			    !lock_has_room(L) ? (ahead + running) /
-			    L->cl->slots : 0));
-			if (pos_moved(j->ev_pos, i) ||
-			    eta_moved(j->ev_eta, eta)) {
-				j->ev_pos = i;
-				j->ev_eta = eta;
-				ev_mark(s, j);
-			}
-		}
+		if (j->locks[0].lidx == li)
+			check_place(s, j, i, (int64_t)ceil(sjob_est_ms(j) +
+			    (i > 0 || !lock_has_room(L) ? (ahead + running) /
+			    L->cl->slots : 0)));
 		ahead += sjob_est_ms(j);
 	}
 	free(v);
+}
+
+/*
+ * The same for one waiter w at place n with ahead ms before it; NULL
+ * ahead: both from the treaps (lock_ahead).
+ */
+static void
+pass_one(struct sched *s, size_t li, struct lock_waiter *w, double running,
+    int n, const double *ahead)
+{
+	struct lock	*L = &s->locks[li];
+	struct sjob	*j = sjob_of_waiter(w);
+	double		 ms;
+
+	if (j->locks[0].lidx != li)
+		return;
+	ms = ahead != NULL ? *ahead : lock_ahead(L, w, sched_unit_ms, &n);
+	check_place(s, j, n, (int64_t)ceil(sjob_est_ms(j) + (n > 0 ||
+	    !lock_has_room(L) ? (ms + running) / L->cl->slots : 0)));
+}
+
+/*
+ * A long queue: the first SCHED_EV_FRONT waiters (whose places move at
+ * every start), then the next slice from where the last pass stopped
+ * (L->cursor, wrapping round), each at its place from the treaps. So a
+ * pass costs O(front + slice) x O(log n), not O(n): a waiter far back is
+ * looked at every n / slice passes, and its place, shown to a tenth,
+ * moves that much only after a tenth of the queue has started.
+ */
+static void
+pass_slice(struct sched *s, size_t li, double running)
+{
+	struct lock		*L = &s->locks[li];
+	struct lock_waiter	*w;
+	double			 ahead = 0;
+	int			 i, n = 0, slice, fifo;
+
+	i = 0;
+	TAILQ_FOREACH(w, &L->waiters, link) {
+		if (i++ == SCHED_EV_FRONT)
+			break;
+		pass_one(s, li, w, running, 0, NULL);
+	}
+	/* Fifo: list order is the order, so a running sum from the start. */
+	fifo = L->cl->order == CONF_ORDER_FIFO;
+	slice = fifo ? SCHED_EV_SLICE : SCHED_EV_SLICE_FAIR;
+	for (w = L->cursor, i = 0; i < slice; i++) {
+		if (w == NULL || i == 0) {
+			if (w == NULL)
+				w = TAILQ_FIRST(&L->waiters);
+			ahead = lock_ahead(L, w, sched_unit_ms, &n);
+		}
+		pass_one(s, li, w, running, n, fifo ? &ahead : NULL);
+		ahead += sjob_est_ms(sjob_of_waiter(w));
+		n++;
+		w = TAILQ_NEXT(w, link);
+	}
+	L->cursor = w;
+}
+
+/* One pass over lock li; 1 when slices of it are left to look at. */
+static int
+pass_lock(struct sched *s, size_t li, int64_t now)
+{
+	struct lock	*L = &s->locks[li];
+	double		 running;
+	int		 slice;
+
+	if (L->nwait == 0)
+		return 0;
+	running = sched_running_left_ms(s, li, now);
+	if (L->nwait <= SCHED_EV_FRONT + SCHED_EV_SLICE) {
+		pass_all(s, li, running);
+		return 0;
+	}
+	pass_slice(s, li, running);
+	slice = L->cl->order == CONF_ORDER_FAIR ? SCHED_EV_SLICE_FAIR :
+	    SCHED_EV_SLICE;
+	return s->ev.slices * slice < L->nwait;
 }
 
 /* Any thread, outside the mutex. */
@@ -205,14 +291,19 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 	struct sjob	*j;
 	int64_t		 now = sched_mono_ns(), since;
 	size_t		 i, n;
+	int		 more;
 
 	*again_ms = -1;
 	pthread_mutex_lock(&s->mu);
 	since = (now - s->ev.pass_ns) / 1000000;
 	if (s->ev.queues && since >= SCHED_EV_PASS_MS) {
-		for (i = 0; i < s->nlocks; i++)
-			pass_lock(s, i, sched_est_now(s));
-		s->ev.queues = 0;
+		/* After a change, passes go on until each waiter had one. */
+		s->ev.slices++;
+		for (i = 0, more = 0; i < s->nlocks; i++)
+			more |= pass_lock(s, i, sched_est_now(s));
+		s->ev.queues = more;
+		if (more)
+			*again_ms = SCHED_EV_PASS_MS;
 		s->ev.pass_ns = now;
 	} else if (s->ev.queues)
 		*again_ms = (int)(SCHED_EV_PASS_MS - since);

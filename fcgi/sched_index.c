@@ -37,8 +37,7 @@ sched_job_find(struct sched *s, const char *id)
 {
 	struct sjob	*j;
 
-	LIST_FOREACH(j, &s->by_id[hash_str(id, NULL) % SCHED_ID_BUCKETS],
-	    by_id)
+	LIST_FOREACH(j, &s->by_id[hash_str(id, NULL) % s->nbuckets], by_id)
 		if (strcmp(j->job.id, id) == 0)
 			return j;
 	return NULL;
@@ -49,29 +48,69 @@ sched_nonce_find(struct sched *s, const char *session, const char *nonce)
 {
 	struct sjob	*j;
 
-	LIST_FOREACH(j, &s->by_nonce[hash_str(session, nonce) %
-	    SCHED_ID_BUCKETS], by_nonce)
+	LIST_FOREACH(j, &s->by_nonce[hash_str(session, nonce) % s->nbuckets],
+	    by_nonce)
 		if (strcmp(j->job.session, session) == 0 &&
 		    strcmp(j->job.nonce, nonce) == 0)
 			return j;
 	return NULL;
 }
 
+/* Puts j into the buckets of both tables. */
+static void
+index_insert(struct sched *s, struct sjob *j)
+{
+	LIST_INSERT_HEAD(&s->by_id[hash_str(j->job.id, NULL) % s->nbuckets],
+	    j, by_id);
+	if (j->job.nonce[0] != '\0')
+		LIST_INSERT_HEAD(&s->by_nonce[hash_str(j->job.session,
+		    j->job.nonce) % s->nbuckets], j, by_nonce);
+}
+
+/*
+ * Both tables with four times the buckets, so that a lookup stays O(1)
+ * in a queue of 1,000,000: O(jobs) once per x4 (amortised O(1) per job).
+ * Out of memory: the tables stay as they are (longer chains, no harm).
+ */
+static void
+index_grow(struct sched *s)
+{
+	struct sjob_bucket	*id, *nonce, *old = s->by_id;
+	struct sjob		*j;
+	size_t			 i, n = s->nbuckets;
+
+	id = calloc(n * 4, sizeof(*id));
+	nonce = calloc(n * 4, sizeof(*nonce));
+	if (id == NULL || nonce == NULL) {
+		free(id);
+		free(nonce);
+		return;
+	}
+	free(s->by_nonce);	/* every entry is in by_id too */
+	s->by_id = id;
+	s->by_nonce = nonce;
+	s->nbuckets = n * 4;
+	for (i = 0; i < n; i++)
+		while ((j = LIST_FIRST(&old[i])) != NULL) {
+			LIST_REMOVE(j, by_id);
+			index_insert(s, j);
+		}
+	free(old);
+}
+
 /* Indexes j by id and, when it has one, by (session, nonce). */
 void
 sched_job_index(struct sched *s, struct sjob *j)
 {
-	LIST_INSERT_HEAD(&s->by_id[hash_str(j->job.id, NULL) %
-	    SCHED_ID_BUCKETS], j, by_id);
-	if (j->job.nonce[0] != '\0')
-		LIST_INSERT_HEAD(&s->by_nonce[hash_str(j->job.session,
-		    j->job.nonce) % SCHED_ID_BUCKETS], j, by_nonce);
+	index_insert(s, j);
+	if (++s->nindexed > 2 * s->nbuckets)
+		index_grow(s);
 }
 
 void
 sched_job_unindex(struct sched *s, struct sjob *j)
 {
-	(void)s;
+	s->nindexed--;
 	LIST_REMOVE(j, by_id);
 	if (j->job.nonce[0] != '\0')
 		LIST_REMOVE(j, by_nonce);

@@ -42,7 +42,7 @@
 
 #define SCHED_KEEP_FINISHED	4096	/* finished jobs kept in memory ... */
 #define SCHED_KEEP_NOJOURNAL	65536	/* ... and without a journal */
-#define SCHED_ID_BUCKETS	16384
+#define SCHED_ID_BUCKETS	16384	/* at first: x4 past 2 jobs a bucket */
 #define SCHED_SESS_BUCKETS	4096
 #define SCHED_CLIENT_BUCKETS	1024
 #define SCHED_SEED_MS		1000.0	/* run time guess before any run */
@@ -163,6 +163,7 @@ struct sched_ev {
 	char			(*ids)[JOB_ID_LEN + 1];
 	size_t			 n, cap;
 	int			 queues;	/* a waiter list changed */
+	int			 slices;	/* passes since (long queues) */
 	int			 gauges;	/* a lock's or task's numbers */
 	int64_t			 pass_ns;	/* last pass over the waiters */
 	int			 woken;		/* notify called since the take */
@@ -186,6 +187,8 @@ struct sched {
 	int			 npending;	/* submits' journal writes in flight */
 	int			 reconf;	/* a reconfigure waits for npending == 0 */
 	struct sjob_bucket	*by_id, *by_nonce;
+	size_t			 nbuckets;	/* of each */
+	size_t			 nindexed;	/* jobs in by_id */
 	struct sess_bucket	*sessions;
 	struct sclient_bucket	*clients;
 	struct sjob_stailq	 ready;		/* started, not yet picked up */
@@ -275,6 +278,12 @@ int		 sched_startable(struct sched *, const struct sjob *);
 /* The slot j's worker lock would give it now (a ready worker), or -1. */
 int		 sched_worker_slot(struct sched *, const struct sjob *);
 struct sjob	*sched_first_startable(struct sched *, size_t li);
+/*
+ * Makes sure each of j's locks has a column for j's task (lock.h), as
+ * sched_enqueue needs; before the journal write, so that a refusal
+ * leaves nothing done. 0, or -1 on ENOMEM.
+ */
+int		 sched_reserve(struct sched *, const struct sjob *);
 void		 sched_enqueue(struct sched *, struct sjob *);
 void		 sched_dispatch(struct sched *);
 void		 sjob_end(struct sched *, struct sjob *, enum job_state,
@@ -309,6 +318,9 @@ void		 sched_threads_stop(struct sched *);
 /* sched_stats.c */
 int64_t		 sched_eta_ms(struct sched *, const struct stask *,
 		    const struct sjob *self, int *pos);
+/* The ETA of a job of self_ms on lock li behind n waiters of ahead_ms. */
+double		 sched_eta_of(struct sched *, size_t li, double self_ms, int n,
+		    double ahead_ms);
 double		 sched_first_end_ms(struct sched *, size_t li, int64_t now);
 double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
 
@@ -317,6 +329,8 @@ double		 sched_running_left_ms(struct sched *, size_t li, int64_t now);
 void		 sched_cost_bind(struct stask *);
 /* A done job of units ran run_ms: st learns its ns per unit. */
 void		 sched_cost_learn(struct stask *, double units, double run_ms);
+/* The ms a unit of a waiter's class (lock.h: its stask) costs. */
+double		 sched_unit_ms(const void *cls);
 /* The ms j is expected to run, all told. */
 double		 sjob_est_ms(const struct sjob *);
 /* The ms running job j is expected to still need at now. */

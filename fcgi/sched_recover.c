@@ -145,6 +145,7 @@ recover_one(struct sched *s, struct job *job)
 	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
 	    (job->inputs != NULL && (j->job.inputs = strdup(job->inputs)) ==
 	    NULL) ||
+	    sched_reserve(s, j) == -1 ||
 	    (e = sched_sess_get(s, j->job.session, 1)) == NULL ||
 	    (job->client[0] != '\0' && (c = sched_client_get(s, job->client,
 	    1)) == NULL)) {

@@ -64,14 +64,14 @@ reload_prepare_jobs(struct sched *s, struct reload *r)
 	struct sess	*e;
 	size_t		 i, n = 0;
 
-	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+	for (i = 0; i < s->nbuckets; i++)
 		LIST_FOREACH(j, &s->by_id[i], by_id)
 			if (j->job.state == JOB_QUEUED)
 				n++;
 	if ((n > 0 && (r->queued = calloc(n, sizeof(*r->queued))) == NULL) ||
 	    (r->kept = calloc(s->ntasks, 1)) == NULL)
 		return -1;
-	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+	for (i = 0; i < s->nbuckets; i++)
 		LIST_FOREACH(j, &s->by_id[i], by_id)
 			if (j->job.state == JOB_QUEUED && r->nqueued < n)
 				r->queued[r->nqueued++] = j;
@@ -218,7 +218,7 @@ reload_remap(struct sched *s, struct reload *r)
 	struct sess	*e;
 	size_t		 i, k, n = 0;
 
-	for (i = 0; i < SCHED_ID_BUCKETS; i++)
+	for (i = 0; i < s->nbuckets; i++)
 		LIST_FOREACH(j, &s->by_id[i], by_id)
 			for (k = 0; k < j->nlocks; k++)
 				if (j->locks[k].lidx < s->nlocks)
@@ -249,10 +249,15 @@ reload_remap(struct sched *s, struct reload *r)
 static void
 reload_commit(struct sched *s, struct reload *r)
 {
+	size_t	 i;
+
 	reload_doom(s, r);
 	reload_locks(s, r);
 	reload_tasks(s, r);
 	reload_remap(s, r);
+	for (i = 0; i < s->nlocks; i++)
+		if (r->lmap[i] == SIZE_MAX)
+			lock_free(&s->locks[i]);	/* its waiters ended */
 	free(s->locks);
 	s->locks = r->locks;
 	s->nlocks = r->conf->nlocks;

@@ -57,37 +57,42 @@ sched_first_end_ms(struct sched *s, size_t li, int64_t now)
 	return best < 0 ? 0 : best;
 }
 
+double
+sched_eta_of(struct sched *s, size_t li, double self_ms, int n,
+    double ahead_ms)
+{
+	struct lock	*L = &s->locks[li];
+
+	if (n > 0 || !lock_has_room(L))
+		self_ms += (ahead_ms + sched_running_left_ms(s, li,
+		    sched_est_now(s))) / L->cl->slots;
+	return ceil(self_ms);
+}
+
 /*
  * Under mu: ETA of a job of st on its first lock, behind the waiters
  * that go before self (NULL: behind all of them, as a new job would be).
- * Sets *pos (unless NULL) to how many waiters are ahead.
+ * Sets *pos (unless NULL) to how many waiters are ahead. The waiters
+ * ahead come from the lock's order-statistic treaps (lock.h): their
+ * count and their units per task, each task's units at its learnt cost;
+ * so O(tasks x log waiters), never a walk (sched_audit checks it
+ * against one).
  */
 int64_t
 sched_eta_ms(struct sched *s, const struct stask *st, const struct sjob *self,
     int *pos)
 {
-	size_t			 li = self != NULL ? self->locks[0].lidx :
-				    st->ct->lock_index[0];
-	struct lock		*L = &s->locks[li];
-	const struct lock_waiter *mine = self != NULL ? &self->locks[0].w :
-				    NULL;
-	struct lock_waiter	*w;
-	double			 ahead_ms = 0, eta;
-	int			 n = 0;
+	size_t		 li = self != NULL ? self->locks[0].lidx :
+			    st->ct->lock_index[0];
+	double		 ahead_ms;
+	int		 n;
 
-	TAILQ_FOREACH(w, &L->waiters, link) {
-		if (w == mine || (mine != NULL && !lock_before(L, w, mine)))
-			continue;
-		ahead_ms += sjob_est_ms(sjob_of_waiter(w));
-		n++;
-	}
+	ahead_ms = lock_ahead(&s->locks[li], self != NULL ?
+	    &self->locks[0].w : NULL, sched_unit_ms, &n);
 	if (pos != NULL)
 		*pos = n;
-	eta = self != NULL ? sjob_est_ms(self) : st->ema_ms;
-	if (n > 0 || !lock_has_room(L))
-		eta += (ahead_ms + sched_running_left_ms(s, li,
-		    sched_est_now(s))) / L->cl->slots;
-	return (int64_t)ceil(eta);
+	return (int64_t)sched_eta_of(s, li, self != NULL ? sjob_est_ms(self) :
+	    st->ema_ms, n, ahead_ms);
 }
 
 /* Whole seconds for Retry-After from an estimate in ms: 1..3600. */

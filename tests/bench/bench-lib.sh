@@ -35,3 +35,12 @@ bench_stop() {
 
 # The median of the arguments (numbers).
 bench_median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# bench_lat URL [CONNS]: p50 and p99 in microseconds, one per line, of
+# GET URL for $secs seconds (wrk --latency prints "99%  1.23ms"), with
+# the cookie of session $sid.
+bench_lat() {
+	wrk -t2 -c"${2:-16}" -d"${secs}s" --latency -H "Cookie: sid=$sid" "$1" 2>/dev/null > "$work/lat.txt"
+	for p in 50 99; do awk -v p="$p%" '$1 == p {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+		m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 0; print v * m}' "$work/lat.txt"; done
+}

@@ -234,6 +234,14 @@ hctx_close(struct hctx *h)
 	pthread_mutex_unlock(&h->mu);
 }
 
+/* The realtime deadline 30 s from now, for the cond waits below. */
+static void
+in_30s(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += 30;
+}
+
 /* Waits until at least n hooks are inside (blocked at the gate). */
 static void
 hctx_wait_inside(struct hctx *h, int n)
@@ -241,8 +249,7 @@ hctx_wait_inside(struct hctx *h, int n)
 	struct timespec	 ts;
 	int		 ok;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
+	in_30s(&ts);
 	pthread_mutex_lock(&h->mu);
 	while (h->inside < n)
 		if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) != 0)
@@ -1057,6 +1064,181 @@ Test(sched, position_and_eta)
 	cr_expect_lt(sched_task_eta(s, "t"), 1000, "learned from runs");
 	sched_destroy(s);
 	freeconf(c);
+}
+
+/* ---- positions from the order-statistic treaps (issue 16) ---- */
+
+#define PH_MAX	400
+
+/* A hook that runs one job per permit, recording the start order. */
+struct phook {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 permits, started;
+	char		 ids[PH_MAX][JOB_ID_LEN + 1];
+};
+
+static int
+permit_hook(const struct job *job, const int *slots, int device, void *arg,
+    char *err, size_t errlen)
+{
+	struct phook	*p = arg;
+
+	(void)slots, (void)device, (void)err, (void)errlen;
+	pthread_mutex_lock(&p->mu);
+	if (p->started < PH_MAX)
+		memcpy(p->ids[p->started], job->id, JOB_ID_LEN + 1);
+	p->started++;
+	pthread_cond_broadcast(&p->cv);
+	while (p->permits == 0)
+		pthread_cond_wait(&p->cv, &p->mu);
+	p->permits--;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* Lets the running job end; waits for the next start (one is queued). */
+static void
+phook_next(struct phook *p)
+{
+	struct timespec	 ts;
+	int		 want;
+
+	in_30s(&ts);
+	pthread_mutex_lock(&p->mu);
+	want = p->started + 1;
+	p->permits++;
+	pthread_cond_broadcast(&p->cv);
+	while (p->started < want)
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0)
+			break;
+	want = p->started >= want;
+	pthread_mutex_unlock(&p->mu);
+	cr_assert(want, "no job started");
+}
+
+/*
+ * Every queued job's position, from the treaps: a permutation of
+ * 0..queued-1; the id of the job at position 0 in first (NUL: none).
+ */
+static void
+check_positions(struct sched *s, char (*ids)[JOB_ID_LEN + 1], int n,
+    char first[JOB_ID_LEN + 1])
+{
+	static char	 seen[PH_MAX];
+	struct job	 j;
+	int		 i, queued, q = 0;
+
+	sched_lock_counts(s, 0, NULL, &queued);
+	memset(seen, 0, sizeof(seen));
+	first[0] = '\0';
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		if (j.state == JOB_QUEUED) {
+			cr_assert(j.position >= 0 && j.position < queued &&
+			    !seen[j.position], "position %d of %d", j.position,
+			    queued);
+			seen[j.position] = 1;
+			cr_assert_gt(j.eta_ms, 0);
+			if (j.position == 0)
+				memcpy(first, ids[i], JOB_ID_LEN + 1);
+			q++;
+		}
+		job_clear(&j);
+	}
+	cr_assert_eq(q, queued);
+}
+
+/*
+ * Random submit / cancel / dispatch sequences through the scheduler:
+ * two tasks of other costs on one lock, five sessions. After every step
+ * sched_audit checks each waiter's position and cost ahead (the treaps)
+ * against a walk, the positions are a permutation, and the job at
+ * position 0 is the one that starts next.
+ */
+static void
+random_sched(enum conf_order order, unsigned seed)
+{
+	struct tlock	 tl[] = { { "one", 1, PH_MAX, 0, order, NULL } };
+	struct ttask	 tt[] = { { "a", { "one", NULL } },
+			    { "b", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 2, PH_MAX);
+	static char	 ids[PH_MAX][JOB_ID_LEN + 1];
+	char		 first[JOB_ID_LEN + 1], sess[JOB_SESSION_LEN + 1];
+	char		 pj[32];
+	struct sched_opts o;
+	struct phook	 p;
+	struct sched	*s;
+	struct timespec	 ts;
+	char		 err[256];
+	int		 n = 0, step, k, started;
+
+	free(c->tasks[0].kernel);
+	c->tasks[0].kernel = xstrdup("burn");	/* its ms are its units */
+	memset(&p, 0, sizeof(p));
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	memset(&o, 0, sizeof(o));
+	o.run_hook = permit_hook;
+	o.run_arg = &p;
+	cr_assert((s = sched_create(c, NULL, &o, err, sizeof(err))) != NULL,
+	    "%s", err);
+	/* One job holds the slot, inside its hook, before any dispatch step. */
+	sid(sess, 1);
+	cr_assert_eq(sched_submit(s, "a", NULL, sess, "", "{\"ms\":1}",
+	    ids[n++], NULL), SCHED_OK);
+	in_30s(&ts);
+	pthread_mutex_lock(&p.mu);
+	while (p.started == 0 && pthread_cond_timedwait(&p.cv, &p.mu,
+	    &ts) == 0)
+		continue;
+	started = p.started;
+	pthread_mutex_unlock(&p.mu);
+	cr_assert_eq(started, 1);
+	for (step = 0; step < 600; step++) {
+		k = rand_r(&seed) % 10;
+		if (k < 6 && n < PH_MAX) {
+			sid(sess, 1 + rand_r(&seed) % 5);
+			snprintf(pj, sizeof(pj), "{\"ms\":%d}",
+			    1 + rand_r(&seed) % 50);
+			cr_assert_eq(sched_submit(s, rand_r(&seed) % 2 ? "a" :
+			    "b", NULL, sess, "", pj, ids[n], NULL), SCHED_OK);
+			n++;
+		} else if (k < 8 && n > 0)
+			(void)sched_cancel(s, ids[rand_r(&seed) % n], NULL);
+		else {
+			check_positions(s, ids, n, first);
+			if (first[0] == '\0')
+				continue;
+			phook_next(&p);
+			pthread_mutex_lock(&p.mu);
+			started = p.started;
+			pthread_mutex_unlock(&p.mu);
+			if (started <= PH_MAX)
+				cr_assert_str_eq(p.ids[started - 1], first,
+				    "step %d: position 0 started next", step);
+		}
+		audit_ok(s);
+		check_positions(s, ids, n, first);
+	}
+	pthread_mutex_lock(&p.mu);
+	cr_assert_gt(p.started, 50, "dispatches were tried");
+	p.permits = 1 << 20;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	sched_destroy(s);
+	freeconf(c);
+}
+
+Test(sched, positions_match_a_walk_fifo)
+{
+	random_sched(CONF_ORDER_FIFO, 11);
+}
+
+Test(sched, positions_match_a_walk_fair)
+{
+	random_sched(CONF_ORDER_FAIR, 12);
 }
 
 /* ---- estimates under long jobs (issue 15 item 7) ---- */
@@ -2785,6 +2967,20 @@ Test(sched, events_fresh_once_nginx_took_a_job, .timeout = 60)
  * 2000 waiters: the head leaving moves every place by one, and only the
  * few whose shown place or ETA moved visibly are handed over.
  */
+/* Lets every job run, then frees what the long-queue tests made. */
+static void
+events_done(struct sched *s, struct hctx *h, struct conf *c, void *ids,
+    void *got)
+{
+	hctx_open(h);
+	cr_assert_eq(sched_drain(s, 60000), 0);
+	sched_events_attach(s, NULL, NULL);
+	sched_destroy(s);
+	freeconf(c);
+	free(ids);
+	free(got);
+}
+
 Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
     .timeout = 120)
 {
@@ -2818,11 +3014,108 @@ Test(sched, events_one_dispatch_in_a_long_queue_is_a_few_events,
 	n = take_all(s, got, N + 1, &gauges);
 	cr_expect_geq(n, 10, "the first places moved");
 	cr_expect_leq(n, 40, "%zu of %d waiters for one move", n, N);
+	events_done(s, &h, c, ids, got);
+}
+
+/*
+ * A queue longer than one pass looks at (issue 16): passes go on, a
+ * slice each, until every waiter has been shown a place, in as many
+ * passes as slices; then one move of the head marks the first places
+ * (the head of the queue is in every pass) and few others.
+ */
+static void
+events_long_queue(enum conf_order order, int passes)
+{
+	enum { N = 9000 };
+	struct tlock	 tl[] = { { "one", 1, N + 10, 0, order, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, N + 10);
+	struct hctx	 h;
+	struct sched	*s;
+	char		(*ids)[JOB_ID_LEN + 1], (*got)[JOB_ID_LEN + 1];
+	size_t		 n, total = 0;
+	int		 i, gauges, again, pass = 0;
+
+	cr_assert_not_null(ids = calloc(N + 1, sizeof(*ids)));
+	cr_assert_not_null(got = calloc(N + 1, sizeof(*got)));
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	sched_events_attach(s, count_notify, NULL);
+	for (i = 0; i <= N; i++)
+		cr_assert_eq(submit(s, "t", i % 7, "", 0, ids[i], NULL),
+		    SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	do {
+		usleep(110000);
+		pass++;
+		do {
+			n = sched_events_take(s, got, 512, &gauges, &again);
+			total += n;
+		} while (n > 0 && again == 0);
+	} while (again > 0 && pass < 100);
+	cr_expect_eq(again, -1, "the passes end");
+	cr_expect_eq(pass, passes, "one slice a pass");
+	cr_expect_eq(total, N + 1, "every job, running or waiting, once");
+	cr_expect_eq(sched_cancel(s, ids[1], NULL), SCHED_OK); /* the head */
+	for (i = 0, total = 0; i < passes; i++)
+		total += take_all(s, got, N + 1, &gauges);
+	cr_expect_geq(total, 10, "the first places moved");
+	cr_expect_leq(total, 80, "%zu of %d waiters for one move", total, N);
+	audit_ok(s);
+	events_done(s, &h, c, ids, got);
+}
+
+Test(sched, events_long_fifo_queue_in_slices, .timeout = 120)
+{
+	events_long_queue(CONF_ORDER_FIFO, 3);	/* 9,000 / 4,096 */
+}
+
+Test(sched, events_long_fair_queue_in_slices, .timeout = 120)
+{
+	events_long_queue(CONF_ORDER_FAIR, 9);	/* 9,000 / 1,024 */
+}
+
+/*
+ * 70,000 waiters (issue 16): the id and nonce tables grow past their
+ * first 16,384 buckets twice; every job is still found by id, by its
+ * nonce, at its place, and the audit's walk agrees with the treaps.
+ */
+Test(sched, index_grows_with_the_queue, .timeout = 120)
+{
+	enum { N = 70000 };
+	struct tlock	 tl[] = { { "one", 1, N, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "t", { "one", NULL } } };
+	struct conf	*c = mkconf(tl, 1, tt, 1, N + 1);
+	struct hctx	 h;
+	struct sched	*s;
+	struct job	 j;
+	char		(*ids)[JOB_ID_LEN + 1], again[JOB_ID_LEN + 1];
+	char		 nonce[16];
+	int		 i;
+
+	cr_assert_not_null(ids = calloc(N + 1, sizeof(*ids)));
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	for (i = 0; i <= N; i++) {
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		cr_assert_eq(submit(s, "t", 1, nonce, 0, ids[i], NULL),
+		    SCHED_OK);
+	}
+	hctx_wait_inside(&h, 1);
+	for (i = 0; i <= N; i += 7) {
+		cr_assert_eq(sched_lookup(s, ids[i], NULL, &j), SCHED_OK);
+		cr_assert_eq(j.position, i == 0 ? -1 : i - 1, "job %d", i);
+		job_clear(&j);
+		snprintf(nonce, sizeof(nonce), "n%d", i);
+		cr_assert_eq(submit(s, "t", 1, nonce, 0, again, NULL),
+		    SCHED_OK);
+		cr_assert_str_eq(again, ids[i], "the nonce's job");
+	}
+	audit_ok(s);
+	cr_assert_eq(sched_cancel(s, ids[N], NULL), SCHED_OK);
 	hctx_open(&h);
 	cr_assert_eq(sched_drain(s, 60000), 0);
-	sched_events_attach(s, NULL, NULL);
 	sched_destroy(s);
 	freeconf(c);
 	free(ids);
-	free(got);
 }
