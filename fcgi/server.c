@@ -253,7 +253,6 @@ wait_for_stop(struct server *s)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	pfd.fd = sig_pipe[0];
 	pfd.events = POLLIN;
-	app_maintain(s->app);
 	for (;;) {
 		/* The thread is idle otherwise: it also evicts results. */
 		if ((n = poll(&pfd, 1, SERVER_MAINTAIN_S * 1000)) == 0) {
@@ -393,6 +392,11 @@ server_run(struct app *app, struct sched *sched, const struct conf *conf,
 		snprintf(err, errlen, "signal handlers: %s", strerror(errno));
 		goto out;
 	}
+	/*
+	 * What expired while the responder was down goes before the first
+	 * request: no page shows a job the next pass removes.
+	 */
+	app_maintain(app);
 	s.listen_fd = open_listener(listen, err, errlen);
 	if (s.listen_fd < 0 || server_setup(&s, err, errlen) == -1)
 		goto out;
