@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -57,19 +56,11 @@ struct events {
 	atomic_ullong		 published, dropped, ended;
 };
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
+/* The scheduler's clock, which job stamps (sched_events_fresh) use. */
 static int64_t
 mono_ms(void)
 {
-	return mono_ns() / 1000000;
+	return sched_mono_ns() / 1000000;
 }
 
 /* HMAC of kind:key under secret, its first 16 bytes in hex. */
@@ -121,7 +112,7 @@ static void
 lost(struct events *e)
 {
 	atomic_store(&e->gauges_held, 0);
-	atomic_store(&e->held_since_ns, mono_ns());
+	atomic_store(&e->held_since_ns, sched_mono_ns());
 	e->gauges_due = 1;
 }
 
@@ -464,7 +455,7 @@ events_gauges_held(struct events *e)
 int64_t
 events_fresh_since_ns(struct events *e, int max_age_ms)
 {
-	int64_t	 since = mono_ns() - (int64_t)max_age_ms * 1000000;
+	int64_t	 since = sched_mono_ns() - (int64_t)max_age_ms * 1000000;
 	int64_t	 lost_ns = atomic_load(&e->held_since_ns);
 
 	return lost_ns > since ? lost_ns : since;

@@ -231,6 +231,8 @@ size_t		 sched_events_take(struct sched *, char (*ids)[JOB_ID_LEN + 1],
  * thread.
  */
 void		 sched_events_published(struct sched *, const char *id);
+/* The scheduler's clock: CLOCK_MONOTONIC in ns. Thread-safe. */
+int64_t		 sched_mono_ns(void);
 int		 sched_events_fresh(struct sched *, const char *id,
 		    int64_t since_ns);
 

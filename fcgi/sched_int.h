@@ -228,7 +228,6 @@ void		 sched_ev_queues(struct sched *);
 void		 sched_ev_free(struct sched *);
 
 /* sched_log.c: one key=value line per transition on opts.log (or none). */
-int64_t		 sched_mono_ns(void);
 void		 sched_errf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 sched_log(struct sched *, const char *event, const char *id,

@@ -1250,21 +1250,12 @@ struct fake_clock {
 };
 
 static int64_t
-mono_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
 fake_now(void *arg)
 {
 	struct fake_clock	*fc = arg;
 	int64_t			 f = atomic_load(&fc->frozen_ns);
 
-	return f != 0 ? f : mono_ns() + atomic_load(&fc->offset_ns);
+	return f != 0 ? f : sched_mono_ns() + atomic_load(&fc->offset_ns);
 }
 
 static struct sched *
@@ -1403,7 +1394,7 @@ Test(sched, a_4x_mandelbrot_is_estimated_4x_longer)
 	cr_assert_geq(run, 100);
 	hctx_close(&h);
 	h.gated = 1;
-	atomic_store(&fc.frozen_ns, mono_ns());
+	atomic_store(&fc.frozen_ns, sched_mono_ns());
 	cr_assert_eq(sched_submit(s, "mb", NULL, sess, "", "{\"width\":200,"
 	    "\"height\":200,\"iters\":100,\"ms\":0}", id, &r), SCHED_OK);
 	hctx_wait_inside(&h, 1);
@@ -2906,16 +2897,6 @@ Test(sched, events_mark_state_progress_and_places, .timeout = 60)
 	freeconf(c);
 }
 
-/* CLOCK_MONOTONIC in ns, as the scheduler's. */
-static int64_t
-mono_ns_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * Whether a job's channel holds a message: not before nginx took it
  * (asking marks it again, so that it goes out soon), nor when handed to
@@ -2940,7 +2921,7 @@ Test(sched, events_fresh_once_nginx_took_a_job, .timeout = 60)
 	for (i = 0; i < 2; i++)
 		cr_assert_eq(submit(s, "t", i, "", 0, ids[i], NULL), SCHED_OK);
 	hctx_wait_inside(&h, 1);
-	before = mono_ns_now();
+	before = sched_mono_ns();
 	cr_expect_not(sched_events_fresh(s, ids[1], 0), "never published");
 	n = take_all(s, got, 16, &gauges);
 	cr_expect(has_id(got, n, ids[1]));
@@ -2950,7 +2931,7 @@ Test(sched, events_fresh_once_nginx_took_a_job, .timeout = 60)
 	sched_events_published(s, ids[1]);
 	cr_expect(sched_events_fresh(s, ids[1], before), "published");
 	cr_expect_eq(take_all(s, got, 16, &gauges), 0, "nothing marked");
-	cr_expect_not(sched_events_fresh(s, ids[1], mono_ns_now() + 1),
+	cr_expect_not(sched_events_fresh(s, ids[1], sched_mono_ns() + 1),
 	    "nginx lost it after the publish");
 	n = take_all(s, got, 16, &gauges);
 	cr_expect(n == 1 && strcmp(got[0], ids[1]) == 0, "marked again: %zu",
