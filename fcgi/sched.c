@@ -403,10 +403,10 @@ sig_equal(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Under mu: the steps from the task to an admitted job. */
+/* Under mu: the steps from the task to an admitted job (params parsed). */
 static enum sched_rc
 submit_locked(struct sched *s, const struct sched_request *rq,
-    char id[JOB_ID_LEN + 1], int *retry_after)
+    const json_t *params, char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct stask	*st;
 	struct sjob	*j, *old;
@@ -444,7 +444,8 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 		return SCHED_ERROR;
 	}
 	if ((rc = admission(s, st, e, c, retry_after)) != SCHED_OK ||
-	    (j = sjob_new(st, rq->session, rq->nonce, rq->params)) == NULL ||
+	    (j = sjob_new(st, rq->session, rq->nonce, rq->params, params)) ==
+	    NULL ||
 	    (rq->inputs != NULL && (j->job.inputs = strdup(rq->inputs)) ==
 	    NULL)) {
 		if (rc == SCHED_OK) {
@@ -475,6 +476,7 @@ sched_submit_req(struct sched *s, const struct sched_request *req,
     char id[JOB_ID_LEN + 1], int *retry_after)
 {
 	struct sched_request	 rq = *req;
+	json_t			*params;
 	enum sched_rc		 rc;
 	int			 dummy;
 
@@ -503,9 +505,12 @@ sched_submit_req(struct sched *s, const struct sched_request *req,
 			break;
 		}
 	}
+	/* The params' cost is read from them outside the mutex. */
+	params = rq.params != NULL ? json_loads(rq.params, 0, NULL) : NULL;
 	pthread_mutex_lock(&s->mu);
-	rc = submit_locked(s, &rq, id, retry_after);
+	rc = submit_locked(s, &rq, params, id, retry_after);
 	pthread_mutex_unlock(&s->mu);
+	json_decref(params);
 	/* With a journal it was logged before the journal write. */
 	if (rc == SCHED_OK && s->jr == NULL)
 		sched_log(s, "job_queued", id, rq.task, rq.session, -1, -1,
@@ -622,7 +627,7 @@ lookup_live(struct sched *s, const struct sjob *j, struct job *out)
 		out->state = JOB_QUEUED;
 		out->started_ms = 0;
 		out->position = 0;
-		out->eta_ms = (int64_t)ceil(j->st->ema_ms);
+		out->eta_ms = (int64_t)ceil(sjob_est_ms(j));
 	} else if (j->job.state == JOB_QUEUED) {
 		out->eta_ms = sched_eta_ms(s, j->st, j->pending ? NULL : j,
 		    &pos);

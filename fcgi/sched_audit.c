@@ -70,37 +70,24 @@ audit_waiters(struct sched *s, size_t li, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-order_cmp(const void *a, const void *b, void *arg)
-{
-	const struct lock_waiter *x = *(const struct lock_waiter *const *)a;
-	const struct lock_waiter *y = *(const struct lock_waiter *const *)b;
-
-	return lock_before(arg, x, y) ? -1 : lock_before(arg, y, x);
-}
-
 /*
- * Lock li's treaps against the brute force: the waiters sorted in the
- * lock's order, then, for each, the count and the cost of those before
+ * Lock li's treaps against the brute force: the waiters in the lock's
+ * order, then, for each, the count and the cost of those before
  * it summed one by one, as lock_ahead must have them.
  */
 static int
 audit_positions(struct sched *s, size_t li, char *err, size_t errlen)
 {
 	struct lock		*L = &s->locks[li];
-	struct lock_waiter	*w, **v;
+	struct lock_waiter	**v;
 	double			 walk = 0, fast;
-	int			 i, n = 0, k, rc = 0;
+	int			 i, n, k, rc = 0;
 
-	if (L->nwait == 0)
-		return 0;
-	if ((v = malloc((size_t)L->nwait * sizeof(*v))) == NULL) {
-		sched_errf(err, errlen, "out of memory");
-		return -1;
+	if ((n = sched_waiters_in_order(s, li, &v)) <= 0) {
+		if (n == -1)
+			sched_errf(err, errlen, "out of memory");
+		return n;
 	}
-	TAILQ_FOREACH(w, &L->waiters, link)
-		v[n++] = w;
-	qsort_r(v, (size_t)n, sizeof(*v), order_cmp, L);
 	for (i = 0; i <= n && rc == 0; i++) {
 		fast = lock_ahead(L, i < n ? v[i] : NULL, sched_unit_ms, &k);
 		if (k != i || fabs(fast - walk) > 1e-9 * fmax(1, walk)) {

@@ -50,21 +50,29 @@ cost_find(const char *kernel)
 }
 
 double
-sched_cost_units(const char *kernel, const char *params_json)
+sched_cost_units_of(const char *kernel, const json_t *params)
 {
 	const struct sched_cost	*c = cost_find(kernel);
-	json_t			*o = NULL, *v;
+	json_t			*v;
 	double			 units = 1;
 	size_t			 i;
 
-	if (c == NULL || params_json == NULL ||
-	    (o = json_loads(params_json, 0, NULL)) == NULL)
-		goto out;
+	if (c == NULL || params == NULL)
+		return units;
 	for (i = 0; i < 3 && c->keys[i] != NULL; i++)
-		if ((v = json_object_get(o, c->keys[i])) != NULL &&
+		if ((v = json_object_get(params, c->keys[i])) != NULL &&
 		    json_is_number(v) && json_number_value(v) > 0)
 			units *= json_number_value(v);
-out:
+	return units;
+}
+
+double
+sched_cost_units(const char *kernel, const char *params_json)
+{
+	json_t	*o = params_json != NULL ? json_loads(params_json, 0, NULL) :
+		    NULL;
+	double	 units = sched_cost_units_of(kernel, o);
+
 	json_decref(o);
 	return units;
 }

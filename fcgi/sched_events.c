@@ -126,13 +126,8 @@ waiter_cmp(const void *a, const void *b, void *arg)
 	return lock_before(arg, x, y) ? -1 : lock_before(arg, y, x);
 }
 
-/*
- * The waiters of lock li in turn order, into *out (malloc'd; the caller
- * frees): list order for fifo, sorted by (turn, seq) for fair. Returns
- * the count, or -1 on ENOMEM.
- */
-static int
-waiters_in_order(struct sched *s, size_t li, struct lock_waiter ***out)
+int
+sched_waiters_in_order(struct sched *s, size_t li, struct lock_waiter ***out)
 {
 	struct lock		*L = &s->locks[li];
 	struct lock_waiter	*w, **v;
@@ -177,7 +172,7 @@ pass_all(struct sched *s, size_t li, double running)
 	double			 ahead = 0;
 	int			 i, n;
 
-	if ((n = waiters_in_order(s, li, &v)) <= 0)
+	if ((n = sched_waiters_in_order(s, li, &v)) <= 0)
 		return;
 	for (i = 0; i < n; i++) {
 		j = sjob_of_waiter(v[i]);
@@ -289,7 +284,7 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
     int *gauges, int *again_ms)
 {
 	struct sjob	*j;
-	int64_t		 now = sched_mono_ns(), since;
+	int64_t		 now = sched_mono_ns(), since, est_now;
 	size_t		 i, n;
 	int		 more;
 
@@ -299,8 +294,9 @@ sched_events_take(struct sched *s, char (*ids)[JOB_ID_LEN + 1], size_t max,
 	if (s->ev.queues && since >= SCHED_EV_PASS_MS) {
 		/* After a change, passes go on until each waiter had one. */
 		s->ev.slices++;
+		est_now = sched_est_now(s);
 		for (i = 0, more = 0; i < s->nlocks; i++)
-			more |= pass_lock(s, i, sched_est_now(s));
+			more |= pass_lock(s, i, est_now);
 		s->ev.queues = more;
 		if (more)
 			*again_ms = SCHED_EV_PASS_MS;

@@ -294,7 +294,7 @@ out:
 /* A new job of st (not yet indexed or queued); NULL on ENOMEM. */
 struct sjob *
 sjob_new(struct stask *st, const char *session, const char *nonce,
-    const char *params_json)
+    const char *params_json, const json_t *params)
 {
 	struct sjob	*j;
 	size_t		 i, n = st->ct->nlocks;
@@ -323,7 +323,8 @@ sjob_new(struct stask *st, const char *session, const char *nonce,
 		sjob_free(j);
 		return NULL;
 	}
-	j->units = sched_cost_units(st->ct->kernel, j->job.params);
+	j->units = params != NULL ? sched_cost_units_of(st->ct->kernel,
+	    params) : sched_cost_units(st->ct->kernel, j->job.params);
 	j->job.state = JOB_QUEUED;
 	j->job.slot = -1;
 	j->job.position = -1;

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 #include "job.h"
 #include "journal.h"
@@ -226,6 +228,13 @@ sjob_of_waiter(struct lock_waiter *w)
 void		 sched_ev_job(struct sched *, struct sjob *);
 void		 sched_ev_queues(struct sched *);
 void		 sched_ev_free(struct sched *);
+/*
+ * The waiters of lock li in turn order, into *out (malloc'd; the caller
+ * frees): list order for fifo, sorted by (turn, seq) for fair. Returns
+ * the count, or -1 on ENOMEM.
+ */
+int		 sched_waiters_in_order(struct sched *, size_t li,
+		    struct lock_waiter ***out);
 
 /* sched_log.c: one key=value line per transition on opts.log (or none). */
 void		 sched_errf(char *, size_t, const char *, ...)
@@ -264,8 +273,15 @@ struct stask	*stask_new(void);
 void		 stask_free(struct stask *);
 /* Points st at task ct of a config. */
 void		 sched_task_bind(struct stask *, const struct conf_task *);
+/*
+ * A new job of st; params is params_json parsed (its cost, parsed before
+ * the mutex by a submission), or NULL: parsed here.
+ */
 struct sjob	*sjob_new(struct stask *, const char *session,
-		    const char *nonce, const char *params_json);
+		    const char *nonce, const char *params_json,
+		    const json_t *params);
+/* sched_cost_units of params already parsed (NULL: 1). */
+double		 sched_cost_units_of(const char *kernel, const json_t *params);
 void		 sjob_free(struct sjob *);
 /* Lock i of j; NULL only for a running job's lock removed by reload. */
 struct lock	*sjob_lock(struct sched *, const struct sjob *, size_t i);

@@ -142,7 +142,8 @@ recover_one(struct sched *s, struct job *job)
 		recover_fail(s, job, doom);
 		return;
 	}
-	if ((j = sjob_new(st, job->session, job->nonce, job->params)) == NULL ||
+	if ((j = sjob_new(st, job->session, job->nonce, job->params, NULL)) ==
+	    NULL ||
 	    (job->inputs != NULL && (j->job.inputs = strdup(job->inputs)) ==
 	    NULL) ||
 	    sched_reserve(s, j) == -1 ||
