@@ -217,6 +217,40 @@ lock_ahead(const struct lock *l, const struct lock_waiter *w,
 	return total;
 }
 
+/* The first k nodes of t in order, appended to out[*n..k). */
+static void
+node_first(struct lock_waiter *t, struct lock_waiter **out, int k, int *n)
+{
+	if (t == NULL || *n >= k)
+		return;
+	node_first(t->left, out, k, n);
+	if (*n < k)
+		out[(*n)++] = t;
+	node_first(t->right, out, k, n);
+}
+
+int
+lock_front(const struct lock *l, struct lock_waiter **out, int k)
+{
+	struct lock_waiter	*col[LOCK_FRONT_MAX], *was[LOCK_FRONT_MAX];
+	size_t			 i;
+	int			 n = 0, nc, nw, a, b;
+
+	if (k > LOCK_FRONT_MAX)
+		k = LOCK_FRONT_MAX;
+	for (i = 0; i < l->ncols; i++) {
+		nc = 0;
+		node_first(l->cols[i].root, col, k, &nc);
+		/* Merge the column's first ones into what the others gave. */
+		memcpy(was, out, (size_t)n * sizeof(*out));
+		nw = n;
+		for (n = a = b = 0; n < k && (a < nw || b < nc); n++)
+			out[n] = b == nc || (a < nw && key_before(l->keyed,
+			    was[a], col[b])) ? was[a++] : col[b++];
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------------- */
 
 int

@@ -126,6 +126,13 @@ int	lock_reserve(struct lock *l, const void *cls);
 double	lock_ahead(const struct lock *l, const struct lock_waiter *w,
 	    double (*weight)(const void *cls), int *n);
 
+/*
+ * The first k (at most LOCK_FRONT_MAX) waiters in l's order, into out:
+ * their count. O(columns x (k + log waiters)).
+ */
+#define LOCK_FRONT_MAX	64
+int	lock_front(const struct lock *l, struct lock_waiter **out, int k);
+
 /* 1 when a slot is free now. */
 int	lock_has_room(const struct lock *l);
 int	lock_busy(const struct lock *l);

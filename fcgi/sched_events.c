@@ -205,8 +205,8 @@ pass_one(struct sched *s, size_t li, struct lock_waiter *w, double running,
 }
 
 /*
- * A long queue: the first SCHED_EV_FRONT waiters (whose places move at
- * every start), then the next slice from where the last pass stopped
+ * A long queue: the first SCHED_EV_FRONT waiters in the lock's order
+ * (whose places move at every start), then the next slice from where the last pass stopped
  * (L->cursor, wrapping round), each at its place from the treaps. So a
  * pass costs O(front + slice) x O(log n), not O(n): a waiter far back is
  * looked at every n / slice passes, and its place, shown to a tenth,
@@ -216,16 +216,14 @@ static void
 pass_slice(struct sched *s, size_t li, double running)
 {
 	struct lock		*L = &s->locks[li];
-	struct lock_waiter	*w;
+	struct lock_waiter	*w, *front[SCHED_EV_FRONT];
 	double			 ahead = 0;
-	int			 i, n = 0, slice, fifo;
+	int			 i, n = 0, nf, slice, fifo;
 
-	i = 0;
-	TAILQ_FOREACH(w, &L->waiters, link) {
-		if (i++ == SCHED_EV_FRONT)
-			break;
-		pass_one(s, li, w, running, 0, NULL);
-	}
+	/* The front in the lock's order: a fair lock's is not the list's. */
+	nf = lock_front(L, front, SCHED_EV_FRONT);
+	for (i = 0; i < nf; i++)
+		pass_one(s, li, front[i], running, 0, NULL);
 	/* Fifo: list order is the order, so a running sum from the start. */
 	fifo = L->cl->order == CONF_ORDER_FIFO;
 	slice = fifo ? SCHED_EV_SLICE : SCHED_EV_SLICE_FAIR;

@@ -323,8 +323,18 @@ walk_ahead(const struct lock *l, const struct lock_waiter *w, int *n)
 static void
 check_places(const struct lock *l, struct lock_waiter *w, const int *in)
 {
-	double	 fast, slow;
-	int	 i, nf, ns;
+	struct lock_waiter	*front[16];
+	double			 fast, slow;
+	int			 i, nf, ns;
+
+	/* The front: the first ones in the order, in that order. */
+	nf = lock_front(l, front, 16);
+	walk_ahead(l, NULL, &ns);
+	cr_assert_eq(nf, ns < 16 ? ns : 16, "front of %d waiters: %d", ns, nf);
+	for (i = 0; i < nf; i++) {
+		walk_ahead(l, front[i], &ns);
+		cr_assert_eq(ns, i, "front %d is at place %d", i, ns);
+	}
 
 	for (i = 0; i <= RND_N; i++) {
 		if (i < RND_N && !in[i])
