@@ -48,6 +48,10 @@ static const char *const journal_sql[JST__MAX] = {
 	[JST_BEGIN] = "BEGIN IMMEDIATE",
 	[JST_COMMIT] = "COMMIT",
 	[JST_ROLLBACK] = "ROLLBACK",
+	/* Strips for room that turned out not to be enough are undone. */
+	[JST_ROOM_MARK] = "SAVEPOINT room",
+	[JST_ROOM_UNDO] = "ROLLBACK TO room",
+	[JST_ROOM_KEEP] = "RELEASE room",
 	[JST_INSERT] =
 	    "INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
 	    "params, state, created_ms, started_ms, finished_ms, slot, device, "

@@ -226,6 +226,30 @@ room_row_bytes(struct journal *j, const char *id, const char *func)
 }
 
 /*
+ * Under mtx, in a transaction: journal_room for jb's grow more bytes, or,
+ * when they cannot fit after all, no strip at all (the others keep their
+ * files: l as it was). 1, 0 or -1 as journal_room.
+ */
+static int
+room_or_nothing(struct journal *j, const struct job *jb, int64_t grow,
+    struct journal_ids *l, const char *func)
+{
+	size_t	 before = l->n;
+	int	 fits;
+
+	if (journal_exec(j, JST_ROOM_MARK, func) == -1 ||
+	    (fits = journal_room(j, jb->id, jb->session, grow,
+	    jb->finished_ms, l, func)) == -1)
+		return -1;
+	if (fits == 0) {
+		if (journal_exec(j, JST_ROOM_UNDO, func) == -1)
+			return -1;
+		l->n = before;
+	}
+	return journal_exec(j, JST_ROOM_KEEP, func) == -1 ? -1 : fits;
+}
+
+/*
  * Under mtx, in a transaction: room for jb's new bytes, then its row (as
  * it is, or without its files when they cannot fit). 1 when they did
  * not (its OUT files are then to go), 0, or -1.
@@ -242,8 +266,7 @@ room_finish(struct journal *j, const struct job *jb, struct journal_ids *l,
 	if ((old = room_row_bytes(j, jb->id, func)) == -1)
 		return -1;
 	grow = jb->file_bytes - old;
-	fits = grow <= 0 ? 1 : journal_room(j, jb->id, jb->session, grow,
-	    jb->finished_ms, l, func);
+	fits = grow <= 0 ? 1 : room_or_nothing(j, jb, grow, l, func);
 	if (fits == -1)
 		return -1;
 	if (fits == 1)

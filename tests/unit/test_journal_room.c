@@ -223,6 +223,29 @@ Test(room, files_that_cannot_fit_are_not_kept)
 }
 
 /*
+ * Stripping others cannot make room (what is left are queued uploads):
+ * the job ends without its files, and nobody loses theirs for nothing.
+ */
+Test(room, no_strip_when_room_cannot_be_made)
+{
+	char	 victim[JOB_ID_LEN + 1], big[JOB_ID_LEN + 1];
+	int64_t	 bytes, removed;
+
+	journal_set_limits(jr, 1000, 0);
+	cr_assert_eq(run_job(VICTIM, 1, 150, victim), 0);
+	insert_queued(ATTACKER, 2, 800, NULL);
+	cr_assert_eq(run_job(ATTACKER, 3, 300, big), 1, "%s",
+	    journal_error(jr));
+	row(victim, &bytes, &removed);
+	cr_expect_eq(bytes, 150, "the victim's files were stripped for nothing");
+	cr_expect_eq(removed, 0);
+	cr_expect(out_exists(victim));
+	cr_expect(nforgot == 1 && strcmp(forgot[0], big) == 0,
+	    "only the job that did not fit lost its files: %d", nforgot);
+	cr_expect_eq(journal_result_bytes(jr), 950);
+}
+
+/*
  * The byte counts the schema's triggers keep (what each session holds,
  * the whole store) against sums over the rows, after each of 300 random
  * inserts (queued jobs with uploads), finishes with files, strips to make
