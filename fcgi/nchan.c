@@ -342,6 +342,7 @@ nchan_delete(struct nchan *n, const char *channel, char *err, size_t errlen)
 int
 nchan_queued(struct nchan *n, const char *channel, char *err, size_t errlen)
 {
+	static const char key[] = "queued messages: ";
 	char		 info[512];
 	const char	*p;
 	int		 st;
@@ -351,10 +352,10 @@ nchan_queued(struct nchan *n, const char *channel, char *err, size_t errlen)
 		return -1;
 	if (st == 404)
 		return 0;	/* no such channel: nothing held */
-	if (st != 200 || (p = strstr(info, "queued messages: ")) == NULL) {
+	if (st != 200 || (p = strstr(info, key)) == NULL) {
 		snprintf(err, errlen, "%s: channel info: answered %d", n->addr,
 		    st);
 		return -1;
 	}
-	return atoi(p + 17);
+	return atoi(p + sizeof(key) - 1);
 }

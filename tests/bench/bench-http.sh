@@ -11,13 +11,7 @@ work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 . "$srcdir/tests/bench/bench-lib.sh"
 # The fixed-bytes responder runs behind a second sluice-serve (the same
 # nginx binary and configuration, its own prefix and port).
-fixed_stop() {
-	[ -n "${fixed_pid:-}" ] || return 0
-	kill "$fixed_pid" 2>/dev/null
-	wait "$fixed_pid" 2>/dev/null
-	fixed_pid=
-}
-trap 'bench_stop; fixed_stop; rm -rf "$work"' EXIT
+trap 'bench_stop; bench_stop fixed_pid; rm -rf "$work"' EXIT
 cp -r "$srcdir/nginx/static" "$work/static"
 port=$(bench_free_port)
 
@@ -52,7 +46,6 @@ rate() {
 		awk '/^Requests\/sec:/ {print $2}'
 }
 # a/b with two decimals (0 when b is 0).
-ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 # Sets d, f and s: medians of GET / from sluice, from the fixed-bytes
 # responder and of the static copy, interleaved; ratio (d/s), rfix (d/f)
 # and rfs (f/s).
@@ -63,11 +56,11 @@ measure_page() {
 		dyn+=("$(rate "http://127.0.0.1:$port/")")
 		fix+=("$(rate "http://127.0.0.1:$fport/")")
 		sta+=("$(rate "http://127.0.0.1:$port/static/page.html")")
-		rounds_fix="$rounds_fix $(ratio_of "${dyn[-1]}" "${fix[-1]}")"
+		rounds_fix="$rounds_fix $(bench_ratio "${dyn[-1]}" "${fix[-1]}")"
 	done
 	d=$(bench_median "${dyn[@]}") f=$(bench_median "${fix[@]}")
 	s=$(bench_median "${sta[@]}")
-	ratio=$(ratio_of "$d" "$s") rfix=$(ratio_of "$d" "$f") rfs=$(ratio_of "$f" "$s")
+	ratio=$(bench_ratio "$d" "$s") rfix=$(bench_ratio "$d" "$f") rfs=$(bench_ratio "$f" "$s")
 }
 measure_page
 verdict=$(awk -v r="$rfix" 'BEGIN {print (r >= 0.9 ? "meets" : "MISSES")}')
@@ -79,10 +72,7 @@ echo "http GET /: $d req/s vs nginx static same $bytes bytes: $s req/s: ratio $r
 # p50/p99 of GET / idle, then with the burn queue saturated (2 running, 64
 # waiting, 66 sessions) while other clients poll a job's JSON.
 # wrk --latency prints "99%  1.23ms"; convert to microseconds.
-lat() { wrk -t2 -c16 -d"${secs}s" --latency -H "Cookie: sid=$sid" "$1" 2>/dev/null > "$work/lat.txt"
-	for p in 50 99; do awk -v p="$p%" '$1 == p {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
-		m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 0; print v * m}' "$work/lat.txt"; done; }
-read -r idle50 idle99 < <(lat "http://127.0.0.1:$port/" | tr '\n' ' ')
+read -r idle50 idle99 < <(bench_lat "http://127.0.0.1:$port/" | tr '\n' ' ')
 first_job=
 for i in $(seq 1 66); do
 	ssid=$(printf '%032x' "$((0xbe00 + i))")
@@ -97,9 +87,9 @@ wrk -t1 -c16 -d"$((secs + 2))s" -H "Cookie: sid=$first_sid" \
 	"http://127.0.0.1:$port/jobs/$first_job.json" >/dev/null 2>&1 &
 poll_pid=$!
 sleep 1
-read -r sat50 sat99 < <(lat "http://127.0.0.1:$port/" | tr '\n' ' ')
+read -r sat50 sat99 < <(bench_lat "http://127.0.0.1:$port/" | tr '\n' ' ')
 wait $poll_pid 2>/dev/null
-r99=$(ratio_of "$sat99" "$idle99") r50=$(ratio_of "$sat50" "$idle50")
+r99=$(bench_ratio "$sat99" "$idle99") r50=$(bench_ratio "$sat50" "$idle50")
 verdict=$(awk -v r="$r99" 'BEGIN {print (r <= 1.5 ? "meets" : "MISSES")}')
 echo "http GET / p99 saturated vs idle: ${sat99} us vs ${idle99} us (lock cpu 2/2 busy, $queued waiting, 16 clients polling a job): ratio $r99 (target <= 1.5: $verdict)"
 echo "http GET / p50 saturated vs idle: ${sat50} us vs ${idle50} us: ratio $r50"

@@ -25,12 +25,15 @@ bench_serve() {
 		{ echo "$name: sluice-serve did not start"; cat "$work/serve.err"; exit 1; }
 }
 
-# Stops what bench_serve started (nothing when it is not running).
+# Stops what bench_serve started, or the process whose pid the variable
+# named $1 holds (nothing when it is not running), and clears the pid.
 bench_stop() {
-	[ -n "${serve_pid:-}" ] || return 0
-	kill "$serve_pid" 2>/dev/null
-	wait "$serve_pid" 2>/dev/null
-	serve_pid=
+	local var=${1:-serve_pid} pid
+	pid=${!var:-}
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	printf -v "$var" ''
 }
 
 # The median of the arguments (numbers).
@@ -44,3 +47,6 @@ bench_lat() {
 	for p in 50 99; do awk -v p="$p%" '$1 == p {v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
 		m = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 0; print v * m}' "$work/lat.txt"; done
 }
+
+# a / b to two decimals (0 when b is 0).
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }

@@ -100,7 +100,6 @@ start base; start big
 for n in base big; do submit1 "$n" 600000 > /dev/null; done	# hold the slots
 fill_to base 10; fill_to big 10
 blast=$(submit1 base 1)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 meets() { awk -v r="$1" -v t="$2" -v d="$3" 'BEGIN {print ((d == "le" ? r <= t : r >= t) ? "meets" : "MISSES")}'; }
 echo "queue: waiters | job JSON p50 / p99 us | GET / p50 / p99 us | submissions/s (1 s of POSTs) | vs the baseline, same rounds: JSON p50, GET / p50; submissions/s"
 first_rate=
@@ -116,12 +115,12 @@ for level in $levels; do
 	for _ in 1 2 3; do a+=("$(submit_for big 1)") b+=("$(submit_for base 1)"); done
 	r=$(bench_median "${a[@]}") rb=$(bench_median "${b[@]}")
 	[ -n "$first_rate" ] || { first_rate=$r first_level=$n; }
-	rj=$(ratio "$jp50" "$b50") rg=$(ratio "$gp50" "$bg50") rr=$(ratio "$r" "$rb")
+	rj=$(bench_ratio "$jp50" "$b50") rg=$(bench_ratio "$gp50" "$bg50") rr=$(bench_ratio "$r" "$rb")
 	printf 'queue: %7d | %5s / %6s | %5s / %6s | %5s | %s, %s; submissions/s %s\n' "$n" "$jp50" "$jp99" "$gp50" "$gp99" "$r" "$rj" "$rg" "$rr"
 	printf 'queue: %7d | %5s / %6s | %5s / %6s | %5s | (the baseline, same rounds; its bursts leave it %d waiters)\n' \
 		10 "$b50" "$b99" "$bg50" "$bg99" "$rb" "$(waiting base)"
 done
-rs=$(ratio "$r" "$first_rate")
+rs=$(bench_ratio "$r" "$first_rate")
 echo "queue job JSON p50 at $n vs 10 waiters: ratio $rj (target <= 1.2: $(meets "$rj" 1.2 le))"
 echo "queue GET / p50 at $n vs 10 waiters: ratio $rg (target <= 1.2: $(meets "$rg" 1.2 le))"
 echo "queue submissions/s at $n vs $first_level waiters: ratio $rs (target >= 0.9: $(meets "$rs" 0.9 ge))"

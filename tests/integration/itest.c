@@ -287,27 +287,27 @@ itest_stream(const struct itest_server *s, const char *path,
 	struct itest_resp	 one;
 	struct buf		 all;
 	long			 ms;
-	int			 tries, rc = -1;
+	int			 tries;
 
 	buf_init(&all);
 	memset(r, 0, sizeof(*r));
-	for (tries = 0; tries < 50; tries++) {
-		if (itest_req(s, "GET", path, NULL, 0, sse, cookie, &one) != 0)
-			break;
+	for (tries = 1;; tries++) {
+		if (itest_req(s, "GET", path, NULL, 0, sse, cookie, &one) != 0) {
+			buf_free(&all);
+			return -1;
+		}
 		buf_append(&all, one.body.data, one.body.len);
 		ms = strncmp(buf_cstr(&one.body), "retry: ", 7) == 0 ?
 		    atol(buf_cstr(&one.body) + 7) : -1;
-		if (ms < 0 || tries == 49) {
-			buf_free(&one.body);
-			one.body = all;
-			*r = one;
-			return 0;
-		}
+		if (ms < 0 || tries == 50)
+			break;
 		itest_resp_free(&one);
 		usleep((useconds_t)ms * 1000);
 	}
-	buf_free(&all);
-	return rc;
+	buf_free(&one.body);
+	one.body = all;
+	*r = one;
+	return 0;
 }
 
 /* Sends req on a new connection; what came within 200 ms of quiet. */
