@@ -359,6 +359,20 @@ outcome_fail(struct super_outcome *out, const char *why)
 	out->error = strdup(why);
 }
 
+/* Under mu: 1 when id was cancelled before its call (forgotten then). */
+static int
+early_cancelled(struct super *sv, const char *id)
+{
+	unsigned	 i;
+
+	for (i = 0; i < SUPER_EARLY_MAX; i++)
+		if (strcmp(sv->early[i], id) == 0) {
+			sv->early[i][0] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
 void
 super_run(struct super *sv, const struct super_job *job,
     struct super_outcome *out)
@@ -379,7 +393,10 @@ super_run(struct super *sv, const struct super_job *job,
 		    "by a reload?)");
 	else if (w->call != NULL)
 		outcome_fail(out, "internal error: the worker is busy");
-	else {
+	else if (early_cancelled(sv, job->id)) {
+		out->state = JOB_CANCELLED;
+		out->error = strdup("cancelled");
+	} else {
 		c.ready_by = super_now_ns() + (int64_t)w->start_timeout *
 		    1000000000;
 		w->call = &c;
@@ -439,6 +456,12 @@ super_cancel(struct super *sv, const char *id)
 			super_wake(sv);
 		}
 		break;
+	}
+	if (rc == -1 && strlen(id) <= JOB_ID_LEN) {
+		/* Not at a worker yet: super_run ends it when it comes. */
+		snprintf(sv->early[sv->nearly++ % SUPER_EARLY_MAX],
+		    JOB_ID_LEN + 1, "%s", id);
+		rc = 0;
 	}
 	pthread_mutex_unlock(&sv->mu);
 	return rc;

@@ -98,7 +98,9 @@ void		 super_outcome_free(struct super_outcome *);
 /*
  * Asks the running job id to stop: the worker gets a cancel; one that has
  * not ended it within cancel_grace seconds is killed (its job ends
- * cancelled either way). Returns 0, or -1 when id is not running here.
+ * cancelled either way). A job not at a worker yet (dispatched, its
+ * super_run still to come) is remembered: super_run answers it cancelled
+ * without running it. Returns 0, or -1 for an id too long to be a job's.
  * Never blocks.
  */
 int		 super_cancel(struct super *, const char *id);

@@ -116,6 +116,8 @@ struct dev_stats {
 };
 LIST_HEAD(dev_stats_list, dev_stats);
 
+#define SUPER_EARLY_MAX	64	/* cancels kept for jobs not at a worker */
+
 struct super {
 	const struct conf	*conf;
 	struct super_opts	 opts;
@@ -131,6 +133,13 @@ struct super {
 	struct sev_queue	 events;
 	struct dev_stats_list	 devs;
 	pid_t			 self;		/* for the children's check */
+	/*
+	 * Jobs cancelled before they reached a worker (the scheduler shows
+	 * them running from dispatch on): super_run ends them at once. A
+	 * ring: the oldest goes, and a job not run after all leaves its id.
+	 */
+	char			 early[SUPER_EARLY_MAX][JOB_ID_LEN + 1];
+	unsigned		 nearly;
 };
 
 /* super.c */
