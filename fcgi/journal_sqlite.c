@@ -66,7 +66,7 @@ static const char *const journal_sql[JST__MAX] = {
 	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[JST_START] =
 	    "UPDATE jobs SET state = 'running', started_ms = ?2, slot = ?3, "
-	    "device = ?4 WHERE id = ?1",
+	    "device = ?4 WHERE id = ?1 RETURNING session",
 	[JST_FINISH] =
 	    "UPDATE jobs SET state = ?2, finished_ms = ?3, result = ?4, "
 	    "error = ?5, has_png = ?6, file_bytes = ?7, files = ?11, "
@@ -106,7 +106,6 @@ static const char *const journal_sql[JST__MAX] = {
 	    "ORDER BY b.bytes DESC LIMIT 1",
 	[JST_STRIP] = "UPDATE jobs SET file_bytes = 0, files = NULL, "
 	    "inputs = NULL, has_png = 0, removed_ms = ?2 WHERE id = ?1",
-	[JST_SESSION_OF] = "SELECT session FROM jobs WHERE id = ?1",
 };
 
 /* Schema version 1. Later versions migrate from user_version upwards. */

@@ -49,7 +49,6 @@ enum journal_stmt {
 	JST_ROOM_MARK,
 	JST_ROOM_UNDO,
 	JST_ROOM_KEEP,
-	JST_SESSION_OF,
 	JST__MAX
 };
 

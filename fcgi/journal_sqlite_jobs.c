@@ -83,26 +83,6 @@ out:
 }
 
 /*
- * The session of job id into out ("" when unknown), for the recent jobs'
- * cache. Caller holds the mutex.
- */
-static void
-journal_session_of(struct journal *j, const char *id,
-    char out[JOB_SESSION_LEN + 1])
-{
-	sqlite3_stmt		*s = j->st[JST_SESSION_OF];
-	const unsigned char	*v;
-
-	out[0] = '\0';
-	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW &&
-	    (v = sqlite3_column_text(s, 0)) != NULL &&
-	    strlen((const char *)v) <= JOB_SESSION_LEN)
-		strcpy(out, (const char *)v);
-	journal_done(s);
-}
-
-/*
  * Records the start of job id: state running, started_ms, slot, device
  * (NULL is ""). -1 when the job does not exist. Committed on return.
  */
@@ -110,9 +90,10 @@ int
 journal_start(struct journal *j, const char *id, int64_t started_ms,
     int slot, const char *device)
 {
-	sqlite3_stmt	*s = j->st[JST_START];
-	char		 session[JOB_SESSION_LEN + 1] = "";
-	int		 ret = -1;
+	sqlite3_stmt		*s = j->st[JST_START];
+	const unsigned char	*v;
+	char			 session[JOB_SESSION_LEN + 1] = "";
+	int			 rc, found, ret = -1;
 
 	if (!job_id_valid(id)) {
 		journal_seterr(j, "%s: invalid job id", __func__);
@@ -128,14 +109,28 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 		journal_done(s);
 		goto out;
 	}
-	if (journal_exec(j, JST_START, __func__) == -1) {
+	/*
+	 * The row's session comes back as a row; the write is committed
+	 * (or refused: a full disk) by the step that ends the statement.
+	 */
+	found = (rc = sqlite3_step(s)) == SQLITE_ROW;
+	if (found && (v = sqlite3_column_text(s, 0)) != NULL &&
+	    strlen((const char *)v) <= JOB_SESSION_LEN)
+		strcpy(session, (const char *)v);
+	if (found)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE) {
+		journal_dberr(j, __func__);
+		journal_done(s);
 		(void)journal_wrote(j, -1, __func__);
 		goto out;
 	}
-	if (journal_changed(j, id, __func__) == -1)
+	journal_done(s);
+	if (!found) {
+		journal_seterr(j, "%s: no such job: %s", __func__, id);
 		goto out;
+	}
 	ret = journal_wrote(j, 0, __func__);
-	journal_session_of(j, id, session);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	/* "" after a failure: every list, to be safe. */
