@@ -193,16 +193,15 @@ static const char oom_answer[] = "Status: 500 Internal Server Error\r\n"
  * and moves it into req. 0, or an HTTP status with a message in err.
  */
 static int
-take_body(struct server *s, struct fcgi_rec_req *fr, struct http_req *req,
-    char *err, size_t errlen)
+take_body(struct fcgi_rec_req *fr, struct http_req *req, char *err,
+    size_t errlen)
 {
-	long	 max = server_max_body(s);
 	size_t	 len;
 	int	 st;
 
-	if ((long)fr->stdin_max < max)	/* a reload raised it since */
-		max = (long)fr->stdin_max;
-	if ((st = http_body_length(req, max, &len, err, errlen)) != 0)
+	/* The limit it was read under (conn_limits): no second look. */
+	if ((st = http_body_length(req, (long)fr->stdin_max, &len, err,
+	    errlen)) != 0)
 		return st;
 	if (len == 0)
 		return 0;
@@ -243,7 +242,7 @@ answer(struct server *s, struct conn *c, struct http_req *req,
 		app_error(s->app, req, 404, "not found", resp);
 		return 0;
 	}
-	if ((st = take_body(s, &c->p.req, req, err, sizeof(err))) != 0)
+	if ((st = take_body(&c->p.req, req, err, sizeof(err))) != 0)
 		app_error(s->app, req, st, err, resp);
 	else
 		app_handle(s->app, req, m, resp);
