@@ -442,8 +442,8 @@ vals_jobs(struct app *a, const char *session, struct index_vals *v)
 static void
 vals_free(struct index_vals *v)
 {
-	if (v->val != NULL)
-		sodium_memzero(v->val, v->n * sizeof(*v->val));	/* CSRF */
+	if (v->val != NULL)	/* the CSRF token; the rest goes to the page */
+		sodium_memzero(v->val[0], sizeof(v->val[0]));
 	free(v->val);
 	free(v->has);
 }
