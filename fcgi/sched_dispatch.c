@@ -72,15 +72,29 @@ sched_startable(struct sched *s, const struct sjob *j)
 	return sched_worker_slot(s, j) != -1;
 }
 
-/* The first waiter of lock li, in its order, that could start now. */
+/*
+ * The first waiter of lock li, in its order, that could start now. A
+ * fair lock's order is not its arrival list: the front of its treaps is
+ * looked at first (nearly always the answer, in O(log n)), and the whole
+ * list only when none of the front could start.
+ */
 struct sjob *
 sched_first_startable(struct sched *s, size_t li)
 {
 	struct lock		*L = &s->locks[li];
-	struct lock_waiter	*w, *best = NULL;
+	struct lock_waiter	*w, *best = NULL, *front[LOCK_FRONT_MAX];
+	int			 i, n;
 
 	if (!lock_has_room(L))
 		return NULL;
+	if (L->cl->order == CONF_ORDER_FAIR) {
+		n = lock_front(L, front, LOCK_FRONT_MAX);
+		for (i = 0; i < n; i++)
+			if (sched_startable(s, sjob_of_waiter(front[i])))
+				return sjob_of_waiter(front[i]);
+		if (n < LOCK_FRONT_MAX)
+			return NULL;	/* the front was every waiter */
+	}
 	TAILQ_FOREACH(w, &L->waiters, link) {
 		if (!sched_startable(s, sjob_of_waiter(w)))
 			continue;

@@ -120,7 +120,11 @@ async function axeOnce(page, when) {
 		found = await withTimeout((async () => {
 			if (!await page.evaluate(() => typeof window.axe === 'object'))
 				await page.evaluate(AXE);
+			/* No axe in the document just given it: a new one came
+			   meanwhile (a navigation), which is checked at its load. */
 			return page.evaluate(async () => {
+				if (typeof window.axe !== 'object')
+					return null;
 				const r = await window.axe.run(document, { resultTypes: ['violations'] });
 				return r.violations.map((v) => ({ id: v.id, impact: v.impact,
 				    nodes: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) =>
@@ -133,6 +137,8 @@ async function axeOnce(page, when) {
 		sink.push(`axe could not run on ${where} (${when}): ${e.message.split('\n')[0]}`);
 		return;
 	}
+	if (found === null)
+		return;
 	const scheme = await page.evaluate(() =>
 	    matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light').catch(() => '?');
 	for (const v of found)
@@ -731,6 +737,7 @@ test('error pages and the dark theme: axe and the CSP find nothing', async () =>
 		const r = await page.goto('/no/such/page');
 		eq(r.status(), 404, `${colorScheme}: a 404 page`);
 		eq(await page.locator('h1').count(), 1, `${colorScheme}: the 404 page's h1`);
+		await axe(page, '404');
 		await page.goto('/');
 		/* nginx's own 413 page: a body above client_max_body_size. */
 		const form = page.locator('#task-restyle');

@@ -514,6 +514,41 @@ Test(sched, fair_served_session_waits_its_turn)
 	freeconf(c);
 }
 
+/*
+ * A fair lock's first startable waiter behind more than the front of its
+ * order that cannot start (their other lock is full): it starts now,
+ * not when the front can.
+ */
+Test(sched, fair_startable_behind_a_long_blocked_front, .timeout = 60)
+{
+	enum { N = LOCK_FRONT_MAX + 6 };
+	struct tlock	 tl[] = {
+		{ "f", 2, N + 10, 0, CONF_ORDER_FAIR, NULL },
+		{ "x", 1, N + 10, 0, CONF_ORDER_FIFO, NULL } };
+	struct ttask	 tt[] = { { "a", { "f", "x", NULL } },
+			    { "b", { "f", NULL } } };
+	struct conf	*c = mkconf(tl, 2, tt, 2, 100);
+	struct hctx	 h;
+	struct sched	*s;
+	char		 id[JOB_ID_LEN + 1], b[JOB_ID_LEN + 1];
+	int		 i;
+
+	hctx_init(&h, 1);
+	s = mksched(c, &h, 0);
+	cr_assert_eq(submit(s, "a", 0, "", 0, id, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 1);
+	for (i = 1; i <= N; i++)
+		cr_assert_eq(submit(s, "a", i, "", 0, id, NULL), SCHED_OK);
+	cr_assert_eq(submit(s, "b", N + 1, "", 0, b, NULL), SCHED_OK);
+	hctx_wait_inside(&h, 2);
+	hctx_open(&h);
+	cr_assert_eq(sched_drain(s, 30000), 0);
+	cr_assert_eq(hctx_count(&h), N + 2);
+	cr_expect_str_eq(h.ids[1], b, "b starts beside the running a");
+	sched_destroy(s);
+	freeconf(c);
+}
+
 Test(sched, queue_full_exact_counts)
 {
 	struct tlock	 tl[] = { { "one", 1, 3, 0, CONF_ORDER_FIFO, NULL } };
