@@ -119,10 +119,27 @@ tap_run_one(const struct tap_test *t)
 	return st;
 }
 
+/* How a child that did not pass ended, in words, into buf. */
+static const char *
+tap_why(int st, char *buf, size_t len)
+{
+	if (st == -1)
+		snprintf(buf, len, "could not fork");
+	else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+		snprintf(buf, len, "timed out");
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(st));
+	return buf;
+}
+
 int
 main(int argc, char *argv[])
 {
 	FILE	*tap = stdout;
+	char	 why[64];
 	int	 i, st, bad = 0;
 
 	for (i = 1; i < argc; i++)
@@ -140,10 +157,9 @@ main(int argc, char *argv[])
 			    tap_tests[i].suite, tap_tests[i].name);
 		else {
 			bad = 1;
-			fprintf(tap, "not ok %d - %s::%s (%s %d)\n", i + 1,
+			fprintf(tap, "not ok %d - %s::%s (%s)\n", i + 1,
 			    tap_tests[i].suite, tap_tests[i].name,
-			    st != -1 && WIFSIGNALED(st) && WTERMSIG(st) ==
-			    SIGALRM ? "timed out, status" : "status", st);
+			    tap_why(st, why, sizeof(why)));
 		}
 	}
 	if (tap_lost > 0) {
