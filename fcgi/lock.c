@@ -318,7 +318,6 @@ lock_wait(struct lock *l, struct lock_waiter *w)
 	else
 		TAILQ_INSERT_HEAD(&l->waiters, w, link);
 	l->nwait++;
-	w->turn->nwait++;
 	/*
 	 * Its session's next round, but never before the round being
 	 * served: a session that comes back does not jump ahead of those
@@ -341,7 +340,6 @@ lock_unwait(struct lock *l, struct lock_waiter *w)
 		l->cursor = TAILQ_NEXT(w, link);
 	TAILQ_REMOVE(&l->waiters, w, link);
 	l->nwait--;
-	w->turn->nwait--;
 }
 
 int

@@ -43,7 +43,6 @@
 /* One session's place in a fair lock's rotation. */
 struct lock_turn {
 	int64_t		 turn;		/* the round its next waiter takes, at least */
-	int		 nwait;		/* its jobs waiting on the lock */
 };
 
 /* A job waiting on a lock; embedded in the job (container_of). */
