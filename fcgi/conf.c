@@ -29,8 +29,8 @@
 #define CONF_MAX_TEXT	(1024 * 1024)	/* bytes of config text accepted */
 
 static const char *const conf_root_keys[] = {
-	"server", "results", "sessions", "clients", "events", "locks", "tasks",
-	NULL
+	"server", "results", "sessions", "clients", "events", "cluster",
+	"locks", "tasks", NULL
 };
 
 /*
@@ -75,6 +75,7 @@ conf_parse(const char *text, size_t len, const char *file, char *err,
 	    conf_load_sessions(&ctx, root, c) == -1 ||
 	    conf_load_clients(&ctx, root, c) == -1 ||
 	    conf_load_events(&ctx, root, c) == -1 ||
+	    conf_load_cluster(&ctx, root, c) == -1 ||
 	    conf_load_locks(&ctx, root, c) == -1 ||
 	    conf_load_tasks(&ctx, root, c) == -1)
 		goto out;
@@ -187,6 +188,8 @@ conf_free(struct conf *c)
 	free(c->templates);
 	free(c->state);
 	free(c->events_publisher);
+	free(c->cluster_database);
+	free(c->cluster_node);
 	free(c);
 }
 
@@ -323,6 +326,10 @@ static const struct conf_vkey {
 	    offsetof(struct conf, client_max_active) },
 	{ "events.publisher", CONF_V_STR,
 	    offsetof(struct conf, events_publisher) },
+	{ "cluster.database", CONF_V_STR,
+	    offsetof(struct conf, cluster_database) },
+	{ "cluster.node", CONF_V_STR, offsetof(struct conf, cluster_node) },
+	{ "cluster.lease", CONF_V_INT, offsetof(struct conf, cluster_lease) },
 };
 
 int

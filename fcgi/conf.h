@@ -35,6 +35,15 @@ enum conf_order {
 	CONF_ORDER_FAIR
 };
 
+/*
+ * Whose slots a lock counts: this host's (node, the default), or every
+ * node's of the cluster together (cluster; needs a cluster group).
+ */
+enum conf_scope {
+	CONF_SCOPE_NODE,
+	CONF_SCOPE_CLUSTER
+};
+
 struct conf_lock {
 	char		*name;
 	int		 slots;		/* 1..1024 */
@@ -43,6 +52,7 @@ struct conf_lock {
 	int		*devices;	/* one CUDA index per slot, or NULL; a
 					   task names at most one such lock */
 	enum conf_order	 order;		/* default fifo */
+	enum conf_scope	 scope;		/* default node */
 };
 
 struct kparam_spec;
@@ -107,6 +117,11 @@ struct conf {
 	/* events: nchan's publisher location, "unix:PATH" or "HOST:PORT";
 	   NULL (the default): no live updates, pages poll */
 	char		*events_publisher;
+	/* cluster: several responders sharing one PostgreSQL database.
+	   cluster_database NULL (no cluster group): one machine, SQLite */
+	char		*cluster_database; /* libpq conninfo or URI */
+	char		*cluster_node;	/* unique per host; default: the host name */
+	int		 cluster_lease;	/* seconds, 1..3600, default 15 */
 	/* locks and tasks, in file order */
 	struct conf_lock *locks;
 	size_t		 nlocks;

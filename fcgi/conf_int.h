@@ -69,6 +69,13 @@ int	conf_str(struct conf_ctx *, const config_setting_t *group,
 	    const char *key, const char *def, int required, char **out,
 	    config_setting_t **valp);
 
+/*
+ * The string key of group as an index into names (NULL-terminated; at
+ * least two): *out the index of the one it equals, def when absent; any
+ * other string is an error listing the names. 0 or -1.
+ */
+int	conf_enum(struct conf_ctx *, const config_setting_t *group,
+	    const char *key, const char *const names[], int def, int *out);
 /* The boolean key of group into *out, def when absent. 0 or -1. */
 int	conf_bool(struct conf_ctx *, const config_setting_t *group,
 	    const char *key, int def, int *out);
@@ -127,6 +134,8 @@ int	conf_load_results(struct conf_ctx *, const config_setting_t *root,
 int	conf_load_clients(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *);
 int	conf_load_sessions(struct conf_ctx *, const config_setting_t *root,
+	    struct conf *c);
+int	conf_load_cluster(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);
 int	conf_load_events(struct conf_ctx *, const config_setting_t *root,
 	    struct conf *c);

@@ -16,8 +16,11 @@
 #define CONF_MAX_DEVICE	1023		/* highest CUDA device index */
 
 static const char *const conf_lock_keys[] = {
-	"slots", "queue", "wait_timeout", "devices", "order", NULL
+	"slots", "queue", "wait_timeout", "devices", "order", "scope", NULL
 };
+/* Indexed by enum conf_order and enum conf_scope. */
+static const char *const conf_orders[] = { "fifo", "fair", NULL };
+static const char *const conf_scopes[] = { "node", "cluster", NULL };
 static const char *const conf_task_keys[] = {
 	"kernel", "worker", "inputs", "params", "locks", "title", "preload",
 	"timeout", "cancel_grace", "start_timeout", NULL
@@ -91,52 +94,70 @@ static int
 conf_load_lock(struct conf_ctx *ctx, const config_setting_t *g,
     struct conf_lock *l)
 {
-	config_setting_t	*s;
 	const char		*name = config_setting_name(g);
-	char			*order = NULL;
 	long long		 v;
-	int			 rc = -1;
+	int			 e;
 
 	if (!conf_name_ok(name)) {
 		conf_serr(ctx, g, "lock names must be 1..%d characters of "
 		    "A-Z a-z 0-9 _ -", CONF_NAME_MAX);
-		goto out;
+		return -1;
 	}
 	if (!config_setting_is_group(g)) {
 		conf_serr(ctx, g, "must be a group");
-		goto out;
+		return -1;
 	}
 	if ((l->name = strdup(name)) == NULL) {
 		conf_err(ctx, 0, "out of memory");
-		goto out;
+		return -1;
 	}
 	if (conf_check_keys(ctx, g, conf_lock_keys) == -1)
-		goto out;
+		return -1;
 	if (conf_int(ctx, g, "slots", 1, CONF_MAX_SLOTS, 0, 1, &v) == -1)
-		goto out;
+		return -1;
 	l->slots = (int)v;
 	if (conf_int(ctx, g, "queue", 0, 1000000, 64, 0, &v) == -1)
-		goto out;
+		return -1;
 	l->queue = (int)v;
 	if (conf_int(ctx, g, "wait_timeout", 0, 31536000, 600, 0, &v) == -1)
-		goto out;
+		return -1;
 	l->wait_timeout = (int)v;
 	if (conf_load_devices(ctx, g, l) == -1)
-		goto out;
-	if (conf_str(ctx, g, "order", "fifo", 0, &order, &s) == -1)
-		goto out;
-	if (strcmp(order, "fifo") == 0)
-		l->order = CONF_ORDER_FIFO;
-	else if (strcmp(order, "fair") == 0)
-		l->order = CONF_ORDER_FAIR;
-	else {
-		conf_serr(ctx, s, "must be \"fifo\" or \"fair\"");
-		goto out;
+		return -1;
+	if (conf_enum(ctx, g, "order", conf_orders, CONF_ORDER_FIFO,
+	    &e) == -1)
+		return -1;
+	l->order = (enum conf_order)e;
+	return 0;
+}
+
+/*
+ * The lock's scope: "node" (this host's slots, the default) or "cluster"
+ * (slots shared by every node), which needs a cluster group and binds no
+ * devices (a GPU belongs to one host: bind it with a node lock).
+ */
+static int
+conf_load_scope(struct conf_ctx *ctx, const config_setting_t *g,
+    struct conf_lock *l, const struct conf *c)
+{
+	const config_setting_t	*s = config_setting_get_member(g, "scope");
+	int			 e;
+
+	if (conf_enum(ctx, g, "scope", conf_scopes, CONF_SCOPE_NODE,
+	    &e) == -1)
+		return -1;
+	l->scope = (enum conf_scope)e;
+	if (l->scope == CONF_SCOPE_CLUSTER && c->cluster_database == NULL) {
+		conf_serr(ctx, s, "\"cluster\" needs a cluster group "
+		    "(cluster.database)");
+		return -1;
 	}
-	rc = 0;
-out:
-	free(order);
-	return rc;
+	if (l->scope == CONF_SCOPE_CLUSTER && l->devices != NULL) {
+		conf_serr(ctx, s, "a lock of scope \"cluster\" binds no "
+		    "devices (a GPU is one host's: bind it with a node lock)");
+		return -1;
+	}
+	return 0;
 }
 
 /* Orders pointers to locks by name, for bsearch. */
@@ -388,7 +409,7 @@ int
 conf_load_locks(struct conf_ctx *ctx, const config_setting_t *root,
     struct conf *c)
 {
-	config_setting_t	*g;
+	config_setting_t	*g, *e;
 	size_t			 i, n;
 	long long		 total = 0;
 	int			 len;
@@ -404,8 +425,9 @@ conf_load_locks(struct conf_ctx *ctx, const config_setting_t *root,
 	}
 	c->nlocks = n;
 	for (i = 0; i < n; i++) {
-		if (conf_load_lock(ctx, config_setting_get_elem(g,
-		    (unsigned int)i), &c->locks[i]) == -1)
+		e = config_setting_get_elem(g, (unsigned int)i);
+		if (conf_load_lock(ctx, e, &c->locks[i]) == -1 ||
+		    conf_load_scope(ctx, e, &c->locks[i], c) == -1)
 			return -1;
 		total += c->locks[i].slots;
 	}

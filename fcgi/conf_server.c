@@ -26,6 +26,10 @@ static const char *const conf_clients_keys[] = { "max_active", NULL };
 static const char *const conf_sessions_keys[] = { "max_active",
     "max_result_bytes", NULL };
 static const char *const conf_events_keys[] = { "publisher", NULL };
+static const char *const conf_cluster_keys[] = { "database", "node",
+    "lease", NULL };
+
+#define CONF_NODE_MAX	63	/* a host name's label */
 
 /*
  * Responder threads when the file says nothing: twice the online CPUs, at
@@ -239,6 +243,67 @@ conf_load_events(struct conf_ctx *ctx, const config_setting_t *root,
 		return -1;
 	if (s != NULL && conf_listen_ok(c->events_publisher, &why) == -1) {
 		conf_serr(ctx, s, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when name is 1..CONF_NODE_MAX characters of A-Z a-z 0-9 . _ - */
+static int
+conf_node_ok(const char *name)
+{
+	size_t	 n;
+
+	for (n = 0; name[n] != '\0'; n++)
+		if (!isalnum((unsigned char)name[n]) && name[n] != '.' &&
+		    name[n] != '_' && name[n] != '-')
+			return 0;
+	return n >= 1 && n <= CONF_NODE_MAX;
+}
+
+/*
+ * The cluster group (DESIGN.md, "the cluster"): absent, one machine with
+ * its SQLite journal. Present: database (required; not connected here,
+ * sluice -t does), node (the host name when absent: it names this node
+ * in the database, so it must be unique and stable) and lease.
+ */
+int
+conf_load_cluster(struct conf_ctx *ctx, const config_setting_t *root,
+    struct conf *c)
+{
+	config_setting_t	*g, *s;
+	char			 host[256];
+	long long		 v;
+
+	c->cluster_lease = 15;
+	if (conf_group(ctx, root, "cluster", &g) == -1)
+		return -1;
+	if (g == NULL)
+		return 0;
+	if (conf_check_keys(ctx, g, conf_cluster_keys) == -1 ||
+	    conf_str(ctx, g, "database", NULL, 1, &c->cluster_database,
+	    NULL) == -1 ||
+	    conf_int(ctx, g, "lease", 1, 3600, 15, 0, &v) == -1)
+		return -1;
+	c->cluster_lease = (int)v;
+	if (conf_str(ctx, g, "node", NULL, 0, &c->cluster_node, &s) == -1)
+		return -1;
+	if (s == NULL) {
+		if (gethostname(host, sizeof(host)) == -1)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		if (!conf_node_ok(host)) {
+			conf_serr(ctx, g, "node: the host name \"%.64s\" is "
+			    "not a node name: set cluster.node", host);
+			return -1;
+		}
+		if ((c->cluster_node = strdup(host)) == NULL) {
+			conf_err(ctx, 0, "out of memory");
+			return -1;
+		}
+	} else if (!conf_node_ok(c->cluster_node)) {
+		conf_serr(ctx, s, "must be 1..%d characters of A-Z a-z 0-9 "
+		    ". _ -", CONF_NODE_MAX);
 		return -1;
 	}
 	return 0;

@@ -381,3 +381,36 @@ conf_strings_free(char **a)
 		free(a[i]);
 	free(a);
 }
+
+int
+conf_enum(struct conf_ctx *ctx, const config_setting_t *group,
+    const char *key, const char *const names[], int def, int *out)
+{
+	config_setting_t	*s;
+	char			*v = NULL, list[256];
+	size_t			 len = 0;
+	int			 i, rc = -1;
+
+	*out = def;
+	if (conf_str(ctx, group, key, NULL, 0, &v, &s) == -1)
+		goto out;
+	if (v == NULL) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			rc = 0;
+			goto out;
+		}
+	list[0] = '\0';
+	for (i = 0; names[i] != NULL && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		    "%s\"%s\"", i == 0 ? "" : names[i + 1] == NULL ? " or " :
+		    ", ", names[i]);
+	conf_serr(ctx, s, "must be %s", list);
+out:
+	free(v);
+	return rc;
+}

@@ -302,6 +302,13 @@ main(int argc, char *argv[])
 		rc = 0;
 		goto out;
 	}
+	if (conf->cluster_database != NULL) {
+		fprintf(stderr, "sluice: %s: cluster.database is set, but this "
+		    "sluice cannot yet run as a node of a cluster (README, "
+		    "\"Cluster\"); remove the cluster group to run this "
+		    "machine on its own\n", o.path);
+		goto out;
+	}
 	/*
 	 * A web-facing process has no business being root: it would own the
 	 * journal and results as root and turn any bug into a root bug.

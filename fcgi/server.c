@@ -161,6 +161,14 @@ server_reload(struct server *s)
 	}
 	if ((conf = conf_load(o->config, err, sizeof(err))) == NULL)
 		goto refused;
+	/* Where the jobs live is fixed at start: the journal is open there. */
+	if (str_differs(app_conf(s->app)->cluster_database,
+	    conf->cluster_database) || str_differs(app_conf(s->app)->
+	    cluster_node, conf->cluster_node)) {
+		snprintf(err, sizeof(err), "%s: cluster.database and "
+		    "cluster.node take a restart to change", o->config);
+		goto refused;
+	}
 	if ((tmpl = tmpl_load_dir(o->templates != NULL ? o->templates :
 	    conf->templates, err, sizeof(err))) == NULL)
 		goto refused;

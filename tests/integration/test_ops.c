@@ -398,6 +398,39 @@ Test(ops, reload_narrows_a_kernel_range)
 }
 
 /*
+ * The cluster group is fixed at start (README "Cluster"): a reload that
+ * adds one is refused, naming the keys, and the responder goes on
+ * serving on its own journal.
+ */
+Test(ops, reload_refuses_a_new_cluster_group)
+{
+	struct itest_server	 srv;
+	char			 dir[64], conf[128], log[128], sid[33], id[33];
+	int			 waited;
+	pid_t			 pid;
+	FILE			*f;
+
+	pid = start_reloadable(&srv, dir, conf, log, sid);
+	write_conf(conf, 2, 0);
+	cr_assert_not_null(f = fopen(conf, "a"));
+	fprintf(f, "cluster = { database = \"dbname=sluice\"; node = \"n1\"; };\n");
+	fclose(f);
+	cr_assert_eq(kill(pid, SIGHUP), 0);
+	for (waited = 0; waited < 10000; waited += 50) {
+		if (file_has(log, "msg=\"reload refused\""))
+			break;
+		usleep(50000);
+	}
+	cr_expect(file_has(log, "cluster.database and cluster.node take a "
+	    "restart to change"), "no refusal naming the keys in %s", log);
+	cr_expect_eq(status_num(&srv, "server", "reloads"), 0);
+	cr_expect_eq(status_num(&srv, "one", "slots"), 1, "the old config");
+	cr_expect_eq(submit_id(&srv, sid, "burn", "ms=10", id, NULL), 0,
+	    "still serving");
+	cr_expect_eq(itest_stop(&srv), 0);
+}
+
+/*
  * Fifty reloads leave one config generation in memory (issue 15 item 15):
  * each old one is freed once the requests that began on it ended, not
  * kept until exit (33 KB a reload). Each SIGHUP waits for the one before

@@ -1082,3 +1082,123 @@ Test(conf, missing_worker_program_found_by_the_check)
 	cr_expect_eq(conf_check_programs(c, err, sizeof(err)), 0, "%s", err);
 	conf_free(c);
 }
+
+/* ---- the cluster group (DESIGN.md, "Several machines: the cluster") ---- */
+
+#define CLUSTER_TAIL \
+	"locks = { a = { slots = 1; }; };\n" \
+	"tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n"
+
+Test(conf, no_cluster_group_is_one_machine)
+{
+	char		 err[ERRLEN], v[64];
+	struct conf	*c;
+
+	cr_assert_not_null(c = conf_load_string(CLUSTER_TAIL, "one", err,
+	    sizeof(err)), "%s", err);
+	cr_expect_null(c->cluster_database);
+	cr_expect_null(c->cluster_node);
+	cr_expect_eq(c->cluster_lease, 15);
+	cr_expect_eq(c->locks[0].scope, CONF_SCOPE_NODE);
+	cr_expect_eq(conf_value(c, "cluster.database", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "");
+	conf_free(c);
+}
+
+Test(conf, cluster_group_and_scopes)
+{
+	static const char text[] =
+	    "cluster = { database = \"postgresql:///sluice?host=/run/pg\";\n"
+	    "  node = \"gpu-a.example_1\"; lease = 20; };\n"
+	    "locks = { gpu = { slots = 2; devices = [0, 1]; };\n"
+	    "  licence = { slots = 3; scope = \"cluster\"; };\n"
+	    "  host = { slots = 1; scope = \"node\"; }; };\n"
+	    "tasks = { t = { kernel = \"burn\"; locks = [\"gpu\", \"licence\"]; }; };\n";
+	char		 err[ERRLEN], v[64];
+	struct conf	*c;
+
+	cr_assert_not_null(c = conf_load_string(text, "cl", err, sizeof(err)),
+	    "%s", err);
+	cr_expect_str_eq(c->cluster_database,
+	    "postgresql:///sluice?host=/run/pg");
+	cr_expect_str_eq(c->cluster_node, "gpu-a.example_1");
+	cr_expect_eq(c->cluster_lease, 20);
+	cr_expect_eq(c->locks[0].scope, CONF_SCOPE_NODE);
+	cr_expect_eq(c->locks[1].scope, CONF_SCOPE_CLUSTER);
+	cr_expect_eq(c->locks[2].scope, CONF_SCOPE_NODE);
+	cr_expect_eq(conf_value(c, "cluster.lease", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "20");
+	cr_expect_eq(conf_value(c, "cluster.node", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "gpu-a.example_1");
+	conf_free(c);
+}
+
+Test(conf, cluster_node_defaults_to_the_host_name)
+{
+	char		 err[ERRLEN], host[256];
+	struct conf	*c;
+
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	c = conf_load_string("cluster = { database = \"dbname=s\"; };\n"
+	    CLUSTER_TAIL, "host", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->cluster_node, host);
+	cr_expect_eq(c->cluster_lease, 15);
+	conf_free(c);
+}
+
+/* Arrays, not pointers: Criterion copies parameters into another process. */
+struct cluster_bad {
+	char	 text[256];	/* before CLUSTER_TAIL, or whole with locks */
+	char	 msg[96];	/* in the error */
+};
+
+
+ParameterizedTestParameters(conf, cluster_refusals)
+{
+	static struct cluster_bad cluster_bads[] = {
+		{ "cluster = { node = \"a\"; };\n", "bad:1: cluster.database: missing" },
+		{ "cluster = { database = \"\"; };\n",
+		    "bad:1: cluster.database: must not be empty" },
+		{ "cluster = { database = 5; };\n",
+		    "bad:1: cluster.database: must be a string" },
+		{ "cluster = { database = \"d\"; lease = 0; };\n",
+		    "bad:1: cluster.lease: must be 1..3600" },
+		{ "cluster = { database = \"d\"; lease = 3601; };\n",
+		    "bad:1: cluster.lease: must be 1..3600" },
+		{ "cluster = { database = \"d\"; node = \"a b\"; };\n",
+		    "bad:1: cluster.node: must be 1..63 characters" },
+		{ "cluster = { database = \"d\"; node = \"a/../b\"; };\n",
+		    "bad:1: cluster.node: must be 1..63 characters" },
+		{ "cluster = { database = \"d\"; "
+		    "node = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; };\n",
+		    "bad:1: cluster.node: must be 1..63 characters" },
+		{ "cluster = { database = \"d\"; port = 5432; };\n",
+		    "bad:1: cluster.port: unknown key" },
+		{ "cluster = 1;\n", "bad:1: cluster: must be a group" },
+		{ "locks = { a = { slots = 1; scope = \"cluster\"; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n",
+		    "bad:1: locks.a.scope: \"cluster\" needs a cluster group" },
+		{ "cluster = { database = \"d\"; };\n"
+		    "locks = { a = { slots = 1; scope = \"world\"; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n",
+		    "bad:2: locks.a.scope: must be \"node\" or \"cluster\"" },
+		{ "cluster = { database = \"d\"; };\n"
+		    "locks = { a = { slots = 1; devices = [0]; scope = \"cluster\"; }; };\n"
+		    "tasks = { t = { kernel = \"burn\"; locks = [\"a\"]; }; };\n",
+		    "bad:2: locks.a.scope: a lock of scope \"cluster\" binds no devices" },
+	};
+	return cr_make_param_array(struct cluster_bad, cluster_bads,
+	    sizeof(cluster_bads) / sizeof(cluster_bads[0]));
+}
+
+ParameterizedTest(struct cluster_bad *b, conf, cluster_refusals)
+{
+	char	 err[ERRLEN] = "", text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", b->text,
+	    strstr(b->text, "locks") != NULL ? "" : CLUSTER_TAIL);
+	cr_expect_null(conf_load_string(text, "bad", err, sizeof(err)),
+	    "accepted: %s", b->text);
+	cr_expect(strstr(err, b->msg) != NULL, "%s: got \"%s\"", b->msg, err);
+}
