@@ -558,11 +558,15 @@ static void
 io_unpark(struct server *s, char *scratch)
 {
 	struct conn	*c;
+	int		 max;
 
 	while (atomic_load(&s->nparked) > 0) {
+		/* The bound reads the config (a generation's reference):
+		 * not under iolock, which every thread's list edits take. */
+		max = server_pending_max(s);
 		pthread_mutex_lock(&s->iolock);
 		if ((c = TAILQ_FIRST(&s->parked)) != NULL &&
-		    atomic_load(&s->pending) < server_pending_max(s)) {
+		    atomic_load(&s->pending) < max) {
 			TAILQ_REMOVE(&s->parked, c, entry);
 			atomic_fetch_sub(&s->nparked, 1);
 		} else
