@@ -75,38 +75,6 @@ fcgi_rec_want(const struct fcgi_rec_parser *p)
 	    (ends_request(p) ? 0 : FCGI_REC_HEADER_LEN);
 }
 
-size_t
-fcgi_rec_want_in(const struct fcgi_rec_parser *p, const void *peek, size_t n)
-{
-	const unsigned char	*d = peek;
-	size_t			 at = 0, clen;
-	unsigned		 id = p->req.id, rid;
-	int			 active = p->active;
-
-	if (p->ready)
-		return 0;
-	if (p->hdr_got == FCGI_REC_HEADER_LEN)	/* inside a record */
-		at = p->clen + p->plen - p->got;
-	else if (p->hdr_got > 0) {		/* inside a header */
-		at = fcgi_rec_want(p);
-		return at < n ? at : n;
-	}
-	/* Whole headers from here on, until the request's end. */
-	while (at + FCGI_REC_HEADER_LEN <= n) {
-		rid = (unsigned)d[at + 2] << 8 | d[at + 3];
-		clen = (size_t)d[at + 4] << 8 | d[at + 5];
-		if (d[at + 1] == FCGI_REC_BEGIN_REQUEST && !active) {
-			active = 1;
-			id = rid;
-		}
-		if (d[at + 1] == FCGI_REC_STDIN && clen == 0 && active &&
-		    rid == id)
-			return at + FCGI_REC_HEADER_LEN;
-		at += FCGI_REC_HEADER_LEN + clen + d[at + 6];
-	}
-	return n;
-}
-
 int
 fcgi_rec_idle(const struct fcgi_rec_parser *p)
 {

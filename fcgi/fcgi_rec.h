@@ -7,10 +7,11 @@
  * on the connection (no multiplexing), FCGI_ABORT_REQUEST. And writers of
  * STDOUT and END_REQUEST records.
  *
- * The server reads a request to its end in its event loop with this
- * parser before a thread takes it (libfcgi cannot be fed from a buffer),
- * so that a partial request never holds a thread. A parser belongs to one
- * thread at a time; nothing here is shared.
+ * The server feeds it what each read of a connection brought (libfcgi
+ * cannot be fed from a buffer), so that a partial request never holds a
+ * thread; a feed stops at a request's end and says how much it used, the
+ * rest being the next request's. A parser belongs to one thread at a
+ * time; nothing here is shared.
  */
 #ifndef SLUICE_FCGI_REC_H
 #define SLUICE_FCGI_REC_H
@@ -95,16 +96,6 @@ void	 fcgi_rec_reset(struct fcgi_rec_parser *, const struct fcgi_rec_limits *);
  * turn. Always > 0 unless READY.
  */
 size_t	 fcgi_rec_want(const struct fcgi_rec_parser *);
-
-/*
- * The same for n bytes peeked from the socket (recv MSG_PEEK): how many
- * of them to read at once, never past the end of the request they carry
- * (the first empty STDIN record of the open request, or of the one a
- * BEGIN_REQUEST among them opens). So a whole request from nginx is one
- * read instead of one per record. At most n; 0 only when READY.
- */
-size_t	 fcgi_rec_want_in(const struct fcgi_rec_parser *, const void *peek,
-	    size_t n);
 
 /*
  * 1 when no request is open and no record is half read: the connection

@@ -22,7 +22,11 @@
  * requests (plus one per thread, as threads look at once) are between
  * their first byte and their answer's end; beyond that, connections
  * whose next request starts wait unread (parked) until one ends. At most
- * conns_max connections are open.
+ * conns_max connections are open. A connection is read once per turn,
+ * as much as has come (one system call a request from nginx, not a peek
+ * then a read: issue 16); bytes past its request's end, which only a
+ * peer sending before its answer has (nginx does not), wait in its in
+ * buffer (at most SERVER_SCRATCH bytes) and are fed before the socket.
  *
  * Who owns what: a connection belongs to the thread that took its event
  * (or unparked it), to the epoll set while armed, or to the parked list.
@@ -72,6 +76,8 @@ struct conn {
 	atomic_int		 listed;	/* on reading (iolock) */
 	atomic_int		 expired;	/* past its deadline */
 	struct fcgi_rec_parser	 p;
+	struct buf		 in;		/* read past its request's end,
+						   fed before the socket */
 	TAILQ_ENTRY(conn)	 entry;		/* reading or parked */
 };
 TAILQ_HEAD(conn_list, conn);

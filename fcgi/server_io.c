@@ -77,6 +77,7 @@ conn_free(struct server *s, struct conn *c)
 	atomic_store(&s->conns[c->fd], NULL);
 	close(c->fd);
 	fcgi_rec_free(&c->p);
+	buf_free(&c->in);
 	free(c);
 	atomic_fetch_sub(&s->nconns, 1);
 }
@@ -362,12 +363,14 @@ io_close(struct server *s, struct conn *c)
 
 /*
  * Answers the request on c, then hands the connection back to the epoll
- * set (nginx asked to keep it and all went well) or closes it.
+ * set (nginx asked to keep it and all went well) or closes it. 1 when
+ * c stays in this thread's hands instead: kept, and bytes of its next
+ * request were read already (the epoll set would not tell of them).
  */
-static void
+static int
 serve_conn(struct server *s, struct conn *c)
 {
-	int	 keep;
+	int	 keep, held = 0;
 
 	c->state = CONN_SERVING;
 	app_responder_busy(s->app, 1);
@@ -379,9 +382,12 @@ serve_conn(struct server *s, struct conn *c)
 	c->state = CONN_IDLE;
 	atomic_fetch_sub(&s->pending, 1);
 	/* From conn_arm on, another thread may have it. */
-	if (!keep || conn_arm(s, c) == -1)
+	if (keep && c->in.len > 0)
+		held = 1;
+	else if (!keep || conn_arm(s, c) == -1)
 		conn_free(s, c);
 	wake_parked(s);
+	return held;
 }
 
 /*
@@ -431,8 +437,8 @@ io_park(struct server *s, struct conn *c, int max)
 }
 
 /*
- * Feeds n bytes of buf read from c; 0 to go on, 1 when c left this
- * thread's hands (answered, closed).
+ * Feeds n bytes of buf read from c; 0 to go on (with c->in first, when
+ * not empty), 1 when c left this thread's hands (answered, closed).
  */
 static int
 io_feed(struct server *s, struct conn *c, const char *buf, size_t n)
@@ -441,6 +447,9 @@ io_feed(struct server *s, struct conn *c, const char *buf, size_t n)
 	size_t			 used;
 
 	st = fcgi_rec_feed(&c->p, buf, n, &used);
+	/* A whole request and more: the rest is the next one's. */
+	if (st == FCGI_REC_READY && used < n)
+		buf_append(&c->in, buf + used, n - used);
 	/* Answers of our own (GET_VALUES, refusals) are small: a peer that
 	 * does not take them is closed rather than waited for. */
 	if (c->p.out.len > 0) {
@@ -461,10 +470,8 @@ io_feed(struct server *s, struct conn *c, const char *buf, size_t n)
 		return 1;
 	}
 	io_settle(s, c);
-	if (st == FCGI_REC_READY) {
-		serve_conn(s, c);
-		return 1;
-	}
+	if (st == FCGI_REC_READY)
+		return !serve_conn(s, c);
 	return 0;
 }
 
@@ -486,34 +493,49 @@ io_list(struct server *s, struct conn *c)
 }
 
 /*
- * Reads what c has, without blocking, up to a whole request (then
- * answered) or SERVER_READ_TURN bytes; then arms it for more, or closes
- * it. scratch: this thread's SERVER_SCRATCH bytes.
+ * The next bytes of c into scratch: those read before (c->in), else
+ * what the socket has, at most SERVER_SCRATCH. As read(2).
+ */
+static ssize_t
+io_next(struct conn *c, char *scratch)
+{
+	ssize_t	 n;
+
+	if (c->in.len == 0)
+		return read(c->fd, scratch, SERVER_SCRATCH);
+	/* Never more than one read left over: it fits. */
+	n = (ssize_t)c->in.len;
+	memcpy(scratch, c->in.data, c->in.len);
+	buf_free(&c->in);	/* rare: an idle connection holds nothing */
+	return n;
+}
+
+/*
+ * Reads what c has, without blocking, up to SERVER_READ_TURN bytes,
+ * answering each request as it is whole; then arms it for more, or
+ * closes it. scratch: this thread's SERVER_SCRATCH bytes.
  */
 static void
 io_read(struct server *s, struct conn *c, char *scratch)
 {
 	struct fcgi_rec_limits	 lim;
-	size_t			 turn = 0, want;
+	size_t			 turn = 0;
 	ssize_t			 n;
 
 	if (atomic_load(&c->expired)) {
 		io_close(s, c);
 		return;
 	}
-	while (turn < SERVER_READ_TURN) {
+	/* Bytes in c->in are fed before it goes back: epoll would not
+	 * tell of them. */
+	while (turn < SERVER_READ_TURN || c->in.len > 0) {
 		if (c->state == CONN_IDLE) {
 			conn_limits(s, &lim);
 			if (io_park(s, c, lim.max_reqs))
 				return;
 			fcgi_rec_reset(&c->p, &lim);
 		}
-		/* What has come, then as much of it as is this request. */
-		if ((n = recv(c->fd, scratch, SERVER_SCRATCH, MSG_PEEK)) > 0) {
-			want = fcgi_rec_want_in(&c->p, scratch, (size_t)n);
-			n = read(c->fd, scratch, want);
-		}
-		if (n > 0) {
+		if ((n = io_next(c, scratch)) > 0) {
 			turn += (size_t)n;
 			if (io_feed(s, c, scratch, (size_t)n))
 				return;
@@ -536,11 +558,15 @@ static void
 io_unpark(struct server *s, char *scratch)
 {
 	struct conn	*c;
+	int		 max;
 
 	while (atomic_load(&s->nparked) > 0) {
+		/* The bound reads the config (a generation's reference):
+		 * not under iolock, which every thread's list edits take. */
+		max = server_pending_max(s);
 		pthread_mutex_lock(&s->iolock);
 		if ((c = TAILQ_FIRST(&s->parked)) != NULL &&
-		    atomic_load(&s->pending) < server_pending_max(s)) {
+		    atomic_load(&s->pending) < max) {
 			TAILQ_REMOVE(&s->parked, c, entry);
 			atomic_fetch_sub(&s->nparked, 1);
 		} else
@@ -652,6 +678,7 @@ io_accept(struct server *s)
 	atomic_init(&c->expired, 0);
 	atomic_init(&c->listed, 0);
 	buf_init(&c->p.out);	/* fcgi_rec_reset sets the rest (io_read) */
+	buf_init(&c->in);
 	atomic_fetch_add(&s->nconns, 1);
 	atomic_store(&s->conns[fd], c);
 	memset(&ev, 0, sizeof(ev));

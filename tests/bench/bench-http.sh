@@ -82,7 +82,7 @@ for i in $(seq 1 66); do
 	[ -n "$first_job" ] || { first_job=${loc##*/jobs/}; first_sid=$ssid; }
 done
 queued=$(curl -s "http://127.0.0.1:$port/status.json" | grep -o '"cpu":{[^}]*' |
-	grep -o '"queued":[0-9]*' | head -1 | tr -d '"')
+	grep -o '"queued":[0-9]*' | head -1 | cut -d: -f2)
 wrk -t1 -c16 -d"$((secs + 2))s" -H "Cookie: sid=$first_sid" \
 	"http://127.0.0.1:$port/jobs/$first_job.json" >/dev/null 2>&1 &
 poll_pid=$!
@@ -97,7 +97,14 @@ echo "http GET / p50 saturated vs idle: ${sat50} us vs ${idle50} us: ratio $r50"
 # The same page with 16 responder threads (the default until 2026-12):
 # what threads beyond the cores cost on this machine.
 bench_stop
-sed 's/^server = {/server = { threads = 16;/' "$srcdir/tests/bench/bench.conf" > "$work/bench16.conf"
+# A threads setting of the config's own gives way (a second one is a
+# config error, and the line was lost).
+sed -e '/^server = {/ s/threads *= *[0-9]* *; *//' \
+	-e 's/^server = {/server = { threads = 16;/' \
+	"$srcdir/tests/bench/bench.conf" > "$work/bench16.conf"
+t16=$("$builddir/sluice" -c "$work/bench16.conf" -p server.threads 2>&1)
+[ "$t16" = 16 ] ||
+	{ echo "http: the 16-thread config is not one ($t16)"; exit 1; }
 serve "$work/bench16.conf"
 measure_page
 echo "http GET / with 16 responder threads: $d req/s vs fixed-bytes $f req/s: ratio $rfix (rounds:$rounds_fix); vs static $s req/s: ratio $ratio (for comparison, no target)"

@@ -376,6 +376,37 @@ Test(fcgi, kept_connection_serves_request_after_request)
 	close(fd);
 }
 
+/*
+ * Requests sent back to back in one write, before any answer (nginx does
+ * not, a peer may): the responder reads what came at once and must keep
+ * the bytes past the first request for the next ones, in order.
+ */
+Test(fcgi, requests_in_one_write_answered_in_order)
+{
+	static char	 all[1 << 16];
+	static const int want[] = { 200, 405, 404, 200 };
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 sp[2], fd = fc_connect(), i;
+
+	/* fc_send writes record by record: gather them, then one write. */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	fc_send(sp[0], "GET", "/healthz", 0, "");
+	fc_send(sp[0], "POST", "/healthz", 3000, "3000");
+	fc_send(sp[0], "GET", "/no-such-page", 0, "");
+	fc_send(sp[0], "GET", "/healthz", 0, "");
+	close(sp[0]);
+	while ((n = read(sp[1], all + len, sizeof(all) - len)) > 0)
+		len += (size_t)n;
+	close(sp[1]);
+	cr_assert(len > 3000 && len < sizeof(all), "gathered %zu bytes", len);
+	fc_write_all(fd, all, len);
+	for (i = 0; i < 4; i++)
+		cr_expect_eq(fc_response(fd), want[i], "request %d of 4 sent "
+		    "at once", i + 1);
+	close(fd);
+}
+
 Test(fcgi, idle_kept_connections_hold_no_thread)
 {
 	int	 fds[24], i, extra;

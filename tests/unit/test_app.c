@@ -642,6 +642,13 @@ Test(app_http, index_pre_rendered_yet_each_sessions_own)
 	cr_expect_null(strstr(body(&rb), id), "B never sees A's jobs");
 	cr_expect_not_null(strstr(body(&rb), "No jobs yet"));
 	cr_expect_null(strchr(body(&ra), '\001'), "no sentinel left");
+	/* The ETA a finished job taught, in seconds to one decimal. */
+	cr_assert_not_null(n1 = strstr(body(&ra), "class=\"eta\">"), "%s",
+	    body(&ra));
+	n1 += strlen("class=\"eta\">");
+	n2 = n1 + strspn(n1, "0123456789");
+	cr_expect(n2 > n1 && n2[0] == '.' && n2[1] >= '0' && n2[1] <= '9' &&
+	    strncmp(n2 + 2, "</span> s", 9) == 0, "ETA %.16s", n1);
 	/* Every form its own nonce, and a new one on each page. */
 	cr_assert_not_null(n1 = strstr(body(&ra), "name=\"nonce\" value=\""));
 	cr_assert_not_null(n2 = strstr(n1 + 1, "name=\"nonce\" value=\""));
