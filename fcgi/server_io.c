@@ -448,8 +448,11 @@ io_feed(struct server *s, struct conn *c, const char *buf, size_t n)
 
 	st = fcgi_rec_feed(&c->p, buf, n, &used);
 	/* A whole request and more: the rest is the next one's. */
-	if (st == FCGI_REC_READY && used < n)
+	if (st == FCGI_REC_READY && used < n) {
 		buf_append(&c->in, buf + used, n - used);
+		if (!buf_ok(&c->in))	/* out of memory: lost bytes */
+			st = FCGI_REC_CLOSE;
+	}
 	/* Answers of our own (GET_VALUES, refusals) are small: a peer that
 	 * does not take them is closed rather than waited for. */
 	if (c->p.out.len > 0) {
