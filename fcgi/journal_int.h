@@ -10,18 +10,83 @@
  *                          close, reading rows (journal_sqlite.h)
  *   journal_sqlite_jobs.c  the SQLite store: the calls of journal.h that
  *                          read and write rows, recovery and eviction
+ *   journal_pg*.c          the PostgreSQL store (cluster.database), the
+ *                          same calls over libpq (journal_pg.h)
  *
- * A second store (another database) implements the journal.h calls that
- * journal_sqlite*.c implement, and journal_results_dir(), and uses the
- * rest as it is.
+ * A store implements struct journal_store_ops; journal.c's journal.h
+ * calls check what any store would check and hand over to j->ops. A
+ * store's own struct begins with a struct journal (its "base"), so that
+ * a struct journal * is a pointer to it.
  */
 #ifndef SLUICE_JOURNAL_INT_H
 #define SLUICE_JOURNAL_INT_H
 
+#include <pthread.h>
+#include <stdint.h>
+
 #include "job.h"
 #include "journal.h"
 
+/*
+ * What a store does, one entry per journal.h call that depends on where
+ * the rows are; each has the contract of its journal.h call. finish_row
+ * is journal_finish's row update (the file is written by journal.c):
+ * has_png and file_bytes as given, committed by itself; func names the
+ * caller in errors. Every entry is set.
+ */
+struct journal_store_ops {
+	const char	*name;		/* "sqlite", "postgresql" */
+	void	(*close)(struct journal *);
+	const char *(*unwritable)(struct journal *);
+	int	(*probe)(struct journal *);
+	int	(*insert)(struct journal *, const struct job *);
+	int	(*start)(struct journal *, const char *id, int64_t started_ms,
+		    int slot, const char *device);
+	int	(*finish_row)(struct journal *, const struct job *,
+		    int has_png, int64_t file_bytes, const char *func);
+	int	(*finish_stored)(struct journal *, const struct job *);
+	int	(*get)(struct journal *, const char *id, struct job *out);
+	int	(*find_nonce)(struct journal *, const char *session,
+		    const char *nonce, struct job *out);
+	int	(*session_jobs)(struct journal *, const char *session,
+		    int max, struct job **out);
+	int	(*running_jobs)(struct journal *, struct job **out);
+	int	(*queued_jobs)(struct journal *, struct job **out);
+	int	(*recover)(struct journal *, int64_t now_ms,
+		    void (*cb)(const struct job *, void *), void *arg);
+	int64_t	(*max_seq)(struct journal *);
+	int	(*evict)(struct journal *, int64_t now_ms, int64_t ttl_ms,
+		    int64_t max_bytes, void (*cb)(const char *id, void *),
+		    void *arg);
+	int64_t	(*result_bytes)(struct journal *);
+};
+
+/* What every store's journal has, first in its own struct. */
+struct journal {
+	const struct journal_store_ops *ops;
+	pthread_mutex_t	 mtx;		/* guards the store and these: */
+	char		*state_dir;
+	char		*results_dir;	/* STATE/results, fixed at open */
+	/* Room for results (journal_set_limits); <= 0: no limit. */
+	int64_t		 max_bytes, max_session_bytes;
+	void		(*evicted)(const char *id, void *);
+	void		*evicted_arg;
+	/* The recent jobs of sessions (journal_recent.c): its own locks. */
+	struct journal_recent *recent;
+};
+
 /* ---- journal.c ---- */
+
+/*
+ * Sets up the common part of a store's journal j (zeroed, of the store's
+ * size): ops, the mutex, STATE and STATE/results (both created when
+ * missing), the recent jobs' cache. 0, or -1 with a message naming the
+ * path in err; j is then to be freed with journal_base_free.
+ */
+int	journal_base_init(struct journal *j, const struct journal_store_ops *ops,
+	    const char *state_dir, char *err, size_t errlen);
+/* Frees what journal_base_init set up (safe after its failure), not j. */
+void	journal_base_free(struct journal *j);
 
 /*
  * Records a failure of this thread's current call on j: journal_error(j)
@@ -57,9 +122,14 @@ void	journal_recent_forget(struct journal *j, const char *session);
 /* After a commit that removed or changed many rows: every list dropped. */
 void	journal_recent_forget_all(struct journal *j);
 
-/* ---- the store (journal_sqlite.c) ---- */
-
 /* STATE/results, fixed at open. Thread-safe. */
 const char	*journal_results_dir(const struct journal *j);
+
+/* ---- the stores' journal_open (err as journal_open's) ---- */
+
+struct journal	*journal_sqlite_open(const char *state_dir, char *err,
+		    size_t errlen);
+struct journal	*journal_pg_open(const char *database, const char *state_dir,
+		    char *err, size_t errlen);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "job.h"
 #include "journal.h"
+#include "journal_int.h"
 
 /* Every statement the journal runs, prepared once in journal_open(). */
 enum journal_stmt {
@@ -64,26 +65,49 @@ enum journal_health {
 	JH__MAX
 };
 
-struct journal {
-	pthread_mutex_t	 mtx;		/* guards everything below ... */
+/* The SQLite store's journal: a struct journal (journal_int.h) first. */
+struct journal_sq {
+	struct journal	 base;		/* its mtx guards everything below ... */
 	sqlite3		*db;
 	sqlite3_stmt	*st[JST__MAX];
-	char		*state_dir;
-	char		*results_dir;
 	char		*db_path, *wal_path;
 	/* The files the connection has open (journal_files_note). */
 	int		 db_known, wal_known;
 	dev_t		 db_dev, wal_dev;
 	ino_t		 db_ino, wal_ino;
-	/* Room for results (journal_sqlite_room.c); <= 0: no limit. */
-	int64_t		 max_bytes, max_session_bytes;
-	void		(*evicted)(const char *id, void *);
-	void		*evicted_arg;
-	/* The recent jobs of sessions (journal_recent.c): its own locks. */
-	struct journal_recent *recent;
 	/* ... but this, written under it and read without it. */
 	_Atomic enum journal_health health;
 };
+
+/* The SQLite store's own part of j (a journal this store opened). */
+#define JSQ(j)	((struct journal_sq *)(j))
+
+/*
+ * The store's entries of struct journal_store_ops (journal_int.h), each
+ * with the contract of its journal.h call.
+ */
+void	journal_sqlite_close(struct journal *);
+const char *journal_sqlite_unwritable(struct journal *);
+int	journal_sqlite_probe(struct journal *);
+int	journal_sqlite_insert(struct journal *, const struct job *);
+int	journal_sqlite_start(struct journal *, const char *, int64_t, int,
+	    const char *);
+int	journal_sqlite_finish_row(struct journal *, const struct job *, int,
+	    int64_t, const char *);
+int	journal_sqlite_finish_stored(struct journal *, const struct job *);
+int	journal_sqlite_get(struct journal *, const char *, struct job *);
+int	journal_sqlite_find_nonce(struct journal *, const char *, const char *,
+	    struct job *);
+int	journal_sqlite_session_jobs(struct journal *, const char *, int,
+	    struct job **);
+int	journal_sqlite_running_jobs(struct journal *, struct job **);
+int	journal_sqlite_queued_jobs(struct journal *, struct job **);
+int	journal_sqlite_recover(struct journal *, int64_t,
+	    void (*)(const struct job *, void *), void *);
+int64_t	journal_sqlite_max_seq(struct journal *);
+int	journal_sqlite_evict(struct journal *, int64_t, int64_t, int64_t,
+	    void (*)(const char *, void *), void *);
+int64_t	journal_sqlite_result_bytes(struct journal *);
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
 void	journal_dberr(struct journal *j, const char *func);

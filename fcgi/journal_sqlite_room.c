@@ -57,8 +57,8 @@ room_used(struct journal *j, const char *session, const char *func)
 	sqlite3_stmt	*s;
 
 	if (session == NULL)
-		return room_int(j, j->st[JST_BYTES], func);
-	s = j->st[JST_SESSION_BYTES];
+		return room_int(j, JSQ(j)->st[JST_BYTES], func);
+	s = JSQ(j)->st[JST_SESSION_BYTES];
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT)) {
 		journal_dberr(j, func);
 		journal_done(s);
@@ -82,7 +82,7 @@ room_victim(struct journal *j, const char *session, const char *id,
 	int			 rc, ret = -1;
 
 	if (session == NULL) {
-		s = j->st[JST_LARGEST_SESSION];
+		s = JSQ(j)->st[JST_LARGEST_SESSION];
 		if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT))
 			goto dberr;
 		if ((rc = sqlite3_step(s)) == SQLITE_DONE) {
@@ -97,7 +97,7 @@ room_victim(struct journal *j, const char *session, const char *id,
 		journal_done(s);
 		session = big;
 	}
-	s = j->st[JST_SESSION_OLDEST];
+	s = JSQ(j)->st[JST_SESSION_OLDEST];
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT))
 		goto dberr;
@@ -125,7 +125,7 @@ static int
 room_strip(struct journal *j, const char *vid, int64_t now_ms,
     struct journal_ids *l, const char *func)
 {
-	sqlite3_stmt	*s = j->st[JST_STRIP];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_STRIP];
 
 	if (sqlite3_bind_text(s, 1, vid, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(s, 2, now_ms)) {
@@ -215,7 +215,7 @@ journal_room_unlink(struct journal *j, const struct journal_ids *l,
 static int64_t
 room_row_bytes(struct journal *j, const char *id, const char *func)
 {
-	sqlite3_stmt	*s = j->st[JST_ROW_BYTES];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_ROW_BYTES];
 
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT)) {
 		journal_dberr(j, func);
@@ -322,31 +322,4 @@ out:
 	}
 	free(l.id);
 	return rc;
-}
-
-/*
- * results.max_bytes and sessions.max_result_bytes (<= 0: no limit), kept
- * from the next final write on. Thread-safe.
- */
-void
-journal_set_limits(struct journal *j, int64_t max_bytes,
-    int64_t max_session_bytes)
-{
-	pthread_mutex_lock(&j->mtx);
-	j->max_bytes = max_bytes;
-	j->max_session_bytes = max_session_bytes;
-	pthread_mutex_unlock(&j->mtx);
-}
-
-/*
- * cb gets the id of each job whose files a final write removed to make
- * room, after the commit and without the journal's mutex. Set it before
- * any write (not thread-safe against them).
- */
-void
-journal_on_evict(struct journal *j, void (*cb)(const char *id, void *),
-    void *arg)
-{
-	j->evicted = cb;
-	j->evicted_arg = arg;
 }
