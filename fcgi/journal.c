@@ -165,7 +165,7 @@ journal_open_db(const char *database, const char *state_dir, char *err,
 	}
 	if (database == NULL)
 		return journal_sqlite_open(state_dir, err, errlen);
-#ifdef JOURNAL_PG_BUILT	/* the next commit */
+#ifdef HAVE_LIBPQ
 	return journal_pg_open(database, state_dir, err, errlen);
 #else
 	snprintf(err, errlen, "cluster.database: this sluice was built "
@@ -341,4 +341,42 @@ journal_on_evict(struct journal *j, void (*cb)(const char *id, void *),
 {
 	j->evicted = cb;
 	j->evicted_arg = arg;
+}
+
+/* Appends id (not one of ours: skipped) to l; 0, or -1 on ENOMEM. */
+int
+journal_ids_add(struct journal_ids *l, const unsigned char *id)
+{
+	char	(*nv)[JOB_ID_LEN + 1];
+	size_t	 ncap;
+
+	if (id == NULL || !job_id_valid((const char *)id))
+		return 0;	/* not ours: leave it alone */
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 64;
+		if (ncap > SIZE_MAX / sizeof(*l->id))
+			return -1;
+		if ((nv = realloc(l->id, ncap * sizeof(*l->id))) == NULL)
+			return -1;
+		l->id = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->id[l->n++], id, JOB_ID_LEN + 1);
+	return 0;
+}
+
+/* After the commit: removes the files of l's jobs from index from on. */
+void
+journal_room_unlink(struct journal *j, const struct journal_ids *l,
+    size_t from)
+{
+	const char	*root = journal_results_dir(j);
+	size_t		 i;
+
+	for (i = from; i < l->n; i++) {
+		(void)journal_png_unlink(j, l->id[i], __func__);
+		if (jobdir_remove(root, l->id[i]) == -1)
+			fprintf(stderr, "level=warn msg=\"result files of a job "
+			    "not removed\" job=%s\n", l->id[i]);
+	}
 }

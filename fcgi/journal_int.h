@@ -104,6 +104,18 @@ void	journal_err_forget(const struct journal *j);
 int	journal_final_ok(struct journal *j, const struct job *jb,
 	    const char *func);
 
+/* Ids of jobs whose files or rows go, read out before they change. */
+struct journal_ids {
+	char	(*id)[JOB_ID_LEN + 1];
+	size_t	 n, cap;
+};
+
+/* Appends id (not one of ours: skipped) to l; 0, or -1 on ENOMEM. */
+int	journal_ids_add(struct journal_ids *l, const unsigned char *id);
+/* After the commit: removes the files of l's jobs from index from on. */
+void	journal_room_unlink(struct journal *j, const struct journal_ids *l,
+	    size_t from);
+
 /* ---- journal_recent.c: the recent jobs of sessions, in memory ---- */
 
 /* Sessions whose recent jobs are kept (a direct-mapped cache). */

@@ -137,14 +137,6 @@ int	journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
 int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
 	    struct job **out, const char *func);
 
-/* Ids of jobs whose files or rows go, read out before they change. */
-struct journal_ids {
-	char	(*id)[JOB_ID_LEN + 1];
-	size_t	 n, cap;
-};
-
-/* Appends id (not one of ours: skipped) to l; 0, or -1 on ENOMEM. */
-int	journal_ids_add(struct journal_ids *l, const unsigned char *id);
 
 /* ---- journal_sqlite_room.c (caller holds the mutex) ---- */
 
@@ -166,9 +158,6 @@ int	journal_room(struct journal *j, const char *id, const char *session,
  */
 int	journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
 	    struct journal_ids *l, const char *func);
-/* After the commit: removes the files of l's jobs from index from on. */
-void	journal_room_unlink(struct journal *j, const struct journal_ids *l,
-	    size_t from);
 /*
  * The final write of jb with room made for its files in the same
  * transaction (journal_finish_stored when limits are set). 0; 1 when its

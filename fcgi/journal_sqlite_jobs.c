@@ -419,26 +419,6 @@ journal_remove(struct journal *j, const char *id, const char *func)
 	return journal_exec(j, JST_DELETE, func);
 }
 
-int
-journal_ids_add(struct journal_ids *l, const unsigned char *id)
-{
-	char	(*nv)[JOB_ID_LEN + 1];
-	size_t	 ncap;
-
-	if (id == NULL || !job_id_valid((const char *)id))
-		return 0;	/* not ours: leave it alone */
-	if (l->n == l->cap) {
-		ncap = l->cap ? l->cap * 2 : 64;
-		if (ncap > SIZE_MAX / sizeof(*l->id))
-			return -1;
-		if ((nv = realloc(l->id, ncap * sizeof(*l->id))) == NULL)
-			return -1;
-		l->id = nv;
-		l->cap = ncap;
-	}
-	memcpy(l->id[l->n++], id, JOB_ID_LEN + 1);
-	return 0;
-}
 
 /*
  * Collects the ids a bound listing statement returns (column 0) into l.

@@ -196,20 +196,6 @@ journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
 	    -1 : 0;
 }
 
-void
-journal_room_unlink(struct journal *j, const struct journal_ids *l,
-    size_t from)
-{
-	const char	*root = journal_results_dir(j);
-	size_t		 i;
-
-	for (i = from; i < l->n; i++) {
-		(void)journal_png_unlink(j, l->id[i], __func__);
-		if (jobdir_remove(root, l->id[i]) == -1)
-			fprintf(stderr, "level=warn msg=\"result files of a job "
-			    "not removed\" job=%s\n", l->id[i]);
-	}
-}
 
 /* Under mtx: the bytes the row of id counts now (its inputs), or -1. */
 static int64_t
