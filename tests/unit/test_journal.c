@@ -30,6 +30,7 @@
 #include "jobdir.h"
 #include "journal.h"
 #include "journal_sqlite.h"
+#include "journal_store.h"
 
 #define S1	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define S2	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -38,38 +39,12 @@
 static char		 tdir[64];
 static struct journal	*jr;
 
-#ifdef JOURNAL_TEST_PG
-/*
- * Built as tests/pg/test_journal_pg: the same tests against the
- * PostgreSQL store, in the database tests/pg/pg-run.sh gives
- * (SLUICE_TEST_PG), each test in a new schema of its own (tests run in
- * parallel processes), which starts empty as a new database would.
- */
-#include "pg_schema.h"
-
-static char	 tdb[PG_SCHEMA_CONNINFO_MAX];
-
-static struct journal *
-test_open(const char *dir, char *err, size_t errlen)
-{
-	return journal_open_db(tdb, dir, err, errlen);
-}
-#else
-static struct journal *
-test_open(const char *dir, char *err, size_t errlen)
-{
-	return journal_open(dir, err, errlen);
-}
-#endif
-
 static void
 setup(void)
 {
 	char	 err[256];
 
-#ifdef JOURNAL_TEST_PG
-	pg_schema_new(tdb, sizeof(tdb));
-#endif
+	test_store_new();
 	strcpy(tdir, "/tmp/sluice-journal-XXXXXX");
 	cr_assert_not_null(mkdtemp(tdir), "mkdtemp: %s", strerror(errno));
 	jr = test_open(tdir, err, sizeof(err));
