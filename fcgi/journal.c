@@ -246,12 +246,6 @@ journal_finish(struct journal *j, const struct job *jb,
 }
 
 int
-journal_finish_stored(struct journal *j, const struct job *jb)
-{
-	return j->ops->finish_stored(j, jb);
-}
-
-int
 journal_get(struct journal *j, const char *id, struct job *out)
 {
 	return j->ops->get(j, id, out);

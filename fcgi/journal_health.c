@@ -138,7 +138,8 @@ journal_wal_repair(struct journal *j, const char *func)
 	fprintf(stderr, "level=error msg=\"journal: %s was removed or "
 	    "replaced under the running responder; copying its commits into "
 	    "jobs.db and reopening\" func=%s\n", JSQ(j)->wal_path, func);
-	if (sqlite3_wal_checkpoint_v2(JSQ(j)->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	if (sqlite3_wal_checkpoint_v2(JSQ(j)->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL) != SQLITE_OK) {
 		snprintf(err, sizeof(err), "checkpoint: %s",
 		    sqlite3_errmsg(JSQ(j)->db));
@@ -160,8 +161,8 @@ lost:
 static int
 journal_files_check(struct journal *j, const char *func)
 {
-	if (JSQ(j)->db_known && !journal_same_file(JSQ(j)->db_path, JSQ(j)->db_dev,
-	    JSQ(j)->db_ino)) {
+	if (JSQ(j)->db_known && !journal_same_file(JSQ(j)->db_path,
+	    JSQ(j)->db_dev, JSQ(j)->db_ino)) {
 		journal_health_set(j, JH_LOST, "jobs.db was removed or replaced "
 		    "under the running responder");
 		return -1;
@@ -171,7 +172,8 @@ journal_files_check(struct journal *j, const char *func)
 		journal_files_note(j);
 		return 0;
 	}
-	if (journal_same_file(JSQ(j)->wal_path, JSQ(j)->wal_dev, JSQ(j)->wal_ino))
+	if (journal_same_file(JSQ(j)->wal_path, JSQ(j)->wal_dev,
+	    JSQ(j)->wal_ino))
 		return 0;
 	return journal_wal_repair(j, func);
 }
@@ -230,7 +232,8 @@ journal_sqlite_probe(struct journal *j)
 		rc = journal_wrote(j, 0, "journal_probe");
 	else {
 		journal_dberr(j, "journal_probe");
-		rc = journal_wrote(j, -1, "journal_probe");	/* before the rollback */
+		/* Before the rollback. */
+		rc = journal_wrote(j, -1, "journal_probe");
 		journal_rollback(j);
 	}
 	pthread_mutex_unlock(&j->mtx);

@@ -10,6 +10,9 @@
  *                          close, reading rows (journal_sqlite.h)
  *   journal_sqlite_jobs.c  the SQLite store: the calls of journal.h that
  *                          read and write rows, recovery and eviction
+ *   journal_room.c         room for results (results.max_bytes and
+ *                          sessions.max_result_bytes): the rules, over
+ *                          the store's room_* steps
  *   journal_pg*.c          the PostgreSQL store (cluster.database), the
  *                          same calls over libpq (journal_pg.h)
  *
@@ -26,6 +29,13 @@
 
 #include "job.h"
 #include "journal.h"
+
+/* The savepoint around making room: set, rolled back to, released. */
+enum journal_savepoint {
+	JSP_MARK,
+	JSP_UNDO,
+	JSP_KEEP
+};
 
 /*
  * What a store does, one entry per journal.h call that depends on where
@@ -44,7 +54,33 @@ struct journal_store_ops {
 		    int slot, const char *device);
 	int	(*finish_row)(struct journal *, const struct job *,
 		    int has_png, int64_t file_bytes, const char *func);
-	int	(*finish_stored)(struct journal *, const struct job *);
+	/*
+	 * Room for results (journal_room.c): finish_room is
+	 * journal_finish_stored with limits set (it takes the mutex and
+	 * makes a transaction around journal_room_finish); the rest run
+	 * with the mutex held, in the caller's transaction. room_used: the
+	 * bytes session holds (NULL: the store), or -1. room_victim: the
+	 * next job to lose its files, session's oldest finished one with
+	 * files (NULL: of the session holding the most), never id: 1 with
+	 * vid and *bytes, 0 none, -1. room_strip: vid's files marked
+	 * removed at now_ms (row kept). room_row_bytes: the bytes id's row
+	 * counts, or -1. finish_exec: finish_row's update without the
+	 * mutex or a commit of its own.
+	 */
+	int	(*finish_room)(struct journal *, const struct job *);
+	int64_t	(*room_used)(struct journal *, const char *session,
+		    const char *func);
+	int	(*room_victim)(struct journal *, const char *session,
+		    const char *id, char vid[JOB_ID_LEN + 1], int64_t *bytes,
+		    const char *func);
+	int	(*room_strip)(struct journal *, const char *vid,
+		    int64_t now_ms, const char *func);
+	int64_t	(*room_row_bytes)(struct journal *, const char *id,
+		    const char *func);
+	int	(*room_savepoint)(struct journal *, enum journal_savepoint,
+		    const char *func);
+	int	(*finish_exec)(struct journal *, const struct job *,
+		    int has_png, int64_t file_bytes, const char *func);
 	int	(*get)(struct journal *, const char *id, struct job *out);
 	int	(*find_nonce)(struct journal *, const char *session,
 		    const char *nonce, struct job *out);
@@ -115,6 +151,44 @@ int	journal_ids_add(struct journal_ids *l, const unsigned char *id);
 /* After the commit: removes the files of l's jobs from index from on. */
 void	journal_room_unlink(struct journal *j, const struct journal_ids *l,
 	    size_t from);
+
+/* ---- journal_room.c (caller holds the mutex unless said) ---- */
+
+/*
+ * In the caller's transaction: removes the files of finished jobs other
+ * than id (their rows stay, marked removed_ms = now_ms) until grow more
+ * bytes of session's job fit under max_session_bytes (session's own
+ * oldest first) and max_bytes (the oldest of the session that holds the
+ * most first). Their ids go on l (from its end) for journal_room_unlink
+ * after the commit. session NULL: the global limit only. Returns 1 when
+ * it fits, 0 when it cannot however much goes, -1 on error.
+ */
+int	journal_room(struct journal *j, const char *id, const char *session,
+	    int64_t grow, int64_t now_ms, struct journal_ids *l,
+	    const char *func);
+/*
+ * The same for the whole store and a limit given (0: every file goes):
+ * eviction's pass after a lowered results.max_bytes. 0 or -1.
+ */
+int	journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
+	    struct journal_ids *l, const char *func);
+/*
+ * In the caller's transaction: room for jb's new bytes, then its row (as
+ * it is, or without its files when they cannot fit). 1 when they did
+ * not (its OUT files are then to go), 0, or -1.
+ */
+int	journal_room_finish(struct journal *j, const struct job *jb,
+	    struct journal_ids *l, const char *func);
+/* After its commit (rc 0 or 1): the files of l's jobs and its own go. */
+void	journal_room_committed(struct journal *j, const struct job *jb,
+	    int rc, const struct journal_ids *l);
+/*
+ * Without the mutex, after journal_room_finish's call ended (rc, -1
+ * included): the recent jobs forgotten, journal_on_evict's callback for
+ * each job on l (and jb when rc is 1); frees l's ids.
+ */
+void	journal_room_notify(struct journal *j, const struct job *jb, int rc,
+	    struct journal_ids *l);
 
 /* ---- journal_recent.c: the recent jobs of sessions, in memory ---- */
 

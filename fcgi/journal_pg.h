@@ -102,7 +102,6 @@ int	journal_pg_start(struct journal *, const char *, int64_t, int,
 	    const char *);
 int	journal_pg_finish_row(struct journal *, const struct job *, int,
 	    int64_t, const char *);
-int	journal_pg_finish_stored(struct journal *, const struct job *);
 int	journal_pg_get(struct journal *, const char *, struct job *);
 int	journal_pg_find_nonce(struct journal *, const char *, const char *,
 	    struct job *);
@@ -116,25 +115,21 @@ int64_t	journal_pg_max_seq(struct journal *);
 int	journal_pg_evict(struct journal *, int64_t, int64_t, int64_t,
 	    void (*)(const char *, void *), void *);
 int64_t	journal_pg_result_bytes(struct journal *);
-/* journal_finish_stored's row update, in the caller's transaction. */
+/* The finish_exec entry: finish_row's update in the caller's transaction. */
 int	journal_pg_finish_exec(struct journal *j, const struct job *jb,
 	    int has_png, int64_t file_bytes, const char *func);
 
-/* ---- journal_pg_room.c (caller holds the mutex, in a transaction) ---- */
+/* ---- journal_pg_room.c: the room_* entries (journal_int.h) ---- */
 
-/*
- * journal_sqlite.h's journal_room and journal_room_within, for this
- * store: strips finished jobs' files (rows stay, removed_ms set) until
- * grow more bytes of session's job id fit; ids on l. 1 fits, 0 cannot,
- * -1 error.
- */
-int	journal_pg_room(struct journal *j, const char *id, const char *session,
-	    int64_t grow, int64_t now_ms, struct journal_ids *l,
-	    const char *func);
-/* The whole store within limit (eviction's pass). 0 or -1. */
-int	journal_pg_room_within(struct journal *j, int64_t limit,
-	    int64_t now_ms, struct journal_ids *l, const char *func);
-/* journal_finish_stored with limits set: 0, 1 (files not kept), -1. */
-int	journal_pg_finish_room(struct journal *j, const struct job *jb);
+int64_t	journal_pg_room_used(struct journal *, const char *, const char *);
+int	journal_pg_room_victim(struct journal *, const char *, const char *,
+	    char [JOB_ID_LEN + 1], int64_t *, const char *);
+int	journal_pg_room_strip(struct journal *, const char *, int64_t,
+	    const char *);
+int64_t	journal_pg_room_row_bytes(struct journal *, const char *,
+	    const char *);
+int	journal_pg_room_savepoint(struct journal *, enum journal_savepoint,
+	    const char *);
+int	journal_pg_finish_room(struct journal *, const struct job *);
 
 #endif

@@ -180,22 +180,6 @@ journal_pg_finish_row(struct journal *j, const struct job *jb, int has_png,
 	return ret;
 }
 
-int
-journal_pg_finish_stored(struct journal *j, const struct job *jb)
-{
-	int	 limited;
-
-	if (journal_final_ok(j, jb, "journal_finish_stored") == -1)
-		return -1;
-	pthread_mutex_lock(&j->mtx);
-	limited = j->max_bytes > 0 || j->max_session_bytes > 0;
-	pthread_mutex_unlock(&j->mtx);
-	if (limited && jb->file_bytes > 0)
-		return journal_pg_finish_room(j, jb);
-	return journal_pg_finish_row(j, jb, jb->has_png != 0,
-	    jb->file_bytes > 0 ? jb->file_bytes : 0, "journal_finish_stored");
-}
-
 /*
  * The jobs sql (columns JOURNAL_PG_COLS) selects with p: as many as
  * max >= 0 into *out when out is not NULL (the count), else the one into
@@ -428,7 +412,7 @@ journal_pg_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 		from = l.n;
 	}
 	if (max_bytes >= 0) {
-		if (journal_pg_room_within(j, max_bytes, now_ms, &l,
+		if (journal_room_within(j, max_bytes, now_ms, &l,
 		    func) == -1)
 			goto fail;
 		removed += (int)(l.n - from);

@@ -576,7 +576,8 @@ journal_connect(struct journal *j, const char *dbpath, char *err,
 	}
 	sqlite3_extended_result_codes(JSQ(j)->db, 1);
 	if (sqlite3_busy_timeout(JSQ(j)->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(JSQ(j)->db));
+		snprintf(err, errlen, "%s: %s", dbpath,
+		    sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
 	if (journal_wal(JSQ(j)->db, dbpath, err, errlen) == -1)
@@ -590,14 +591,16 @@ journal_connect(struct journal *j, const char *dbpath, char *err,
 	 */
 	if (sqlite3_exec(JSQ(j)->db, "PRAGMA synchronous=NORMAL;"
 	    "PRAGMA cache_size=-65536", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(JSQ(j)->db));
+		snprintf(err, errlen, "%s: %s", dbpath,
+		    sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
 	if (journal_schema(JSQ(j)->db, dbpath, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < JST__MAX; i++) {
 		if (sqlite3_prepare_v3(JSQ(j)->db, journal_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &JSQ(j)->st[i], NULL) != SQLITE_OK) {
+		    SQLITE_PREPARE_PERSISTENT, &JSQ(j)->st[i],
+		    NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %zu: %s",
 			    dbpath, i, sqlite3_errmsg(JSQ(j)->db));
 			return -1;
@@ -614,7 +617,13 @@ static const struct journal_store_ops journal_sqlite_ops = {
 	.insert = journal_sqlite_insert,
 	.start = journal_sqlite_start,
 	.finish_row = journal_sqlite_finish_row,
-	.finish_stored = journal_sqlite_finish_stored,
+	.finish_room = journal_sqlite_finish_room,
+	.room_used = journal_sqlite_room_used,
+	.room_victim = journal_sqlite_room_victim,
+	.room_strip = journal_sqlite_room_strip,
+	.room_row_bytes = journal_sqlite_room_row_bytes,
+	.room_savepoint = journal_sqlite_room_savepoint,
+	.finish_exec = journal_sqlite_finish_exec,
 	.get = journal_sqlite_get,
 	.find_nonce = journal_sqlite_find_nonce,
 	.session_jobs = journal_sqlite_session_jobs,

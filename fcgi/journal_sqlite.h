@@ -94,7 +94,6 @@ int	journal_sqlite_start(struct journal *, const char *, int64_t, int,
 	    const char *);
 int	journal_sqlite_finish_row(struct journal *, const struct job *, int,
 	    int64_t, const char *);
-int	journal_sqlite_finish_stored(struct journal *, const struct job *);
 int	journal_sqlite_get(struct journal *, const char *, struct job *);
 int	journal_sqlite_find_nonce(struct journal *, const char *, const char *,
 	    struct job *);
@@ -138,34 +137,20 @@ int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
 	    struct job **out, const char *func);
 
 
-/* ---- journal_sqlite_room.c (caller holds the mutex) ---- */
+/* ---- journal_sqlite_room.c: the room_* entries (journal_int.h) ---- */
 
-/*
- * In the caller's transaction: removes the files of finished jobs other
- * than id (their rows stay, marked removed_ms = now_ms) until grow more
- * bytes of session's job fit under max_session_bytes (session's own
- * oldest first) and max_bytes (the oldest of the session that holds the
- * most first). Their ids go on l (from its end) for journal_room_unlink
- * after the commit. session NULL: the global limit only. Returns 1 when
- * it fits, 0 when it cannot however much goes, -1 on error.
- */
-int	journal_room(struct journal *j, const char *id, const char *session,
-	    int64_t grow, int64_t now_ms, struct journal_ids *l,
-	    const char *func);
-/*
- * The same for the whole store and a limit given (0: every file goes):
- * eviction's pass after a lowered results.max_bytes. 0 or -1.
- */
-int	journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
-	    struct journal_ids *l, const char *func);
-/*
- * The final write of jb with room made for its files in the same
- * transaction (journal_finish_stored when limits are set). 0; 1 when its
- * own files did not fit (removed; the row says so); -1.
- */
-int	journal_finish_room(struct journal *j, const struct job *jb);
-/* journal_finish_stored's row update, in the caller's transaction. */
-int	journal_finish_exec(struct journal *j, const struct job *jb,
+int64_t	journal_sqlite_room_used(struct journal *, const char *, const char *);
+int	journal_sqlite_room_victim(struct journal *, const char *,
+	    const char *, char [JOB_ID_LEN + 1], int64_t *, const char *);
+int	journal_sqlite_room_strip(struct journal *, const char *, int64_t,
+	    const char *);
+int64_t	journal_sqlite_room_row_bytes(struct journal *, const char *,
+	    const char *);
+int	journal_sqlite_room_savepoint(struct journal *,
+	    enum journal_savepoint, const char *);
+int	journal_sqlite_finish_room(struct journal *, const struct job *);
+/* The finish_exec entry (journal_sqlite_jobs.c). */
+int	journal_sqlite_finish_exec(struct journal *j, const struct job *jb,
 	    int has_png, int64_t file_bytes, const char *func);
 
 /*

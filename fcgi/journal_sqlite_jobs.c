@@ -38,7 +38,8 @@ journal_sqlite_insert(struct journal *j, const struct job *jb)
 		return -1;
 	}
 	if ((state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "%s: job %s: invalid state", "journal_insert", jb->id);
+		journal_seterr(j, "journal_insert: job %s: invalid state",
+		    jb->id);
 		return -1;
 	}
 	pthread_mutex_lock(&j->mtx);
@@ -68,7 +69,7 @@ journal_sqlite_insert(struct journal *j, const struct job *jb)
 		goto out;
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		journal_seterr(j, "%s: job %s: sqlite: %s", "journal_insert", jb->id,
+		journal_seterr(j, "journal_insert: job %s: sqlite: %s", jb->id,
 		    sqlite3_errmsg(JSQ(j)->db));
 		(void)journal_wrote(j, -1, "journal_insert");
 		journal_done(s);
@@ -144,7 +145,7 @@ out:
  * its transaction, or committed by itself. 0 or -1.
  */
 int
-journal_finish_exec(struct journal *j, const struct job *jb, int has_png,
+journal_sqlite_finish_exec(struct journal *j, const struct job *jb, int has_png,
     int64_t file_bytes, const char *func)
 {
 	sqlite3_stmt	*s = JSQ(j)->st[JST_FINISH];
@@ -181,35 +182,12 @@ journal_sqlite_finish_row(struct journal *j, const struct job *jb, int has_png,
 	int	 ret;
 
 	pthread_mutex_lock(&j->mtx);
-	ret = journal_finish_exec(j, jb, has_png, file_bytes, func);
+	ret = journal_sqlite_finish_exec(j, jb, has_png, file_bytes, func);
 	if (ret == 0)
 		ret = journal_wrote(j, 0, func);
 	pthread_mutex_unlock(&j->mtx);
 	journal_recent_forget(j, jb->session);
 	return ret;
-}
-
-/*
- * Records a final state like journal_finish, for a job whose files are
- * already stored (jobdir.h): jb->file_bytes counts them. With limits set
- * (journal_set_limits), room is made for the bytes it adds in the same
- * transaction (journal_finish_room). A failed call can be repeated as
- * is. Committed on return.
- */
-int
-journal_sqlite_finish_stored(struct journal *j, const struct job *jb)
-{
-	int	 limited;
-
-	if (journal_final_ok(j, jb, "journal_finish_stored") == -1)
-		return -1;
-	pthread_mutex_lock(&j->mtx);
-	limited = j->max_bytes > 0 || j->max_session_bytes > 0;
-	pthread_mutex_unlock(&j->mtx);
-	if (limited && jb->file_bytes > 0)
-		return journal_finish_room(j, jb);
-	return journal_sqlite_finish_row(j, jb, jb->has_png != 0,
-	    jb->file_bytes > 0 ? jb->file_bytes : 0, "journal_finish_stored");
 }
 
 /*
@@ -240,8 +218,8 @@ journal_sqlite_get(struct journal *j, const char *id, struct job *out)
  * (an empty nonce never matches), -1 on error.
  */
 int
-journal_sqlite_find_nonce(struct journal *j, const char *session, const char *nonce,
-    struct job *out)
+journal_sqlite_find_nonce(struct journal *j, const char *session,
+    const char *nonce, struct job *out)
 {
 	sqlite3_stmt	*s = JSQ(j)->st[JST_NONCE];
 	int		 ret;
@@ -497,7 +475,8 @@ journal_sqlite_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 			goto fail;
 		}
 		if (journal_list(j, s, &l, "journal_evict") == -1 ||
-		    (n = journal_remove_list(j, &l, &from, "journal_evict")) == -1)
+		    (n = journal_remove_list(j, &l, &from,
+		    "journal_evict")) == -1)
 			goto fail;
 		removed += n;
 	}
