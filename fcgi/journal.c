@@ -134,6 +134,11 @@ journal_base_free(struct journal *j)
 	journal_err_forget(j);
 }
 
+#ifndef HAVE_LIBPQ
+static const char journal_no_pg[] = "cluster.database: this sluice was "
+	"built without PostgreSQL (configure found no libpq)";
+#endif
+
 /*
  * Opens the journal with its rows in SQLite (STATE/jobs.db). NULL with a
  * message naming the path in err (err may be NULL when errlen is 0).
@@ -168,9 +173,20 @@ journal_open_db(const char *database, const char *state_dir, char *err,
 #ifdef HAVE_LIBPQ
 	return journal_pg_open(database, state_dir, err, errlen);
 #else
-	snprintf(err, errlen, "cluster.database: this sluice was built "
-	    "without PostgreSQL (configure found no libpq)");
+	snprintf(err, errlen, "%s", journal_no_pg);
 	return NULL;
+#endif
+}
+
+int
+journal_db_check(const char *database, char *err, size_t errlen)
+{
+#ifdef HAVE_LIBPQ
+	return journal_pg_check(database, err, errlen);
+#else
+	(void)database;
+	snprintf(err, errlen, "%s", journal_no_pg);
+	return -1;
 #endif
 }
 

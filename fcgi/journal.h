@@ -34,6 +34,13 @@ struct journal	*journal_open(const char *state_dir, char *err, size_t errlen);
  */
 struct journal	*journal_open_db(const char *database, const char *state_dir,
 		    char *err, size_t errlen);
+/*
+ * Whether database (as for journal_open_db) can be reached: connects and
+ * disconnects, changing nothing (sluice -t). 0, or -1 with a message
+ * naming cluster.database in err. Thread-safe.
+ */
+int		 journal_db_check(const char *database, char *err,
+		    size_t errlen);
 void		 journal_close(struct journal *);
 /* The last error message of this thread's last failed call. */
 const char	*journal_error(struct journal *);

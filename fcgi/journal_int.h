@@ -217,5 +217,6 @@ struct journal	*journal_sqlite_open(const char *state_dir, char *err,
 		    size_t errlen);
 struct journal	*journal_pg_open(const char *database, const char *state_dir,
 		    char *err, size_t errlen);
+int		 journal_pg_check(const char *database, char *err, size_t errlen);
 
 #endif

@@ -480,6 +480,31 @@ static const struct journal_store_ops journal_pg_ops = {
 	.result_bytes = journal_pg_result_bytes,
 };
 
+/* Connects to database and disconnects: 0, or -1 with why in err. */
+static int
+journal_pg_connect_err(PGconn *c, char *err, size_t errlen)
+{
+	char	 why[400];
+
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+		return 0;
+	snprintf(why, sizeof(why), "%s", c != NULL ? PQerrorMessage(c) :
+	    "out of memory");
+	why[strcspn(why, "\n")] = '\0';
+	snprintf(err, errlen, "cluster.database: cannot connect: %s", why);
+	return -1;
+}
+
+int
+journal_pg_check(const char *database, char *err, size_t errlen)
+{
+	PGconn	*c = PQconnectdb(database);
+	int	 rc = journal_pg_connect_err(c, err, errlen);
+
+	PQfinish(c);
+	return rc;
+}
+
 /*
  * Opens the journal with its rows in the PostgreSQL database (a libpq
  * conninfo or URI) and its files under STATE/results: connects, creates
@@ -504,14 +529,8 @@ journal_pg_open(const char *database, const char *state_dir, char *err,
 	    errlen) == -1)
 		goto fail;
 	q->conn = PQconnectdb(database);
-	if (q->conn == NULL || PQstatus(q->conn) != CONNECTION_OK) {
-		snprintf(why, sizeof(why), "%s", q->conn != NULL ?
-		    PQerrorMessage(q->conn) : "out of memory");
-		why[strcspn(why, "\n")] = '\0';
-		snprintf(err, errlen, "cluster.database: cannot connect: %s",
-		    why);
+	if (journal_pg_connect_err(q->conn, err, errlen) == -1)
 		goto fail;
-	}
 	PQsetNoticeProcessor(q->conn, journal_pg_notice, NULL);
 	if (journal_pg_schema(q->conn, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "cluster.database: %s", why);
