@@ -335,68 +335,82 @@ journal_pg_lookup(struct journal *j, PGresult *res, struct job *out,
 }
 
 /*
+ * Runs sql (one statement, or several without values) on c with the n
+ * values v, before the journal exists (no journal_seterr). 1 with the first column of its first row in *val when
+ * val is not NULL and there is one (NULL is 0), else 0; -1 on error.
+ */
+static int
+jpg_setup_exec(PGconn *c, const char *sql, int n, const char *const *v,
+    long long *val)
+{
+	/* Without values, the simple protocol: a migration has many. */
+	PGresult	*res = n == 0 ? PQexec(c, sql) :
+	    PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
+	ExecStatusType	 st = PQresultStatus(res);
+	int		 ret = -1;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		ret = 0;
+		if (val != NULL && PQntuples(res) > 0 && PQnfields(res) > 0) {
+			*val = PQgetisnull(res, 0, 0) ? 0 :
+			    atoll(PQgetvalue(res, 0, 0));
+			ret = 1;
+		}
+	}
+	PQclear(res);
+	return ret;
+}
+
+/*
  * In one transaction under the schema's advisory lock: schema_version
- * made when missing, then every step from its version on. 0, or -1 with
- * the reason in err.
+ * made when missing (looked up first: creating needs a privilege that
+ * using does not), then every step from its version on. Nodes starting
+ * at once wait for the lock and find the work done. 0, or -1 with the
+ * reason in err.
  */
 static int
 journal_pg_schema(PGconn *c, char *err, size_t errlen)
 {
-	struct jpg_params	 p = { .n = 0 };
-	PGresult		*res = NULL;
-	const char		*step = "locking";
-	int			 version, ret = -1;
+	const char	*v[1];
+	char		 num[16];
+	long long	 version = 0, made = 0;
+	int		 from;
 
-	PQclear(PQexec(c, "BEGIN"));
-#define JPG_DO(sql) \
-	((res = PQexec(c, (sql))) != NULL && \
-	    (PQresultStatus(res) == PGRES_COMMAND_OK || \
-	    PQresultStatus(res) == PGRES_TUPLES_OK))
-	if (!JPG_DO("SELECT pg_advisory_xact_lock(" JOURNAL_PG_LOCK ")"))
-		goto out;
-	PQclear(res);
-	step = "schema_version";
-	if (!JPG_DO("CREATE TABLE IF NOT EXISTS schema_version "
-	    "(version integer NOT NULL)"))
-		goto out;
-	PQclear(res);
-	if (!JPG_DO("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-		goto out;
-	version = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	res = NULL;
-	if (version > JOURNAL_PG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "schema version %d is newer than this "
-		    "program's (%d)", version, JOURNAL_PG_SCHEMA_VERSION);
+	if (jpg_setup_exec(c, "BEGIN", 0, NULL, NULL) == -1 ||
+	    jpg_setup_exec(c, "SELECT pg_advisory_xact_lock("
+	    JOURNAL_PG_LOCK ")", 0, NULL, NULL) == -1 ||
+	    jpg_setup_exec(c, "SELECT (to_regclass('schema_version') IS "
+	    "NOT NULL)::int", 0, NULL, &made) == -1 ||
+	    (!made && jpg_setup_exec(c, "CREATE TABLE schema_version "
+	    "(version integer NOT NULL)", 0, NULL, NULL) == -1) ||
+	    jpg_setup_exec(c, "SELECT MAX(version) FROM schema_version", 0,
+	    NULL, &version) == -1)
 		goto fail;
-	}
-	for (step = "migrating"; version < JOURNAL_PG_SCHEMA_VERSION;
-	    version++) {
-		if (!JPG_DO(journal_pg_migrations[version]))
-			goto out;
-		PQclear(res);
-	}
-	jpg_int(&p, version);
-	PQclear(res = PQexecParams(c, "DELETE FROM schema_version", 0, NULL,
-	    NULL, NULL, NULL, 0));
-	res = PQexecParams(c, "INSERT INTO schema_version VALUES ($1::int)",
-	    1, NULL, p.v, NULL, NULL, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (version > JOURNAL_PG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "schema version %lld is newer than this "
+		    "program's (%d)", version, JOURNAL_PG_SCHEMA_VERSION);
 		goto out;
-	PQclear(res);
-	step = "committing";
-	if (!JPG_DO("COMMIT"))
-		goto out;
-	PQclear(res);
+	}
+	for (from = (int)version; version < JOURNAL_PG_SCHEMA_VERSION;
+	    version++)
+		if (jpg_setup_exec(c, journal_pg_migrations[version], 0, NULL,
+		    NULL) == -1)
+			goto fail;
+	snprintf(num, sizeof(num), "%lld", version);
+	v[0] = num;
+	if ((from != version && (jpg_setup_exec(c, "DELETE FROM "
+	    "schema_version", 0, NULL, NULL) == -1 || jpg_setup_exec(c,
+	    "INSERT INTO schema_version VALUES ($1::int)", 1, v,
+	    NULL) == -1)) || jpg_setup_exec(c, "COMMIT", 0, NULL, NULL) == -1)
+		goto fail;
 	return 0;
-#undef JPG_DO
-out:
-	snprintf(err, errlen, "schema (%s): %s", step, PQerrorMessage(c));
 fail:
-	PQclear(res);
-	PQclear(PQexec(c, "ROLLBACK"));
+	snprintf(err, errlen, "schema (version %lld): %s", version,
+	    PQerrorMessage(c));
 	err[strcspn(err, "\n")] = '\0';
-	return ret;
+out:
+	PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
 }
 
 /*
@@ -480,7 +494,22 @@ static const struct journal_store_ops journal_pg_ops = {
 	.result_bytes = journal_pg_result_bytes,
 };
 
-/* Connects to database and disconnects: 0, or -1 with why in err. */
+/*
+ * A connection to database (a conninfo or URI), with connect_timeout 10
+ * unless database sets one: a reconnect holds the journal's mutex, and
+ * libpq's default is to wait as long as TCP does. NULL on ENOMEM.
+ */
+static PGconn *
+journal_pg_connect(const char *database)
+{
+	static const char *const keys[] = { "connect_timeout", "dbname",
+	    NULL };
+	const char	*vals[] = { "10", database, NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* 0 when c is connected, else -1 with why in err. */
 static int
 journal_pg_connect_err(PGconn *c, char *err, size_t errlen)
 {
@@ -498,7 +527,7 @@ journal_pg_connect_err(PGconn *c, char *err, size_t errlen)
 int
 journal_pg_check(const char *database, char *err, size_t errlen)
 {
-	PGconn	*c = PQconnectdb(database);
+	PGconn	*c = journal_pg_connect(database);
 	int	 rc = journal_pg_connect_err(c, err, errlen);
 
 	PQfinish(c);
@@ -528,7 +557,7 @@ journal_pg_open(const char *database, const char *state_dir, char *err,
 	if (journal_base_init(j, &journal_pg_ops, state_dir, err,
 	    errlen) == -1)
 		goto fail;
-	q->conn = PQconnectdb(database);
+	q->conn = journal_pg_connect(database);
 	if (journal_pg_connect_err(q->conn, err, errlen) == -1)
 		goto fail;
 	PQsetNoticeProcessor(q->conn, journal_pg_notice, NULL);

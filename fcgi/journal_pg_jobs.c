@@ -22,12 +22,15 @@
 #include "journal_int.h"
 #include "journal_pg.h"
 
-#define JPG_INSERT(seq) \
-	"INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, " \
-	"params, state, created_ms, started_ms, finished_ms, slot, device, " \
-	"result, error, has_png, inputs, file_bytes, client) VALUES ($1, " \
-	seq ", $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint, " \
-	"$12::bigint, $13::int, $14, $15, $16, $17::int, $18, $19::bigint, $20)"
+/* A seq <= 0 takes MAX(seq) + 1. */
+static const char jpg_insert_sql[] =
+	"INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
+	"params, state, created_ms, started_ms, finished_ms, slot, device, "
+	"result, error, has_png, inputs, file_bytes, client) VALUES ($1, "
+	"CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE (SELECT "
+	"COALESCE(MAX(seq), 0) + 1 FROM jobs) END, $3, $4, $5, $6, $7, $8, $9, "
+	"$10::bigint, $11::bigint, $12::bigint, $13::int, $14, $15, $16, "
+	"$17::int, $18, $19::bigint, $20)";
 
 static const char jpg_finish_sql[] =
 	"UPDATE jobs SET state = $2, finished_ms = $3::bigint, result = $4, "
@@ -79,10 +82,7 @@ journal_pg_insert(struct journal *j, const struct job *jb)
 	pthread_mutex_lock(&j->mtx);
 	if (journal_pg_ready(j, "journal_insert") == -1)
 		goto out;
-	/* $2 unused with a seq <= 0: typed so that the server accepts it. */
-	if (journal_pg_cmd(j, jb->seq > 0 ? JPG_INSERT("$2::bigint") :
-	    JPG_INSERT("(SELECT COALESCE(MAX(seq), 0) + 1 + 0 * $2::bigint "
-	    "FROM jobs)"), &p, "journal_insert") == -1) {
+	if (journal_pg_cmd(j, jpg_insert_sql, &p, "journal_insert") == -1) {
 		/* A copy: the message is rewritten into its own buffer. */
 		snprintf(why, sizeof(why), "%s", journal_error(j) +
 		    strlen("journal_insert: "));

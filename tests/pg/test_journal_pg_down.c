@@ -3,7 +3,8 @@
  * starting at once against an empty database make one schema and none
  * fails; the database going away makes calls fail and
  * journal_unwritable say why, and once it is back the next call
- * reconnects, with nothing lost. Run through tests/pg/criterion-pg, one
+ * reconnects, with nothing lost; a schema newer than the program is
+ * refused. Run through tests/pg/criterion-pg, one
  * test at a time (one stops the server).
  */
 #include <errno.h>
@@ -168,5 +169,27 @@ Test(pg, database_down_then_back, .timeout = 120)
 	cr_expect_eq(journal_max_seq(jr), 2);
 	job_clear(&a);
 	job_clear(&b);
+	journal_close(jr);
+}
+
+Test(pg, reopen_keeps_schema_newer_refused)
+{
+	struct journal	*jr;
+	char		 err[256];
+
+	jr = journal_open_db(tdb, tdir, err, sizeof(err));
+	cr_assert_not_null(jr, "journal_open_db: %s", err);
+	journal_close(jr);
+	/* A second open finds the schema made: nothing to do, one row. */
+	jr = journal_open_db(tdb, tdir, err, sizeof(err));
+	cr_assert_not_null(jr, "reopen: %s", err);
+	journal_close(jr);
+	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM schema_version"),
+	    1);
+	pg_schema_exec(tdb, "UPDATE schema_version SET version = 99");
+	jr = journal_open_db(tdb, tdir, err, sizeof(err));
+	cr_expect_null(jr);
+	cr_expect(strstr(err, "schema version 99 is newer") != NULL, "%s",
+	    err);
 	journal_close(jr);
 }
