@@ -448,7 +448,7 @@ Test(journal, finish_stored_counts_every_file)
 /* Eviction by bytes counts uploads and outputs, not just images. */
 Test(journal, evict_by_bytes_counts_files)
 {
-	struct job	 a, b;
+	struct job	 a, b, got;
 
 	mk(&a, 1, S1, "");
 	a.file_bytes = 600;
@@ -464,12 +464,13 @@ Test(journal, evict_by_bytes_counts_files)
 	cr_assert_eq(journal_finish_stored(jr, &b), 0);
 	cr_expect_eq(journal_evict(jr, NOW + 3, -1, 1000, NULL, NULL), 1);
 	/* The older one lost its files; its row stays until the TTL. */
-	cr_assert_eq(journal_get(jr, a.id, &b), 1);
-	cr_expect_eq(b.file_bytes, 0);
-	cr_expect_eq(b.removed_ms, NOW + 3);
-	job_clear(&b);
+	cr_assert_eq(journal_get(jr, a.id, &got), 1);
+	cr_expect_eq(got.file_bytes, 0);
+	cr_expect_eq(got.removed_ms, NOW + 3);
+	job_clear(&got);
 	cr_expect_eq(journal_result_bytes(jr), 600);
 	job_clear(&a);
+	job_clear(&b);
 }
 
 Test(journal, png_path_checks)
