@@ -210,9 +210,23 @@ journal_probe(struct journal *j)
 	return j->ops->probe(j);
 }
 
+/*
+ * Inserts jb (queued, as the scheduler gives it; a seq <= 0 takes
+ * MAX(seq) + 1). -1 for an invalid id or state, a duplicate id, seq or
+ * (session, nonce). Committed on return.
+ */
 int
 journal_insert(struct journal *j, const struct job *jb)
 {
+	if (!job_id_valid(jb->id)) {
+		journal_seterr(j, "%s: invalid job id", __func__);
+		return -1;
+	}
+	if (job_state_name(jb->state) == NULL) {
+		journal_seterr(j, "%s: job %s: invalid state", __func__,
+		    jb->id);
+		return -1;
+	}
 	return j->ops->insert(j, jb);
 }
 
@@ -220,6 +234,10 @@ int
 journal_start(struct journal *j, const char *id, int64_t started_ms,
     int slot, const char *device)
 {
+	if (!job_id_valid(id)) {
+		journal_seterr(j, "%s: invalid job id", __func__);
+		return -1;
+	}
 	return j->ops->start(j, id, started_ms, slot, device);
 }
 
@@ -264,6 +282,8 @@ journal_finish(struct journal *j, const struct job *jb,
 int
 journal_get(struct journal *j, const char *id, struct job *out)
 {
+	if (!job_id_valid(id))
+		return 0;	/* never one of ours */
 	return j->ops->get(j, id, out);
 }
 
@@ -271,6 +291,8 @@ int
 journal_find_nonce(struct journal *j, const char *session, const char *nonce,
     struct job *out)
 {
+	if (session == NULL || nonce == NULL || nonce[0] == '\0')
+		return 0;	/* an empty nonce never matches */
 	return j->ops->find_nonce(j, session, nonce, out);
 }
 
@@ -278,6 +300,9 @@ int
 journal_session_jobs(struct journal *j, const char *session, int max,
     struct job **out)
 {
+	*out = NULL;
+	if (session == NULL || max <= 0)
+		return 0;
 	return j->ops->session_jobs(j, session, max, out);
 }
 

@@ -50,15 +50,7 @@ journal_pg_insert(struct journal *j, const struct job *jb)
 	char			 why[400];
 	int			 ret = -1;
 
-	if (!job_id_valid(jb->id)) {
-		journal_seterr(j, "journal_insert: invalid job id");
-		return -1;
-	}
-	if ((state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "journal_insert: job %s: invalid state",
-		    jb->id);
-		return -1;
-	}
+	state = job_state_name(jb->state);	/* checked by journal_insert */
 	jpg_str(&p, jb->id);
 	jpg_int(&p, jb->seq);
 	jpg_str(&p, jb->session);
@@ -106,10 +98,6 @@ journal_pg_start(struct journal *j, const char *id, int64_t started_ms,
 	char			 session[JOB_SESSION_LEN + 1] = "";
 	int			 ret = -1;
 
-	if (!job_id_valid(id)) {
-		journal_seterr(j, "journal_start: invalid job id");
-		return -1;
-	}
 	jpg_str(&p, id);
 	jpg_int(&p, started_ms);
 	jpg_int(&p, slot);
@@ -207,8 +195,6 @@ journal_pg_get(struct journal *j, const char *id, struct job *out)
 {
 	struct jpg_params	 p = { .n = 0 };
 
-	if (!job_id_valid(id))
-		return 0;
 	jpg_str(&p, id);
 	return journal_pg_select(j, "SELECT " JOURNAL_PG_COLS " FROM jobs "
 	    "WHERE id = $1", &p, NULL, out, "journal_get");
@@ -220,8 +206,6 @@ journal_pg_find_nonce(struct journal *j, const char *session,
 {
 	struct jpg_params	 p = { .n = 0 };
 
-	if (session == NULL || nonce == NULL || nonce[0] == '\0')
-		return 0;
 	jpg_str(&p, session);
 	jpg_str(&p, nonce);
 	return journal_pg_select(j, "SELECT " JOURNAL_PG_COLS " FROM jobs "
@@ -235,9 +219,6 @@ journal_pg_session_jobs(struct journal *j, const char *session, int max,
 {
 	struct jpg_params	 p = { .n = 0 };
 
-	*out = NULL;
-	if (session == NULL || max <= 0)
-		return 0;
 	jpg_str(&p, session);
 	jpg_int(&p, max);
 	return journal_pg_select(j, "SELECT " JOURNAL_PG_COLS " FROM jobs "

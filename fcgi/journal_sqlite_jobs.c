@@ -33,15 +33,7 @@ journal_sqlite_insert(struct journal *j, const struct job *jb)
 	const char	*state;
 	int		 ret = -1;
 
-	if (!job_id_valid(jb->id)) {
-		journal_seterr(j, "%s: invalid job id", "journal_insert");
-		return -1;
-	}
-	if ((state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "journal_insert: job %s: invalid state",
-		    jb->id);
-		return -1;
-	}
+	state = job_state_name(jb->state);	/* checked by journal_insert */
 	pthread_mutex_lock(&j->mtx);
 	s = JSQ(j)->st[jb->seq > 0 ? JST_INSERT : JST_INSERT_AUTOSEQ];
 	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
@@ -96,10 +88,6 @@ journal_sqlite_start(struct journal *j, const char *id, int64_t started_ms,
 	char			 session[JOB_SESSION_LEN + 1] = "";
 	int			 rc, found, ret = -1;
 
-	if (!job_id_valid(id)) {
-		journal_seterr(j, "%s: invalid job id", "journal_start");
-		return -1;
-	}
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(s, 2, started_ms) ||
@@ -200,8 +188,6 @@ journal_sqlite_get(struct journal *j, const char *id, struct job *out)
 	sqlite3_stmt	*s = JSQ(j)->st[JST_GET];
 	int		 ret;
 
-	if (!job_id_valid(id))
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
 		journal_dberr(j, "journal_get");
@@ -224,8 +210,6 @@ journal_sqlite_find_nonce(struct journal *j, const char *session,
 	sqlite3_stmt	*s = JSQ(j)->st[JST_NONCE];
 	int		 ret;
 
-	if (session == NULL || nonce == NULL || nonce[0] == '\0')
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, nonce, -1, SQLITE_TRANSIENT)) {
@@ -250,9 +234,6 @@ journal_sqlite_session_jobs(struct journal *j, const char *session, int max,
 	sqlite3_stmt	*s = JSQ(j)->st[JST_SESSION];
 	int		 ret;
 
-	*out = NULL;
-	if (session == NULL || max <= 0)
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int(s, 2, max)) {
