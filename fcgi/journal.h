@@ -1,6 +1,7 @@
 /*
  * journal: the durable job store. Jobs live in an SQLite database in WAL
- * mode at STATE/jobs.db; their files under STATE/results/ID/ (jobdir.h),
+ * mode at STATE/jobs.db, or in PostgreSQL (journal_open_db); their files
+ * under STATE/results/ID/ (jobdir.h),
  * an older job's one image at STATE/results/ID.png.
  * Every write is committed before the function returns, so a job the
  * journal accepted survives kill -9. All functions are thread-safe (one
@@ -23,6 +24,23 @@ struct journal;
  * NULL with a message in err on failure. Close with journal_close().
  */
 struct journal	*journal_open(const char *state_dir, char *err, size_t errlen);
+/*
+ * The same with the rows in the PostgreSQL database given (a libpq
+ * conninfo or URI: cluster.database), the files still under
+ * STATE/results; database NULL is journal_open. The schema is created or
+ * brought up to date, safely when several responders start at once.
+ * NULL with a message in err when the database cannot be reached or was
+ * built without (configure found no libpq).
+ */
+struct journal	*journal_open_db(const char *database, const char *state_dir,
+		    char *err, size_t errlen);
+/*
+ * Whether database (as for journal_open_db) can be reached: connects and
+ * disconnects, changing nothing (sluice -t). 0, or -1 with a message
+ * naming cluster.database in err. Thread-safe.
+ */
+int		 journal_db_check(const char *database, char *err,
+		    size_t errlen);
 void		 journal_close(struct journal *);
 /* The last error message of this thread's last failed call. */
 const char	*journal_error(struct journal *);

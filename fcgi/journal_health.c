@@ -82,11 +82,11 @@ static void
 journal_health_set(struct journal *j, enum journal_health h,
     const char *detail)
 {
-	enum journal_health	 old = atomic_load(&j->health);
+	enum journal_health	 old = atomic_load(&JSQ(j)->health);
 
 	if (old == h || old == JH_LOST)
 		return;
-	atomic_store(&j->health, h);
+	atomic_store(&JSQ(j)->health, h);
 	journal_health_log(old, h, detail);
 }
 
@@ -103,15 +103,15 @@ journal_files_note(struct journal *j)
 {
 	struct stat	 st;
 
-	j->db_known = journal_stat(j->db_path, &st) == 0;
-	if (j->db_known) {
-		j->db_dev = st.st_dev;
-		j->db_ino = st.st_ino;
+	JSQ(j)->db_known = journal_stat(JSQ(j)->db_path, &st) == 0;
+	if (JSQ(j)->db_known) {
+		JSQ(j)->db_dev = st.st_dev;
+		JSQ(j)->db_ino = st.st_ino;
 	}
-	j->wal_known = journal_stat(j->wal_path, &st) == 0;
-	if (j->wal_known) {
-		j->wal_dev = st.st_dev;
-		j->wal_ino = st.st_ino;
+	JSQ(j)->wal_known = journal_stat(JSQ(j)->wal_path, &st) == 0;
+	if (JSQ(j)->wal_known) {
+		JSQ(j)->wal_dev = st.st_dev;
+		JSQ(j)->wal_ino = st.st_ino;
 	}
 }
 
@@ -137,11 +137,12 @@ journal_wal_repair(struct journal *j, const char *func)
 
 	fprintf(stderr, "level=error msg=\"journal: %s was removed or "
 	    "replaced under the running responder; copying its commits into "
-	    "jobs.db and reopening\" func=%s\n", j->wal_path, func);
-	if (sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    "jobs.db and reopening\" func=%s\n", JSQ(j)->wal_path, func);
+	if (sqlite3_wal_checkpoint_v2(JSQ(j)->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL) != SQLITE_OK) {
 		snprintf(err, sizeof(err), "checkpoint: %s",
-		    sqlite3_errmsg(j->db));
+		    sqlite3_errmsg(JSQ(j)->db));
 		goto lost;
 	}
 	if (journal_reconnect(j, err, sizeof(err)) == -1)
@@ -160,18 +161,19 @@ lost:
 static int
 journal_files_check(struct journal *j, const char *func)
 {
-	if (j->db_known && !journal_same_file(j->db_path, j->db_dev,
-	    j->db_ino)) {
+	if (JSQ(j)->db_known && !journal_same_file(JSQ(j)->db_path,
+	    JSQ(j)->db_dev, JSQ(j)->db_ino)) {
 		journal_health_set(j, JH_LOST, "jobs.db was removed or replaced "
 		    "under the running responder");
 		return -1;
 	}
-	if (!j->wal_known) {
+	if (!JSQ(j)->wal_known) {
 		/* The WAL appears with the first write after open. */
 		journal_files_note(j);
 		return 0;
 	}
-	if (journal_same_file(j->wal_path, j->wal_dev, j->wal_ino))
+	if (journal_same_file(JSQ(j)->wal_path, JSQ(j)->wal_dev,
+	    JSQ(j)->wal_ino))
 		return 0;
 	return journal_wal_repair(j, func);
 }
@@ -181,20 +183,20 @@ journal_wrote(struct journal *j, int rc, const char *func)
 {
 	enum journal_health	 h;
 
-	if (atomic_load(&j->health) == JH_LOST) {
+	if (atomic_load(&JSQ(j)->health) == JH_LOST) {
 		if (rc == 0)
 			journal_seterr(j, "%s: %s", func,
 			    journal_health_why[JH_LOST]);
 		return -1;
 	}
 	if (rc == -1) {
-		if ((h = journal_health_of(j->db)) != JH_OK)
-			journal_health_set(j, h, sqlite3_errmsg(j->db));
+		if ((h = journal_health_of(JSQ(j)->db)) != JH_OK)
+			journal_health_set(j, h, sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
 	if (journal_files_check(j, func) == -1) {
 		journal_seterr(j, "%s: %s", func,
-		    journal_health_why[atomic_load(&j->health)]);
+		    journal_health_why[atomic_load(&JSQ(j)->health)]);
 		return -1;
 	}
 	journal_health_set(j, JH_OK, NULL);
@@ -206,9 +208,9 @@ journal_wrote(struct journal *j, int rc, const char *func)
  * or NULL when it can. Lock-free; thread-safe.
  */
 const char *
-journal_unwritable(struct journal *j)
+journal_sqlite_unwritable(struct journal *j)
 {
-	return journal_health_why[atomic_load(&j->health)];
+	return journal_health_why[atomic_load(&JSQ(j)->health)];
 }
 
 /*
@@ -218,7 +220,7 @@ journal_unwritable(struct journal *j)
  * 0 when it took the write, -1. Thread-safe.
  */
 int
-journal_probe(struct journal *j)
+journal_sqlite_probe(struct journal *j)
 {
 	char	 sql[64];
 	int	 rc;
@@ -226,11 +228,12 @@ journal_probe(struct journal *j)
 	snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; PRAGMA user_version = "
 	    "%d; COMMIT", JOURNAL_SCHEMA_VERSION);
 	pthread_mutex_lock(&j->mtx);
-	if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK)
-		rc = journal_wrote(j, 0, __func__);
+	if (sqlite3_exec(JSQ(j)->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+		rc = journal_wrote(j, 0, "journal_probe");
 	else {
-		journal_dberr(j, __func__);
-		rc = journal_wrote(j, -1, __func__);	/* before the rollback */
+		journal_dberr(j, "journal_probe");
+		/* Before the rollback. */
+		rc = journal_wrote(j, -1, "journal_probe");
 		journal_rollback(j);
 	}
 	pthread_mutex_unlock(&j->mtx);

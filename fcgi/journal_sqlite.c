@@ -223,14 +223,14 @@ static const char *const journal_migrations[] = {
 void
 journal_dberr(struct journal *j, const char *func)
 {
-	journal_seterr(j, "%s: sqlite: %s", func, sqlite3_errmsg(j->db));
+	journal_seterr(j, "%s: sqlite: %s", func, sqlite3_errmsg(JSQ(j)->db));
 }
 
 /* Steps a statement that returns no rows and resets it; 0 or -1. */
 int
 journal_exec(struct journal *j, enum journal_stmt k, const char *func)
 {
-	sqlite3_stmt	*s = j->st[k];
+	sqlite3_stmt	*s = JSQ(j)->st[k];
 	int		 rc;
 
 	rc = sqlite3_step(s);
@@ -257,10 +257,10 @@ journal_done(sqlite3_stmt *s)
 void
 journal_rollback(struct journal *j)
 {
-	if (sqlite3_get_autocommit(j->db))
+	if (sqlite3_get_autocommit(JSQ(j)->db))
 		return;
-	(void)sqlite3_step(j->st[JST_ROLLBACK]);
-	sqlite3_reset(j->st[JST_ROLLBACK]);
+	(void)sqlite3_step(JSQ(j)->st[JST_ROLLBACK]);
+	sqlite3_reset(JSQ(j)->st[JST_ROLLBACK]);
 }
 
 /* Binds a string or NULL (SQL NULL); returns the SQLite code. */
@@ -443,7 +443,7 @@ out:
 int
 journal_changed(struct journal *j, const char *id, const char *func)
 {
-	if (sqlite3_changes(j->db) > 0)
+	if (sqlite3_changes(JSQ(j)->db) > 0)
 		return 0;
 	journal_seterr(j, "%s: no such job: %s", func, id);
 	return -1;
@@ -458,16 +458,12 @@ journal_free(struct journal *j)
 	if (j == NULL)
 		return;
 	for (i = 0; i < JST__MAX; i++)
-		sqlite3_finalize(j->st[i]);
-	if (j->db != NULL)
-		sqlite3_close(j->db);
-	pthread_mutex_destroy(&j->mtx);
-	free(j->db_path);
-	free(j->wal_path);
-	free(j->state_dir);
-	free(j->results_dir);
-	journal_recent_free(j->recent);
-	journal_err_forget(j);
+		sqlite3_finalize(JSQ(j)->st[i]);
+	if (JSQ(j)->db != NULL)
+		sqlite3_close(JSQ(j)->db);
+	free(JSQ(j)->db_path);
+	free(JSQ(j)->wal_path);
+	journal_base_free(j);
 	free(j);
 }
 
@@ -558,9 +554,9 @@ journal_schema(sqlite3 *db, const char *dbpath, char *err, size_t errlen)
 }
 
 /*
- * Opens dbpath into j->db (created when missing) in WAL mode with
+ * Opens dbpath into JSQ(j)->db (created when missing) in WAL mode with
  * synchronous=NORMAL, the schema in place and every statement prepared.
- * 0, or -1 with a message naming dbpath in err (j->db may then be open;
+ * 0, or -1 with a message naming dbpath in err (JSQ(j)->db may then be open;
  * journal_free closes it).
  */
 static int
@@ -571,19 +567,20 @@ journal_connect(struct journal *j, const char *dbpath, char *err,
 	int	 rc;
 
 	/* Our mutex serialises every use, so SQLite's own is not needed. */
-	rc = sqlite3_open_v2(dbpath, &j->db, SQLITE_OPEN_READWRITE |
+	rc = sqlite3_open_v2(dbpath, &JSQ(j)->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", dbpath, j->db != NULL ?
-		    sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "%s: %s", dbpath, JSQ(j)->db != NULL ?
+		    sqlite3_errmsg(JSQ(j)->db) : sqlite3_errstr(rc));
 		return -1;
 	}
-	sqlite3_extended_result_codes(j->db, 1);
-	if (sqlite3_busy_timeout(j->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+	sqlite3_extended_result_codes(JSQ(j)->db, 1);
+	if (sqlite3_busy_timeout(JSQ(j)->db, JOURNAL_BUSY_MS) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dbpath,
+		    sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
-	if (journal_wal(j->db, dbpath, err, errlen) == -1)
+	if (journal_wal(JSQ(j)->db, dbpath, err, errlen) == -1)
 		return -1;
 	/*
 	 * A page cache of up to 64 MiB (SQLite's default is 2 MiB): the
@@ -592,66 +589,79 @@ journal_connect(struct journal *j, const char *dbpath, char *err,
 	 * at 1,000 waiters as at 100,000 (bench-queue.sh) instead of reading
 	 * pages back through the kernel; memory is taken only as it fills.
 	 */
-	if (sqlite3_exec(j->db, "PRAGMA synchronous=NORMAL;"
+	if (sqlite3_exec(JSQ(j)->db, "PRAGMA synchronous=NORMAL;"
 	    "PRAGMA cache_size=-65536", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(j->db));
+		snprintf(err, errlen, "%s: %s", dbpath,
+		    sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
-	if (journal_schema(j->db, dbpath, err, errlen) == -1)
+	if (journal_schema(JSQ(j)->db, dbpath, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < JST__MAX; i++) {
-		if (sqlite3_prepare_v3(j->db, journal_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(JSQ(j)->db, journal_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &JSQ(j)->st[i],
+		    NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statement %zu: %s",
-			    dbpath, i, sqlite3_errmsg(j->db));
+			    dbpath, i, sqlite3_errmsg(JSQ(j)->db));
 			return -1;
 		}
 	}
 	return 0;
 }
 
+static const struct journal_store_ops journal_sqlite_ops = {
+	.name = "sqlite",
+	.close = journal_sqlite_close,
+	.unwritable = journal_sqlite_unwritable,
+	.probe = journal_sqlite_probe,
+	.insert = journal_sqlite_insert,
+	.start = journal_sqlite_start,
+	.finish_row = journal_sqlite_finish_row,
+	.finish_room = journal_sqlite_finish_room,
+	.room_used = journal_sqlite_room_used,
+	.room_victim = journal_sqlite_room_victim,
+	.room_strip = journal_sqlite_room_strip,
+	.room_row_bytes = journal_sqlite_room_row_bytes,
+	.room_savepoint = journal_sqlite_room_savepoint,
+	.finish_exec = journal_sqlite_finish_exec,
+	.get = journal_sqlite_get,
+	.find_nonce = journal_sqlite_find_nonce,
+	.session_jobs = journal_sqlite_session_jobs,
+	.running_jobs = journal_sqlite_running_jobs,
+	.queued_jobs = journal_sqlite_queued_jobs,
+	.recover = journal_sqlite_recover,
+	.max_seq = journal_sqlite_max_seq,
+	.evict = journal_sqlite_evict,
+	.result_bytes = journal_sqlite_result_bytes,
+};
+
 /*
- * Opens (creating when needed) STATE/jobs.db and STATE/results/. Returns
- * the journal, or NULL with a message naming the path in err (err may be
- * NULL when errlen is 0). Thread-safe; the result is shared by threads.
+ * Opens (creating when needed) STATE/jobs.db and STATE/results/ (state_dir
+ * checked by journal_open_db). Returns the journal, or NULL with a
+ * message naming the path in err. Thread-safe; the result is shared by
+ * threads.
  */
 struct journal *
-journal_open(const char *state_dir, char *err, size_t errlen)
+journal_sqlite_open(const char *state_dir, char *err, size_t errlen)
 {
-	struct journal	*j = NULL;
-	char		 dummy[256];
-	int		 rc;
+	struct journal_sq	*q;
+	struct journal		*j;
 
-	if (err == NULL || errlen == 0) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
-	if (state_dir == NULL || state_dir[0] == '\0') {
-		snprintf(err, errlen, "journal: no state directory given");
-		return NULL;
-	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", state_dir);
 		return NULL;
 	}
-	if ((rc = pthread_mutex_init(&j->mtx, NULL)) != 0) {
-		snprintf(err, errlen, "%s: mutex: %s", state_dir, strerror(rc));
-		free(j);
-		return NULL;
-	}
-	atomic_init(&j->health, JH_OK);
-	if ((j->state_dir = strdup(state_dir)) == NULL ||
-	    (j->results_dir = journal_join(state_dir, JOBDIR_ROOT)) == NULL ||
-	    (j->db_path = journal_join(state_dir, "jobs.db")) == NULL ||
-	    (j->wal_path = journal_join(state_dir, "jobs.db-wal")) == NULL ||
-	    (j->recent = journal_recent_new()) == NULL) {
+	j = &q->base;
+	atomic_init(&q->health, JH_OK);
+	if (journal_base_init(j, &journal_sqlite_ops, state_dir, err,
+	    errlen) == -1)
+		goto fail;
+	if ((q->db_path = journal_join(state_dir, "jobs.db")) == NULL ||
+	    (q->wal_path = journal_join(state_dir, "jobs.db-wal")) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", state_dir);
 		goto fail;
 	}
-	if (journal_mkdir(j->state_dir, err, errlen) == -1 ||
-	    journal_mkdir(j->results_dir, err, errlen) == -1 ||
-	    journal_connect(j, j->db_path, err, errlen) == -1)
+	if (journal_connect(j, q->db_path, err, errlen) == -1)
 		goto fail;
 	journal_files_note(j);
 	return j;
@@ -667,30 +677,20 @@ journal_reconnect(struct journal *j, char *err, size_t errlen)
 	size_t	 i;
 
 	for (i = 0; i < JST__MAX; i++) {
-		sqlite3_finalize(j->st[i]);
-		j->st[i] = NULL;
+		sqlite3_finalize(JSQ(j)->st[i]);
+		JSQ(j)->st[i] = NULL;
 	}
-	if (sqlite3_close(j->db) != SQLITE_OK) {
-		snprintf(err, errlen, "close: %s", sqlite3_errmsg(j->db));
+	if (sqlite3_close(JSQ(j)->db) != SQLITE_OK) {
+		snprintf(err, errlen, "close: %s", sqlite3_errmsg(JSQ(j)->db));
 		return -1;
 	}
-	j->db = NULL;
-	return journal_connect(j, j->db_path, err, errlen);
+	JSQ(j)->db = NULL;
+	return journal_connect(j, JSQ(j)->db_path, err, errlen);
 }
 
-/*
- * Closes the database and frees the journal. No other thread may be using
- * it. NULL is a no-op.
- */
+/* Closes the database and frees the journal (journal_close). */
 void
-journal_close(struct journal *j)
+journal_sqlite_close(struct journal *j)
 {
 	journal_free(j);
-}
-
-/* STATE/results; never changes after open, so no lock. */
-const char *
-journal_results_dir(const struct journal *j)
-{
-	return j->results_dir;
 }

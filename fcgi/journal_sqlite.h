@@ -21,6 +21,7 @@
 
 #include "job.h"
 #include "journal.h"
+#include "journal_int.h"
 
 /* Every statement the journal runs, prepared once in journal_open(). */
 enum journal_stmt {
@@ -64,26 +65,48 @@ enum journal_health {
 	JH__MAX
 };
 
-struct journal {
-	pthread_mutex_t	 mtx;		/* guards everything below ... */
+/* The SQLite store's journal: a struct journal (journal_int.h) first. */
+struct journal_sq {
+	struct journal	 base;		/* its mtx guards everything below ... */
 	sqlite3		*db;
 	sqlite3_stmt	*st[JST__MAX];
-	char		*state_dir;
-	char		*results_dir;
 	char		*db_path, *wal_path;
 	/* The files the connection has open (journal_files_note). */
 	int		 db_known, wal_known;
 	dev_t		 db_dev, wal_dev;
 	ino_t		 db_ino, wal_ino;
-	/* Room for results (journal_sqlite_room.c); <= 0: no limit. */
-	int64_t		 max_bytes, max_session_bytes;
-	void		(*evicted)(const char *id, void *);
-	void		*evicted_arg;
-	/* The recent jobs of sessions (journal_recent.c): its own locks. */
-	struct journal_recent *recent;
 	/* ... but this, written under it and read without it. */
 	_Atomic enum journal_health health;
 };
+
+/* The SQLite store's own part of j (a journal this store opened). */
+#define JSQ(j)	((struct journal_sq *)(j))
+
+/*
+ * The store's entries of struct journal_store_ops (journal_int.h), each
+ * with the contract of its journal.h call.
+ */
+void	journal_sqlite_close(struct journal *);
+const char *journal_sqlite_unwritable(struct journal *);
+int	journal_sqlite_probe(struct journal *);
+int	journal_sqlite_insert(struct journal *, const struct job *);
+int	journal_sqlite_start(struct journal *, const char *, int64_t, int,
+	    const char *);
+int	journal_sqlite_finish_row(struct journal *, const struct job *, int,
+	    int64_t, const char *);
+int	journal_sqlite_get(struct journal *, const char *, struct job *);
+int	journal_sqlite_find_nonce(struct journal *, const char *, const char *,
+	    struct job *);
+int	journal_sqlite_session_jobs(struct journal *, const char *, int,
+	    struct job **);
+int	journal_sqlite_running_jobs(struct journal *, struct job **);
+int	journal_sqlite_queued_jobs(struct journal *, struct job **);
+int	journal_sqlite_recover(struct journal *, int64_t,
+	    void (*)(const struct job *, void *), void *);
+int64_t	journal_sqlite_max_seq(struct journal *);
+int	journal_sqlite_evict(struct journal *, int64_t, int64_t, int64_t,
+	    void (*)(const char *, void *), void *);
+int64_t	journal_sqlite_result_bytes(struct journal *);
 
 /* Records an SQLite failure with the caller's name and SQLite's message. */
 void	journal_dberr(struct journal *j, const char *func);
@@ -113,46 +136,21 @@ int	journal_lookup(struct journal *j, sqlite3_stmt *s, struct job *out,
 int	journal_collect(struct journal *j, sqlite3_stmt *s, int max,
 	    struct job **out, const char *func);
 
-/* Ids of jobs whose files or rows go, read out before they change. */
-struct journal_ids {
-	char	(*id)[JOB_ID_LEN + 1];
-	size_t	 n, cap;
-};
 
-/* Appends id (not one of ours: skipped) to l; 0, or -1 on ENOMEM. */
-int	journal_ids_add(struct journal_ids *l, const unsigned char *id);
+/* ---- journal_sqlite_room.c: the room_* entries (journal_int.h) ---- */
 
-/* ---- journal_sqlite_room.c (caller holds the mutex) ---- */
-
-/*
- * In the caller's transaction: removes the files of finished jobs other
- * than id (their rows stay, marked removed_ms = now_ms) until grow more
- * bytes of session's job fit under max_session_bytes (session's own
- * oldest first) and max_bytes (the oldest of the session that holds the
- * most first). Their ids go on l (from its end) for journal_room_unlink
- * after the commit. session NULL: the global limit only. Returns 1 when
- * it fits, 0 when it cannot however much goes, -1 on error.
- */
-int	journal_room(struct journal *j, const char *id, const char *session,
-	    int64_t grow, int64_t now_ms, struct journal_ids *l,
-	    const char *func);
-/*
- * The same for the whole store and a limit given (0: every file goes):
- * eviction's pass after a lowered results.max_bytes. 0 or -1.
- */
-int	journal_room_within(struct journal *j, int64_t limit, int64_t now_ms,
-	    struct journal_ids *l, const char *func);
-/* After the commit: removes the files of l's jobs from index from on. */
-void	journal_room_unlink(struct journal *j, const struct journal_ids *l,
-	    size_t from);
-/*
- * The final write of jb with room made for its files in the same
- * transaction (journal_finish_stored when limits are set). 0; 1 when its
- * own files did not fit (removed; the row says so); -1.
- */
-int	journal_finish_room(struct journal *j, const struct job *jb);
-/* journal_finish_stored's row update, in the caller's transaction. */
-int	journal_finish_exec(struct journal *j, const struct job *jb,
+int64_t	journal_sqlite_room_used(struct journal *, const char *, const char *);
+int	journal_sqlite_room_victim(struct journal *, const char *,
+	    const char *, char [JOB_ID_LEN + 1], int64_t *, const char *);
+int	journal_sqlite_room_strip(struct journal *, const char *, int64_t,
+	    const char *);
+int64_t	journal_sqlite_room_row_bytes(struct journal *, const char *,
+	    const char *);
+int	journal_sqlite_room_savepoint(struct journal *,
+	    enum journal_savepoint, const char *);
+int	journal_sqlite_finish_room(struct journal *, const struct job *);
+/* The finish_exec entry (journal_sqlite_jobs.c). */
+int	journal_sqlite_finish_exec(struct journal *j, const struct job *jb,
 	    int has_png, int64_t file_bytes, const char *func);
 
 /*

@@ -27,22 +27,15 @@
  * seq or (session, nonce), an invalid id or state. Committed on return.
  */
 int
-journal_insert(struct journal *j, const struct job *jb)
+journal_sqlite_insert(struct journal *j, const struct job *jb)
 {
 	sqlite3_stmt	*s;
 	const char	*state;
 	int		 ret = -1;
 
-	if (!job_id_valid(jb->id)) {
-		journal_seterr(j, "%s: invalid job id", __func__);
-		return -1;
-	}
-	if ((state = job_state_name(jb->state)) == NULL) {
-		journal_seterr(j, "%s: job %s: invalid state", __func__, jb->id);
-		return -1;
-	}
+	state = job_state_name(jb->state);	/* checked by journal_insert */
 	pthread_mutex_lock(&j->mtx);
-	s = j->st[jb->seq > 0 ? JST_INSERT : JST_INSERT_AUTOSEQ];
+	s = JSQ(j)->st[jb->seq > 0 ? JST_INSERT : JST_INSERT_AUTOSEQ];
 	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
 	    (jb->seq > 0 && sqlite3_bind_int64(s, 2, jb->seq)) ||
 	    sqlite3_bind_text(s, 3, jb->session, -1, SQLITE_TRANSIENT) ||
@@ -63,19 +56,19 @@ journal_insert(struct journal *j, const struct job *jb)
 	    journal_bind_str(s, 18, jb->inputs) ||
 	    sqlite3_bind_int64(s, 19, jb->file_bytes) ||
 	    sqlite3_bind_text(s, 20, jb->client, -1, SQLITE_TRANSIENT)) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_insert");
 		journal_done(s);
 		goto out;
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		journal_seterr(j, "%s: job %s: sqlite: %s", __func__, jb->id,
-		    sqlite3_errmsg(j->db));
-		(void)journal_wrote(j, -1, __func__);
+		journal_seterr(j, "journal_insert: job %s: sqlite: %s", jb->id,
+		    sqlite3_errmsg(JSQ(j)->db));
+		(void)journal_wrote(j, -1, "journal_insert");
 		journal_done(s);
 		goto out;
 	}
 	journal_done(s);
-	ret = journal_wrote(j, 0, __func__);
+	ret = journal_wrote(j, 0, "journal_insert");
 out:
 	pthread_mutex_unlock(&j->mtx);
 	journal_recent_forget(j, jb->session);
@@ -87,25 +80,21 @@ out:
  * (NULL is ""). -1 when the job does not exist. Committed on return.
  */
 int
-journal_start(struct journal *j, const char *id, int64_t started_ms,
+journal_sqlite_start(struct journal *j, const char *id, int64_t started_ms,
     int slot, const char *device)
 {
-	sqlite3_stmt		*s = j->st[JST_START];
+	sqlite3_stmt		*s = JSQ(j)->st[JST_START];
 	const unsigned char	*v;
 	char			 session[JOB_SESSION_LEN + 1] = "";
 	int			 rc, found, ret = -1;
 
-	if (!job_id_valid(id)) {
-		journal_seterr(j, "%s: invalid job id", __func__);
-		return -1;
-	}
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(s, 2, started_ms) ||
 	    sqlite3_bind_int(s, 3, slot) ||
 	    sqlite3_bind_text(s, 4, device == NULL ? "" : device, -1,
 	    SQLITE_TRANSIENT)) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_start");
 		journal_done(s);
 		goto out;
 	}
@@ -120,17 +109,17 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 	if (found)
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_start");
 		journal_done(s);
-		(void)journal_wrote(j, -1, __func__);
+		(void)journal_wrote(j, -1, "journal_start");
 		goto out;
 	}
 	journal_done(s);
 	if (!found) {
-		journal_seterr(j, "%s: no such job: %s", __func__, id);
+		journal_seterr(j, "%s: no such job: %s", "journal_start", id);
 		goto out;
 	}
-	ret = journal_wrote(j, 0, __func__);
+	ret = journal_wrote(j, 0, "journal_start");
 out:
 	pthread_mutex_unlock(&j->mtx);
 	/* "" after a failure: every list, to be safe. */
@@ -144,10 +133,10 @@ out:
  * its transaction, or committed by itself. 0 or -1.
  */
 int
-journal_finish_exec(struct journal *j, const struct job *jb, int has_png,
+journal_sqlite_finish_exec(struct journal *j, const struct job *jb, int has_png,
     int64_t file_bytes, const char *func)
 {
-	sqlite3_stmt	*s = j->st[JST_FINISH];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_FINISH];
 
 	if (sqlite3_bind_text(s, 1, jb->id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, job_state_name(jb->state), -1,
@@ -174,14 +163,14 @@ journal_finish_exec(struct journal *j, const struct job *jb, int has_png,
 }
 
 /* The same, committed on its own; takes the mutex. 0 or -1. */
-static int
-journal_finish_row(struct journal *j, const struct job *jb, int has_png,
+int
+journal_sqlite_finish_row(struct journal *j, const struct job *jb, int has_png,
     int64_t file_bytes, const char *func)
 {
 	int	 ret;
 
 	pthread_mutex_lock(&j->mtx);
-	ret = journal_finish_exec(j, jb, has_png, file_bytes, func);
+	ret = journal_sqlite_finish_exec(j, jb, has_png, file_bytes, func);
 	if (ret == 0)
 		ret = journal_wrote(j, 0, func);
 	pthread_mutex_unlock(&j->mtx);
@@ -190,85 +179,22 @@ journal_finish_row(struct journal *j, const struct job *jb, int has_png,
 }
 
 /*
- * Records a final state of jb (state must be final): finished_ms, result,
- * error, files, has_png (forced to 1 when png is given), file_bytes, and
- * started_ms, slot and device too when jb has them. png, when not NULL,
- * is written first to STATE/results/ID.png (temp file + fsync + rename)
- * and png_len counted on top of jb->file_bytes; it is removed again if
- * the row cannot be updated. All or nothing: when the file cannot be
- * written, the row is not updated either. Committed on return.
- */
-int
-journal_finish(struct journal *j, const struct job *jb,
-    const unsigned char *png, size_t png_len)
-{
-	char	 path[PATH_MAX];
-	int	 ret;
-
-	if (journal_final_ok(j, jb, __func__) == -1)
-		return -1;
-	if (png != NULL && png_len > INT64_MAX - 1 - (uint64_t)jb->file_bytes) {
-		journal_seterr(j, "%s: job %s: result too large", __func__,
-		    jb->id);
-		return -1;
-	}
-	if (journal_png_build(j, jb->id, path, sizeof(path)) == -1) {
-		journal_seterr(j, "%s: %s: path too long", __func__,
-		    journal_results_dir(j));
-		return -1;
-	}
-	/* The file first, outside the mutex: fsync may take a while. */
-	if (png != NULL && journal_write_png(j, path, png, png_len) == -1)
-		return -1;
-	ret = journal_finish_row(j, jb, png != NULL || jb->has_png,
-	    jb->file_bytes + (png != NULL ? (int64_t)png_len : 0), __func__);
-	if (ret == -1 && png != NULL)
-		journal_png_discard(path);
-	return ret;
-}
-
-/*
- * Records a final state like journal_finish, for a job whose files are
- * already stored (jobdir.h): jb->file_bytes counts them. With limits set
- * (journal_set_limits), room is made for the bytes it adds in the same
- * transaction (journal_finish_room). A failed call can be repeated as
- * is. Committed on return.
- */
-int
-journal_finish_stored(struct journal *j, const struct job *jb)
-{
-	int	 limited;
-
-	if (journal_final_ok(j, jb, __func__) == -1)
-		return -1;
-	pthread_mutex_lock(&j->mtx);
-	limited = j->max_bytes > 0 || j->max_session_bytes > 0;
-	pthread_mutex_unlock(&j->mtx);
-	if (limited && jb->file_bytes > 0)
-		return journal_finish_room(j, jb);
-	return journal_finish_row(j, jb, jb->has_png != 0,
-	    jb->file_bytes > 0 ? jb->file_bytes : 0, __func__);
-}
-
-/*
  * Looks up a job by id: 1 with out filled (the caller job_clear()s it), 0
  * when there is none (also for a malformed id), -1 on error.
  */
 int
-journal_get(struct journal *j, const char *id, struct job *out)
+journal_sqlite_get(struct journal *j, const char *id, struct job *out)
 {
-	sqlite3_stmt	*s = j->st[JST_GET];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_GET];
 	int		 ret;
 
-	if (!job_id_valid(id))
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_get");
 		journal_done(s);
 		ret = -1;
 	} else
-		ret = journal_lookup(j, s, out, __func__);
+		ret = journal_lookup(j, s, out, "journal_get");
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }
@@ -278,22 +204,20 @@ journal_get(struct journal *j, const char *id, struct job *out)
  * (an empty nonce never matches), -1 on error.
  */
 int
-journal_find_nonce(struct journal *j, const char *session, const char *nonce,
-    struct job *out)
+journal_sqlite_find_nonce(struct journal *j, const char *session,
+    const char *nonce, struct job *out)
 {
-	sqlite3_stmt	*s = j->st[JST_NONCE];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_NONCE];
 	int		 ret;
 
-	if (session == NULL || nonce == NULL || nonce[0] == '\0')
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, nonce, -1, SQLITE_TRANSIENT)) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_find_nonce");
 		journal_done(s);
 		ret = -1;
 	} else
-		ret = journal_lookup(j, s, out, __func__);
+		ret = journal_lookup(j, s, out, "journal_find_nonce");
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }
@@ -304,23 +228,20 @@ journal_find_nonce(struct journal *j, const char *session, const char *nonce,
  * (NULL when 0) freed with journal_free_jobs(), or -1.
  */
 int
-journal_session_jobs(struct journal *j, const char *session, int max,
+journal_sqlite_session_jobs(struct journal *j, const char *session, int max,
     struct job **out)
 {
-	sqlite3_stmt	*s = j->st[JST_SESSION];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_SESSION];
 	int		 ret;
 
-	*out = NULL;
-	if (session == NULL || max <= 0)
-		return 0;
 	pthread_mutex_lock(&j->mtx);
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int(s, 2, max)) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_session_jobs");
 		journal_done(s);
 		ret = -1;
 	} else
-		ret = journal_collect(j, s, max, out, __func__);
+		ret = journal_collect(j, s, max, out, "journal_session_jobs");
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }
@@ -333,19 +254,19 @@ journal_all(struct journal *j, enum journal_stmt k, struct job **out,
 	int	 ret;
 
 	pthread_mutex_lock(&j->mtx);
-	ret = journal_collect(j, j->st[k], -1, out, func);
+	ret = journal_collect(j, JSQ(j)->st[k], -1, out, func);
 	pthread_mutex_unlock(&j->mtx);
 	return ret;
 }
 
 int
-journal_running_jobs(struct journal *j, struct job **out)
+journal_sqlite_running_jobs(struct journal *j, struct job **out)
 {
 	return journal_all(j, JST_RUNNING, out, __func__);
 }
 
 int
-journal_queued_jobs(struct journal *j, struct job **out)
+journal_sqlite_queued_jobs(struct journal *j, struct job **out)
 {
 	return journal_all(j, JST_RECOVER_LIST, out, __func__);
 }
@@ -359,7 +280,7 @@ journal_queued_jobs(struct journal *j, struct job **out)
  * over, or -1 (then nothing was changed and cb was not called).
  */
 int
-journal_recover(struct journal *j, int64_t now_ms,
+journal_sqlite_recover(struct journal *j, int64_t now_ms,
     void (*cb)(const struct job *, void *), void *arg)
 {
 	sqlite3_stmt	*s;
@@ -367,22 +288,22 @@ journal_recover(struct journal *j, int64_t now_ms,
 	int		 n = -1, i;
 
 	pthread_mutex_lock(&j->mtx);
-	if (journal_exec(j, JST_BEGIN, __func__) == -1)
+	if (journal_exec(j, JST_BEGIN, "journal_recover") == -1)
 		goto out;
-	s = j->st[JST_RECOVER_FAIL];
+	s = JSQ(j)->st[JST_RECOVER_FAIL];
 	if (sqlite3_bind_int64(s, 1, now_ms) ||
 	    sqlite3_bind_text(s, 2, JOURNAL_INTERRUPTED, -1, SQLITE_STATIC)) {
-		journal_dberr(j, __func__);
+		journal_dberr(j, "journal_recover");
 		journal_done(s);
 		goto fail;
 	}
-	if (journal_exec(j, JST_RECOVER_FAIL, __func__) == -1)
+	if (journal_exec(j, JST_RECOVER_FAIL, "journal_recover") == -1)
 		goto fail;
-	if ((n = journal_collect(j, j->st[JST_RECOVER_LIST], -1, &v,
-	    __func__)) == -1)
+	if ((n = journal_collect(j, JSQ(j)->st[JST_RECOVER_LIST], -1, &v,
+	    "journal_recover")) == -1)
 		goto fail;
-	if (journal_exec(j, JST_COMMIT, __func__) == -1 ||
-	    journal_wrote(j, 0, __func__) == -1) {
+	if (journal_exec(j, JST_COMMIT, "journal_recover") == -1 ||
+	    journal_wrote(j, 0, "journal_recover") == -1) {
 		journal_free_jobs(v, n);
 		v = NULL;
 		n = -1;
@@ -390,7 +311,7 @@ journal_recover(struct journal *j, int64_t now_ms,
 	}
 	goto out;
 fail:
-	(void)journal_wrote(j, -1, __func__);	/* before the rollback */
+	(void)journal_wrote(j, -1, "journal_recover");	/* before the rollback */
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
@@ -406,7 +327,7 @@ out:
 static int64_t
 journal_scalar(struct journal *j, enum journal_stmt k, const char *func)
 {
-	sqlite3_stmt	*s = j->st[k];
+	sqlite3_stmt	*s = JSQ(j)->st[k];
 	int64_t		 v = -1;
 
 	pthread_mutex_lock(&j->mtx);
@@ -421,14 +342,14 @@ journal_scalar(struct journal *j, enum journal_stmt k, const char *func)
 
 /* The largest seq in the journal (0 when empty), or -1 on error. */
 int64_t
-journal_max_seq(struct journal *j)
+journal_sqlite_max_seq(struct journal *j)
 {
-	return journal_scalar(j, JST_MAX_SEQ, __func__);
+	return journal_scalar(j, JST_MAX_SEQ, "journal_result_bytes");
 }
 
 /* Bytes of result files currently counted, or -1 on error. */
 int64_t
-journal_result_bytes(struct journal *j)
+journal_sqlite_result_bytes(struct journal *j)
 {
 	return journal_scalar(j, JST_BYTES, __func__);
 }
@@ -440,7 +361,7 @@ journal_result_bytes(struct journal *j)
 static int
 journal_remove(struct journal *j, const char *id, const char *func)
 {
-	sqlite3_stmt	*s = j->st[JST_DELETE];
+	sqlite3_stmt	*s = JSQ(j)->st[JST_DELETE];
 
 	if (journal_png_unlink(j, id, func) == -1)
 		return -1;
@@ -457,26 +378,6 @@ journal_remove(struct journal *j, const char *id, const char *func)
 	return journal_exec(j, JST_DELETE, func);
 }
 
-int
-journal_ids_add(struct journal_ids *l, const unsigned char *id)
-{
-	char	(*nv)[JOB_ID_LEN + 1];
-	size_t	 ncap;
-
-	if (id == NULL || !job_id_valid((const char *)id))
-		return 0;	/* not ours: leave it alone */
-	if (l->n == l->cap) {
-		ncap = l->cap ? l->cap * 2 : 64;
-		if (ncap > SIZE_MAX / sizeof(*l->id))
-			return -1;
-		if ((nv = realloc(l->id, ncap * sizeof(*l->id))) == NULL)
-			return -1;
-		l->id = nv;
-		l->cap = ncap;
-	}
-	memcpy(l->id[l->n++], id, JOB_ID_LEN + 1);
-	return 0;
-}
 
 /*
  * Collects the ids a bound listing statement returns (column 0) into l.
@@ -535,7 +436,7 @@ journal_remove_list(struct journal *j, struct journal_ids *l, size_t *from,
  * (cb not called).
  */
 int
-journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
+journal_sqlite_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
     int64_t max_bytes, void (*cb)(const char *id, void *), void *arg)
 {
 	struct journal_ids	 l = { NULL, 0, 0 };
@@ -544,18 +445,19 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 	int			 n, ret = -1, removed = 0;
 
 	pthread_mutex_lock(&j->mtx);
-	if (journal_exec(j, JST_BEGIN, __func__) == -1)
+	if (journal_exec(j, JST_BEGIN, "journal_evict") == -1)
 		goto out;
 
 	if (ttl_ms >= 0) {
-		s = j->st[JST_TTL_LIST];
+		s = JSQ(j)->st[JST_TTL_LIST];
 		if (sqlite3_bind_int64(s, 1, now_ms - ttl_ms) != SQLITE_OK) {
-			journal_dberr(j, __func__);
+			journal_dberr(j, "journal_evict");
 			journal_done(s);
 			goto fail;
 		}
-		if (journal_list(j, s, &l, __func__) == -1 ||
-		    (n = journal_remove_list(j, &l, &from, __func__)) == -1)
+		if (journal_list(j, s, &l, "journal_evict") == -1 ||
+		    (n = journal_remove_list(j, &l, &from,
+		    "journal_evict")) == -1)
 			goto fail;
 		removed += n;
 	}
@@ -563,19 +465,19 @@ journal_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 	if (max_bytes >= 0) {
 		/* Over the limit (a lowered one): files go, rows stay. */
 		if (journal_room_within(j, max_bytes, now_ms, &l,
-		    __func__) == -1)
+		    "journal_evict") == -1)
 			goto fail;
 		removed += (int)(l.n - from);
 	}
 
-	if (journal_exec(j, JST_COMMIT, __func__) == -1)
+	if (journal_exec(j, JST_COMMIT, "journal_evict") == -1)
 		goto fail;
-	ret = journal_wrote(j, 0, __func__) == 0 ? removed : -1;
+	ret = journal_wrote(j, 0, "journal_evict") == 0 ? removed : -1;
 	if (ret >= 0)
 		journal_room_unlink(j, &l, from);
 	goto out;
 fail:
-	(void)journal_wrote(j, -1, __func__);	/* before the rollback */
+	(void)journal_wrote(j, -1, "journal_evict");	/* before the rollback */
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);

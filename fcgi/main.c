@@ -199,7 +199,8 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	schopts.log = stderr;	/* one line per job transition */
 	if (ensure_dir(state, err, sizeof(err)) == -1 ||
 	    app_load_secret(state, secret, err, sizeof(err)) == -1 ||
-	    (journal = journal_open(state, err, sizeof(err))) == NULL ||
+	    (journal = journal_open_db(conf->cluster_database, state, err,
+	    sizeof(err))) == NULL ||
 	    (exec = exec_create(conf, state, worker, stderr, 0, err,
 	    sizeof(err))) == NULL)
 		goto fail;
@@ -297,8 +298,18 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s\n", err);
 			goto out;
 		}
+		/* Where the jobs would live: reachable now, or say why. */
+		if (conf->cluster_database != NULL &&
+		    journal_db_check(conf->cluster_database, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "sluice: %s: %s\n", o.path, err);
+			goto out;
+		}
 		fprintf(stderr, "sluice: the configuration file %s syntax is "
 		    "ok\nsluice: templates in %s are ok\n", o.path, templates);
+		if (conf->cluster_database != NULL)
+			fprintf(stderr, "sluice: cluster.database can be "
+			    "reached\n");
 		rc = 0;
 		goto out;
 	}

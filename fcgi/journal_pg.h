@@ -1,0 +1,135 @@
+/*
+ * journal_pg: the PostgreSQL store of the journal (cluster.database),
+ * shared by journal_pg.c (the connection: schema, running statements,
+ * reading rows, open, close, health) and journal_pg_jobs.c (the calls of
+ * journal.h that read and write rows) and journal_pg_room.c (room for
+ * results). Not for use outside those files.
+ *
+ * Locking: j->mtx guards the connection; the helpers below expect the
+ * caller to hold it. Every value reaches the server as a parameter of
+ * PQexecParams, never inside the SQL text. Errors are recorded with
+ * journal_seterr under the caller's name.
+ */
+#ifndef SLUICE_JOURNAL_PG_H
+#define SLUICE_JOURNAL_PG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "job.h"
+#include "journal.h"
+#include "journal_int.h"
+
+#define JOURNAL_PG_SCHEMA_VERSION	1
+
+/* Whether the database takes writes (journal_unwritable). */
+enum journal_pg_health {
+	JPH_OK,
+	JPH_DOWN,	/* cannot be reached: reconnect on the next call */
+	JPH_FULL,	/* the server's disk is full (SQLSTATE 53100) */
+	JPH_READONLY,	/* read-only (a standby, SQLSTATE 25006) */
+	JPH__MAX
+};
+
+/* The PostgreSQL store's journal: a struct journal (journal_int.h) first. */
+struct journal_pg {
+	struct journal	 base;		/* its mtx guards conn */
+	PGconn		*conn;
+	/* Written under the mutex, read without it. */
+	_Atomic enum journal_pg_health health;
+};
+
+#define JPG(j)	((struct journal_pg *)(j))
+
+/* A statement's parameters as text; v[i] NULL is SQL NULL. */
+#define JPG_MAXP	20
+struct jpg_params {
+	const char	*v[JPG_MAXP];
+	char		 num[JPG_MAXP][24];
+	int		 n;
+};
+
+/* Appends a string (NULL: SQL NULL) or an integer parameter. */
+void	jpg_str(struct jpg_params *p, const char *v);
+void	jpg_int(struct jpg_params *p, int64_t v);
+
+/*
+ * Makes sure the connection is up, resetting a broken one (the database
+ * went away and came back). 0, or -1 with the reason recorded for func.
+ */
+int	journal_pg_ready(struct journal *j, const char *func);
+/*
+ * Runs sql with p (NULL: none). The result (rows or a command's status)
+ * for the caller to PQclear, or NULL with the server's message recorded
+ * for func and the health updated.
+ */
+PGresult *journal_pg_run(struct journal *j, const char *sql,
+	    const struct jpg_params *p, const char *func);
+/* Runs a command: the rows it changed (>= 0), or -1 (recorded). */
+int64_t	journal_pg_cmd(struct journal *j, const char *sql,
+	    const struct jpg_params *p, const char *func);
+/* A one-integer query: the value (NULL is 0), or -1 (recorded). */
+int64_t	journal_pg_int(struct journal *j, const char *sql,
+	    const struct jpg_params *p, const char *func);
+/* After a write committed: the database takes writes again. */
+void	journal_pg_wrote(struct journal *j);
+/* Rolls back the caller's transaction after a failure (errors ignored). */
+void	journal_pg_rollback(struct journal *j);
+/*
+ * The rows of res (columns JOURNAL_PG_COLS) into a malloc'd array: the
+ * count with *out set (NULL when 0; freed with journal_free_jobs), or -1.
+ * Clears res.
+ */
+int	journal_pg_collect(struct journal *j, PGresult *res, struct job **out,
+	    const char *func);
+/* The one row of res, if any: 1 with out filled, 0, -1. Clears res. */
+int	journal_pg_lookup(struct journal *j, PGresult *res, struct job *out,
+	    const char *func);
+
+/* The columns a job is read back from, in journal_pg_row's order. */
+#define JOURNAL_PG_COLS \
+	"id, seq, session, nonce, task, kernel, locks, params, state, " \
+	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
+	"has_png, inputs, files, file_bytes, client, removed_ms"
+#define JOURNAL_PG_FINAL "('done', 'failed', 'expired', 'cancelled')"
+
+/* ---- journal_pg_jobs.c: the store's entries (journal_store_ops) ---- */
+
+int	journal_pg_insert(struct journal *, const struct job *);
+int	journal_pg_start(struct journal *, const char *, int64_t, int,
+	    const char *);
+int	journal_pg_finish_row(struct journal *, const struct job *, int,
+	    int64_t, const char *);
+int	journal_pg_get(struct journal *, const char *, struct job *);
+int	journal_pg_find_nonce(struct journal *, const char *, const char *,
+	    struct job *);
+int	journal_pg_session_jobs(struct journal *, const char *, int,
+	    struct job **);
+int	journal_pg_running_jobs(struct journal *, struct job **);
+int	journal_pg_queued_jobs(struct journal *, struct job **);
+int	journal_pg_recover(struct journal *, int64_t,
+	    void (*)(const struct job *, void *), void *);
+int64_t	journal_pg_max_seq(struct journal *);
+int	journal_pg_evict(struct journal *, int64_t, int64_t, int64_t,
+	    void (*)(const char *, void *), void *);
+int64_t	journal_pg_result_bytes(struct journal *);
+/* The finish_exec entry: finish_row's update in the caller's transaction. */
+int	journal_pg_finish_exec(struct journal *j, const struct job *jb,
+	    int has_png, int64_t file_bytes, const char *func);
+
+/* ---- journal_pg_room.c: the room_* entries (journal_int.h) ---- */
+
+int64_t	journal_pg_room_used(struct journal *, const char *, const char *);
+int	journal_pg_room_victim(struct journal *, const char *, const char *,
+	    char [JOB_ID_LEN + 1], int64_t *, const char *);
+int	journal_pg_room_strip(struct journal *, const char *, int64_t,
+	    const char *);
+int64_t	journal_pg_room_row_bytes(struct journal *, const char *,
+	    const char *);
+int	journal_pg_room_savepoint(struct journal *, enum journal_savepoint,
+	    const char *);
+int	journal_pg_finish_room(struct journal *, const struct job *);
+
+#endif

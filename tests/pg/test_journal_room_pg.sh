@@ -1,0 +1,4 @@
+#!/bin/sh
+# test_journal_room_pg: tests/unit/test_journal_room.c against the PostgreSQL store.
+exec "${top_srcdir:-.}/tests/pg/criterion-pg" \
+    "${top_builddir:-.}/tests/pg/test_journal_room_pg"
