@@ -105,11 +105,11 @@ journal_base_init(struct journal *j, const struct journal_store_ops *ops,
 {
 	int	 rc;
 
-	j->ops = ops;
 	if ((rc = pthread_mutex_init(&j->mtx, NULL)) != 0) {
 		snprintf(err, errlen, "%s: mutex: %s", state_dir, strerror(rc));
 		return -1;
 	}
+	j->ops = ops;	/* journal_base_free: the mutex exists */
 	if ((j->state_dir = strdup(state_dir)) == NULL ||
 	    (j->results_dir = journal_join(state_dir, JOBDIR_ROOT)) == NULL ||
 	    (j->recent = journal_recent_new()) == NULL) {
@@ -125,7 +125,7 @@ journal_base_init(struct journal *j, const struct journal_store_ops *ops,
 void
 journal_base_free(struct journal *j)
 {
-	/* ops is set once the mutex exists (or is about to: see above). */
+	/* ops is set once the mutex exists (journal_base_init). */
 	if (j->ops != NULL)
 		pthread_mutex_destroy(&j->mtx);
 	free(j->state_dir);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -128,8 +129,8 @@ journal_pg_failed(struct journal *j, PGresult *res)
 
 	if (PQstatus(JPG(j)->conn) != CONNECTION_OK)
 		journal_pg_health(j, JPH_DOWN, msg);
-	else if (state != NULL && strncmp(state, "53", 2) == 0)
-		journal_pg_health(j, JPH_FULL, msg);	/* 53100 disk full */
+	else if (state != NULL && strcmp(state, "53100") == 0)
+		journal_pg_health(j, JPH_FULL, msg);	/* disk full */
 	else if (state != NULL && strcmp(state, "25006") == 0)
 		journal_pg_health(j, JPH_READONLY, msg);
 }
@@ -140,23 +141,54 @@ journal_pg_wrote(struct journal *j)
 	journal_pg_health(j, JPH_OK, NULL);
 }
 
-int
-journal_pg_ready(struct journal *j, const char *func)
+static int64_t
+journal_pg_mono_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Makes sure the connection is up, resetting a broken one; since is when
+ * the caller began waiting for the mutex. A reconnect may take
+ * connect_timeout under the mutex: calls that waited behind one that
+ * failed fail at once instead of each trying again in turn, and the
+ * next call after them tries again.
+ */
+static int
+journal_pg_ready(struct journal *j, const char *func, int64_t since)
 {
 	PGconn	*c = JPG(j)->conn;
 
 	if (PQstatus(c) == CONNECTION_OK)
 		return 0;
+	if (JPG(j)->reset_failed_ns > since) {
+		journal_pg_seterr(j, func, PQerrorMessage(c));
+		return -1;
+	}
 	PQreset(c);
 	if (PQstatus(c) == CONNECTION_OK) {
+		JPG(j)->reset_failed_ns = 0;
 		/* Reached again: what it cannot take, a write will say. */
 		if (atomic_load(&JPG(j)->health) == JPH_DOWN)
 			journal_pg_health(j, JPH_OK, NULL);
 		return 0;
 	}
+	JPG(j)->reset_failed_ns = journal_pg_mono_ns();
 	journal_pg_seterr(j, func, PQerrorMessage(c));
 	journal_pg_health(j, JPH_DOWN, PQerrorMessage(c));
 	return -1;
+}
+
+int
+journal_pg_enter(struct journal *j, const char *func)
+{
+	int64_t	 since = journal_pg_mono_ns();
+
+	pthread_mutex_lock(&j->mtx);
+	return journal_pg_ready(j, func, since);
 }
 
 PGresult *
@@ -457,8 +489,7 @@ journal_pg_probe(struct journal *j)
 {
 	int	 rc = -1;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, "journal_probe") == 0 &&
+	if (journal_pg_enter(j, "journal_probe") == 0 &&
 	    journal_pg_cmd(j, "UPDATE schema_version SET version = version",
 	    NULL, "journal_probe") != -1) {
 		journal_pg_wrote(j);

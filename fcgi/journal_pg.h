@@ -37,6 +37,7 @@ enum journal_pg_health {
 struct journal_pg {
 	struct journal	 base;		/* its mtx guards conn */
 	PGconn		*conn;
+	int64_t		 reset_failed_ns; /* the last failed reconnect, or 0 */
 	/* Written under the mutex, read without it. */
 	_Atomic enum journal_pg_health health;
 };
@@ -56,10 +57,11 @@ void	jpg_str(struct jpg_params *p, const char *v);
 void	jpg_int(struct jpg_params *p, int64_t v);
 
 /*
- * Makes sure the connection is up, resetting a broken one (the database
- * went away and came back). 0, or -1 with the reason recorded for func.
+ * Takes j's mutex (always: the caller unlocks it) and makes sure the
+ * connection is up, resetting a broken one (the database went away and
+ * came back). 0, or -1 with the reason recorded for func.
  */
-int	journal_pg_ready(struct journal *j, const char *func);
+int	journal_pg_enter(struct journal *j, const char *func);
 /*
  * Runs sql with p (NULL: none). The result (rows or a command's status)
  * for the caller to PQclear, or NULL with the server's message recorded

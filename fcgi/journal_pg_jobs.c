@@ -71,8 +71,7 @@ journal_pg_insert(struct journal *j, const struct job *jb)
 	jpg_str(&p, jb->inputs);
 	jpg_int(&p, jb->file_bytes);
 	jpg_str(&p, jb->client);
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, "journal_insert") == -1)
+	if (journal_pg_enter(j, "journal_insert") == -1)
 		goto out;
 	if (journal_pg_cmd(j, jpg_insert_sql, &p, "journal_insert") == -1) {
 		/* A copy: the message is rewritten into its own buffer. */
@@ -102,8 +101,7 @@ journal_pg_start(struct journal *j, const char *id, int64_t started_ms,
 	jpg_int(&p, started_ms);
 	jpg_int(&p, slot);
 	jpg_str(&p, device == NULL ? "" : device);
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, "journal_start") == -1 ||
+	if (journal_pg_enter(j, "journal_start") == -1 ||
 	    (res = journal_pg_run(j, "UPDATE jobs SET state = 'running', "
 	    "started_ms = $2::bigint, slot = $3::int, device = $4 "
 	    "WHERE id = $1 RETURNING session", &p, "journal_start")) == NULL)
@@ -158,8 +156,7 @@ journal_pg_finish_row(struct journal *j, const struct job *jb, int has_png,
 {
 	int	 ret = -1;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == 0 &&
+	if (journal_pg_enter(j, func) == 0 &&
 	    (ret = journal_pg_finish_exec(j, jb, has_png, file_bytes,
 	    func)) == 0)
 		journal_pg_wrote(j);
@@ -181,8 +178,7 @@ journal_pg_select(struct journal *j, const char *sql,
 	PGresult	*res;
 	int		 ret = -1;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == 0 &&
+	if (journal_pg_enter(j, func) == 0 &&
 	    (res = journal_pg_run(j, sql, p, func)) != NULL)
 		ret = out != NULL ? journal_pg_collect(j, res, out, func) :
 		    journal_pg_lookup(j, res, one, func);
@@ -270,8 +266,7 @@ journal_pg_recover(struct journal *j, int64_t now_ms,
 	struct job		*v = NULL;
 	int			 n = -1, i;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == -1 ||
+	if (journal_pg_enter(j, func) == -1 ||
 	    journal_pg_cmd(j, "BEGIN", NULL, func) == -1)
 		goto out;
 	if ((n = journal_pg_recover_tx(j, now_ms, &v, func)) == -1 ||
@@ -299,8 +294,7 @@ journal_pg_scalar(struct journal *j, const char *sql, const char *func)
 {
 	int64_t	 v = -1;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == 0)
+	if (journal_pg_enter(j, func) == 0)
 		v = journal_pg_int(j, sql, NULL, func);
 	pthread_mutex_unlock(&j->mtx);
 	return v;
@@ -381,8 +375,7 @@ journal_pg_evict(struct journal *j, int64_t now_ms, int64_t ttl_ms,
 	size_t			 from = 0, i;
 	int			 n, ret = -1, removed = 0;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == -1 ||
+	if (journal_pg_enter(j, func) == -1 ||
 	    journal_pg_cmd(j, "BEGIN", NULL, func) == -1)
 		goto out;
 	if (ttl_ms >= 0) {

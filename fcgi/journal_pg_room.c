@@ -124,8 +124,7 @@ journal_pg_finish_room(struct journal *j, const struct job *jb)
 	struct journal_ids	 l = { NULL, 0, 0 };
 	int			 rc = -1;
 
-	pthread_mutex_lock(&j->mtx);
-	if (journal_pg_ready(j, func) == -1 ||
+	if (journal_pg_enter(j, func) == -1 ||
 	    journal_pg_cmd(j, "BEGIN", NULL, func) == -1)
 		goto out;
 	if ((rc = journal_room_finish(j, jb, &l, func)) == -1 ||

@@ -262,13 +262,13 @@ journal_all(struct journal *j, enum journal_stmt k, struct job **out,
 int
 journal_sqlite_running_jobs(struct journal *j, struct job **out)
 {
-	return journal_all(j, JST_RUNNING, out, __func__);
+	return journal_all(j, JST_RUNNING, out, "journal_running_jobs");
 }
 
 int
 journal_sqlite_queued_jobs(struct journal *j, struct job **out)
 {
-	return journal_all(j, JST_RECOVER_LIST, out, __func__);
+	return journal_all(j, JST_RECOVER_LIST, out, "journal_queued_jobs");
 }
 
 /*
@@ -344,14 +344,14 @@ journal_scalar(struct journal *j, enum journal_stmt k, const char *func)
 int64_t
 journal_sqlite_max_seq(struct journal *j)
 {
-	return journal_scalar(j, JST_MAX_SEQ, "journal_result_bytes");
+	return journal_scalar(j, JST_MAX_SEQ, "journal_max_seq");
 }
 
 /* Bytes of result files currently counted, or -1 on error. */
 int64_t
 journal_sqlite_result_bytes(struct journal *j)
 {
-	return journal_scalar(j, JST_BYTES, __func__);
+	return journal_scalar(j, JST_BYTES, "journal_result_bytes");
 }
 
 /*
