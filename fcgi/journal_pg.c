@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -141,15 +140,6 @@ journal_pg_wrote(struct journal *j)
 	journal_pg_health(j, JPH_OK, NULL);
 }
 
-static int64_t
-journal_pg_mono_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * Makes sure the connection is up, resetting a broken one; since is when
  * the caller began waiting for the mutex. A reconnect may take
@@ -176,7 +166,7 @@ journal_pg_ready(struct journal *j, const char *func, int64_t since)
 			journal_pg_health(j, JPH_OK, NULL);
 		return 0;
 	}
-	JPG(j)->reset_failed_ns = journal_pg_mono_ns();
+	JPG(j)->reset_failed_ns = job_mono_ns();
 	journal_pg_seterr(j, func, PQerrorMessage(c));
 	journal_pg_health(j, JPH_DOWN, PQerrorMessage(c));
 	return -1;
@@ -185,7 +175,7 @@ journal_pg_ready(struct journal *j, const char *func, int64_t since)
 int
 journal_pg_enter(struct journal *j, const char *func)
 {
-	int64_t	 since = journal_pg_mono_ns();
+	int64_t	 since = job_mono_ns();
 
 	pthread_mutex_lock(&j->mtx);
 	return journal_pg_ready(j, func, since);
