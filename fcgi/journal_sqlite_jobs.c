@@ -83,12 +83,14 @@ int
 journal_sqlite_start(struct journal *j, const char *id, int64_t started_ms,
     int slot, const char *device)
 {
-	sqlite3_stmt		*s = JSQ(j)->st[JST_START];
+	sqlite3_stmt		*s;
 	const unsigned char	*v;
 	char			 session[JOB_SESSION_LEN + 1] = "";
 	int			 rc, found, ret = -1;
 
 	pthread_mutex_lock(&j->mtx);
+	/* After the lock: a WAL repair re-prepares them. */
+	s = JSQ(j)->st[JST_START];
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int64(s, 2, started_ms) ||
 	    sqlite3_bind_int(s, 3, slot) ||
@@ -185,10 +187,12 @@ journal_sqlite_finish_row(struct journal *j, const struct job *jb, int has_png,
 int
 journal_sqlite_get(struct journal *j, const char *id, struct job *out)
 {
-	sqlite3_stmt	*s = JSQ(j)->st[JST_GET];
+	sqlite3_stmt	*s;
 	int		 ret;
 
 	pthread_mutex_lock(&j->mtx);
+	/* After the lock: a WAL repair re-prepares them. */
+	s = JSQ(j)->st[JST_GET];
 	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
 		journal_dberr(j, "journal_get");
 		journal_done(s);
@@ -207,10 +211,12 @@ int
 journal_sqlite_find_nonce(struct journal *j, const char *session,
     const char *nonce, struct job *out)
 {
-	sqlite3_stmt	*s = JSQ(j)->st[JST_NONCE];
+	sqlite3_stmt	*s;
 	int		 ret;
 
 	pthread_mutex_lock(&j->mtx);
+	/* After the lock: a WAL repair re-prepares them. */
+	s = JSQ(j)->st[JST_NONCE];
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_text(s, 2, nonce, -1, SQLITE_TRANSIENT)) {
 		journal_dberr(j, "journal_find_nonce");
@@ -231,10 +237,12 @@ int
 journal_sqlite_session_jobs(struct journal *j, const char *session, int max,
     struct job **out)
 {
-	sqlite3_stmt	*s = JSQ(j)->st[JST_SESSION];
+	sqlite3_stmt	*s;
 	int		 ret;
 
 	pthread_mutex_lock(&j->mtx);
+	/* After the lock: a WAL repair re-prepares them. */
+	s = JSQ(j)->st[JST_SESSION];
 	if (sqlite3_bind_text(s, 1, session, -1, SQLITE_TRANSIENT) ||
 	    sqlite3_bind_int(s, 2, max)) {
 		journal_dberr(j, "journal_session_jobs");
@@ -327,10 +335,12 @@ out:
 static int64_t
 journal_scalar(struct journal *j, enum journal_stmt k, const char *func)
 {
-	sqlite3_stmt	*s = JSQ(j)->st[k];
+	sqlite3_stmt	*s;
 	int64_t		 v = -1;
 
 	pthread_mutex_lock(&j->mtx);
+	/* After the lock: a WAL repair re-prepares them. */
+	s = JSQ(j)->st[k];
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	else

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <ftw.h>
@@ -169,6 +170,54 @@ Test(journal_health, removed_wal_loses_no_commit)
 	jr = open_at(tdir);
 	cr_assert_eq(has_job(jr, ids[0]), 1, "the job before the unlink");
 	cr_assert_eq(has_job(jr, ids[1]), 1, "the job after the unlink");
+}
+
+/* Reads on every call of journal.h that has a statement of its own. */
+static void *
+wal_reader(void *arg)
+{
+	const char	*id = arg;
+	struct job	 jb, *v;
+	int		 i, n;
+
+	for (i = 0; i < 2000; i++) {
+		if (journal_get(jr, id, &jb) == 0)
+			job_clear(&jb);
+		if (journal_find_nonce(jr, SID, "none", &jb) == 1)
+			job_clear(&jb);
+		if ((n = journal_session_jobs(jr, SID, 4, &v)) >= 0)
+			journal_free_jobs(v, n);
+		(void)journal_max_seq(jr);
+		(void)journal_start(jr, id, 1, 0, "cpu");
+	}
+	return NULL;
+}
+
+/*
+ * A WAL repair reopens the connection and prepares every statement anew
+ * under the mutex: calls on other threads take their statement after the
+ * lock, never one the repair freed (a responder crashed on it, seen in
+ * test_ops's removed WAL test; ASan in CI sees a use of a freed one).
+ */
+Test(journal_health, repairs_under_concurrent_calls)
+{
+	char		 wal[128], id[JOB_ID_LEN + 1], more[JOB_ID_LEN + 1];
+	pthread_t	 t[2];
+	int		 i;
+
+	jr = open_at(tdir);
+	cr_assert_eq(insert(jr, id), 0);
+	snprintf(wal, sizeof(wal), "%s/jobs.db-wal", tdir);
+	for (i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, wal_reader, id), 0);
+	for (i = 0; i < 40; i++) {
+		(void)unlink(wal);
+		cr_expect_eq(insert(jr, more), 0, "insert %d: %s", i,
+		    journal_error(jr));
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	cr_expect_eq(has_job(jr, more), 1);
 }
 
 Test(journal_health, removed_db_stops_writes)
