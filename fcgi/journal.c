@@ -318,11 +318,24 @@ journal_queued_jobs(struct journal *j, struct job **out)
 	return j->ops->queued_jobs(j, out);
 }
 
+/*
+ * The store's transaction, then, after it and without the journal's
+ * mutex (cb may call the journal), each queued job to cb.
+ */
 int
 journal_recover(struct journal *j, int64_t now_ms,
     void (*cb)(const struct job *, void *), void *arg)
 {
-	return j->ops->recover(j, now_ms, cb, arg);
+	struct job	*v = NULL;
+	int		 n, i;
+
+	n = j->ops->recover(j, now_ms, &v);
+	journal_recent_forget_all(j);
+	if (n > 0 && cb != NULL)
+		for (i = 0; i < n; i++)
+			cb(&v[i], arg);
+	journal_free_jobs(v, n);
+	return n;
 }
 
 int64_t

@@ -88,8 +88,8 @@ struct journal_store_ops {
 		    int max, struct job **out);
 	int	(*running_jobs)(struct journal *, struct job **out);
 	int	(*queued_jobs)(struct journal *, struct job **out);
-	int	(*recover)(struct journal *, int64_t now_ms,
-		    void (*cb)(const struct job *, void *), void *arg);
+	/* The queued jobs into *out, after failing the running ones. */
+	int	(*recover)(struct journal *, int64_t now_ms, struct job **out);
 	int64_t	(*max_seq)(struct journal *);
 	int	(*evict)(struct journal *, int64_t now_ms, int64_t ttl_ms,
 		    int64_t max_bytes, void (*cb)(const char *id, void *),

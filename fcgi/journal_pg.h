@@ -111,8 +111,7 @@ int	journal_pg_session_jobs(struct journal *, const char *, int,
 	    struct job **);
 int	journal_pg_running_jobs(struct journal *, struct job **);
 int	journal_pg_queued_jobs(struct journal *, struct job **);
-int	journal_pg_recover(struct journal *, int64_t,
-	    void (*)(const struct job *, void *), void *);
+int	journal_pg_recover(struct journal *, int64_t, struct job **);
 int64_t	journal_pg_max_seq(struct journal *);
 int	journal_pg_evict(struct journal *, int64_t, int64_t, int64_t,
 	    void (*)(const char *, void *), void *);

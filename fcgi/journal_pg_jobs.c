@@ -259,12 +259,11 @@ journal_pg_recover_tx(struct journal *j, int64_t now_ms, struct job **v,
 }
 
 int
-journal_pg_recover(struct journal *j, int64_t now_ms,
-    void (*cb)(const struct job *, void *), void *arg)
+journal_pg_recover(struct journal *j, int64_t now_ms, struct job **out)
 {
 	static const char	 func[] = "journal_recover";
 	struct job		*v = NULL;
-	int			 n = -1, i;
+	int			 n = -1;
 
 	if (journal_pg_enter(j, func) == -1 ||
 	    journal_pg_cmd(j, "BEGIN", NULL, func) == -1)
@@ -280,11 +279,7 @@ journal_pg_recover(struct journal *j, int64_t now_ms,
 	journal_pg_wrote(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
-	journal_recent_forget_all(j);
-	if (n > 0 && cb != NULL)
-		for (i = 0; i < n; i++)
-			cb(&v[i], arg);
-	journal_free_jobs(v, n);
+	*out = v;
 	return n;
 }
 

@@ -101,8 +101,7 @@ int	journal_sqlite_session_jobs(struct journal *, const char *, int,
 	    struct job **);
 int	journal_sqlite_running_jobs(struct journal *, struct job **);
 int	journal_sqlite_queued_jobs(struct journal *, struct job **);
-int	journal_sqlite_recover(struct journal *, int64_t,
-	    void (*)(const struct job *, void *), void *);
+int	journal_sqlite_recover(struct journal *, int64_t, struct job **);
 int64_t	journal_sqlite_max_seq(struct journal *);
 int	journal_sqlite_evict(struct journal *, int64_t, int64_t, int64_t,
 	    void (*)(const char *, void *), void *);

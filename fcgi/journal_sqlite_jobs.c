@@ -280,20 +280,17 @@ journal_sqlite_queued_jobs(struct journal *j, struct job **out)
 }
 
 /*
- * Start-up recovery. In one transaction: every running job becomes failed
- * with "interrupted by restart" and finished_ms = now_ms, and the queued
- * jobs are read in seq order. After the commit (and without the journal
- * mutex held, so cb may call journal functions) each queued job is passed
- * to cb (it is only valid during the call). Returns the number handed
- * over, or -1 (then nothing was changed and cb was not called).
+ * Start-up recovery (journal_recover does the rest). In one transaction:
+ * every running job becomes failed with "interrupted by restart" and
+ * finished_ms = now_ms, and the queued jobs are read in seq order into
+ * *out (the caller frees them). Their number, or -1 (nothing changed).
  */
 int
-journal_sqlite_recover(struct journal *j, int64_t now_ms,
-    void (*cb)(const struct job *, void *), void *arg)
+journal_sqlite_recover(struct journal *j, int64_t now_ms, struct job **out)
 {
 	sqlite3_stmt	*s;
 	struct job	*v = NULL;
-	int		 n = -1, i;
+	int		 n = -1;
 
 	pthread_mutex_lock(&j->mtx);
 	if (journal_exec(j, JST_BEGIN, "journal_recover") == -1)
@@ -323,11 +320,7 @@ fail:
 	journal_rollback(j);
 out:
 	pthread_mutex_unlock(&j->mtx);
-	journal_recent_forget_all(j);
-	if (n > 0 && cb != NULL)
-		for (i = 0; i < n; i++)
-			cb(&v[i], arg);
-	journal_free_jobs(v, n);
+	*out = v;
 	return n;
 }
 
