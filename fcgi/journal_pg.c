@@ -68,9 +68,56 @@ static const char journal_pg_schema_v1[] =
 	"CREATE INDEX jobs_with_files ON jobs (session, finished_ms, seq)"
 	" WHERE file_bytes > 0;";
 
+/*
+ * Version 2: the cluster. jobs.node and generation say which node (in
+ * which of its lives) runs or ran a job, NULL while it is queued (queued
+ * jobs belong to nobody); origin, the node that accepted it. seq comes
+ * from jobs_seq (acceptance order across nodes). nodes: each node's
+ * lease (cluster.c). cluster_slots: the held slots of scope = "cluster"
+ * locks, one row per held slot (the primary key makes over-admission
+ * impossible), freed with the job's final write or by the reaper.
+ * secrets: the CSRF secret every node signs forms with. job_files: the
+ * result files, so that every node serves them.
+ */
+static const char journal_pg_schema_v2[] =
+	"ALTER TABLE jobs ADD COLUMN node text, ADD COLUMN generation bigint,"
+	" ADD COLUMN origin text;"
+	"CREATE SEQUENCE jobs_seq;"
+	"SELECT setval('jobs_seq', (SELECT COALESCE(MAX(seq), 0) + 1"
+	" FROM jobs), false);"
+	"CREATE INDEX jobs_queued ON jobs (seq) WHERE state = 'queued';"
+	"CREATE INDEX jobs_running_node ON jobs (node, generation)"
+	" WHERE state = 'running';"
+	"CREATE INDEX jobs_active_session ON jobs (session)"
+	" WHERE state IN ('queued', 'running');"
+	"CREATE TABLE nodes ("
+	" name text PRIMARY KEY,"
+	" generation bigint NOT NULL,"
+	" heartbeat_at timestamptz NOT NULL DEFAULT now(),"
+	" joined_at timestamptz NOT NULL DEFAULT now(),"
+	" lost boolean NOT NULL DEFAULT false);"
+	"CREATE TABLE cluster_slots ("
+	" lock text NOT NULL,"
+	" slot integer NOT NULL,"
+	" job text NOT NULL,"
+	" node text NOT NULL,"
+	" generation bigint NOT NULL,"
+	" PRIMARY KEY (lock, slot));"
+	"CREATE INDEX cluster_slots_job ON cluster_slots (job);"
+	"CREATE INDEX cluster_slots_node ON cluster_slots (node, generation);"
+	"CREATE TABLE secrets ("
+	" name text PRIMARY KEY,"
+	" value bytea NOT NULL);"
+	"CREATE TABLE job_files ("
+	" job text NOT NULL,"
+	" name text NOT NULL,"
+	" data bytea NOT NULL,"
+	" PRIMARY KEY (job, name));";
+
 /* The steps from each version to the next, in order. */
 static const char *const journal_pg_migrations[] = {
 	journal_pg_schema_v1,	/* 0 -> 1: a new database */
+	journal_pg_schema_v2,	/* 1 -> 2: the cluster */
 };
 
 void

@@ -22,7 +22,7 @@
 #include "journal.h"
 #include "journal_int.h"
 
-#define JOURNAL_PG_SCHEMA_VERSION	1
+#define JOURNAL_PG_SCHEMA_VERSION	2
 
 /* Whether the database takes writes (journal_unwritable). */
 enum journal_pg_health {

@@ -18,6 +18,7 @@
 #include "../unit/rm_tree.h"
 #include "job.h"
 #include "journal.h"
+#include "journal_pg.h"
 #include "pg_schema.h"
 
 #define S1	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -79,7 +80,7 @@ Test(pg, open_at_once_makes_one_schema, .timeout = 60)
 	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM schema_version"),
 	    1);
 	cr_expect_eq(pg_schema_int(tdb, "SELECT version FROM schema_version"),
-	    1);
+	    JOURNAL_PG_SCHEMA_VERSION);
 	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM "
 	    "information_schema.tables WHERE table_schema = "
 	    "current_schema() AND table_name = 'jobs'"), 1);
