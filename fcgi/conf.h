@@ -163,6 +163,17 @@ const char	*conf_value_keys(size_t i);
 int		 conf_program_path(const char *prog, char *out,
 		    size_t outlen);
 
+/* The longest node name (a host name's label). */
+#define CONF_NODE_MAX	63
+
+/*
+ * Names this node of the cluster name (sluice -N, over cluster.node):
+ * 0, or -1 with a message in err when conf has no cluster group or name
+ * is not 1..CONF_NODE_MAX characters of A-Z a-z 0-9 . _ - (conf kept).
+ */
+int		 conf_set_node(struct conf *, const char *name, char *err,
+		    size_t errlen);
+
 /*
  * Checks that every worker task's program is found (conf_program_path)
  * and executable, which conf_load does not (a config may be written on

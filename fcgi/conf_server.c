@@ -29,7 +29,6 @@ static const char *const conf_events_keys[] = { "publisher", NULL };
 static const char *const conf_cluster_keys[] = { "database", "node",
     "lease", NULL };
 
-#define CONF_NODE_MAX	63	/* a host name's label */
 
 /*
  * Responder threads when the file says nothing: twice the online CPUs, at
@@ -259,6 +258,30 @@ conf_node_ok(const char *name)
 		    name[n] != '_' && name[n] != '-')
 			return 0;
 	return n >= 1 && n <= CONF_NODE_MAX;
+}
+
+int
+conf_set_node(struct conf *c, const char *name, char *err, size_t errlen)
+{
+	char	*dup;
+
+	if (c->cluster_database == NULL) {
+		snprintf(err, errlen, "-N %.64s: there is no cluster group "
+		    "(cluster.database) to name a node of", name);
+		return -1;
+	}
+	if (!conf_node_ok(name)) {
+		snprintf(err, errlen, "-N: a node name is 1..%d characters of "
+		    "A-Z a-z 0-9 . _ -", CONF_NODE_MAX);
+		return -1;
+	}
+	if ((dup = strdup(name)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(c->cluster_node);
+	c->cluster_node = dup;
+	return 0;
 }
 
 /*

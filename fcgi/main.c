@@ -27,7 +27,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sluice [-qRt] [-c file] [-e publisher] "
-	    "[-l listen] [-p key] [-s state] [-T templates]\n"
+	    "[-l listen] [-N node] [-p key] [-s state] [-T templates]\n"
 	    "  -c file       config file (default %s/sluice.conf)\n"
 	    "  -t            check the config (and templates) and exit\n"
 	    "  -p key        print one setting as sluice reads it and exit\n"
@@ -35,6 +35,7 @@ usage(void)
 	    "  -e publisher  override events.publisher (unix:PATH or "
 	    "HOST:PORT)\n"
 	    "  -l listen     override server.listen (unix:PATH or HOST:PORT)\n"
+	    "  -N node       override cluster.node\n"
 	    "  -s state      override server.state\n"
 	    "  -T templates  override server.templates\n"
 	    "  -q            no per-request log lines\n"
@@ -112,11 +113,12 @@ parse_options(int argc, char *argv[], struct main_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->path = SLUICE_SYSCONFDIR "/sluice.conf";
-	while ((ch = getopt(argc, argv, "c:e:l:p:qRs:tT:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:e:l:N:p:qRs:tT:")) != -1) {
 		switch (ch) {
 		case 'c': o->path = optarg; break;
 		case 'e': o->publisher = optarg; break;
 		case 'l': o->sopts.listen = optarg; break;
+		case 'N': o->sopts.node = optarg; break;
 		case 'p': o->print_key = optarg; break;
 		case 'q': o->sopts.quiet = 1; break;
 		case 'R': o->allow_root = 1; break;
@@ -276,7 +278,9 @@ main(int argc, char *argv[])
 	/* Before any thread: every thread inherits the blocked set. */
 	server_block_signals();
 
-	if ((conf = conf_load(o.path, err, sizeof(err))) == NULL) {
+	if ((conf = conf_load(o.path, err, sizeof(err))) == NULL ||
+	    (o.sopts.node != NULL && conf_set_node(conf, o.sopts.node, err,
+	    sizeof(err)) == -1)) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}

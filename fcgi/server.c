@@ -159,7 +159,9 @@ server_reload(struct server *s)
 		snprintf(err, sizeof(err), "no config file to read");
 		goto refused;
 	}
-	if ((conf = conf_load(o->config, err, sizeof(err))) == NULL)
+	if ((conf = conf_load(o->config, err, sizeof(err))) == NULL ||
+	    (o->node != NULL && conf_set_node(conf, o->node, err,
+	    sizeof(err)) == -1))
 		goto refused;
 	/* Where the jobs live is fixed at start: the journal is open there. */
 	if (str_differs(app_conf(s->app)->cluster_database,

@@ -22,6 +22,7 @@ struct server_opts {
 	const char	*config;	/* NULL: reload refused */
 	const char	*state;		/* overrides conf->state when set */
 	const char	*templates;	/* overrides conf->templates when set */
+	const char	*node;		/* overrides conf->cluster_node (-N) */
 	/*
 	 * Called on SIGHUP after the scheduler took the new config (the
 	 * executor's turn); 0, or -1 (logged; the reload still stands).
