@@ -17,7 +17,9 @@
 #include "journal_int.h"
 #include "journal_pg.h"
 
-static const char jpg_admit_sql[] = JPG_INSERT_SQL("nextval('jobs_seq')");
+/* A seq given (> 0) is kept; the cluster's come from jobs_seq. */
+static const char jpg_admit_sql[] = JPG_INSERT_SQL("CASE WHEN "
+	"$2::bigint > 0 THEN $2::bigint ELSE nextval('jobs_seq') END");
 
 /*
  * "VERB ID" to every node, with the caller's commit ("s" says which
