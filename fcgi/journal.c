@@ -293,6 +293,19 @@ journal_notify(struct journal *j, const char *verb, const char *id)
 	return j->ops->notify(j, verb, id);
 }
 
+int
+journal_secret(struct journal *j, const char *name, unsigned char *secret,
+    size_t len)
+{
+	if (!journal_clustered(j))
+		return 0;
+	if (len == 0 || len > 64) {
+		journal_seterr(j, "%s: a secret is 1..64 bytes", __func__);
+		return -1;
+	}
+	return j->ops->secret(j, name, secret, len);
+}
+
 /*
  * Records a final state of jb (state must be final): finished_ms, result,
  * error, files, has_png (forced to 1 when png is given), file_bytes, and

@@ -122,6 +122,16 @@ int	journal_claim(struct journal *, const char *id, int64_t started_ms,
 int	journal_notify(struct journal *, const char *verb, const char *id);
 
 /*
+ * A secret every node of the cluster must share (the CSRF key): the
+ * first node's value is kept, in the database. secret holds this
+ * node's candidate (len bytes, at most 64) and gets the cluster's. 1
+ * when it did; 0 on one machine (secret untouched: the caller's own
+ * is the one); -1. Thread-safe.
+ */
+int	journal_secret(struct journal *, const char *name,
+	    unsigned char *secret, size_t len);
+
+/*
  * Records a final state with finished_ms, result (JSON or NULL), error
  * (or NULL) and has_png. png/png_len, when png is not NULL, are written to
  * STATE/results/ID.png first (atomically: temp file + rename); if either

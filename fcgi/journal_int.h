@@ -59,6 +59,8 @@ struct journal_store_ops {
 		    int slot, const char *device,
 		    const struct journal_slot *cl, size_t n);
 	int	(*notify)(struct journal *, const char *verb, const char *id);
+	int	(*secret)(struct journal *, const char *name,
+		    unsigned char *secret, size_t len);
 	int	(*finish_row)(struct journal *, const struct job *,
 		    int has_png, int64_t file_bytes, const char *func);
 	/*

@@ -130,6 +130,8 @@ int	journal_pg_admit(struct journal *, struct job *, int,
 int	journal_pg_claim(struct journal *, const char *, int64_t, int,
 	    const char *, const struct journal_slot *, size_t);
 int	journal_pg_notify(struct journal *, const char *, const char *);
+int	journal_pg_secret(struct journal *, const char *, unsigned char *,
+	    size_t);
 
 /* ---- journal_pg_jobs.c: the store's entries (journal_store_ops) ---- */
 

@@ -250,3 +250,68 @@ journal_pg_fenced(struct journal *j, const char *id, const char *func)
 	    "generation=%lld\n", id, j->node, (long long)j->generation);
 	return 0;
 }
+
+/* Hex of len bytes of v into out (2 * len + 1 bytes). */
+static void
+jpg_hex(const unsigned char *v, size_t len, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[v[i] >> 4];
+		out[2 * i + 1] = digits[v[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* The secret's row, made with secret when none is there; 1 or -1. */
+static int
+jpg_secret_tx(struct journal *j, const char *name, unsigned char *secret,
+    size_t len, const char *func)
+{
+	struct jpg_params	 p = { .n = 0 };
+	PGresult		*res;
+	char			 hex[129];
+	const char		*v;
+	size_t			 i;
+	int			 ret = -1;
+
+	jpg_hex(secret, len, hex);
+	jpg_str(&p, name);
+	jpg_str(&p, hex);
+	/* Nodes starting at once: the first insert wins, all read it. */
+	if (journal_pg_cmd(j, "INSERT INTO secrets (name, value) VALUES ($1, "
+	    "decode($2, 'hex')) ON CONFLICT (name) DO NOTHING", &p,
+	    func) == -1 ||
+	    (res = journal_pg_run(j, "SELECT encode(value, 'hex') FROM "
+	    "secrets WHERE name = $1 AND length(value) = length($2) / 2", &p,
+	    func)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1 ||
+	    strlen(v = PQgetvalue(res, 0, 0)) != 2 * len) {
+		journal_seterr(j, "%s: the cluster's secret %s is not of "
+		    "%zu bytes", func, name, len);
+		goto out;
+	}
+	for (i = 0; i < len; i++)
+		if (sscanf(v + 2 * i, "%2hhx", &secret[i]) != 1)
+			goto out;
+	ret = 1;
+out:
+	PQclear(res);
+	return ret;
+}
+
+int
+journal_pg_secret(struct journal *j, const char *name,
+    unsigned char *secret, size_t len)
+{
+	static const char	 func[] = "journal_secret";
+	int			 rc = -1;
+
+	if (journal_pg_enter(j, func) == 0)
+		rc = jpg_secret_tx(j, name, secret, len, func);
+	pthread_mutex_unlock(&j->mtx);
+	return rc;
+}

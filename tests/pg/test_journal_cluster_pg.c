@@ -342,3 +342,30 @@ Test(cluster, nodes_claiming_at_once_never_over_admit, .timeout = 60)
 	for (i = 0; i < NODES; i++)
 		journal_close(r[i].j);
 }
+
+Test(cluster, nodes_share_the_first_secret)
+{
+	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
+	unsigned char	 sa[32], sb[32], first[32];
+	struct journal	*one;
+	char		 err[256];
+
+	memset(sa, 0xa5, sizeof(sa));
+	memset(sb, 0x5a, sizeof(sb));
+	memcpy(first, sa, sizeof(first));
+	cr_expect_eq(journal_secret(a, "csrf", sa, sizeof(sa)), 1, "%s",
+	    journal_error(a));
+	cr_expect_eq(journal_secret(b, "csrf", sb, sizeof(sb)), 1, "%s",
+	    journal_error(b));
+	cr_expect_eq(memcmp(sa, first, sizeof(sa)), 0);
+	cr_expect_eq(memcmp(sb, first, sizeof(sb)), 0, "b took a's");
+	/* A journal that is no node's keeps its own. */
+	one = journal_open_db(tdb, tdir[2], err, sizeof(err));
+	cr_assert_not_null(one, "%s", err);
+	memset(sb, 0x11, sizeof(sb));
+	cr_expect_eq(journal_secret(one, "csrf", sb, sizeof(sb)), 0);
+	cr_expect_eq(sb[0], 0x11);
+	journal_close(one);
+	journal_close(a);
+	journal_close(b);
+}
