@@ -524,7 +524,11 @@ sched_submit_req(struct sched *s, const struct sched_request *req,
 		case 1:
 			return rc;
 		case -1:
-			return SCHED_ERROR;
+			/* The cluster's database away: try again later. */
+			if (journal_unwritable(s->jr) == NULL)
+				return SCHED_ERROR;
+			*retry_after = SCHED_JOURNAL_RETRY_S;
+			return SCHED_JOURNAL_DOWN;
 		default:
 			break;
 		}
