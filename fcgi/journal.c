@@ -269,11 +269,11 @@ journal_admit(struct journal *j, struct job *jb, int max_active,
 }
 
 int
-journal_claim(struct journal *j, const char *id, int64_t started_ms,
+journal_claim(struct journal *j, const char *id, int64_t *started_ms,
     int slot, const char *device, const struct journal_slot *cl, size_t n)
 {
 	if (!journal_clustered(j))
-		return journal_start(j, id, started_ms, slot, device);
+		return journal_start(j, id, *started_ms, slot, device);
 	if (!job_id_valid(id)) {
 		journal_seterr(j, "%s: invalid job id", __func__);
 		return -1;

@@ -108,10 +108,13 @@ enum journal_claim_rc {
  * lease), a slot of each of the n cluster locks is taken (a row each in
  * cluster_slots: never more holders than slots, whatever other nodes
  * do), and a "s ID NODE" notification goes out; nothing changes unless
- * all of it does. One machine: journal_start. An enum
+ * all of it does. *started_ms, this node's clock at the start, becomes
+ * the start recorded: never before the commit that freed the slot it
+ * took (the database's clock), so that the jobs' times show what the
+ * slots did. One machine: journal_start. An enum
  * journal_claim_rc, or -1. Thread-safe.
  */
-int	journal_claim(struct journal *, const char *id, int64_t started_ms,
+int	journal_claim(struct journal *, const char *id, int64_t *started_ms,
 	    int slot, const char *device, const struct journal_slot *cl,
 	    size_t n);
 /*

@@ -55,7 +55,7 @@ struct journal_store_ops {
 	/* The cluster's (journal.h); a store without one has none set. */
 	int	(*admit)(struct journal *, struct job *, int max_active,
 		    char old_id[JOB_ID_LEN + 1]);
-	int	(*claim)(struct journal *, const char *id, int64_t started_ms,
+	int	(*claim)(struct journal *, const char *id, int64_t *started_ms,
 		    int slot, const char *device,
 		    const struct journal_slot *cl, size_t n);
 	int	(*notify)(struct journal *, const char *verb, const char *id);

@@ -127,7 +127,7 @@ int	journal_pg_fenced(struct journal *j, const char *id, const char *func);
 /* ---- journal_pg_cluster.c: the cluster's entries ---- */
 int	journal_pg_admit(struct journal *, struct job *, int,
 	    char [JOB_ID_LEN + 1]);
-int	journal_pg_claim(struct journal *, const char *, int64_t, int,
+int	journal_pg_claim(struct journal *, const char *, int64_t *, int,
 	    const char *, const struct journal_slot *, size_t);
 int	journal_pg_notify(struct journal *, const char *, const char *);
 int	journal_pg_secret(struct journal *, const char *, unsigned char *,

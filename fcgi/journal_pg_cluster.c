@@ -161,17 +161,18 @@ jpg_claim_slot(struct journal *j, const char *id,
 
 /* claim's transaction: an enum journal_claim_rc, or -1. */
 static int
-jpg_claim_tx(struct journal *j, const char *id, int64_t started_ms,
+jpg_claim_tx(struct journal *j, const char *id, int64_t *started_ms,
     int slot, const char *device, const struct journal_slot *cl, size_t n,
     const char *func)
 {
-	struct jpg_params	 p = { .n = 0 };
-	int64_t			 rows;
+	struct jpg_params	 p = { .n = 0 }, q = { .n = 0 };
+	int64_t			 rows, t;
 	size_t			 i;
 	int			 r;
 
+	jpg_str(&q, id);
 	jpg_str(&p, id);
-	jpg_int(&p, started_ms);
+	jpg_int(&p, *started_ms);
 	jpg_int(&p, slot);
 	jpg_str(&p, device == NULL ? "" : device);
 	jpg_str(&p, j->node);
@@ -188,11 +189,19 @@ jpg_claim_tx(struct journal *j, const char *id, int64_t started_ms,
 	for (i = 0; i < n; i++)
 		if ((r = jpg_claim_slot(j, id, &cl[i], func)) != 1)
 			return r == 0 ? JOURNAL_CLAIM_FULL : -1;
+	/* Read after the slots were: a later clock than their last end. */
+	if (n > 0 && (t = journal_pg_int(j, "UPDATE jobs SET started_ms = "
+	    "GREATEST(started_ms, floor(extract(epoch FROM "
+	    "clock_timestamp()) * 1000)::bigint) WHERE id = $1 "
+	    "RETURNING started_ms", &q, func)) == -1)
+		return -1;
+	if (n > 0)
+		*started_ms = t;
 	return jpg_tell(j, "s", id, func) == -1 ? -1 : JOURNAL_CLAIMED;
 }
 
 int
-journal_pg_claim(struct journal *j, const char *id, int64_t started_ms,
+journal_pg_claim(struct journal *j, const char *id, int64_t *started_ms,
     int slot, const char *device, const struct journal_slot *cl, size_t n)
 {
 	static const char	 func[] = "journal_claim";

@@ -146,7 +146,7 @@ runner_journal_start(struct sched *s, struct sjob *j)
 
 	if ((ncl = runner_cluster_locks(s, j, cl, names)) == SIZE_MAX)
 		return RS_STOPPING;
-	while (s->jr != NULL && (r = journal_claim(s->jr, j->job.id, at,
+	while (s->jr != NULL && (r = journal_claim(s->jr, j->job.id, &at,
 	    j->job.slot, j->job.device, cl, ncl)) != JOURNAL_CLAIMED) {
 		if (r != -1) {
 			rc = r == JOURNAL_CLAIM_TAKEN ? RS_TAKEN : RS_FULL;
@@ -179,6 +179,11 @@ runner_journal_start(struct sched *s, struct sjob *j)
 		free(names[i]);
 	if (rc != 0)
 		return rc;
+	if (at != j->job.started_ms) {	/* the cluster's record of it */
+		pthread_mutex_lock(&s->mu);
+		j->job.started_ms = at;
+		pthread_mutex_unlock(&s->mu);
+	}
 	if (tries > 0) {
 		fprintf(stderr, "%s: job %s: start journaled after %d failed "
 		    "tries\n", __func__, j->job.id, tries);

@@ -170,11 +170,12 @@ Test(cluster, one_node_takes_a_job)
 	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
 	char		 old[JOB_ID_LEN + 1], buf[128];
 	struct job	*run = NULL;
+	int64_t		 at = 5;
 
 	cr_assert_eq(admit(a, 1, S1, "", 0, old), JOURNAL_ADMITTED);
-	cr_expect_eq(journal_claim(b, "00000000000000000000000000000001", 5, 0,
+	cr_expect_eq(journal_claim(b, "00000000000000000000000000000001", &at, 0,
 	    "cpu", NULL, 0), JOURNAL_CLAIMED, "%s", journal_error(b));
-	cr_expect_eq(journal_claim(a, "00000000000000000000000000000001", 6, 0,
+	cr_expect_eq(journal_claim(a, "00000000000000000000000000000001", &at, 0,
 	    "cpu", NULL, 0), JOURNAL_CLAIM_TAKEN);
 	cr_expect_str_eq(row(1, buf, sizeof(buf)), "running:node-1:");
 	/* Each node sees its own running jobs only. */
@@ -190,17 +191,18 @@ Test(cluster, cluster_lock_never_over_its_slots)
 	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
 	char		 old[JOB_ID_LEN + 1], id[JOB_ID_LEN + 1], buf[128];
 	int		 n;
+	int64_t		 at = 5;
 
 	for (n = 1; n <= 4; n++)
 		cr_assert_eq(admit(a, n, S1, "", 0, old), JOURNAL_ADMITTED);
 	for (n = 1; n <= 3; n++) {
 		snprintf(id, sizeof(id), "%032x", n);
-		cr_expect_eq(journal_claim(n % 2 ? a : b, id, 5, 0, "cpu",
+		cr_expect_eq(journal_claim(n % 2 ? a : b, id, &at, 0, "cpu",
 		    &licence, 1), JOURNAL_CLAIMED, "%d: %s", n,
 		    journal_error(a));
 	}
 	snprintf(id, sizeof(id), "%032x", 4);
-	cr_expect_eq(journal_claim(b, id, 5, 0, "cpu", &licence, 1),
+	cr_expect_eq(journal_claim(b, id, &at, 0, "cpu", &licence, 1),
 	    JOURNAL_CLAIM_FULL);
 	/* Nothing of the refused claim stays. */
 	cr_expect_str_eq(row(4, buf, sizeof(buf)), "queued::");
@@ -210,8 +212,11 @@ Test(cluster, cluster_lock_never_over_its_slots)
 	cr_expect_eq(finish(b, 2), 0, "%s", journal_error(b));
 	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM cluster_slots"),
 	    2);
-	cr_expect_eq(journal_claim(b, id, 5, 0, "cpu", &licence, 1),
+	at = 5;
+	cr_expect_eq(journal_claim(b, id, &at, 0, "cpu", &licence, 1),
 	    JOURNAL_CLAIMED, "%s", journal_error(b));
+	/* Its start is recorded after the end that freed the slot. */
+	cr_expect_gt(at, 1700000009000LL, "started_ms %lld", (long long)at);
 	journal_close(a);
 	journal_close(b);
 }
@@ -220,10 +225,11 @@ Test(cluster, final_writes_are_fenced)
 {
 	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
 	char		 old[JOB_ID_LEN + 1], buf[128];
+	int64_t		 at = 5;
 
 	cr_assert_eq(admit(a, 1, S1, "", 0, old), JOURNAL_ADMITTED);
 	cr_assert_eq(admit(a, 2, S1, "", 0, old), JOURNAL_ADMITTED);
-	cr_assert_eq(journal_claim(a, "00000000000000000000000000000001", 5, 0,
+	cr_assert_eq(journal_claim(a, "00000000000000000000000000000001", &at, 0,
 	    "cpu", &licence, 1), JOURNAL_CLAIMED);
 	/* Another node found a lost and ended its job (cluster.c's reaper). */
 	pg_schema_exec(tdb, "UPDATE nodes SET lost = true WHERE name = "
@@ -233,13 +239,13 @@ Test(cluster, final_writes_are_fenced)
 	cr_expect_eq(finish(a, 1), 0, "%s", journal_error(a));
 	cr_expect_str_eq(row(1, buf, sizeof(buf)), "failed:node-0:node lost");
 	/* A node without its lease takes nothing. */
-	cr_expect_eq(journal_claim(a, "00000000000000000000000000000002", 5, 0,
+	cr_expect_eq(journal_claim(a, "00000000000000000000000000000002", &at, 0,
 	    "cpu", NULL, 0), JOURNAL_CLAIM_TAKEN);
 	cr_expect_str_eq(row(2, buf, sizeof(buf)), "queued::");
 	/* Nor does the next life write for the last one. */
 	journal_close(a);
 	a = node_open(0, 2);
-	cr_assert_eq(journal_claim(b, "00000000000000000000000000000002", 5, 0,
+	cr_assert_eq(journal_claim(b, "00000000000000000000000000000002", &at, 0,
 	    "cpu", NULL, 0), JOURNAL_CLAIMED);
 	pg_schema_exec(tdb, "UPDATE jobs SET node = 'node-0', generation = 1 "
 	    "WHERE id = '00000000000000000000000000000002'");
@@ -264,13 +270,14 @@ Test(cluster, recovery_ends_only_this_nodes_jobs)
 	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
 	char		 old[JOB_ID_LEN + 1], buf[128];
 	int		 queued = 0;
+	int64_t		 at = 5;
 
 	cr_assert_eq(admit(a, 1, S1, "", 0, old), JOURNAL_ADMITTED);
 	cr_assert_eq(admit(a, 2, S1, "", 0, old), JOURNAL_ADMITTED);
 	cr_assert_eq(admit(b, 3, S1, "", 0, old), JOURNAL_ADMITTED);
-	cr_assert_eq(journal_claim(a, "00000000000000000000000000000001", 5, 0,
+	cr_assert_eq(journal_claim(a, "00000000000000000000000000000001", &at, 0,
 	    "cpu", &licence, 1), JOURNAL_CLAIMED);
-	cr_assert_eq(journal_claim(b, "00000000000000000000000000000002", 5, 0,
+	cr_assert_eq(journal_claim(b, "00000000000000000000000000000002", &at, 0,
 	    "cpu", &licence, 1), JOURNAL_CLAIMED);
 	/* Node 0 restarts: its running job ends, node 1's runs on. */
 	journal_close(a);
@@ -300,10 +307,11 @@ racer_run(void *arg)
 	struct racer	*r = arg;
 	char		 id[JOB_ID_LEN + 1];
 	int		 n, rc;
+	int64_t		 at = 5;
 
 	for (n = 1; n <= RACED; n++) {
 		snprintf(id, sizeof(id), "%032x", n);
-		if ((rc = journal_claim(r->j, id, 5, 0, "cpu", &licence,
+		if ((rc = journal_claim(r->j, id, &at, 0, "cpu", &licence,
 		    1)) == JOURNAL_CLAIMED)
 			r->claimed++;
 		else if (rc == -1)
