@@ -254,6 +254,8 @@ runner_run(struct sched *s, struct sjob *j)
 		sched_rewrite_add(s, again);
 	j->start_unsaved = 0;
 	sjob_end(s, j, o.state, o.result, o.error, o.has_png);
+	/* Shown as the journal holds it (other nodes read it there). */
+	j->job.finished_ms = fin.finished_ms;
 	s->self_take = 1;
 	sched_dispatch(s);
 	s->self_take = 0;
