@@ -354,6 +354,13 @@ app_set_events(struct app *a, struct events *events, const char *gauges_key)
 }
 
 void
+app_set_cluster_stats(struct app *a, app_cluster_stats_fn *fn, void *arg)
+{
+	a->sh->cluster_stats = fn;
+	a->sh->cluster_arg = arg;
+}
+
+void
 app_set_device_stats(struct app *a, app_device_stats_fn *fn, void *arg)
 {
 	a->sh->device_stats = fn;

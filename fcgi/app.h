@@ -85,6 +85,14 @@ typedef size_t	 app_device_stats_fn(void *arg, struct metrics_device *out,
 		    size_t max);
 void		 app_set_device_stats(struct app *, app_device_stats_fn *fn,
 		    void *arg);
+/*
+ * The same for the cluster's numbers (node.h): fn fills *out (its nodes
+ * malloc'd; metrics_snapshot_free frees them); 0, or -1 on ENOMEM.
+ */
+struct metrics_cluster;
+typedef int	 app_cluster_stats_fn(void *arg, struct metrics_cluster *out);
+void		 app_set_cluster_stats(struct app *, app_cluster_stats_fn *fn,
+		    void *arg);
 
 /*
  * Live updates: events publishes them (events.h), gauges_key names this

@@ -88,6 +88,8 @@ struct app_shared {
 	/* Set once before the responders start (app_set_device_stats). */
 	app_device_stats_fn	*device_stats;
 	void			*device_arg;
+	app_cluster_stats_fn	*cluster_stats;	/* the same, of the cluster */
+	void			*cluster_arg;
 	/* Set once before the responders start (app_set_events). */
 	struct events		*events;
 	char			 gauges_channel[EVENTS_CHANNEL_LEN + 1];

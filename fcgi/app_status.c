@@ -105,6 +105,9 @@ app_stats_snapshot(struct app *a, struct metrics_snapshot *out)
 	server_numbers(a, &out->server);
 	if (a->sh->device_stats != NULL && device_stats(a, out) == -1)
 		rc = -1;
+	if (a->sh->cluster_stats != NULL &&
+	    a->sh->cluster_stats(a->sh->cluster_arg, &out->cluster) == -1)
+		rc = -1;
 	return rc;
 }
 

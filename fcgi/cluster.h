@@ -40,6 +40,8 @@
 
 /* The notification channel of the journal's writes. */
 #define CLUSTER_CHANNEL	"sluice_jobs"
+/* The error of a job the reaper ended (its node was lost). */
+#define CLUSTER_NODE_LOST	"node lost"
 
 struct cluster_hooks {
 	void	(*queued)(void *arg, const char *id);

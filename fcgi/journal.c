@@ -294,6 +294,18 @@ journal_notify(struct journal *j, const char *verb, const char *id)
 }
 
 int
+journal_nodes(struct journal *j, struct journal_node **out, int64_t *queued)
+{
+	*out = NULL;
+	*queued = 0;
+	if (!journal_clustered(j)) {
+		journal_seterr(j, "%s: not a node of a cluster", __func__);
+		return -1;
+	}
+	return j->ops->nodes(j, out, queued);
+}
+
+int
 journal_secret(struct journal *j, const char *name, unsigned char *secret,
     size_t len)
 {

@@ -124,6 +124,22 @@ int	journal_claim(struct journal *, const char *id, int64_t *started_ms,
  */
 int	journal_notify(struct journal *, const char *verb, const char *id);
 
+/* A node of the cluster, as its row and jobs say (journal_nodes). */
+struct journal_node {
+	char		 name[64];
+	int64_t		 generation;
+	int		 lost;
+	double		 heartbeat_age_s;	/* by the database's clock */
+	int64_t		 running;		/* its life's running jobs */
+};
+/*
+ * Every node of the cluster by name into *out (malloc'd; the caller
+ * frees it), and the cluster's queued jobs into *queued: the count of
+ * nodes, or -1 (also on one machine, which has none). Thread-safe.
+ */
+int	journal_nodes(struct journal *, struct journal_node **out,
+	    int64_t *queued);
+
 /*
  * A secret every node of the cluster must share (the CSRF key): the
  * first node's value is kept, in the database. secret holds this

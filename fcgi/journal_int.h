@@ -61,6 +61,8 @@ struct journal_store_ops {
 	int	(*notify)(struct journal *, const char *verb, const char *id);
 	int	(*secret)(struct journal *, const char *name,
 		    unsigned char *secret, size_t len);
+	int	(*nodes)(struct journal *, struct journal_node **out,
+		    int64_t *queued);
 	int	(*finish_row)(struct journal *, const struct job *,
 		    int has_png, int64_t file_bytes, const char *func);
 	/*

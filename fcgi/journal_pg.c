@@ -547,6 +547,7 @@ static const struct journal_store_ops journal_pg_ops = {
 	.claim = journal_pg_claim,
 	.notify = journal_pg_notify,
 	.secret = journal_pg_secret,
+	.nodes = journal_pg_nodes,
 	.finish_row = journal_pg_finish_row,
 	.finish_room = journal_pg_finish_room,
 	.room_used = journal_pg_room_used,

@@ -132,6 +132,7 @@ int	journal_pg_claim(struct journal *, const char *, int64_t *, int,
 int	journal_pg_notify(struct journal *, const char *, const char *);
 int	journal_pg_secret(struct journal *, const char *, unsigned char *,
 	    size_t);
+int	journal_pg_nodes(struct journal *, struct journal_node **, int64_t *);
 
 /* ---- journal_pg_jobs.c: the store's entries (journal_store_ops) ---- */
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -323,4 +324,53 @@ journal_pg_secret(struct journal *j, const char *name,
 		rc = jpg_secret_tx(j, name, secret, len, func);
 	pthread_mutex_unlock(&j->mtx);
 	return rc;
+}
+
+/* The rows of nodes into *out: the count, or -1. Mutex held. */
+static int
+jpg_nodes_read(struct journal *j, struct journal_node **out,
+    const char *func)
+{
+	PGresult		*res;
+	struct journal_node	*v = NULL;
+	int			 i, n;
+
+	if ((res = journal_pg_run(j, "SELECT n.name, n.generation, "
+	    "n.lost::int, extract(epoch FROM now() - n.heartbeat_at), "
+	    "(SELECT count(*) FROM jobs WHERE state = 'running' AND "
+	    "node = n.name AND generation = n.generation) FROM nodes n "
+	    "ORDER BY n.name", NULL, func)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
+		journal_seterr(j, "%s: out of memory", func);
+		PQclear(res);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(v[i].name, sizeof(v[i].name), "%s",
+		    PQgetvalue(res, i, 0));
+		v[i].generation = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		v[i].lost = atoi(PQgetvalue(res, i, 2));
+		v[i].heartbeat_age_s = strtod(PQgetvalue(res, i, 3), NULL);
+		v[i].running = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+	}
+	PQclear(res);
+	*out = v;
+	return n;
+}
+
+int
+journal_pg_nodes(struct journal *j, struct journal_node **out,
+    int64_t *queued)
+{
+	static const char	 func[] = "journal_nodes";
+	int			 n = -1;
+
+	if (journal_pg_enter(j, func) == 0 &&
+	    (*queued = journal_pg_int(j, "SELECT count(*) FROM jobs WHERE "
+	    "state = 'queued'", NULL, func)) != -1)
+		n = jpg_nodes_read(j, out, func);
+	pthread_mutex_unlock(&j->mtx);
+	return n;
 }

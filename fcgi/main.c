@@ -18,6 +18,7 @@
 #include "events.h"
 #include "exec.h"
 #include "journal.h"
+#include "node.h"
 #include "kernel.h"
 #include "sched.h"
 #include "server.h"
@@ -163,6 +164,22 @@ start_events(const struct main_opts *o, const struct conf *conf,
 	return 0;
 }
 
+/*
+ * In the cluster the CSRF key is the cluster's, so that a form one node
+ * rendered posts to any node; this node's own (STATE/secret) is its
+ * candidate when it is the first. 0, or -1 with err.
+ */
+static int
+share_secret(struct journal *j, unsigned char secret[APP_SECRET_LEN],
+    char *err, size_t errlen)
+{
+	if (journal_secret(j, "csrf", secret, APP_SECRET_LEN) != -1)
+		return 0;
+	snprintf(err, errlen, "the cluster's CSRF secret: %s",
+	    journal_error(j));
+	return -1;
+}
+
 /* server_opts.reconfigure: the workers take the reloaded config. */
 static int
 reconfigure_workers(void *arg, const struct conf *conf)
@@ -184,6 +201,7 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	struct exec		*exec = NULL;
 	struct app		*app = NULL;
 	struct events		*events = NULL;
+	struct node		*node = NULL;
 	struct sched_opts	 schopts;
 	struct server_opts	 sopts = o->sopts;
 	unsigned char		 secret[APP_SECRET_LEN];
@@ -203,6 +221,8 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	    app_load_secret(state, secret, err, sizeof(err)) == -1 ||
 	    (journal = journal_open_db(conf->cluster_database, state, err,
 	    sizeof(err))) == NULL ||
+	    node_start(conf, journal, &node, err, sizeof(err)) == -1 ||
+	    share_secret(journal, secret, err, sizeof(err)) == -1 ||
 	    (exec = exec_create(conf, state, worker, stderr, 0, err,
 	    sizeof(err))) == NULL)
 		goto fail;
@@ -211,11 +231,13 @@ serve(const struct main_opts *o, struct conf *conf, struct tmpl_set *tmpl,
 	    sizeof(err))) == NULL || exec_start(exec, sched, err,
 	    sizeof(err)) == -1)
 		goto fail;
+	node_attach(node, sched);
 	if ((app = app_create(conf, tmpl, sched, journal, secret)) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
 	app_set_device_stats(app, exec_device_stats, exec);
+	node_show(node, app);
 	if (start_events(o, conf, sched, app, secret, state, &events, err,
 	    sizeof(err)) == -1)
 		goto fail;
@@ -249,6 +271,7 @@ out:
 	 * scheduler may run on a reloaded conf that app_free frees.
 	 */
 	events_stop(events);	/* it reads the scheduler */
+	node_stop(node);	/* its notifications go to the scheduler */
 	exec_destroy(exec);
 	if (sched != NULL)
 		sched_destroy(sched);
@@ -315,13 +338,6 @@ main(int argc, char *argv[])
 			fprintf(stderr, "sluice: cluster.database can be "
 			    "reached\n");
 		rc = 0;
-		goto out;
-	}
-	if (conf->cluster_database != NULL) {
-		fprintf(stderr, "sluice: %s: cluster.database is set, but this "
-		    "sluice cannot yet run as a node of a cluster (README, "
-		    "\"Cluster\"); remove the cluster group to run this "
-		    "machine on its own\n", o.path);
 		goto out;
 	}
 	/*

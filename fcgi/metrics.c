@@ -316,12 +316,83 @@ render_server(struct buf *b, const struct metrics_snapshot *snap)
 	buf_printf(b, "sluice_start_time_seconds %.3f\n", ms->start_time_s);
 }
 
+/* One gauge per node of the cluster, value's text of its entry. */
+static void
+node_series(struct buf *b, const struct metrics_cluster *c, const char *name,
+    const char *help, int (*value)(const struct metrics_node *, char *,
+    size_t))
+{
+	char	 v[32];
+	int	 i;
+
+	head(b, name, "gauge", help);
+	for (i = 0; i < c->nnodes; i++) {
+		if (value(&c->nodes[i], v, sizeof(v)) <= 0)
+			continue;
+		sample(b, name, "node", c->nodes[i].name, NULL, NULL);
+		buf_printf(b, "%s\n", v);
+	}
+}
+
+static int
+node_up(const struct metrics_node *n, char *v, size_t len)
+{
+	return snprintf(v, len, "%d", n->lost ? 0 : 1);
+}
+
+static int
+node_running(const struct metrics_node *n, char *v, size_t len)
+{
+	return snprintf(v, len, "%lld", (long long)n->running);
+}
+
+static int
+node_heartbeat(const struct metrics_node *n, char *v, size_t len)
+{
+	return snprintf(v, len, "%.3f", n->heartbeat_age_s);
+}
+
+static int
+node_generation(const struct metrics_node *n, char *v, size_t len)
+{
+	return snprintf(v, len, "%lld", (long long)n->generation);
+}
+
+/* The cluster's numbers, every node's view of them alike. */
+static void
+render_cluster(struct buf *b, const struct metrics_cluster *c)
+{
+	if (!c->has)
+		return;
+	head(b, "sluice_cluster_node_info", "gauge",
+	    "This responder as a node of the cluster: its name and life.");
+	buf_puts(b, "sluice_cluster_node_info{node=\"");
+	label(b, c->node);
+	buf_printf(b, "\",generation=\"%lld\"} 1\n",
+	    (long long)c->generation);
+	head(b, "sluice_cluster_queued", "gauge",
+	    "Jobs queued for the whole cluster.");
+	buf_printf(b, "sluice_cluster_queued %lld\n", (long long)c->queued);
+	head(b, "sluice_cluster_read_age_seconds", "gauge",
+	    "Since the cluster's numbers were read from the database.");
+	buf_printf(b, "sluice_cluster_read_age_seconds %.3f\n", c->age_s);
+	node_series(b, c, "sluice_cluster_node_up", "1 while a node holds "
+	    "its lease, 0 once it was found lost.", node_up);
+	node_series(b, c, "sluice_cluster_node_running", "Jobs running on "
+	    "each node.", node_running);
+	node_series(b, c, "sluice_cluster_node_heartbeat_age_seconds",
+	    "Since each node last renewed its lease.", node_heartbeat);
+	node_series(b, c, "sluice_cluster_node_generation", "Each node's "
+	    "life: one more at every start.", node_generation);
+}
+
 void
 metrics_render(struct buf *b, const struct metrics_snapshot *snap)
 {
 	render_locks(b, &snap->sched);
 	render_tasks(b, &snap->sched);
 	render_server(b, snap);
+	render_cluster(b, &snap->cluster);
 }
 
 static int
@@ -355,6 +426,7 @@ metrics_snapshot_free(struct metrics_snapshot *snap)
 {
 	sched_stats_free(&snap->sched);
 	free(snap->devices);
+	free(snap->cluster.nodes);
 	memset(snap, 0, sizeof(*snap));
 }
 

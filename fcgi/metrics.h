@@ -42,12 +42,33 @@ struct metrics_device {
 	uint64_t	 restarts;	/* worker starts after the first */
 };
 
+/* A node of the cluster as the database last saw it (node.c). */
+struct metrics_node {
+	char		 name[64];
+	int64_t		 generation;
+	int		 lost;
+	double		 heartbeat_age_s;
+	int64_t		 running;	/* its running jobs */
+};
+
+/* The cluster, when this responder is a node of one (has set). */
+struct metrics_cluster {
+	int			 has;
+	char			 node[64];	/* this node */
+	int64_t			 generation;	/* its life */
+	int64_t			 queued;	/* the cluster's queued jobs */
+	double			 age_s;		/* since these were read */
+	struct metrics_node	*nodes;		/* malloc'd */
+	int			 nnodes;
+};
+
 struct metrics_snapshot {
 	struct sched_stats	 sched;
 	int			 has_sched;	/* 0: no scheduler */
 	struct metrics_server	 server;
 	struct metrics_device	*devices;	/* by device, cpu first */
 	int			 ndevices;
+	struct metrics_cluster	 cluster;
 };
 
 /*
