@@ -96,12 +96,16 @@ out:
 	return rc;
 }
 
-/* Node i's pid from sluice-serve's PREFIX/run/sluice-I.pid; 0 or -1. */
+/*
+ * Node i's pid from sluice-serve's PREFIX/run/sluice-I.pid (rewritten
+ * when --restart starts it again), kept among its lives; 0 or -1.
+ */
 static int
 ctest_read_pid(struct ctest *ct, int i)
 {
 	char	 path[400];
 	long	 v = 0;
+	int	 k;
 	FILE	*f;
 
 	snprintf(path, sizeof(path), "%s/run/sluice-%d.pid", ct->srv.prefix, i);
@@ -110,17 +114,33 @@ ctest_read_pid(struct ctest *ct, int i)
 	if (fscanf(f, "%ld", &v) != 1)
 		v = 0;
 	fclose(f);
+	if (v <= 0)
+		return -1;
 	ct->pid[i] = (pid_t)v;
-	return v > 0 ? 0 : -1;
+	for (k = 0; k < ct->nlives[i] && ct->lives[i][k] != ct->pid[i]; k++)
+		;
+	if (k == ct->nlives[i] && k < CTEST_LIVES_MAX)
+		ct->lives[i][ct->nlives[i]++] = ct->pid[i];
+	return 0;
+}
+
+/* Every node's current pid (a node restarted since has a new one). */
+static void
+ctest_read_pids(struct ctest *ct)
+{
+	int	 i;
+
+	for (i = 1; i <= ct->nodes; i++)
+		(void)ctest_read_pid(ct, i);
 }
 
 int
-ctest_start(struct ctest *ct, int nodes, const char *conninfo)
+ctest_start(struct ctest *ct, int nodes, const char *conninfo, int restart)
 {
 	char		 n[16];
 	const char	*extra[] = { "--backends", n, "--cluster",
 	    "--node-prefix", "n", "--submit-rate", "0", "--conn-limit", "0",
-	    "--stream-limit", "0", NULL };
+	    "--stream-limit", "0", restart ? "--restart" : NULL, NULL };
 	int		 i;
 
 	memset(ct, 0, sizeof(*ct));
@@ -165,8 +185,9 @@ ctest_stop(struct ctest *ct)
 }
 
 int
-ctest_signal(const struct ctest *ct, int node, int sig)
+ctest_signal(struct ctest *ct, int node, int sig)
 {
+	ctest_read_pids(ct);
 	if (node < 1 || node > ct->nodes || ct->pid[node] <= 0)
 		return -1;
 	return kill(ct->pid[node], sig);
@@ -175,11 +196,12 @@ ctest_signal(const struct ctest *ct, int node, int sig)
 int
 ctest_node_of(const struct ctest *ct, pid_t pid)
 {
-	int	 i;
+	int	 i, k;
 
 	for (i = 1; i <= ct->nodes; i++)
-		if (ct->pid[i] == pid)
-			return i;
+		for (k = 0; k < ct->nlives[i]; k++)
+			if (ct->lives[i][k] == pid)
+				return i;
 	return 0;
 }
 
@@ -221,7 +243,7 @@ ctest_run_parse(const struct ctest *ct, const char *line,
 }
 
 int
-ctest_runs(const struct ctest *ct, struct ctest_run **runs, size_t *n)
+ctest_runs(struct ctest *ct, struct ctest_run **runs, size_t *n)
 {
 	struct buf	 b;
 	struct ctest_run *v = NULL, *nv;
@@ -231,6 +253,7 @@ ctest_runs(const struct ctest *ct, struct ctest_run **runs, size_t *n)
 
 	*runs = NULL;
 	*n = 0;
+	ctest_read_pids(ct);
 	buf_init(&b);
 	if (ctest_read(ct->log, &b) == -1) {
 		/* No job ran yet: no log. */

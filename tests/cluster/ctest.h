@@ -18,6 +18,7 @@
 
 #define CTEST_NODES_MAX		8
 #define CTEST_CONNINFO_MAX	1024
+#define CTEST_LIVES_MAX		16
 
 struct ctest {
 	/* Through nginx's port: least_conn over every node. */
@@ -25,6 +26,10 @@ struct ctest {
 	/* node[i], 1..nodes: node i alone (nginx's run/http-I.sock). */
 	struct itest_server	 node[CTEST_NODES_MAX + 1];
 	pid_t			 pid[CTEST_NODES_MAX + 1];	/* node i's responder */
+	/* Every pid node i had (sluice-serve --restart starts a node that
+	   exited again): a worker's parent names its node by any of them. */
+	pid_t			 lives[CTEST_NODES_MAX + 1][CTEST_LIVES_MAX];
+	int			 nlives[CTEST_NODES_MAX + 1];
 	int			 nodes;
 	char			 dir[64];	/* the test's own: config, log */
 	char			 conf[128];
@@ -35,17 +40,19 @@ struct ctest {
  * Starts nodes (1..CTEST_NODES_MAX) nodes, named n-1..n-N, of
  * tests/cluster/cluster.conf with its database set to conninfo, behind
  * one nginx without per-address limits (the tests submit flat out from
- * 127.0.0.1); waits until all answer. 0, or -1 with nothing left
+ * 127.0.0.1); with restart, a node that exits is started again (as
+ * systemd would). Waits until all answer. 0, or -1 with nothing left
  * running.
  */
-int	ctest_start(struct ctest *, int nodes, const char *conninfo);
+int	ctest_start(struct ctest *, int nodes, const char *conninfo,
+	    int restart);
 /* Stops nginx and every node (a stopped one is continued first) and
    removes the test's directory; sluice-serve's exit status, or -1. */
 int	ctest_stop(struct ctest *);
 
-/* Sends sig to node i's responder (1..nodes); 0 or -1. */
-int	ctest_signal(const struct ctest *, int node, int sig);
-/* The node (1..nodes) whose responder is pid, or 0. */
+/* Sends sig to node i's responder (1..nodes), its current life; 0/-1. */
+int	ctest_signal(struct ctest *, int node, int sig);
+/* The node (1..nodes) whose responder is or was pid, or 0. */
 int	ctest_node_of(const struct ctest *, pid_t pid);
 
 /* "stop" or "start" for the test's PostgreSQL (SLUICE_TEST_PG_CTL); 0/-1. */
@@ -62,7 +69,7 @@ struct ctest_run {
  * Every invocation logged so far, in order, into *runs (the caller
  * frees it), their count in *n. 0, or -1 (unreadable log or line).
  */
-int	ctest_runs(const struct ctest *, struct ctest_run **runs, size_t *n);
+int	ctest_runs(struct ctest *, struct ctest_run **runs, size_t *n);
 /* How many times job id was run according to runs; *node its last node. */
 int	ctest_run_count(const struct ctest_run *runs, size_t n,
 	    const char *id, int *node);

@@ -45,12 +45,19 @@ struct csess {
 static struct ctest	 ct;
 static char		 conninfo[PG_SCHEMA_CONNINFO_MAX];
 
+/* nodes nodes on a new schema; with restart, sluice-serve --restart. */
+static void
+cluster_up_as(int nodes, int restart)
+{
+	pg_schema_new(conninfo, sizeof(conninfo));
+	cr_assert_eq(ctest_start(&ct, nodes, conninfo, restart), 0,
+	    "%d nodes did not become ready", nodes);
+}
+
 static void
 cluster_up(int nodes)
 {
-	pg_schema_new(conninfo, sizeof(conninfo));
-	cr_assert_eq(ctest_start(&ct, nodes, conninfo), 0,
-	    "%d nodes did not become ready", nodes);
+	cluster_up_as(nodes, 0);
 }
 
 static void
@@ -342,14 +349,14 @@ Test(cluster, caps_nonce_and_any_node_answers)
 	cr_expect_not_null(strstr(buf_cstr(&r.body), id[0]),
 	    "node 3's stream has no event of the job");
 	itest_resp_free(&r);
-	snprintf(token, sizeof(token), "X-CSRF-Token: %s", cs.csrf);
+	snprintf(token, sizeof(token), "csrf=%s", cs.csrf);
 	for (i = 0; i < MAX_ACTIVE; i++) {
-		const char *const json_h[] = { "Accept: application/json",
-		    token, NULL };
+		static const char *const json_h[] = { "Accept: application/json",
+		    "Content-Type: application/x-www-form-urlencoded", NULL };
 
 		snprintf(path, sizeof(path), "/jobs/%s/cancel", id[i]);
 		cr_assert_eq(itest_req(&ct.node[1 + (i + 1) % 3], "POST", path,
-		    "", 0, json_h, cs.sid, &r), 0);
+		    token, strlen(token), json_h, cs.sid, &r), 0);
 		cr_expect_eq(r.status, 200, "cancel of %s on another node: "
 		    "%ld", id[i], r.status);
 		itest_resp_free(&r);
@@ -591,7 +598,9 @@ Test(cluster, killed_node_jobs_end_node_lost)
 /*
  * SIGSTOP of a node past its lease: its running jobs end failed "node
  * lost"; after SIGCONT its workers' late results are refused (the jobs
- * stay lost) and it rejoins: it answers and runs jobs again.
+ * stay lost) and it rejoins: it answers and runs jobs again, in the same
+ * process or, should a fenced node exit, started again as systemd would
+ * (sluice-serve --restart).
  */
 Test(cluster, stopped_node_is_fenced_and_rejoins)
 {
@@ -606,7 +615,7 @@ Test(cluster, stopped_node_is_fenced_and_rejoins)
 
 	memset(jobs, 0, sizeof(jobs));
 	memset(more, 0, sizeof(more));
-	cluster_up(3);
+	cluster_up_as(3, 1);
 	submit_batch(&ct.srv, jobs, N, ses, 2500, "s");
 	t0 = lose_node_1(jobs, N, ses, SIGSTOP);
 	/* Its workers (not stopped) have finished: their results wait in
