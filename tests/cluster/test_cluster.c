@@ -84,6 +84,18 @@ submit_ok(const struct itest_server *s, const struct csess *cs,
 	    NULL, 0), 0, "POST /tasks/%s (%s): %ld, not 303", task, fields, st);
 }
 
+/* The same form again (its nonce) through s: the same job, not another. */
+static void
+resubmit(const struct itest_server *s, const struct csess *cs,
+    const char *task, const char *fields, const char *id)
+{
+	char	 again[33];
+
+	submit_ok(s, cs, task, fields, again);
+	cr_expect_str_eq(again, id, "a form resubmitted to another node (%s) "
+	    "made job %s besides %s", fields, again, id);
+}
+
 /* The job's final JSON on s, or fails the test after timeout_ms. */
 static json_t *
 final_json(const struct itest_server *s, const char *sid, const char *id,
@@ -216,7 +228,8 @@ TestSuite(cluster, .timeout = 240);
  * through nginx (spread over the nodes) and to each node directly: every
  * job ran exactly once, no lock had more holders than slots (per node
  * for "local", across the cluster for "shared"), no session more active
- * jobs than sessions.max_active.
+ * jobs than sessions.max_active; a form sent again (its nonce) to a node
+ * answers the job it made.
  */
 Test(cluster, many_jobs_once_within_slots_and_caps)
 {
@@ -252,6 +265,10 @@ Test(cluster, many_jobs_once_within_slots_and_caps)
 			if (ctest_submit(via, ses[s].sid, ses[s].csrf,
 			    j->shared ? "share" : "tick", fields, j->id, &st, ra,
 			    sizeof(ra)) == 0) {
+				if (accepted % 50 == 0)
+					resubmit(&ct.node[1 + k % 3], &ses[s],
+					    j->shared ? "share" : "tick", fields,
+					    j->id);
 				accepted++;
 				round_ok++;
 				continue;
@@ -334,8 +351,7 @@ Test(cluster, caps_nonce_and_any_node_answers)
 	cr_expect_eq(st, 429, "the fifth: %ld, not 429", st);
 	cr_expect_neq(ra[0], '\0', "429 without Retry-After");
 	/* The same form (nonce cap0, accepted by node 1) to node 3. */
-	submit_ok(&ct.node[3], &cs, "tick", "ms=60000&nonce=cap0", again);
-	cr_expect_str_eq(again, id[0], "a resubmitted form made a second job");
+	resubmit(&ct.node[3], &cs, "tick", "ms=60000&nonce=cap0", id[0]);
 	snprintf(path, sizeof(path), "/jobs/%s", id[0]);
 	cr_assert_eq(itest_req(&ct.node[2], "GET", path, NULL, 0, NULL, cs.sid,
 	    &r), 0);
