@@ -6,7 +6,9 @@ started it, "slot": SLUICE_SLOT}, in one write (O_APPEND: the lines of
 every worker of every node stay whole), so that a test counts how often
 each job ran and on which node. A job then sleeps its "ms" in 50 ms
 steps (progress between, so that a cancel is honoured) and answers
-{"slept_ms": ms}. Standard library and sluice_worker only.
+{"slept_ms": ms}; with "file" true it also leaves a text file "note"
+naming the job (served at /jobs/ID/files/note). Standard library and
+sluice_worker only.
 """
 
 import json
@@ -34,6 +36,10 @@ def run(params, inputs, out, progress):
     for i in range(steps):
         time.sleep(ms / 1000.0 / steps)
         progress((i + 1) / steps)
+    if params.get("file"):
+        with open(os.path.join(out, "note.txt"), "w") as f:
+            f.write("job %s\n" % sluice_worker._conn.job_id)
+        return {"slept_ms": ms}, [("note", "note.txt", "text/plain")]
     return {"slept_ms": ms}
 
 

@@ -326,7 +326,7 @@ Test(cluster, many_jobs_once_within_slots_and_caps)
  * answering any job: four long jobs, each accepted by another node; a
  * fifth is refused by a fourth; the first form sent again (its nonce) to
  * another node answers its job; another node shows the page, the JSON
- * and the stream, and cancels.
+ * and the stream, and cancels; every node serves a job's file.
  */
 Test(cluster, caps_nonce_and_any_node_answers)
 {
@@ -358,13 +358,6 @@ Test(cluster, caps_nonce_and_any_node_answers)
 	cr_expect_eq(r.status, 200, "node 2: the page of node 1's job: %ld",
 	    r.status);
 	itest_resp_free(&r);
-	snprintf(path, sizeof(path), "/jobs/%s/events", id[0]);
-	cr_assert_eq(itest_stream(&ct.node[3], path, cs.sid, &r), 0);
-	cr_expect_eq(r.status, 200, "node 3: the stream of node 1's job: %ld",
-	    r.status);
-	cr_expect_not_null(strstr(buf_cstr(&r.body), id[0]),
-	    "node 3's stream has no event of the job");
-	itest_resp_free(&r);
 	snprintf(token, sizeof(token), "csrf=%s", cs.csrf);
 	for (i = 0; i < MAX_ACTIVE; i++) {
 		static const char *const json_h[] = { "Accept: application/json",
@@ -380,11 +373,30 @@ Test(cluster, caps_nonce_and_any_node_answers)
 		cr_expect_str_eq(jstr(o, "state"), "cancelled");
 		json_decref(o);
 	}
-	/* Room again: the session's cap counts cluster-wide ends too. */
-	submit_ok(&ct.node[2], &cs, "tick", "ms=0&nonce=after", again);
+	/* The stream of a job that ended (it ends with the final event). */
+	snprintf(path, sizeof(path), "/jobs/%s/events", id[0]);
+	cr_assert_eq(itest_stream(&ct.node[3], path, cs.sid, &r), 0);
+	cr_expect_eq(r.status, 200, "node 3: the stream of node 1's job: %ld",
+	    r.status);
+	cr_expect_not_null(strstr(buf_cstr(&r.body), "\"cancelled\""),
+	    "node 3's stream has no final event of node 1's job");
+	itest_resp_free(&r);
+	/* Room again: the session's cap counts cluster-wide ends too. The
+	   job's file, from every node. */
+	submit_ok(&ct.node[2], &cs, "tick", "ms=0&file=true&nonce=after", again);
 	o = final_json(&ct.srv, cs.sid, again, 30000);
 	cr_expect_str_eq(jstr(o, "state"), "done");
 	json_decref(o);
+	snprintf(path, sizeof(path), "/jobs/%s/files/note", again);
+	snprintf(fields, sizeof(fields), "job %s\n", again);
+	for (i = 1; i <= 3; i++) {
+		cr_assert_eq(itest_req(&ct.node[i], "GET", path, NULL, 0, NULL,
+		    cs.sid, &r), 0);
+		cr_expect_eq(r.status, 200, "node %d: the file of node 2's job: "
+		    "%ld", i, r.status);
+		cr_expect_str_eq(buf_cstr(&r.body), fields, "node %d's file", i);
+		itest_resp_free(&r);
+	}
 	cluster_down();
 }
 
