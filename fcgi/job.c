@@ -277,7 +277,10 @@ job_to_json(const struct job *j, struct buf *b)
 	buf_puts(b, ",\"kernel\":");
 	buf_json_str(b, j->kernel);
 	buf_puts(b, ",\"progress\":");
-	if (j->has_progress)
+	/* Done is all of it, whoever answers (the journal keeps no progress). */
+	if (j->state == JOB_DONE)
+		buf_puts(b, "1");
+	else if (j->has_progress)
 		buf_json_num(b, j->progress);
 	else
 		buf_puts(b, "null");

@@ -241,6 +241,71 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 	return j->ops->start(j, id, started_ms, slot, device);
 }
 
+void
+journal_set_node(struct journal *j, const char *node, int64_t generation)
+{
+	snprintf(j->node, sizeof(j->node), "%s", node);
+	j->generation = generation;
+}
+
+/* 1 when j is a node of a cluster whose store speaks for it. */
+static int
+journal_clustered(const struct journal *j)
+{
+	return j->node[0] != '\0' && j->ops->admit != NULL;
+}
+
+int
+journal_admit(struct journal *j, struct job *jb, int max_active,
+    char old_id[JOB_ID_LEN + 1])
+{
+	if (!journal_clustered(j))
+		return journal_insert(j, jb);
+	if (!job_id_valid(jb->id) || jb->state != JOB_QUEUED) {
+		journal_seterr(j, "%s: invalid job id or state", __func__);
+		return -1;
+	}
+	return j->ops->admit(j, jb, max_active, old_id);
+}
+
+int
+journal_claim(struct journal *j, const char *id, int64_t *started_ms,
+    int slot, const char *device, const struct journal_slot *cl, size_t n)
+{
+	if (!journal_clustered(j))
+		return journal_start(j, id, *started_ms, slot, device);
+	if (!job_id_valid(id)) {
+		journal_seterr(j, "%s: invalid job id", __func__);
+		return -1;
+	}
+	return j->ops->claim(j, id, started_ms, slot, device, cl, n);
+}
+
+int
+journal_notify(struct journal *j, const char *verb, const char *id)
+{
+	if (!journal_clustered(j))
+		return 0;
+	if (!job_id_valid(id) || strlen(verb) != 1) {
+		journal_seterr(j, "%s: invalid job id or verb", __func__);
+		return -1;
+	}
+	return j->ops->notify(j, verb, id);
+}
+
+int
+journal_secret(struct journal *j, const char *name, unsigned char *secret,
+    size_t len)
+{
+	if (!journal_clustered(j))
+		return 0;
+	if (len == 0 || len > 64) {
+		journal_seterr(j, "%s: a secret is 1..64 bytes", __func__);
+		return -1;
+	}
+	return j->ops->secret(j, name, secret, len);
+}
+
 /*
  * Records a final state of jb (state must be final): finished_ms, result,
  * error, files, has_png (forced to 1 when png is given), file_bytes, and

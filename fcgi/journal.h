@@ -62,6 +62,79 @@ int	journal_insert(struct journal *, const struct job *);
 int	journal_start(struct journal *, const char *id, int64_t started_ms,
 	    int slot, const char *device);
 /*
+ * The cluster (cluster.database): this journal's node and its life
+ * (cluster.h). Set once, after journal_open_db and before
+ * journal_recover or any other thread's call; again when the node
+ * rejoins. Without it (and always in SQLite) a journal is one
+ * machine's: the calls below fall back to journal_insert and
+ * journal_start, and nothing is fenced.
+ */
+void	journal_set_node(struct journal *, const char *node,
+	    int64_t generation);
+
+/* What journal_admit decided. */
+enum journal_admit_rc {
+	JOURNAL_ADMITTED = 0,	/* inserted; jb->seq set when it was 0 */
+	JOURNAL_ADMIT_NONCE,	/* (session, nonce) made old_id already */
+	JOURNAL_ADMIT_CAP	/* the session has max_active jobs */
+};
+/*
+ * A submission's insert. In the cluster, in one transaction under the
+ * session's advisory lock (so that two nodes cannot both take the last
+ * place): the nonce, then the session's queued and running jobs on
+ * every node against max_active (> 0), then the row with a seq from the
+ * cluster's sequence (jb->seq is set) and a "q ID" notification. One
+ * machine: journal_insert (the caller checked both in memory). An enum
+ * journal_admit_rc, or -1 with the error recorded. Thread-safe.
+ */
+int	journal_admit(struct journal *, struct job *jb, int max_active,
+	    char old_id[JOB_ID_LEN + 1]);
+
+/* A lock of scope "cluster" a start takes one of the slots of. */
+struct journal_slot {
+	const char	*lock;
+	int		 slots;
+};
+/* What journal_claim decided. */
+enum journal_claim_rc {
+	JOURNAL_CLAIMED = 0,	/* running here, every cluster slot held */
+	JOURNAL_CLAIM_TAKEN,	/* not queued any more: another node took it,
+				   or it ended; or this node lost its lease */
+	JOURNAL_CLAIM_FULL	/* a cluster lock had no free slot */
+};
+/*
+ * A start. In the cluster, in one transaction: the row goes from queued
+ * to running on this node's generation (only while the node holds its
+ * lease), a slot of each of the n cluster locks is taken (a row each in
+ * cluster_slots: never more holders than slots, whatever other nodes
+ * do), and a "s ID NODE" notification goes out; nothing changes unless
+ * all of it does. *started_ms, this node's clock at the start, becomes
+ * the start recorded: never before the commit that freed the slot it
+ * took (the database's clock), so that the jobs' times show what the
+ * slots did. One machine: journal_start. An enum
+ * journal_claim_rc, or -1. Thread-safe.
+ */
+int	journal_claim(struct journal *, const char *id, int64_t *started_ms,
+	    int slot, const char *device, const struct journal_slot *cl,
+	    size_t n);
+/*
+ * Tells the cluster's nodes "VERB ID" (cluster.h: "c" asks the node
+ * running id to cancel it). 0 (also on one machine, where nobody
+ * listens), or -1. Thread-safe.
+ */
+int	journal_notify(struct journal *, const char *verb, const char *id);
+
+/*
+ * A secret every node of the cluster must share (the CSRF key): the
+ * first node's value is kept, in the database. secret holds this
+ * node's candidate (len bytes, at most 64) and gets the cluster's. 1
+ * when it did; 0 on one machine (secret untouched: the caller's own
+ * is the one); -1. Thread-safe.
+ */
+int	journal_secret(struct journal *, const char *name,
+	    unsigned char *secret, size_t len);
+
+/*
  * Records a final state with finished_ms, result (JSON or NULL), error
  * (or NULL) and has_png. png/png_len, when png is not NULL, are written to
  * STATE/results/ID.png first (atomically: temp file + rename); if either

@@ -42,7 +42,7 @@ enum journal_savepoint {
  * the rows are; each has the contract of its journal.h call. finish_row
  * is journal_finish's row update (the file is written by journal.c):
  * has_png and file_bytes as given, committed by itself; func names the
- * caller in errors. Every entry is set.
+ * caller in errors. Every entry is set but the cluster's.
  */
 struct journal_store_ops {
 	const char	*name;		/* "sqlite", "postgresql" */
@@ -52,6 +52,15 @@ struct journal_store_ops {
 	int	(*insert)(struct journal *, const struct job *);
 	int	(*start)(struct journal *, const char *id, int64_t started_ms,
 		    int slot, const char *device);
+	/* The cluster's (journal.h); a store without one has none set. */
+	int	(*admit)(struct journal *, struct job *, int max_active,
+		    char old_id[JOB_ID_LEN + 1]);
+	int	(*claim)(struct journal *, const char *id, int64_t *started_ms,
+		    int slot, const char *device,
+		    const struct journal_slot *cl, size_t n);
+	int	(*notify)(struct journal *, const char *verb, const char *id);
+	int	(*secret)(struct journal *, const char *name,
+		    unsigned char *secret, size_t len);
 	int	(*finish_row)(struct journal *, const struct job *,
 		    int has_png, int64_t file_bytes, const char *func);
 	/*
@@ -107,6 +116,10 @@ struct journal {
 	int64_t		 max_bytes, max_session_bytes;
 	void		(*evicted)(const char *id, void *);
 	void		*evicted_arg;
+	/* The cluster's node (journal_set_node): "" and 0 on one machine.
+	   Set before other threads call; read without the mutex. */
+	char		 node[64];
+	int64_t		 generation;
 	/* The recent jobs of sessions (journal_recent.c): its own locks. */
 	struct journal_recent *recent;
 };

@@ -45,7 +45,7 @@ struct journal_pg {
 #define JPG(j)	((struct journal_pg *)(j))
 
 /* A statement's parameters as text; v[i] NULL is SQL NULL. */
-#define JPG_MAXP	20
+#define JPG_MAXP	24
 struct jpg_params {
 	const char	*v[JPG_MAXP];
 	char		 num[JPG_MAXP][24];
@@ -96,6 +96,42 @@ int	journal_pg_lookup(struct journal *j, PGresult *res, struct job *out,
 	"created_ms, started_ms, finished_ms, slot, device, result, error, " \
 	"has_png, inputs, files, file_bytes, client, removed_ms"
 #define JOURNAL_PG_FINAL "('done', 'failed', 'expired', 'cancelled')"
+
+/* The notification channel of the cluster (cluster.h: CLUSTER_CHANNEL). */
+#define JOURNAL_PG_CHANNEL	"sluice_jobs"
+
+/* A job's insert with seq the SQL expression for its seq; RETURNING seq. */
+#define JPG_INSERT_SQL(seq) \
+	"INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, " \
+	"params, state, created_ms, started_ms, finished_ms, slot, device, " \
+	"result, error, has_png, inputs, file_bytes, client, origin) VALUES " \
+	"($1, " seq ", $3, $4, $5, $6, $7, $8, $9, $10::bigint, " \
+	"$11::bigint, $12::bigint, $13::int, $14, $15, $16, $17::int, $18, " \
+	"$19::bigint, $20, NULLIF($21, '')) RETURNING seq"
+
+/*
+ * jb's columns as JPG_INSERT_SQL's parameters, in order, into p: $2 is
+ * jb->seq, $21 the node accepting it ("": none).
+ */
+void	jpg_insert_params(struct journal *j, struct jpg_params *p,
+	    const struct job *jb);
+
+/*
+ * A final write of id changed no row. In the cluster, when the row is
+ * there, it was fenced: this node lost its lease, another ended the job
+ * ("node lost"); logged, and 0 (written, as far as the caller goes: it
+ * must not try again). Else -1, "no such job" recorded for func.
+ */
+int	journal_pg_fenced(struct journal *j, const char *id, const char *func);
+
+/* ---- journal_pg_cluster.c: the cluster's entries ---- */
+int	journal_pg_admit(struct journal *, struct job *, int,
+	    char [JOB_ID_LEN + 1]);
+int	journal_pg_claim(struct journal *, const char *, int64_t *, int,
+	    const char *, const struct journal_slot *, size_t);
+int	journal_pg_notify(struct journal *, const char *, const char *);
+int	journal_pg_secret(struct journal *, const char *, unsigned char *,
+	    size_t);
 
 /* ---- journal_pg_jobs.c: the store's entries (journal_store_ops) ---- */
 

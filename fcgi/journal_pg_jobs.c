@@ -22,55 +22,69 @@
 #include "journal_int.h"
 #include "journal_pg.h"
 
-/* A seq <= 0 takes MAX(seq) + 1. */
-static const char jpg_insert_sql[] =
-	"INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, "
-	"params, state, created_ms, started_ms, finished_ms, slot, device, "
-	"result, error, has_png, inputs, file_bytes, client) VALUES ($1, "
-	"CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE (SELECT "
-	"COALESCE(MAX(seq), 0) + 1 FROM jobs) END, $3, $4, $5, $6, $7, $8, $9, "
-	"$10::bigint, $11::bigint, $12::bigint, $13::int, $14, $15, $16, "
-	"$17::int, $18, $19::bigint, $20)";
+/* A seq <= 0 takes MAX(seq) + 1 (journal_pg.h: JPG_INSERT_SQL). */
+static const char jpg_insert_sql[] = JPG_INSERT_SQL("CASE WHEN "
+	"$2::bigint > 0 THEN $2::bigint ELSE (SELECT COALESCE(MAX(seq), 0) + 1 "
+	"FROM jobs) END");
 
+/*
+ * In the cluster ($13 the node, $14 its generation) the write is fenced:
+ * only the node's own life that runs the job (or anyone, while it is
+ * queued) writes its end; its cluster slots go and the nodes hear "e ID"
+ * in the same statement. The count of rows written.
+ */
 static const char jpg_finish_sql[] =
-	"UPDATE jobs SET state = $2, finished_ms = $3::bigint, result = $4, "
-	"error = $5, has_png = $6::int, file_bytes = $7::bigint, files = $11, "
+	"WITH u AS (UPDATE jobs SET state = $2, finished_ms = $3::bigint, "
+	"result = $4, error = $5, has_png = $6::int, file_bytes = $7::bigint, files = $11, "
 	"removed_ms = $12::bigint, "
 	"started_ms = CASE WHEN $8::bigint > 0 THEN $8::bigint "
 	"ELSE started_ms END, "
 	"slot = CASE WHEN $9::int >= 0 THEN $9::int ELSE slot END, "
 	"device = CASE WHEN $10 <> '' THEN $10 ELSE device END "
-	"WHERE id = $1";
+	"WHERE id = $1 AND ($13 = '' OR state = 'queued' OR "
+	"(state = 'running' AND node = $13 AND generation = $14::bigint)) "
+	"RETURNING id), "
+	"d AS (DELETE FROM cluster_slots WHERE $13 <> '' AND "
+	"job IN (SELECT id FROM u)), "
+	"n AS (SELECT pg_notify('" JOURNAL_PG_CHANNEL "', 'e ' || id) FROM u "
+	"WHERE $13 <> '') "
+	"SELECT (SELECT count(*) FROM u) + 0 * (SELECT count(*) FROM n)";
+
+void
+jpg_insert_params(struct journal *j, struct jpg_params *p,
+    const struct job *jb)
+{
+	jpg_str(p, jb->id);
+	jpg_int(p, jb->seq);
+	jpg_str(p, jb->session);
+	jpg_str(p, jb->nonce);
+	jpg_str(p, jb->task);
+	jpg_str(p, jb->kernel);
+	jpg_str(p, jb->locks);
+	jpg_str(p, jb->params);
+	jpg_str(p, job_state_name(jb->state));	/* checked by the caller */
+	jpg_int(p, jb->created_ms);
+	jpg_int(p, jb->started_ms);
+	jpg_int(p, jb->finished_ms);
+	jpg_int(p, jb->slot);
+	jpg_str(p, jb->device);
+	jpg_str(p, jb->result);
+	jpg_str(p, jb->error);
+	jpg_int(p, jb->has_png != 0);
+	jpg_str(p, jb->inputs);
+	jpg_int(p, jb->file_bytes);
+	jpg_str(p, jb->client);
+	jpg_str(p, j->node);
+}
 
 int
 journal_pg_insert(struct journal *j, const struct job *jb)
 {
 	struct jpg_params	 p = { .n = 0 };
-	const char		*state;
 	char			 why[400];
 	int			 ret = -1;
 
-	state = job_state_name(jb->state);	/* checked by journal_insert */
-	jpg_str(&p, jb->id);
-	jpg_int(&p, jb->seq);
-	jpg_str(&p, jb->session);
-	jpg_str(&p, jb->nonce);
-	jpg_str(&p, jb->task);
-	jpg_str(&p, jb->kernel);
-	jpg_str(&p, jb->locks);
-	jpg_str(&p, jb->params);
-	jpg_str(&p, state);
-	jpg_int(&p, jb->created_ms);
-	jpg_int(&p, jb->started_ms);
-	jpg_int(&p, jb->finished_ms);
-	jpg_int(&p, jb->slot);
-	jpg_str(&p, jb->device);
-	jpg_str(&p, jb->result);
-	jpg_str(&p, jb->error);
-	jpg_int(&p, jb->has_png != 0);
-	jpg_str(&p, jb->inputs);
-	jpg_int(&p, jb->file_bytes);
-	jpg_str(&p, jb->client);
+	jpg_insert_params(j, &p, jb);
 	if (journal_pg_enter(j, "journal_insert") == -1)
 		goto out;
 	if (journal_pg_cmd(j, jpg_insert_sql, &p, "journal_insert") == -1) {
@@ -141,12 +155,12 @@ journal_pg_finish_exec(struct journal *j, const struct job *jb, int has_png,
 	jpg_str(&p, jb->device);
 	jpg_str(&p, jb->files);
 	jpg_int(&p, jb->removed_ms);
-	if ((n = journal_pg_cmd(j, jpg_finish_sql, &p, func)) == -1)
+	jpg_str(&p, j->node);
+	jpg_int(&p, j->generation);
+	if ((n = journal_pg_int(j, jpg_finish_sql, &p, func)) == -1)
 		return -1;
-	if (n == 0) {
-		journal_seterr(j, "%s: no such job: %s", func, jb->id);
-		return -1;
-	}
+	if (n == 0)
+		return journal_pg_fenced(j, jb->id, func);
 	return 0;
 }
 
@@ -225,9 +239,13 @@ journal_pg_session_jobs(struct journal *j, const char *session, int max,
 int
 journal_pg_running_jobs(struct journal *j, struct job **out)
 {
+	struct jpg_params	 p = { .n = 0 };
+
+	/* In the cluster, this node's: the others' are theirs. */
+	jpg_str(&p, j->node);
 	return journal_pg_select(j, "SELECT " JOURNAL_PG_COLS " FROM jobs "
-	    "WHERE state = 'running' ORDER BY seq", NULL, out, NULL,
-	    "journal_running_jobs");
+	    "WHERE state = 'running' AND ($1 = '' OR node = $1) ORDER BY seq",
+	    &p, out, NULL, "journal_running_jobs");
 }
 
 static const char jpg_queued_sql[] = "SELECT " JOURNAL_PG_COLS
@@ -245,14 +263,22 @@ static int
 journal_pg_recover_tx(struct journal *j, int64_t now_ms, struct job **v,
     const char *func)
 {
-	struct jpg_params	 p = { .n = 0 };
+	struct jpg_params	 p = { .n = 0 }, node = { .n = 0 };
 	PGresult		*res;
 
 	jpg_int(&p, now_ms);
 	jpg_str(&p, JOURNAL_INTERRUPTED);
+	jpg_str(&p, j->node);
+	jpg_str(&node, j->node);
+	/*
+	 * In the cluster: only this node's earlier lives' jobs (and their
+	 * cluster slots); every node's queued ones are the cluster's.
+	 */
 	if (journal_pg_cmd(j, "UPDATE jobs SET state = 'failed', "
-	    "finished_ms = $1::bigint, error = $2 WHERE state = 'running'",
-	    &p, func) == -1 ||
+	    "finished_ms = $1::bigint, error = $2 WHERE state = 'running' "
+	    "AND ($3 = '' OR node = $3)", &p, func) == -1 ||
+	    journal_pg_cmd(j, "DELETE FROM cluster_slots WHERE node = $1",
+	    &node, func) == -1 ||
 	    (res = journal_pg_run(j, jpg_queued_sql, NULL, func)) == NULL)
 		return -1;
 	return journal_pg_collect(j, res, v, func);

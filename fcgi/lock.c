@@ -288,7 +288,7 @@ lock_rebind(struct lock *l, const struct conf_lock *cl)
 int
 lock_has_room(const struct lock *l)
 {
-	return slots_busy(&l->slots) < l->cl->slots;
+	return !l->cluster_full && slots_busy(&l->slots) < l->cl->slots;
 }
 
 int

@@ -89,6 +89,10 @@ struct lock {
 	   waiter, moved on to the next when it leaves; NULL: the head. */
 	struct lock_waiter	*cursor;
 	int			 shrunk;	/* busy may exceed slots (reload) */
+	int			 cluster_full;	/* scope "cluster": every node's
+						   slots are held (a refused
+						   claim); no room until one is
+						   freed somewhere */
 	struct lock_counters	 n;
 };
 
@@ -132,7 +136,7 @@ double	lock_ahead(const struct lock *l, const struct lock_waiter *w,
 #define LOCK_FRONT_MAX	64
 int	lock_front(const struct lock *l, struct lock_waiter **out, int k);
 
-/* 1 when a slot is free now. */
+/* 1 when a slot is free now (and, scope "cluster", not all held elsewhere). */
 int	lock_has_room(const struct lock *l);
 int	lock_busy(const struct lock *l);
 

@@ -332,56 +332,82 @@ admit_undo(struct sched *s, struct sjob *j)
 
 /*
  * Under mu, let go of for the journal write: j, admitted, is journaled
- * before it can start. Returns 0, or -1 (j undone, the caller frees it)
- * when the journal refused it.
+ * before it can start (journal_admit: in the cluster the database has
+ * the last word on the nonce and the session's cap, and numbers it).
+ * Returns JOURNAL_ADMITTED, or with j undone (the caller frees it): -1
+ * when the journal refused it, JOURNAL_ADMIT_NONCE with the id of the
+ * job its nonce made already in j->job.id, JOURNAL_ADMIT_CAP.
  */
 static int
 admit_journal(struct sched *s, struct sjob *j)
 {
+	char	 old[JOB_ID_LEN + 1];
 	int	 r;
 
 	pending_count(s, j, 1);
 	pthread_mutex_unlock(&s->mu);
+	r = journal_admit(s->jr, &j->job, sched_clustered(s) ?
+	    s->conf->max_active : 0, old);
 	/* Logged now: no runner can start it before the relock. */
-	sched_log(s, "job_queued", j->job.id, j->job.task, j->job.session, -1,
-	    -1, NULL, NULL);
-	if ((r = journal_insert(s->jr, &j->job)) == -1)
+	if (r == JOURNAL_ADMITTED)
+		sched_log(s, "job_queued", j->job.id, j->job.task,
+		    j->job.session, -1, -1, NULL, NULL);
+	else if (r == -1)
 		sched_log(s, "job_failed", j->job.id, j->job.task,
 		    j->job.session, -1, -1, NULL, "journal write failed");
 	pthread_mutex_lock(&s->mu);
 	pending_count(s, j, -1);
+	if (r == JOURNAL_ADMITTED)
+		return r;
 	if (r == -1) {
 		fprintf(stderr, "%s: job %s: %s\n", __func__, j->job.id,
 		    journal_error(s->jr));
-		admit_undo(s, j);
 		/* The timer probes a journal that cannot write. */
 		pthread_cond_signal(&s->timer_cv);
 	}
+	admit_undo(s, j);
+	if (r == JOURNAL_ADMIT_NONCE)
+		memcpy(j->job.id, old, sizeof(old));
 	return r;
 }
 
 /*
  * Under mu: j of st for session e and client c (or NULL) passed
  * admission: numbered, indexed, journaled, queued, dispatched. Returns
- * SCHED_OK (j is the scheduler's), SCHED_JOURNAL_DOWN with *retry_after
- * set when the journal refused it for want of disk, or SCHED_ERROR (the
- * caller frees j on both).
+ * SCHED_OK with the job's id in id: j is the scheduler's, or (the
+ * cluster had the job of its nonce already, whose id it is) freed.
+ * Else SCHED_JOURNAL_DOWN or SCHED_SESSION_LIMIT (the cluster's count)
+ * with *retry_after set, or SCHED_ERROR; the caller frees j.
  */
 static enum sched_rc
 admit(struct sched *s, struct sjob *j, struct sess *e, struct sclient *c,
-    int *retry_after)
+    char id[JOB_ID_LEN + 1], int *retry_after)
 {
+	int	 r;
+
 	if (sched_reserve(s, j) == -1) {
 		sched_sess_put(s, e);
 		sched_client_put(s, c);
 		return SCHED_ERROR;
 	}
 	sched_job_count(s, j, e, c);
-	j->job.seq = s->next_seq++;
+	/* The cluster numbers its jobs: journal_admit sets it. */
+	j->job.seq = sched_clustered(s) ? 0 : s->next_seq++;
 	j->enq_ns = sched_mono_ns();
 	sched_job_index(s, j);
 	j->st->nqueued++;	/* pending counts as queued */
-	if (s->jr != NULL && admit_journal(s, j) == -1) {
+	if (s->jr != NULL && (r = admit_journal(s, j)) != JOURNAL_ADMITTED) {
+		if (r == JOURNAL_ADMIT_NONCE) {
+			memcpy(id, j->job.id, JOB_ID_LEN + 1);
+			sjob_free(j);
+			return SCHED_OK;
+		}
+		if (r == JOURNAL_ADMIT_CAP) {
+			j->st->refused++;
+			*retry_after = sched_retry_after_secs(sched_eta_ms(s,
+			    j->st, NULL, NULL));
+			return SCHED_SESSION_LIMIT;
+		}
 		if (journal_unwritable(s->jr) == NULL)
 			return SCHED_ERROR;
 		*retry_after = SCHED_JOURNAL_RETRY_S;
@@ -391,6 +417,7 @@ admit(struct sched *s, struct sjob *j, struct sess *e, struct sclient *c,
 	sched_count_admitted(s, j);
 	sched_enqueue(s, j);
 	sched_dispatch(s);
+	memcpy(id, j->job.id, JOB_ID_LEN + 1);
 	return SCHED_OK;
 }
 
@@ -463,12 +490,9 @@ submit_locked(struct sched *s, const struct sched_request *rq,
 	else
 		job_new_id(j->job.id);
 	j->job.created_ms = job_now_ms();
-	if ((rc = admit(s, j, e, c, retry_after)) != SCHED_OK) {
+	if ((rc = admit(s, j, e, c, id, retry_after)) != SCHED_OK)
 		sjob_free(j);
-		return rc;
-	}
-	memcpy(id, j->job.id, JOB_ID_LEN + 1);
-	return SCHED_OK;
+	return rc;
 }
 
 enum sched_rc
@@ -500,7 +524,11 @@ sched_submit_req(struct sched *s, const struct sched_request *req,
 		case 1:
 			return rc;
 		case -1:
-			return SCHED_ERROR;
+			/* The cluster's database away: try again later. */
+			if (journal_unwritable(s->jr) == NULL)
+				return SCHED_ERROR;
+			*retry_after = SCHED_JOURNAL_RETRY_S;
+			return SCHED_JOURNAL_DOWN;
 		default:
 			break;
 		}
@@ -537,6 +565,29 @@ sched_submit(struct sched *s, const char *task, const char *sig,
 /* ---------------------------------------------------------------------- */
 /* Cancel, lookup, drain, evict */
 
+/*
+ * Outside the mutex, in the cluster: cancel of a job another node runs
+ * (its node hears "c ID" and stops its worker) or that waits only
+ * elsewhere (a task this node does not offer): its end is written here,
+ * fenced on its being queued still (a node that takes it meanwhile
+ * wins, and hears the cancel).
+ */
+static enum sched_rc
+cancel_elsewhere(struct sched *s, struct job *found)
+{
+	if (found->state == JOB_QUEUED) {
+		found->state = JOB_CANCELLED;
+		found->finished_ms = job_now_ms();
+		free(found->error);
+		found->error = strdup("cancelled");
+		if (journal_finish_stored(s->jr, found) == -1)
+			return SCHED_ERROR;
+		sched_log_job(s, found);
+	}
+	return journal_notify(s->jr, "c", found->id) == 0 ? SCHED_OK :
+	    SCHED_ERROR;
+}
+
 /* Outside the mutex: cancel of a job only the journal knows. */
 static enum sched_rc
 cancel_journaled(struct sched *s, const char *id, const char *session)
@@ -549,8 +600,12 @@ cancel_journaled(struct sched *s, const char *id, const char *session)
 	memset(&found, 0, sizeof(found));
 	if (journal_get(s->jr, id, &found) != 1)
 		return SCHED_NOT_FOUND;
-	rc = session == NULL || strcmp(found.session, session) == 0 ?
-	    SCHED_CONFLICT : SCHED_NOT_FOUND;
+	if (session != NULL && strcmp(found.session, session) != 0)
+		rc = SCHED_NOT_FOUND;
+	else if (sched_clustered(s) && !job_state_final(found.state))
+		rc = cancel_elsewhere(s, &found);
+	else
+		rc = SCHED_CONFLICT;
 	job_clear(&found);
 	return rc;
 }
@@ -798,6 +853,9 @@ sched_drain(struct sched *s, int64_t timeout_ms)
 	pthread_mutex_lock(&s->mu);
 	s->draining = 1;
 	s->drain_waiters++;
+	/* The cluster's queued jobs are not this node's to finish. */
+	if (sched_clustered(s))
+		sched_cluster_let_go(s);
 	while (s->active > 0)
 		if (pthread_cond_timedwait(&s->drain_cv, &s->mu, &ts) ==
 		    ETIMEDOUT)

@@ -381,4 +381,19 @@ int		 sched_audit(struct sched *, char *err, size_t errlen);
  */
 void		 sched_audit_starts(struct sched *, int on);
 
+/*
+ * The cluster's notifications (cluster.h hooks), on its threads; each
+ * takes the mutex briefly and reads the journal without it.
+ * sched_cluster_queued: job id was queued by some node: it waits here
+ * too when this node offers its task. sched_cluster_gone: id started
+ * on another node or ended: a waiter of it here is forgotten, and the
+ * locks of scope "cluster" may start again. sched_cluster_poll: the
+ * safety net for notifications missed, every second: every queued job
+ * is mirrored. A cancel asked of another node ("c ID") is sched_cancel
+ * with a NULL session. No-ops unless s's journal is the cluster's.
+ */
+void		 sched_cluster_queued(struct sched *, const char *id);
+void		 sched_cluster_gone(struct sched *, const char *id);
+void		 sched_cluster_poll(struct sched *);
+
 #endif

@@ -357,6 +357,55 @@ sched_forget_finished(struct sched *s, struct sjob *j)
 	sjob_free(j);
 }
 
+/* j, no longer queued or running here, is let go of without an end. */
+static void
+sjob_let_go(struct sched *s, struct sjob *j)
+{
+	sched_ev_queues(s);
+	sched_job_uncount(s, j);
+	sched_job_unindex(s, j);
+	sjob_free(j);
+	if (s->drain_waiters > 0 && s->active == 0)
+		pthread_cond_broadcast(&s->drain_cv);
+}
+
+void
+sched_forget_waiter(struct sched *s, struct sjob *j)
+{
+	dequeue(s, j);
+	sjob_let_go(s, j);
+}
+
+void
+sched_unstart(struct sched *s, struct sjob *j, int full)
+{
+	struct lock	*L;
+	size_t		 i;
+
+	TAILQ_REMOVE(&s->running.head, j, state_link);
+	s->running.n--;
+	j->st->nrunning--;
+	for (i = 0; i < j->nlocks; i++) {
+		if ((L = sjob_lock(s, j, i)) == NULL)
+			continue;	/* lock removed by reload */
+		(void)slots_put(&L->slots, j->locks[i].slot);
+		j->locks[i].slot = -1;
+		if (full && L->cl->scope == CONF_SCOPE_CLUSTER)
+			L->cluster_full = 1;
+	}
+	j->job.state = JOB_QUEUED;
+	j->job.started_ms = 0;
+	j->job.slot = -1;
+	j->job.device[0] = '\0';
+	free(j->doomed);
+	j->doomed = NULL;
+	if (full) {
+		sched_enqueue(s, j);
+		sched_ev_job(s, j);
+	} else
+		sjob_let_go(s, j);
+}
+
 /* Drops the oldest finished jobs from memory beyond the bound. */
 static void
 finished_trim(struct sched *s)

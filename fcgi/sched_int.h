@@ -304,6 +304,19 @@ void		 sched_dispatch(struct sched *);
 void		 sjob_end(struct sched *, struct sjob *, enum job_state,
 		    char *result, char *error, int has_png);
 void		 sched_forget_finished(struct sched *, struct sjob *);
+/*
+ * The cluster, under mu. sched_unstart: started j's claim was refused
+ * (journal_claim's rc): taken (another node runs it, or it ended) and j
+ * is forgotten, nothing counted or written, it is not ours; or full (a
+ * cluster lock has no slot free on any node) and j waits again in its
+ * place while its cluster locks start nothing until a slot is freed
+ * somewhere (sched_cluster_gone, or the poll). sched_forget_waiter:
+ * queued j is another node's now: forgotten the same way.
+ */
+void		 sched_unstart(struct sched *, struct sjob *, int full);
+void		 sched_forget_waiter(struct sched *, struct sjob *);
+/* sched_cluster.c: every queued job not pending is let go of (drain). */
+void		 sched_cluster_let_go(struct sched *);
 void		 sched_count_admitted(struct sched *, struct sjob *);
 
 /* sched_durable.c */
@@ -323,6 +336,18 @@ void		 sched_end_waiter(struct sched *, struct sjob *,
 
 /* sched_recover.c (before any thread runs) */
 int		 sched_recover(struct sched *, char *err, size_t errlen);
+/*
+ * The cluster: queued job (read from the journal; any node's) waits
+ * here too, unless it is known already, this node does not offer its
+ * task, or it drains. Not journaled, not logged. Under mu.
+ */
+void		 sched_mirror_job(struct sched *, struct job *);
+/* 1 when s is a node of a cluster (its journal the cluster's). */
+static inline int
+sched_clustered(const struct sched *s)
+{
+	return s->jr != NULL && s->conf->cluster_database != NULL;
+}
 
 /* sched_thread.c */
 int		 sched_threads_start(struct sched *, size_t nrunners,

@@ -127,9 +127,14 @@ recover_doom(struct sched *s, const struct job *job, struct stask **stp,
 	return NULL;
 }
 
-/* Queues a job read back from the journal again. */
+/*
+ * Queues a job read back from the journal again. mirror (the cluster: a
+ * queued job of any node, sched_mirror_job): one whose task this node
+ * does not offer, or whose params it cannot run, is left to the others,
+ * never failed, and nothing is logged (the node that took it did).
+ */
 static void
-recover_one(struct sched *s, struct job *job)
+recover_one(struct sched *s, struct job *job, int mirror)
 {
 	struct stask	*st = NULL;
 	struct sjob	*j;
@@ -139,7 +144,8 @@ recover_one(struct sched *s, struct job *job)
 	char		 msg[256];
 
 	if ((doom = recover_doom(s, job, &st, msg, sizeof(msg))) != NULL) {
-		recover_fail(s, job, doom);
+		if (!mirror)
+			recover_fail(s, job, doom);
 		return;
 	}
 	if ((j = sjob_new(st, job->session, job->nonce, job->params, NULL)) ==
@@ -152,7 +158,8 @@ recover_one(struct sched *s, struct job *job)
 	    1)) == NULL)) {
 		sched_sess_put(s, e);
 		sjob_free(j);
-		recover_fail(s, job, "out of memory during recovery");
+		if (!mirror)
+			recover_fail(s, job, "out of memory during recovery");
 		return;
 	}
 	/*
@@ -171,8 +178,17 @@ recover_one(struct sched *s, struct job *job)
 	sched_job_index(s, j);
 	sched_count_admitted(s, j);
 	sched_enqueue(s, j);
-	sched_log(s, "job_queued", j->job.id, j->job.task, j->job.session, -1,
-	    -1, NULL, NULL);
+	if (!mirror)
+		sched_log(s, "job_queued", j->job.id, j->job.task,
+		    j->job.session, -1, -1, NULL, NULL);
+}
+
+void
+sched_mirror_job(struct sched *s, struct job *job)
+{
+	if (job->state == JOB_QUEUED && !s->draining &&
+	    sched_job_find(s, job->id) == NULL)
+		recover_one(s, job, 1);
 }
 
 /*
@@ -246,8 +262,9 @@ sched_recover(struct sched *s, char *err, size_t errlen)
 		sched_errf(err, errlen, "journal recovery: %s", "out of memory");
 		goto out;
 	}
+	/* In the cluster every node's queued jobs are the cluster's. */
 	for (i = 0; i < rl.n; i++)
-		recover_one(s, &rl.jobs[i]);
+		recover_one(s, &rl.jobs[i], sched_clustered(s));
 	(void)journal_sweep(s->jr);	/* before any submission */
 	rc = 0;
 out:

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,46 @@ start_sleep(struct sched *s, int64_t ms)
 	pthread_cond_timedwait(&s->start_cv, &s->mu, &ts);
 }
 
+/* What runner_journal_start says of a start. */
+enum runner_start {
+	RS_STOPPING = -1,	/* the scheduler stops: it stays queued */
+	RS_RUN = 0,
+	RS_CANCELLED,		/* cancelled before it ran */
+	RS_TAKEN,		/* the cluster: another node's (sched_unstart) */
+	RS_FULL			/* the cluster: a cluster lock is full */
+};
+
+/*
+ * j's locks of scope "cluster" into cl, their names copied into names
+ * (a reload may free the config while the claim runs; the caller frees
+ * them): the count, or SIZE_MAX on ENOMEM.
+ */
+static size_t
+runner_cluster_locks(struct sched *s, const struct sjob *j,
+    struct journal_slot *cl, char **names)
+{
+	const struct lock	*L;
+	size_t			 i, n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < j->nlocks; i++) {
+		if ((L = sjob_lock(s, j, i)) == NULL ||
+		    L->cl->scope != CONF_SCOPE_CLUSTER)
+			continue;
+		if ((names[n] = strdup(L->cl->name)) == NULL) {
+			while (n > 0)
+				free(names[--n]);
+			n = SIZE_MAX;
+			break;
+		}
+		cl[n].lock = names[n];
+		cl[n].slots = L->cl->slots;
+		n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 /*
  * Outside the mutex: journals j's start before it runs, since a job runs
  * only once the journal says so (a restart after a crash would run a job
@@ -91,17 +132,26 @@ start_sleep(struct sched *s, int64_t ms)
  * refuses (its disk is full), j keeps its slots, shows as queued, which
  * is what the journal holds, and the write is tried again, backing off
  * as the final rewrites do, until it is taken, j is cancelled, or the
- * scheduler stops. Returns 0 to run j, or not to: 1 when cancelled, -1
- * when stopping.
+ * scheduler stops. In the cluster the start is a claim (journal_claim):
+ * the cluster may say no. An enum runner_start.
  */
 static int
 runner_journal_start(struct sched *s, struct sjob *j)
 {
-	int	 tries = 0, rc = 0;
-	int64_t	 at = j->job.started_ms;
+	struct journal_slot	 cl[j->nlocks > 0 ? j->nlocks : 1];
+	char			*names[j->nlocks > 0 ? j->nlocks : 1];
+	size_t			 ncl, i;
+	int			 tries = 0, rc = 0, r;
+	int64_t			 at = j->job.started_ms;
 
-	while (s->jr != NULL && journal_start(s->jr, j->job.id, at,
-	    j->job.slot, j->job.device) == -1) {
+	if ((ncl = runner_cluster_locks(s, j, cl, names)) == SIZE_MAX)
+		return RS_STOPPING;
+	while (s->jr != NULL && (r = journal_claim(s->jr, j->job.id, &at,
+	    j->job.slot, j->job.device, cl, ncl)) != JOURNAL_CLAIMED) {
+		if (r != -1) {
+			rc = r == JOURNAL_CLAIM_TAKEN ? RS_TAKEN : RS_FULL;
+			break;
+		}
 		pthread_mutex_lock(&s->mu);
 		if (tries++ == 0) {
 			fprintf(stderr, "%s: job %s: start not journaled, the "
@@ -112,9 +162,9 @@ runner_journal_start(struct sched *s, struct sjob *j)
 			pthread_cond_signal(&s->timer_cv);	/* to probe */
 		}
 		if (j->cancelling)
-			rc = 1;
+			rc = RS_CANCELLED;
 		else if (s->stop)
-			rc = -1;
+			rc = RS_STOPPING;
 		else {
 			start_sleep(s, sched_rewrite_delay_ms(tries));
 			/* The start is when it runs, not when it first tried. */
@@ -123,7 +173,16 @@ runner_journal_start(struct sched *s, struct sjob *j)
 		}
 		pthread_mutex_unlock(&s->mu);
 		if (rc != 0)
-			return rc;
+			break;
+	}
+	for (i = 0; i < ncl; i++)
+		free(names[i]);
+	if (rc != 0)
+		return rc;
+	if (at != j->job.started_ms) {	/* the cluster's record of it */
+		pthread_mutex_lock(&s->mu);
+		j->job.started_ms = at;
+		pthread_mutex_unlock(&s->mu);
 	}
 	if (tries > 0) {
 		fprintf(stderr, "%s: job %s: start journaled after %d failed "
@@ -148,11 +207,18 @@ runner_run(struct sched *s, struct sjob *j)
 	struct job		 fin, *again = NULL;
 	int			 started;
 
-	if ((started = runner_journal_start(s, j)) != 0) {
+	if ((started = runner_journal_start(s, j)) == RS_TAKEN ||
+	    started == RS_FULL) {
+		pthread_mutex_lock(&s->mu);
+		sched_unstart(s, j, started == RS_FULL);
+		sched_dispatch(s);
+		return;
+	}
+	if (started != RS_RUN) {
 		/* Cancelled before it ran; or stopping: it stays queued. */
 		memset(&o, 0, sizeof(o));
-		o.state = started == 1 ? JOB_CANCELLED : JOB_FAILED;
-		o.error = strdup(started == 1 ? "cancelled" : "not started: "
+		o.state = started == RS_CANCELLED ? JOB_CANCELLED : JOB_FAILED;
+		o.error = strdup(started == RS_CANCELLED ? "cancelled" : "not started: "
 		    "the journal could not record its start");
 	} else {
 		sched_log(s, "job_started", j->job.id, j->job.task,
@@ -188,6 +254,8 @@ runner_run(struct sched *s, struct sjob *j)
 		sched_rewrite_add(s, again);
 	j->start_unsaved = 0;
 	sjob_end(s, j, o.state, o.result, o.error, o.has_png);
+	/* Shown as the journal holds it (other nodes read it there). */
+	j->job.finished_ms = fin.finished_ms;
 	s->self_take = 1;
 	sched_dispatch(s);
 	s->self_take = 0;

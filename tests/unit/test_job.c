@@ -203,7 +203,7 @@ Test(job_json, done)
 	    "\"locks\":[\"gpu\"],\"slot\":0,\"device\":\"cuda:0\","
 	    "\"params\":{\"iters\":100},\"result\":{\"ms\":250,\"mpix_s\":1.5},"
 	    "\"error\":null,\"has_png\":true,\"kernel\":\"mandelbrot\","
-	    "\"progress\":null,\"progress_message\":null,\"files\":[],"
+	    "\"progress\":1,\"progress_message\":null,\"files\":[],"
 	    "\"inputs\":{},\"files_removed_ms\":null,\"saved\":true}");
 	free(s);
 }
