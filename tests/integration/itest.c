@@ -1,4 +1,5 @@
 /* itest: integration test helpers. See itest.h. */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -112,7 +113,11 @@ itest_start(struct itest_server *s, const char *config, const char *state,
 	argv[argc++] = "--port";
 	argv[argc++] = portstr;
 	argv[argc++] = "--config";
-	argv[argc++] = itest_src(config, conf, sizeof(conf));
+	if (config[0] == '/')
+		snprintf(conf, sizeof(conf), "%s", config);
+	else
+		itest_src(config, conf, sizeof(conf));
+	argv[argc++] = conf;
 	argv[argc++] = "--prefix";
 	argv[argc++] = s->prefix;
 	argv[argc++] = "--state";
@@ -141,6 +146,9 @@ itest_start(struct itest_server *s, const char *config, const char *state,
 		close(pfd[1]);
 		/* Its own process group, so a stop reaches nginx and responders. */
 		setpgid(0, 0);
+		/* A test killed by its timeout takes it along (its TERM trap
+		   stops nginx and the responders). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -209,6 +217,8 @@ itest_req(const struct itest_server *s, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	if (s->source[0] != '\0')
 		curl_easy_setopt(c, CURLOPT_INTERFACE, s->source);
+	if (s->unix_path[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, s->unix_path);
 	if (cookie != NULL) {
 		snprintf(ck, sizeof(ck), "sid=%s", cookie);
 		curl_easy_setopt(c, CURLOPT_COOKIE, ck);
@@ -416,22 +426,29 @@ itest_submit_id(const struct itest_server *s, const char *sid,
     const char *task, const char *fields, char id[33], long *status)
 {
 	struct itest_resp	 r;
-	char			 loc[128];
-	int			 rc = -1;
+	int			 rc;
 
 	if (itest_submit(s, sid, task, fields, NULL, &r) == -1)
 		return -1;
 	if (status != NULL)
 		*status = r.status;
-	if (r.status == 303 &&
-	    itest_header(&r, "Location", loc, sizeof(loc)) == 0 &&
-	    strncmp(loc, "/jobs/", 6) == 0 && strlen(loc) == 38) {
-		memcpy(id, loc + 6, 32);
-		id[32] = '\0';
-		rc = 0;
-	}
+	rc = itest_job_location(&r, id);
 	itest_resp_free(&r);
 	return rc;
+}
+
+int
+itest_job_location(const struct itest_resp *r, char id[33])
+{
+	char	 loc[128];
+
+	if (r->status != 303 ||
+	    itest_header(r, "Location", loc, sizeof(loc)) == -1 ||
+	    strncmp(loc, "/jobs/", 6) != 0 || strlen(loc) != 38)
+		return -1;
+	memcpy(id, loc + 6, 32);
+	id[32] = '\0';
+	return 0;
 }
 
 void

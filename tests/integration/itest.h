@@ -20,6 +20,10 @@ struct itest_server {
 	/* The local address requests come from ("127.0.0.2": another
 	   client on Linux loopback); "" = the kernel's choice. */
 	char	source[64];
+	/* nginx's unix socket to connect to instead of the port ("": the
+	   port), e.g. a cluster node's own server (sluice-serve --cluster's
+	   PREFIX/run/http-I.sock); base stays the port's. */
+	char	unix_path[300];
 };
 
 struct itest_resp {
@@ -33,7 +37,8 @@ const char	*itest_src(const char *rel, char *out, size_t outlen);
 const char	*itest_build(const char *rel, char *out, size_t outlen);
 
 /*
- * Starts sluice-serve with config (path relative to top_srcdir) and extra
+ * Starts sluice-serve with config (path relative to top_srcdir, or
+ * absolute: a config a test wrote) and extra
  * arguments (NULL-terminated list, may be NULL); waits for "ready".
  * Returns 0 or -1. The state directory persists across itest_stop/start
  * when state is given (NULL: fresh one in the prefix).
@@ -95,6 +100,8 @@ int	itest_submit(const struct itest_server *, const char *sid,
  */
 int	itest_submit_id(const struct itest_server *, const char *sid,
 	    const char *task, const char *fields, char id[33], long *status);
+/* r is a 303 to /jobs/ID: 0 with id set, else -1. */
+int	itest_job_location(const struct itest_resp *r, char id[33]);
 /* A field of a job's JSON ("?" when the job or field is not there). */
 void	itest_job_field(const struct itest_server *, const char *sid,
 	    const char *id, const char *key, char *out, size_t len);
