@@ -60,7 +60,7 @@ struct cluster {
 	char			*database;
 	char			*node;
 	int			 lease;		/* seconds */
-	int64_t			 generation;
+	_Atomic int64_t		 generation;	/* the lease thread writes */
 	struct cluster_hooks	 hooks;
 	atomic_int		 fenced;
 	atomic_int		 stop;
@@ -71,6 +71,14 @@ struct cluster {
 	struct cluster_link	 listen_link;	/* the listening thread's */
 	pthread_t		 lease_thread, listen_thread;
 	int			 threads;	/* how many were started */
+	/*
+	 * The lease thread's: no reaping before (monotonic ms). After the
+	 * database was away, every node's heartbeat is as old as the
+	 * outage: the others are given a lease to renew before any counts
+	 * as lost (their reconnects back off by lease/3 at most).
+	 */
+	int64_t			 reap_from_ms;
+	int			 rejoin;	/* fenced, not joined again yet */
 };
 
 /*
@@ -220,6 +228,8 @@ cluster_link_up(struct cluster *c, struct cluster_link *l)
 	if (l->down)
 		fprintf(stderr, "level=info msg=\"cluster: database connection "
 		    "back\" node=%s thread=%s\n", c->node, l->role);
+	if (l->down && l == &c->lease_link)
+		c->reap_from_ms = job_mono_ms() + (int64_t)c->lease * 1000;
 	l->down = 0;
 	l->backoff_ms = CLUSTER_BACKOFF_MS;
 	return 0;
@@ -317,9 +327,10 @@ cluster_join(struct cluster *c)
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1)
-		c->generation = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		atomic_store(&c->generation, strtoll(PQgetvalue(res, 0, 0),
+		    NULL, 10));
 	PQclear(res);
-	if (c->generation <= 0) {
+	if (atomic_load(&c->generation) <= 0) {
 		snprintf(c->lease_link.err, sizeof(c->lease_link.err),
 		    "no generation returned");
 		return -1;
@@ -328,8 +339,30 @@ cluster_join(struct cluster *c)
 }
 
 /*
+ * After a fence: joins again as a new life, then tells hooks.fenced
+ * (the journal must write as that life from now on). A failed join is
+ * tried again on the next tick.
+ */
+static void
+cluster_rejoin(struct cluster *c)
+{
+	if (cluster_join(c) == -1) {
+		c->rejoin = 1;
+		cluster_failed(c, "rejoin");
+		return;
+	}
+	c->rejoin = 0;
+	fprintf(stderr, "level=warn msg=\"cluster: rejoined after the fence\" "
+	    "node=%s generation=%lld\n", c->node,
+	    (long long)atomic_load(&c->generation));
+	if (c->hooks.fenced != NULL)
+		c->hooks.fenced(c->hooks.arg);
+}
+
+/*
  * Renews the heartbeat of this generation. A row found lost or of
- * another generation fences the node: once, and never renewed again.
+ * another generation fences the node (the cluster ended its running
+ * jobs): it rejoins as a new generation.
  */
 static void
 cluster_renew(struct cluster *c)
@@ -338,7 +371,8 @@ cluster_renew(struct cluster *c)
 	const char	*v[2] = { c->node, gen };
 	PGresult	*res;
 
-	snprintf(gen, sizeof(gen), "%lld", (long long)c->generation);
+	snprintf(gen, sizeof(gen), "%lld", (long long)atomic_load(
+	    &c->generation));
 	res = cluster_exec(c, &c->lease_link, "UPDATE nodes SET heartbeat_at "
 	    "= now() WHERE name = $1 AND generation = $2::bigint AND NOT lost",
 	    2, v);
@@ -350,9 +384,10 @@ cluster_renew(struct cluster *c)
 		atomic_store(&c->fenced, 1);
 		fprintf(stderr, "level=error msg=\"cluster: fenced: this node's "
 		    "lease was lost\" node=%s generation=%lld\n", c->node,
-		    (long long)c->generation);
-		if (c->hooks.fenced != NULL)
-			c->hooks.fenced(c->hooks.arg);
+		    (long long)atomic_load(&c->generation));
+		PQclear(res);
+		cluster_rejoin(c);
+		return;
 	}
 	PQclear(res);
 }
@@ -482,9 +517,11 @@ cluster_lease_main(void *arg)
 			next = c->lease_link.retry_ms;
 			continue;
 		}
-		if (!atomic_load(&c->fenced))
+		if (c->rejoin)
+			cluster_rejoin(c);
+		else
 			cluster_renew(c);
-		if (c->lease_link.pg != NULL)
+		if (c->lease_link.pg != NULL && job_mono_ms() >= c->reap_from_ms)
 			cluster_reap(c);
 	}
 	return NULL;
@@ -778,7 +815,7 @@ fail:
 int64_t
 cluster_generation(const struct cluster *c)
 {
-	return c->generation;	/* written before the threads started */
+	return atomic_load(&((struct cluster *)c)->generation);
 }
 
 int

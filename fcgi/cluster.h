@@ -9,9 +9,11 @@
  * thread renews the heartbeat every lease/3 seconds on
  * a connection of its own (never behind the journal's mutex). When a
  * renewal finds the row lost or of another generation, the node is
- * fenced: hooks.fenced is called once; the journal's final writes of
- * its running jobs are refused from then on (journal_set_node's
- * generation no longer matches).
+ * fenced: the cluster ended its running jobs, and it joins again as a
+ * new generation, then calls hooks.fenced (once per fence), whose
+ * caller tells the journal the new generation: the old life's final
+ * writes no longer match and are refused. A reaper waits a lease after
+ * its own reconnect, so that a database outage loses no node.
  *
  * Reaper. The same thread, on every node, under
  * pg_try_advisory_xact_lock (one node at a time does it): nodes silent

@@ -244,8 +244,22 @@ journal_start(struct journal *j, const char *id, int64_t started_ms,
 void
 journal_set_node(struct journal *j, const char *node, int64_t generation)
 {
+	/* Under the mutex: a rejoin changes it while calls run. */
+	pthread_mutex_lock(&j->mtx);
 	snprintf(j->node, sizeof(j->node), "%s", node);
 	j->generation = generation;
+	pthread_mutex_unlock(&j->mtx);
+}
+
+int64_t
+journal_generation(struct journal *j)
+{
+	int64_t	 g;
+
+	pthread_mutex_lock(&j->mtx);
+	g = j->generation;
+	pthread_mutex_unlock(&j->mtx);
+	return g;
 }
 
 /* 1 when j is a node of a cluster whose store speaks for it. */

@@ -72,6 +72,9 @@ int	journal_start(struct journal *, const char *id, int64_t started_ms,
 void	journal_set_node(struct journal *, const char *node,
 	    int64_t generation);
 
+/* The node's generation (journal_set_node), 0 on one machine. */
+int64_t	journal_generation(struct journal *);
+
 /* What journal_admit decided. */
 enum journal_admit_rc {
 	JOURNAL_ADMITTED = 0,	/* inserted; jb->seq set when it was 0 */

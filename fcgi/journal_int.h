@@ -119,7 +119,8 @@ struct journal {
 	void		(*evicted)(const char *id, void *);
 	void		*evicted_arg;
 	/* The cluster's node (journal_set_node): "" and 0 on one machine.
-	   Set before other threads call; read without the mutex. */
+	   The node is set before other threads call (read without the
+	   mutex); the generation changes on a rejoin, under it. */
 	char		 node[64];
 	int64_t		 generation;
 	/* The recent jobs of sessions (journal_recent.c): its own locks. */

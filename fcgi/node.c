@@ -3,18 +3,16 @@
  * A notification about a job is the scheduler's to act on: a job queued
  * anywhere waits here too, one started elsewhere or ended is forgotten,
  * a cancel reaches the worker running it here. A fenced node (its lease
- * was lost while it could not renew it: paused, cut off) stops and
- * rejoins as a new generation when started again (node_fenced).
+ * was lost while it could not renew it: paused, cut off) rejoins as a
+ * new generation (node_fenced).
  */
 #include "config.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "job.h"
 #include "metrics.h"
@@ -149,22 +147,18 @@ node_stats(void *arg, struct metrics_cluster *out)
 
 /*
  * The lease was lost (the node was paused or cut off past it): the
- * cluster failed its running jobs "node lost", and nothing this life
- * claims or writes counts any more (journal.h: the fence). It stops, as
- * SIGTERM does, to be started again by its supervisor (sluice-serve
- * --restart, systemd's Restart=), which joins as a new generation.
+ * cluster failed its running jobs "node lost", and the node rejoined as
+ * a new life. The journal writes as that one from now on, so nothing of
+ * the old life's jobs is written (journal.h: the fence); they end here
+ * when their workers do, their results refused.
  */
 static void
 node_fenced(void *arg)
 {
 	struct node	*n = arg;
 
-	fprintf(stderr, "level=error msg=\"lease lost: this node was counted "
-	    "lost and its running jobs failed 'node lost' (their results "
-	    "will be refused); stopping, to rejoin when started again\" "
-	    "node=%s generation=%lld\n", n->conf->cluster_node,
-	    (long long)cluster_generation(n->cluster));
-	(void)kill(getpid(), SIGTERM);
+	journal_set_node(n->journal, n->conf->cluster_node,
+	    cluster_generation(n->cluster));
 }
 
 int

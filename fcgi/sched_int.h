@@ -116,6 +116,8 @@ struct sjob {
 	size_t			 wlock;		/* its worker lock (index in locks[]) */
 	int			 device;	/* its slot's device index; -1: cpu */
 	int64_t			 enq_ns, start_ns;
+	int64_t			 life;		/* the cluster: the node's
+						   generation it was claimed in */
 	double			 units;		/* its cost (sched_cost.c) */
 	/* Live updates (sched_events.c): on the changed list; what a
 	   watcher was last shown of its place (-1: nothing yet). */

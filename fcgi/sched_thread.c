@@ -146,6 +146,8 @@ runner_journal_start(struct sched *s, struct sjob *j)
 
 	if ((ncl = runner_cluster_locks(s, j, cl, names)) == SIZE_MAX)
 		return RS_STOPPING;
+	if (s->jr != NULL)
+		j->life = journal_generation(s->jr);
 	while (s->jr != NULL && (r = journal_claim(s->jr, j->job.id, &at,
 	    j->job.slot, j->job.device, cl, ncl)) != JOURNAL_CLAIMED) {
 		if (r != -1) {
@@ -196,6 +198,25 @@ runner_journal_start(struct sched *s, struct sjob *j)
 }
 
 /*
+ * The cluster, after fin's final write: 1 when the journal holds fin's
+ * state, 0 when the write was fenced (this node lost its lease while j
+ * ran; the cluster ended it "node lost"). A failed read counts as kept.
+ */
+static int
+runner_end_kept(struct sched *s, const struct job *fin)
+{
+	struct job	 row;
+	int		 kept = 1;
+
+	memset(&row, 0, sizeof(row));
+	if (journal_get(s->jr, fin->id, &row) == 1) {
+		kept = row.state == fin->state;
+		job_clear(&row);
+	}
+	return kept;
+}
+
+/*
  * Runs j (taken off the ready list) outside the mutex, then takes the
  * mutex, ends j and dispatches. Returns with the mutex held, so that the
  * runner picks its next job without letting go of it in between.
@@ -205,7 +226,7 @@ runner_run(struct sched *s, struct sjob *j)
 {
 	struct sched_outcome	 o;
 	struct job		 fin, *again = NULL;
-	int			 started;
+	int			 started, lost;
 
 	if ((started = runner_journal_start(s, j)) == RS_TAKEN ||
 	    started == RS_FULL) {
@@ -249,6 +270,10 @@ runner_run(struct sched *s, struct sjob *j)
 	    (j->start_ns - j->enq_ns) / 1000000,
 	    (sched_mono_ns() - j->start_ns) / 1000000, j->job.device, o.error);
 
+	/* Read before the mutex: the journal's is never taken under it. */
+	lost = sched_clustered(s) && started == RS_RUN &&
+	    (journal_generation(s->jr) != j->life ||
+	    !runner_end_kept(s, &fin));
 	pthread_mutex_lock(&s->mu);
 	if (again != NULL)
 		sched_rewrite_add(s, again);
@@ -259,6 +284,13 @@ runner_run(struct sched *s, struct sjob *j)
 	s->self_take = 1;
 	sched_dispatch(s);
 	s->self_take = 0;
+	/*
+	 * The node lost its lease while j ran (it rejoined since): the
+	 * cluster ended j "node lost" and refused this end; lookups go to
+	 * the journal, which says so.
+	 */
+	if (lost)
+		sched_forget_finished(s, j);
 }
 
 static void *
