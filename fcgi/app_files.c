@@ -22,9 +22,12 @@
  * (jobdir_checked_type: an image type only for bytes that are one).
  */
 struct served {
-	char	 type[128];
-	char	 path[PATH_MAX];
-	char	 download[JOBDIR_NAME_MAX + 8];
+	char		 type[128];
+	const char	*id;
+	enum jobdir_kind kind;
+	char		 name[JOBDIR_NAME_MAX + 1];
+	char		 path[PATH_MAX];	/* "" unless an older ID.png */
+	char		 download[JOBDIR_NAME_MAX + 8];
 };
 
 /*
@@ -51,9 +54,12 @@ served_find(struct app *a, const struct job *j, enum jobdir_kind kind,
 			    "name")), name) == 0)
 				f = e;
 	if ((type = json_string_value(json_object_get(f, "type"))) == NULL ||
-	    a->journal == NULL || jobdir_path(journal_files_root(a->journal),
-	    j->id, kind, name, sv->path, sizeof(sv->path)) == -1)
+	    a->journal == NULL || !jobdir_name_ok(name))
 		goto out;
+	sv->id = j->id;
+	sv->kind = kind;
+	snprintf(sv->name, sizeof(sv->name), "%s", name);
+	sv->path[0] = '\0';
 	snprintf(sv->type, sizeof(sv->type), "%s", type);
 	jobdir_download_name(name, type, sv->download, sizeof(sv->download));
 	rc = 0;
@@ -63,18 +69,23 @@ out:
 }
 
 /*
- * The file at sv as the answer: images inline with their type, anything
+ * The file sv as the answer: images inline with their type, anything
  * else as application/octet-stream to be saved (attachment), never
  * sniffed into something else (X-Content-Type-Options: every answer
- * carries it, http.h). 0, or -1 when it is gone (evicted).
+ * carries it, http.h). From this disk or, in the cluster, the database
+ * (journal_file_open). 0, or -1 when it is gone (evicted).
  */
 static int
-served_answer(const struct served *sv, struct http_resp *resp)
+served_answer(struct app *a, const struct served *sv, struct http_resp *resp)
 {
 	char	 disp[JOBDIR_NAME_MAX + 40];
-	int	 show = jobdir_type_inline(sv->type);
+	int	 show = jobdir_type_inline(sv->type), fd;
 
-	if (http_resp_file(resp, sv->path) == -1)
+	if (sv->path[0] != '\0') {
+		if (http_resp_file(resp, sv->path) == -1)
+			return -1;
+	} else if ((fd = journal_file_open(a->journal, sv->id, sv->kind,
+	    sv->name)) == -1 || http_resp_fd(resp, fd) == -1)
 		return -1;
 	resp->status = 200;
 	snprintf(disp, sizeof(disp), "%s; filename=\"%s\"", show ? "inline" :
@@ -99,7 +110,7 @@ answer_file(struct app *a, struct http_req *req, const char *id,
 	if (sched_lookup(a->sched, id, req->session, &j) != SCHED_OK)
 		app_error_answer(a, req, 404, "no such job", 0, resp);
 	else if (served_find(a, &j, kind, name, &sv) == -1 ||
-	    served_answer(&sv, resp) == -1)
+	    served_answer(a, &sv, resp) == -1)
 		app_error_answer(a, req, 404, "no such file for this job (a "
 		    "job's files are removed when it expires)", 0, resp);
 	job_clear(&j);
@@ -168,7 +179,7 @@ app_job_png(struct app *a, struct http_req *req, const char *id,
 		goto none;
 	snprintf(sv.type, sizeof(sv.type), "image/png");
 	snprintf(sv.download, sizeof(sv.download), "result.png");
-	if (served_answer(&sv, resp) == -1)
+	if (served_answer(a, &sv, resp) == -1)
 		goto none;
 	job_clear(&j);
 	return;

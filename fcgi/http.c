@@ -2,10 +2,12 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "http.h"
 
@@ -178,11 +180,23 @@ http_resp_json_error(struct http_resp *p, int status, const char *msg)
 int
 http_resp_file(struct http_resp *p, const char *path)
 {
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	return http_resp_fd(p, fd);
+}
+
+int
+http_resp_fd(struct http_resp *p, int fd)
+{
 	struct stat	 st;
 	FILE		*f;
 
-	if ((f = fopen(path, "rbe")) == NULL)
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		close(fd);
 		return -1;
+	}
 	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
 		fclose(f);
 		return -1;

@@ -79,6 +79,8 @@ void	http_resp_json_error(struct http_resp *, int status, const char *msg);
  * opened as a regular file. http_resp_free closes it.
  */
 int	http_resp_file(struct http_resp *, const char *path);
+/* The same for the open file fd, which it takes (closed on failure too). */
+int	http_resp_fd(struct http_resp *, int fd);
 
 /* Sets 303 See Other to location. */
 void	http_resp_redirect(struct http_resp *, const char *location);

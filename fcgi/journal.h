@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "jobdir.h"
 
 struct journal;
 
@@ -175,6 +176,22 @@ int	journal_finish_stored(struct journal *, const struct job *);
  * while the journal is open.
  */
 const char	*journal_files_root(struct journal *);
+/*
+ * Opens file name (of kind) of job id for reading: this disk's copy
+ * (jobdir_open) or, in the cluster, where a node keeps a job's files
+ * only while it runs there, the database's in an anonymous file. An fd
+ * the caller closes, or -1 with errno set (ENOENT: neither has it; EIO
+ * with the journal's error recorded). Thread-safe.
+ */
+int	journal_file_open(struct journal *, const char *id,
+	    enum jobdir_kind kind, const char *name);
+/*
+ * The cluster, before a job another node accepted runs here: writes
+ * job id's stored files of kind (its uploads) that this disk lacks. The
+ * count written (0 on one machine), or -1 recorded. Thread-safe.
+ */
+int	journal_files_fetch(struct journal *, const char *id,
+	    enum jobdir_kind kind);
 
 /*
  * Looks up a job by id. Returns 1 and fills out (caller job_clear()s it),
@@ -241,8 +258,8 @@ int	journal_recover(struct journal *, int64_t now_ms,
 
 /*
  * Start-up, before any request: removes the file directories of jobs the
- * journal does not hold (uploads of a submission a crash cut short).
- * Returns how many.
+ * journal does not hold (uploads of a submission a crash cut short); in
+ * the cluster every one (the database has the files). Returns how many.
  */
 int	journal_sweep(struct journal *);
 

@@ -3,6 +3,7 @@
  * journal_files.h), and the calls of journal.h that only concern files:
  * journal_png_path, journal_files_root and journal_sweep.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -196,11 +197,79 @@ journal_files_root(struct journal *j)
 	return journal_results_dir(j);
 }
 
+/* Writes a stored file into the anonymous file *arg (files_read's cb). */
+static int
+journal_to_memfd(const char *name, const unsigned char *data, size_t len,
+    void *arg)
+{
+	(void)name;
+	return journal_write_all(*(int *)arg, data, len);
+}
+
+int
+journal_file_open(struct journal *j, const char *id, enum jobdir_kind kind,
+    const char *name)
+{
+	int	 fd, n;
+
+	if ((fd = jobdir_open(journal_results_dir(j), id, kind, name)) != -1 ||
+	    errno != ENOENT || j->node[0] == '\0' ||
+	    j->ops->files_read == NULL)
+		return fd;
+	if ((fd = memfd_create("sluice-file", MFD_CLOEXEC)) == -1) {
+		journal_seterr(j, "journal_file_open: %s", strerror(errno));
+		errno = EIO;
+		return -1;
+	}
+	if ((n = j->ops->files_read(j, id, kind, name, journal_to_memfd,
+	    &fd)) != 1 || lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		errno = n == 0 ? ENOENT : EIO;
+		return -1;
+	}
+	return fd;
+}
+
+/* The file name of the job *arg is, written where it is missing. */
+struct journal_fetch {
+	struct journal	*j;
+	const char	*id;
+	enum jobdir_kind kind;
+};
+
+static int
+journal_fetch_one(const char *name, const unsigned char *data, size_t len,
+    void *arg)
+{
+	struct journal_fetch	*f = arg;
+	char			 err[256];
+	int			 fd;
+
+	if ((fd = jobdir_open(journal_results_dir(f->j), f->id, f->kind,
+	    name)) != -1) {
+		close(fd);
+		return 0;
+	}
+	return jobdir_write(journal_results_dir(f->j), f->id, f->kind, name,
+	    data, len, err, sizeof(err));
+}
+
+int
+journal_files_fetch(struct journal *j, const char *id, enum jobdir_kind kind)
+{
+	struct journal_fetch	 f = { j, id, kind };
+
+	if (j->node[0] == '\0' || j->ops->files_read == NULL)
+		return 0;
+	return j->ops->files_read(j, id, kind, NULL, journal_fetch_one, &f);
+}
+
 /*
  * Start-up: removes the file directories of jobs the journal does not
  * know: uploads stored for a submission that a crash ended before its
- * row was written (the id was the submission's alone). Returns how many
- * went. Run before any request is served: a submission in flight would
+ * row was written (the id was the submission's alone); in the cluster,
+ * where the database holds every job's files and a node's disk only
+ * those of the jobs running there, every one. Returns how many went. Run before any request is served: a submission in flight would
  * look the same.
  */
 int
@@ -217,9 +286,12 @@ journal_sweep(struct journal *j)
 		if (!job_id_valid(e->d_name))
 			continue;	/* ID.png, or not ours */
 		memset(&found, 0, sizeof(found));
-		if ((r = journal_get(j, e->d_name, &found)) == 1)
+		/* The cluster's files are in its database; none runs yet. */
+		if (j->node[0] != '\0')
+			r = 0;
+		else if ((r = journal_get(j, e->d_name, &found)) == 1)
 			job_clear(&found);
-		else if (r == 0 && jobdir_remove(journal_results_dir(j),
+		if (r == 0 && jobdir_remove(journal_results_dir(j),
 		    e->d_name) == 0)
 			n++;
 	}

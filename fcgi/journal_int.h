@@ -28,7 +28,16 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
+
+/*
+ * What gets each stored file a store reads back (files_read): its name
+ * (checked: jobdir_name_ok) and bytes, valid during the call. 0, or -1
+ * with errno set to stop.
+ */
+typedef int (*journal_file_cb)(const char *name, const unsigned char *data,
+	    size_t len, void *arg);
 
 /* The savepoint around making room: set, rolled back to, released. */
 enum journal_savepoint {
@@ -63,6 +72,14 @@ struct journal_store_ops {
 		    unsigned char *secret, size_t len);
 	int	(*nodes)(struct journal *, struct journal_node **out,
 		    int64_t *queued);
+	/*
+	 * The cluster's copies of job id's files of kind (name NULL: all
+	 * of them) to cb, in name order, without the mutex: the count, or
+	 * -1 (recorded).
+	 */
+	int	(*files_read)(struct journal *, const char *id,
+		    enum jobdir_kind kind, const char *name,
+		    journal_file_cb cb, void *arg);
 	int	(*finish_row)(struct journal *, const struct job *,
 		    int has_png, int64_t file_bytes, const char *func);
 	/*

@@ -16,6 +16,7 @@
  * starting at once against an empty database make it once: the others
  * wait for the lock, then find it done.
  */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,8 +77,7 @@ static const char journal_pg_schema_v1[] =
  * lease (cluster.c). cluster_slots: the held slots of scope = "cluster"
  * locks, one row per held slot (the primary key makes over-admission
  * impossible), freed with the job's final write or by the reaper.
- * secrets: the CSRF secret every node signs forms with. job_files: the
- * result files, so that every node serves them.
+ * secrets: the CSRF secret every node signs forms with.
  */
 static const char journal_pg_schema_v2[] =
 	"ALTER TABLE jobs ADD COLUMN node text, ADD COLUMN generation bigint,"
@@ -114,10 +114,25 @@ static const char journal_pg_schema_v2[] =
 	" data bytea NOT NULL,"
 	" PRIMARY KEY (job, name));";
 
+/*
+ * Version 3: a job's files in the cluster (journal_pg_files.c), its
+ * uploads (kind 'in') and its worker's outputs ('out'), gone with the
+ * job's row. v2's job_files was never written.
+ */
+static const char journal_pg_schema_v3[] =
+	"DROP TABLE job_files;"
+	"CREATE TABLE job_files ("
+	" job text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+	" kind text NOT NULL CHECK (kind IN ('in', 'out')),"
+	" name text NOT NULL,"
+	" data bytea NOT NULL,"
+	" PRIMARY KEY (job, kind, name));";
+
 /* The steps from each version to the next, in order. */
 static const char *const journal_pg_migrations[] = {
 	journal_pg_schema_v1,	/* 0 -> 1: a new database */
 	journal_pg_schema_v2,	/* 1 -> 2: the cluster */
+	journal_pg_schema_v3,	/* 2 -> 3: the cluster's files */
 };
 
 void
@@ -134,6 +149,18 @@ jpg_int(struct jpg_params *p, int64_t v)
 		return;
 	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", (long long)v);
 	p->v[p->n] = p->num[p->n];
+	p->n++;
+}
+
+void
+jpg_bin(struct jpg_params *p, const void *v, size_t len)
+{
+	if (p->n >= JPG_MAXP || len > INT_MAX)
+		return;
+	p->v[p->n] = v;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->binary = 1;
 	p->n++;
 }
 
@@ -236,7 +263,9 @@ journal_pg_run(struct journal *j, const char *sql, const struct jpg_params *p,
 	ExecStatusType	 st;
 
 	res = PQexecParams(JPG(j)->conn, sql, p != NULL ? p->n : 0, NULL,
-	    p != NULL ? p->v : NULL, NULL, NULL, 0);
+	    p != NULL ? p->v : NULL, p != NULL && p->binary ? p->len : NULL,
+	    p != NULL && p->binary ? p->fmt : NULL,
+	    p != NULL ? p->binary_result : 0);
 	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
@@ -548,6 +577,7 @@ static const struct journal_store_ops journal_pg_ops = {
 	.notify = journal_pg_notify,
 	.secret = journal_pg_secret,
 	.nodes = journal_pg_nodes,
+	.files_read = journal_pg_files_read,
 	.finish_row = journal_pg_finish_row,
 	.finish_room = journal_pg_finish_room,
 	.room_used = journal_pg_room_used,

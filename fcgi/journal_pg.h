@@ -22,7 +22,7 @@
 #include "journal.h"
 #include "journal_int.h"
 
-#define JOURNAL_PG_SCHEMA_VERSION	2
+#define JOURNAL_PG_SCHEMA_VERSION	3
 
 /* Whether the database takes writes (journal_unwritable). */
 enum journal_pg_health {
@@ -44,17 +44,24 @@ struct journal_pg {
 
 #define JPG(j)	((struct journal_pg *)(j))
 
-/* A statement's parameters as text; v[i] NULL is SQL NULL. */
+/*
+ * A statement's parameters, as text unless jpg_bin made one binary (a
+ * file's bytes); v[i] NULL is SQL NULL. binary_result asks for the rows
+ * in binary (bytea as its bytes, not escaped).
+ */
 #define JPG_MAXP	24
 struct jpg_params {
 	const char	*v[JPG_MAXP];
 	char		 num[JPG_MAXP][24];
-	int		 n;
+	int		 len[JPG_MAXP], fmt[JPG_MAXP];
+	int		 n, binary, binary_result;
 };
 
 /* Appends a string (NULL: SQL NULL) or an integer parameter. */
 void	jpg_str(struct jpg_params *p, const char *v);
 void	jpg_int(struct jpg_params *p, int64_t v);
+/* Appends len bytes at v (not copied: they must outlive the call). */
+void	jpg_bin(struct jpg_params *p, const void *v, size_t len);
 
 /*
  * Takes j's mutex (always: the caller unlocks it) and makes sure the
@@ -134,6 +141,22 @@ int	journal_pg_secret(struct journal *, const char *, unsigned char *,
 	    size_t);
 int	journal_pg_nodes(struct journal *, struct journal_node **, int64_t *);
 
+/* ---- journal_pg_files.c: a job's files in the cluster ---- */
+
+/*
+ * In the caller's transaction, with the mutex, in the cluster only (one
+ * machine: 0 at once): the local files list names (kind JOBDIR_IN: the
+ * job's inputs object; JOBDIR_OUT: its files array) stored as job id's.
+ * A listed file that is not on this disk is skipped. 0, or -1 recorded
+ * for func.
+ */
+int	journal_pg_files_put(struct journal *j, const char *id,
+	    enum jobdir_kind kind, const char *list, const char *func);
+/* The files_read entry (journal_int.h). */
+int	journal_pg_files_read(struct journal *j, const char *id,
+	    enum jobdir_kind kind, const char *name, journal_file_cb cb,
+	    void *arg);
+
 /* ---- journal_pg_jobs.c: the store's entries (journal_store_ops) ---- */
 
 int	journal_pg_insert(struct journal *, const struct job *);
@@ -153,7 +176,16 @@ int64_t	journal_pg_max_seq(struct journal *);
 int	journal_pg_evict(struct journal *, int64_t, int64_t, int64_t,
 	    void (*)(const char *, void *), void *);
 int64_t	journal_pg_result_bytes(struct journal *);
-/* The finish_exec entry: finish_row's update in the caller's transaction. */
+/*
+ * After a final write of id committed (or was fenced), with the mutex:
+ * in the cluster this disk's copy of its files goes (the database has
+ * them).
+ */
+void	journal_pg_finished(struct journal *j, const char *id);
+/*
+ * The finish_exec entry: finish_row's update in the caller's
+ * transaction, with the job's outputs (journal_pg_files_put).
+ */
 int	journal_pg_finish_exec(struct journal *j, const struct job *jb,
 	    int has_png, int64_t file_bytes, const char *func);
 

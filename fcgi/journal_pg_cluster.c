@@ -97,6 +97,8 @@ jpg_admit_tx(struct journal *j, struct job *jb, int max_active,
 	if ((n = journal_pg_int(j, jpg_admit_sql, &q, func)) <= 0)
 		return -1;
 	jb->seq = n;
+	if (journal_pg_files_put(j, jb->id, JOBDIR_IN, jb->inputs, func) == -1)
+		return -1;
 	return jpg_tell(j, "q", jb->id, func) == -1 ? -1 : JOURNAL_ADMITTED;
 }
 
@@ -117,6 +119,9 @@ journal_pg_admit(struct journal *j, struct job *jb, int max_active,
 		goto out;
 	}
 	journal_pg_wrote(j);
+	/* The uploads are the cluster's now; the runner fetches them. */
+	if (rc == JOURNAL_ADMITTED && jb->inputs != NULL)
+		(void)jobdir_remove(journal_results_dir(j), jb->id);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	journal_recent_forget(j, jb->session);

@@ -161,19 +161,42 @@ journal_pg_finish_exec(struct journal *j, const struct job *jb, int has_png,
 		return -1;
 	if (n == 0)
 		return journal_pg_fenced(j, jb->id, func);
-	return 0;
+	/* Written by this life: its outputs with it (the cluster's). */
+	return journal_pg_files_put(j, jb->id, JOBDIR_OUT, jb->files, func);
+}
+
+/*
+ * After a final write of id committed: in the cluster the database has
+ * its files now, this disk's copy goes (journal_pg_files.c).
+ */
+void
+journal_pg_finished(struct journal *j, const char *id)
+{
+	if (j->node[0] != '\0')
+		(void)jobdir_remove(journal_results_dir(j), id);
 }
 
 int
 journal_pg_finish_row(struct journal *j, const struct job *jb, int has_png,
     int64_t file_bytes, const char *func)
 {
+	/* Files to store: the row and they in one transaction. */
+	int	 tx = j->node[0] != '\0' && jb->files != NULL;
 	int	 ret = -1;
 
-	if (journal_pg_enter(j, func) == 0 &&
-	    (ret = journal_pg_finish_exec(j, jb, has_png, file_bytes,
-	    func)) == 0)
-		journal_pg_wrote(j);
+	if (journal_pg_enter(j, func) == -1 ||
+	    (tx && journal_pg_cmd(j, "BEGIN", NULL, func) == -1))
+		goto out;
+	if (journal_pg_finish_exec(j, jb, has_png, file_bytes, func) == -1 ||
+	    (tx && journal_pg_cmd(j, "COMMIT", NULL, func) == -1)) {
+		if (tx)
+			journal_pg_rollback(j);
+		goto out;
+	}
+	journal_pg_wrote(j);
+	journal_pg_finished(j, jb->id);
+	ret = 0;
+out:
 	pthread_mutex_unlock(&j->mtx);
 	journal_recent_forget(j, jb->session);
 	return ret;

@@ -80,7 +80,8 @@ journal_pg_room_strip(struct journal *j, const char *vid, int64_t now_ms,
 
 	jpg_str(&p, vid);
 	jpg_int(&p, now_ms);
-	return journal_pg_cmd(j, "UPDATE jobs SET file_bytes = 0, "
+	return journal_pg_cmd(j, "WITH f AS (DELETE FROM job_files "
+	    "WHERE job = $1) UPDATE jobs SET file_bytes = 0, "
 	    "files = NULL, inputs = NULL, has_png = 0, "
 	    "removed_ms = $2::bigint "
 	    "WHERE id = $1", &p, func) == -1 ? -1 : 0;
@@ -135,6 +136,7 @@ journal_pg_finish_room(struct journal *j, const struct job *jb)
 	}
 	journal_pg_wrote(j);
 	journal_room_committed(j, jb, rc, &l);
+	journal_pg_finished(j, jb->id);
 out:
 	pthread_mutex_unlock(&j->mtx);
 	journal_room_notify(j, jb, rc, &l);

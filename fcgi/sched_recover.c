@@ -186,8 +186,8 @@ recover_one(struct sched *s, struct job *job, int mirror)
 void
 sched_mirror_job(struct sched *s, struct job *job)
 {
-	/* Uploads are on the accepting node's disk: it runs those. */
-	if (job->state == JOB_QUEUED && !s->draining && job->file_bytes <= 0 &&
+	/* Uploads too: the runner fetches them from the database. */
+	if (job->state == JOB_QUEUED && !s->draining &&
 	    sched_job_find(s, job->id) == NULL)
 		recover_one(s, job, 1);
 }

@@ -217,6 +217,26 @@ runner_end_kept(struct sched *s, const struct job *fin)
 }
 
 /*
+ * The cluster: j's uploads, which the database holds (journal_pg_files.c),
+ * onto this disk before it runs. 0, or -1 with o the failure.
+ */
+static int
+runner_inputs(struct sched *s, const struct sjob *j, struct sched_outcome *o)
+{
+	char	 msg[300];
+
+	if (!sched_clustered(s) || j->job.inputs == NULL ||
+	    journal_files_fetch(s->jr, j->job.id, JOBDIR_IN) != -1)
+		return 0;
+	snprintf(msg, sizeof(msg), "its uploads could not be read from the "
+	    "cluster's database: %s", journal_error(s->jr));
+	memset(o, 0, sizeof(*o));
+	o->state = JOB_FAILED;
+	o->error = strdup(msg);
+	return -1;
+}
+
+/*
  * Runs j (taken off the ready list) outside the mutex, then takes the
  * mutex, ends j and dispatches. Returns with the mutex held, so that the
  * runner picks its next job without letting go of it in between.
@@ -241,7 +261,7 @@ runner_run(struct sched *s, struct sjob *j)
 		o.state = started == RS_CANCELLED ? JOB_CANCELLED : JOB_FAILED;
 		o.error = strdup(started == RS_CANCELLED ? "cancelled" : "not started: "
 		    "the journal could not record its start");
-	} else {
+	} else if (runner_inputs(s, j, &o) == 0) {
 		sched_log(s, "job_started", j->job.id, j->job.task,
 		    j->job.session, (j->start_ns - j->enq_ns) / 1000000, -1,
 		    j->job.device, NULL);

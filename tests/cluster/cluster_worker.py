@@ -7,7 +7,8 @@ every worker of every node stay whole), so that a test counts how often
 each job ran and on which node. A job then sleeps its "ms" in 50 ms
 steps (progress between, so that a cancel is honoured) and answers
 {"slept_ms": ms}; with "file" true it also leaves a text file "note"
-naming the job (served at /jobs/ID/files/note). Standard library and
+naming the job (served at /jobs/ID/files/note); given an upload "doc",
+a file "echo": "job ID: " and the upload's bytes. Standard library and
 sluice_worker only.
 """
 
@@ -36,6 +37,12 @@ def run(params, inputs, out, progress):
     for i in range(steps):
         time.sleep(ms / 1000.0 / steps)
         progress((i + 1) / steps)
+    if "doc" in inputs:
+        with open(inputs["doc"]["path"], "rb") as f:
+            doc = f.read()
+        with open(os.path.join(out, "echo.txt"), "wb") as f:
+            f.write(b"job %s: " % sluice_worker._conn.job_id.encode() + doc)
+        return {"slept_ms": ms}, [("echo", "echo.txt", "text/plain")]
     if params.get("file"):
         with open(os.path.join(out, "note.txt"), "w") as f:
             f.write("job %s\n" % sluice_worker._conn.job_id)

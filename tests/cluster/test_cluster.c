@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,22 @@ jint(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* Jobs id[0..n) of ses[i / MAX_ACTIVE], asked on s, all end done. */
+static void
+expect_all_done(const struct itest_server *s, const struct csess *ses,
+    char (*id)[33], int n)
+{
+	json_t	*o;
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		o = final_json(s, ses[i / MAX_ACTIVE].sid, id[i], 60000);
+		cr_expect_str_eq(jstr(o, "state"), "done", "job %d: %s (%s)",
+		    i, jstr(o, "state"), jstr(o, "error"));
+		json_decref(o);
+	}
+}
+
 /* The worker's log, fetched once; the caller frees it. */
 static struct ctest_run *
 runs_now(size_t *n)
@@ -219,6 +236,65 @@ static int
 of_session(const struct cjob *j, int which)
 {
 	return j->session == which - 1000;
+}
+
+#define BOUNDARY	"----sluiceclusterboundary42"
+
+/* Posts a job of task echo (ms, and doc an upload) to s: its id into id. */
+static void
+submit_upload(const struct itest_server *s, const struct csess *cs,
+    int ms, const char *doc, char id[33])
+{
+	static const char *const mp[] = {
+		"Content-Type: multipart/form-data; boundary=" BOUNDARY, NULL };
+	struct itest_resp	 r;
+	struct buf		 b;
+
+	buf_init(&b);
+	buf_printf(&b, "--" BOUNDARY "\r\nContent-Disposition: form-data; "
+	    "name=\"csrf\"\r\n\r\n%s\r\n--" BOUNDARY "\r\n"
+	    "Content-Disposition: form-data; name=\"ms\"\r\n\r\n%d\r\n"
+	    "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"doc\"; "
+	    "filename=\"doc.txt\"\r\nContent-Type: text/plain\r\n\r\n%s"
+	    "\r\n--" BOUNDARY "--\r\n", cs->csrf, ms, doc);
+	cr_assert(buf_ok(&b));
+	cr_assert_eq(itest_req(s, "POST", "/tasks/echo", b.data, b.len, mp,
+	    cs->sid, &r), 0);
+	cr_assert_eq(itest_job_location(&r, id), 0, "upload: %ld %s",
+	    r.status, buf_cstr(&r.body));
+	itest_resp_free(&r);
+	buf_free(&b);
+}
+
+/* GET path on s as sid answers 200 with exactly want. */
+static void
+expect_body(const struct itest_server *s, const char *sid, const char *path,
+    const char *want, int node)
+{
+	struct itest_resp	 r;
+
+	cr_assert_eq(itest_req(s, "GET", path, NULL, 0, NULL, sid, &r), 0);
+	cr_expect_eq(r.status, 200, "node %d: %s: %ld", node, path, r.status);
+	cr_expect_str_eq(buf_cstr(&r.body), want, "node %d: %s", node, path);
+	itest_resp_free(&r);
+}
+
+/* How many job directories node i's results directory holds. */
+static int
+job_dirs(int node)
+{
+	char		 path[600];
+	struct dirent	*e;
+	DIR		*d;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "%s/node-%d/results", ct.srv.state, node);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += strlen(e->d_name) == 32;
+	closedir(d);
+	return n;
 }
 
 TestSuite(cluster, .timeout = 240);
@@ -384,9 +460,7 @@ Test(cluster, caps_nonce_and_any_node_answers)
 	    "node 3's stream has no final event of node 1's job");
 	itest_resp_free(&r);
 	/* Room again: the session's cap counts cluster-wide ends too. The
-	   job's file, from the node that ran it: result files are still on
-	   that node's disk only (README, "Cluster": not yet in the
-	   database), so the other nodes cannot serve them yet. */
+	   job's file, from every node (the database has it). */
 	submit_ok(&ct.node[2], &cs, "tick", "ms=0&file=true&nonce=after", again);
 	o = final_json(&ct.srv, cs.sid, again, 30000);
 	cr_expect_str_eq(jstr(o, "state"), "done");
@@ -397,12 +471,8 @@ Test(cluster, caps_nonce_and_any_node_answers)
 	cr_assert(ran >= 1 && ran <= 3, "job %s ran on no node", again);
 	snprintf(path, sizeof(path), "/jobs/%s/files/note", again);
 	snprintf(fields, sizeof(fields), "job %s\n", again);
-	cr_assert_eq(itest_req(&ct.node[ran], "GET", path, NULL, 0, NULL,
-	    cs.sid, &r), 0);
-	cr_expect_eq(r.status, 200, "node %d: the file of its job: %ld", ran,
-	    r.status);
-	cr_expect_str_eq(buf_cstr(&r.body), fields, "node %d's file", ran);
-	itest_resp_free(&r);
+	for (i = 1; i <= 3; i++)
+		expect_body(&ct.node[i], cs.sid, path, fields, i);
 	cluster_down();
 }
 
@@ -419,7 +489,6 @@ Test(cluster, idle_node_takes_work_queued_elsewhere)
 	char		 id[N][33], fields[64];
 	size_t		 nruns;
 	int		 i, node, elsewhere = 0;
-	json_t		*o;
 
 	cluster_up(3);
 	/* sessions.max_active is 4: two sessions. */
@@ -430,13 +499,7 @@ Test(cluster, idle_node_takes_work_queued_elsewhere)
 		submit_ok(&ct.node[1], &ses[i / MAX_ACTIVE], "tick", fields,
 		    id[i]);
 	}
-	for (i = 0; i < N; i++) {
-		o = final_json(&ct.node[1], ses[i / MAX_ACTIVE].sid, id[i],
-		    60000);
-		cr_expect_str_eq(jstr(o, "state"), "done", "job %d: %s (%s)",
-		    i, jstr(o, "state"), jstr(o, "error"));
-		json_decref(o);
-	}
+	expect_all_done(&ct.node[1], ses, id, N);
 	runs = runs_now(&nruns);
 	cr_expect_eq(nruns, (size_t)N, "%zu runs of %d jobs", nruns, N);
 	for (i = 0; i < N; i++) {
@@ -450,6 +513,55 @@ Test(cluster, idle_node_takes_work_queued_elsewhere)
 	cr_log_info("%d of %d jobs queued through node 1 ran elsewhere",
 	    elsewhere, N);
 	free(runs);
+	cluster_down();
+}
+
+/*
+ * The cluster's files: six jobs with an upload, all sent to node 1 (which
+ * runs two at once): the others run some, fetching the uploads from the
+ * database; every node serves every job's upload and output; and once
+ * the jobs ended no node's disk holds their files (the database does).
+ */
+Test(cluster, uploads_run_anywhere_and_every_node_serves_files)
+{
+	enum { N = 6 };
+	struct csess	 ses[2];
+	struct ctest_run *runs;
+	char		 id[N][33], doc[N][64], path[256], want[320];
+	size_t		 nruns;
+	int		 i, k, node, elsewhere = 0;
+
+	cluster_up(3);
+	session_new(&ct.node[1], &ses[0]);
+	session_new(&ct.node[1], &ses[1]);
+	for (i = 0; i < N; i++) {
+		snprintf(doc[i], sizeof(doc[i]), "upload %d of the cluster", i);
+		submit_upload(&ct.node[1], &ses[i / MAX_ACTIVE], 2000, doc[i],
+		    id[i]);
+	}
+	expect_all_done(&ct.node[1], ses, id, N);
+	runs = runs_now(&nruns);
+	for (i = 0; i < N; i++) {
+		cr_expect_eq(ctest_run_count(runs, nruns, id[i], &node), 1,
+		    "job %d did not run once", i);
+		elsewhere += node != 1;
+		snprintf(want, sizeof(want), "job %.32s: %.63s", id[i], doc[i]);
+		for (k = 1; k <= 3; k++) {
+			snprintf(path, sizeof(path), "/jobs/%s/inputs/doc",
+			    id[i]);
+			expect_body(&ct.node[k], ses[i / MAX_ACTIVE].sid, path,
+			    doc[i], k);
+			snprintf(path, sizeof(path), "/jobs/%s/files/echo",
+			    id[i]);
+			expect_body(&ct.node[k], ses[i / MAX_ACTIVE].sid, path,
+			    want, k);
+		}
+	}
+	free(runs);
+	cr_expect_geq(elsewhere, 1, "no upload job ran on another node");
+	for (k = 1; k <= 3; k++)
+		cr_expect_eq(job_dirs(k), 0, "node %d keeps job files on its "
+		    "disk", k);
 	cluster_down();
 }
 

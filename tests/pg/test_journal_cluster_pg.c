@@ -6,18 +6,20 @@
  * one node take a job, never more holders of a cluster lock than its
  * slots (also when nodes claim at once), and nothing of a refused claim
  * stays; final writes are fenced by node and generation; recovery ends
- * only this node's running jobs. Run through tests/pg/criterion-pg.
+ * only this node's running jobs; a job's files are the database's. Run through tests/pg/criterion-pg.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "../unit/rm_tree.h"
 #include "job.h"
+#include "jobdir.h"
 #include "journal.h"
 #include "pg_schema.h"
 
@@ -374,6 +376,102 @@ Test(cluster, nodes_share_the_first_secret)
 	cr_expect_eq(journal_secret(one, "csrf", sb, sizeof(sb)), 0);
 	cr_expect_eq(sb[0], 0x11);
 	journal_close(one);
+	journal_close(a);
+	journal_close(b);
+}
+
+/* The whole of what fd reads, into buf (closed); its length or -1. */
+static ssize_t
+slurp(int fd, char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (fd == -1)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* A job of n's files ends on jr: done, with output "out" (5 bytes). */
+static int
+finish_with_output(struct journal *jr, int n)
+{
+	struct job	 jb;
+	char		 err[256];
+	int		 rc;
+
+	mk(&jb, n, S1, "");
+	cr_assert_eq(jobdir_write(journal_files_root(jr), jb.id, JOBDIR_OUT,
+	    "out", "world", 5, err, sizeof(err)), 0, "%s", err);
+	jb.state = JOB_DONE;
+	jb.finished_ms = 1700000009000LL;
+	jb.result = strdup("{}");
+	jb.files = strdup("[{\"name\":\"out\",\"type\":\"text/plain\","
+	    "\"bytes\":5}]");
+	jb.file_bytes = 10;
+	rc = journal_finish_stored(jr, &jb);
+	job_clear(&jb);
+	return rc;
+}
+
+/*
+ * A job's files in the cluster: its upload is the database's once it is
+ * admitted (the admitting disk lets go of it), another node reads and
+ * fetches it, its output is stored with the final write (and this disk
+ * lets go), any node serves both; a fenced end stores nothing; eviction
+ * takes the files with the row.
+ */
+Test(cluster, files_travel_with_the_job)
+{
+	struct journal	*a = node_open(0, 1), *b = node_open(1, 1);
+	struct job	 jb;
+	char		 err[256], buf[64], path[600], old[JOB_ID_LEN + 1];
+	int64_t		 at = 5;
+
+	mk(&jb, 1, S1, "");
+	cr_assert_eq(jobdir_write(journal_files_root(a), jb.id, JOBDIR_IN,
+	    "doc", "hello", 5, err, sizeof(err)), 0, "%s", err);
+	jb.inputs = strdup("{\"doc\":{\"type\":\"text/plain\",\"bytes\":5}}");
+	jb.file_bytes = 5;
+	cr_assert_eq(journal_admit(a, &jb, 0, old), JOURNAL_ADMITTED, "%s",
+	    journal_error(a));
+	snprintf(path, sizeof(path), "%s/%s", journal_files_root(a), jb.id);
+	cr_expect_eq(access(path, F_OK), -1, "the admitting disk kept it");
+	cr_expect_eq(slurp(journal_file_open(b, jb.id, JOBDIR_IN, "doc"), buf,
+	    sizeof(buf)), 5, "%s", journal_error(b));
+	cr_expect_str_eq(buf, "hello");
+	cr_assert_eq(journal_claim(b, jb.id, &at, 0, "cpu", NULL, 0),
+	    JOURNAL_CLAIMED);
+	cr_expect_eq(journal_files_fetch(b, jb.id, JOBDIR_IN), 1, "%s",
+	    journal_error(b));
+	cr_expect_eq(slurp(jobdir_open(journal_files_root(b), jb.id, JOBDIR_IN,
+	    "doc"), buf, sizeof(buf)), 5, "not fetched onto b's disk");
+	cr_expect_eq(finish_with_output(b, 1), 0, "%s", journal_error(b));
+	snprintf(path, sizeof(path), "%s/%s", journal_files_root(b), jb.id);
+	cr_expect_eq(access(path, F_OK), -1, "the running disk kept it");
+	cr_expect_eq(slurp(journal_file_open(a, jb.id, JOBDIR_OUT, "out"), buf,
+	    sizeof(buf)), 5, "%s", journal_error(a));
+	cr_expect_str_eq(buf, "world");
+	cr_expect_eq(journal_file_open(a, jb.id, JOBDIR_OUT, "other"), -1);
+	cr_expect_eq(errno, ENOENT);
+	/* A fenced end: the cluster ended it, its outputs are not kept. */
+	cr_assert_eq(admit(a, 2, S1, "", 0, old), JOURNAL_ADMITTED);
+	cr_assert_eq(journal_claim(a, "00000000000000000000000000000002", &at,
+	    0, "cpu", NULL, 0), JOURNAL_CLAIMED);
+	pg_schema_exec(tdb, "UPDATE nodes SET lost = true WHERE name = "
+	    "'node-0'; UPDATE jobs SET state = 'failed', error = 'node lost' "
+	    "WHERE node = 'node-0'");
+	cr_expect_eq(finish_with_output(a, 2), 0, "%s", journal_error(a));
+	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM job_files WHERE "
+	    "job = '00000000000000000000000000000002'"), 0);
+	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM job_files"), 2);
+	/* Eviction: the rows, and their files with them. */
+	cr_expect_eq(journal_evict(b, 1800000000000LL, 1, 0, NULL, NULL), 2,
+	    "%s", journal_error(b));
+	cr_expect_eq(pg_schema_int(tdb, "SELECT count(*) FROM job_files"), 0);
+	job_clear(&jb);
 	journal_close(a);
 	journal_close(b);
 }
