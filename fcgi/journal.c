@@ -406,7 +406,13 @@ journal_running_jobs(struct journal *j, struct job **out)
 int
 journal_queued_jobs(struct journal *j, struct job **out)
 {
-	return j->ops->queued_jobs(j, out);
+	return j->ops->queued_jobs(j, 0, out);
+}
+
+int
+journal_queued_after(struct journal *j, int64_t after_seq, struct job **out)
+{
+	return j->ops->queued_jobs(j, after_seq, out);
 }
 
 /*

@@ -243,9 +243,12 @@ int	journal_running_jobs(struct journal *, struct job **out);
 /*
  * The queued ones, in seq order, read only: a start on a journal that
  * cannot be written (journal_unwritable) queues them without the
- * recovery's write. The count, or -1.
+ * recovery's write. The count, or -1. journal_queued_after: only those
+ * whose seq is above after_seq (the cluster's poll reads what is new).
  */
 int	journal_queued_jobs(struct journal *, struct job **out);
+int	journal_queued_after(struct journal *, int64_t after_seq,
+	    struct job **out);
 
 /*
  * Start-up recovery: every job left running is marked failed with

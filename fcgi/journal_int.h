@@ -115,7 +115,8 @@ struct journal_store_ops {
 	int	(*session_jobs)(struct journal *, const char *session,
 		    int max, struct job **out);
 	int	(*running_jobs)(struct journal *, struct job **out);
-	int	(*queued_jobs)(struct journal *, struct job **out);
+	int	(*queued_jobs)(struct journal *, int64_t after_seq,
+		    struct job **out);
 	/* The queued jobs into *out, after failing the running ones. */
 	int	(*recover)(struct journal *, int64_t now_ms, struct job **out);
 	int64_t	(*max_seq)(struct journal *);

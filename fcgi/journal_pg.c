@@ -2,11 +2,12 @@
  * journal_pg: the PostgreSQL store of the journal (cluster.database), its
  * connection: the schema, running statements, reading jobs back from
  * rows, open and close, and whether the database takes writes. The calls
- * that use them are in journal_pg_jobs.c and journal_pg_room.c; the
- * result files are still under STATE/results (journal_files.c).
+ * that use them are in journal_pg_jobs.c, journal_pg_room.c,
+ * journal_pg_cluster.c and journal_pg_files.c (a job's files).
  *
- * One libpq connection behind the journal's mutex. Every statement goes
- * through PQexecParams with its values as parameters. A connection that
+ * One libpq connection behind the journal's mutex. Every statement is
+ * prepared once per connection (journal_pg_prep.c) and executed with its
+ * values as parameters. A connection that
  * broke (the server restarted, the network went) is reset at the start
  * of the next call; the call that found it broken fails, because a write
  * whose answer was lost may or may not have been committed.
@@ -232,6 +233,8 @@ journal_pg_ready(struct journal *j, const char *func, int64_t since)
 		journal_pg_seterr(j, func, PQerrorMessage(c));
 		return -1;
 	}
+	/* A new server session: what the old one prepared is gone. */
+	jpg_prep_forget(j);
 	PQreset(c);
 	if (PQstatus(c) == CONNECTION_OK) {
 		JPG(j)->reset_failed_ns = 0;
@@ -259,13 +262,22 @@ PGresult *
 journal_pg_run(struct journal *j, const char *sql, const struct jpg_params *p,
     const char *func)
 {
+	static const struct jpg_params none = { .n = 0 };
 	PGresult	*res;
 	ExecStatusType	 st;
+	char		 name[JPG_PREP_NAME];
+	int		 prep;
 
-	res = PQexecParams(JPG(j)->conn, sql, p != NULL ? p->n : 0, NULL,
-	    p != NULL ? p->v : NULL, p != NULL && p->binary ? p->len : NULL,
-	    p != NULL && p->binary ? p->fmt : NULL,
-	    p != NULL ? p->binary_result : 0);
+	if (p == NULL)
+		p = &none;
+	if ((prep = jpg_prep(j, sql, p->n, name, &res)) == 1)
+		res = PQexecPrepared(JPG(j)->conn, name, p->n, p->v,
+		    p->binary ? p->len : NULL, p->binary ? p->fmt : NULL,
+		    p->binary_result);
+	else if (prep == 0)
+		res = PQexecParams(JPG(j)->conn, sql, p->n, NULL, p->v,
+		    p->binary ? p->len : NULL, p->binary ? p->fmt : NULL,
+		    p->binary_result);
 	st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
@@ -528,6 +540,7 @@ journal_pg_free(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	jpg_prep_forget(j);
 	PQfinish(JPG(j)->conn);
 	journal_base_free(j);
 	free(j);

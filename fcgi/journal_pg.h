@@ -6,8 +6,8 @@
  * results). Not for use outside those files.
  *
  * Locking: j->mtx guards the connection; the helpers below expect the
- * caller to hold it. Every value reaches the server as a parameter of
- * PQexecParams, never inside the SQL text. Errors are recorded with
+ * caller to hold it. Every value reaches the server as a parameter of a
+ * prepared statement, never inside the SQL text. Errors are recorded with
  * journal_seterr under the caller's name.
  */
 #ifndef SLUICE_JOURNAL_PG_H
@@ -33,10 +33,22 @@ enum journal_pg_health {
 	JPH__MAX
 };
 
+/* The statements conn has prepared (journal_pg_prep.c). */
+#define JPG_PREP_MAX	128
+#define JPG_PREP_NAME	24
+struct jpg_preps {
+	struct {
+		char		*sql;
+		uint32_t	 hash;
+	}		 v[JPG_PREP_MAX];
+	size_t		 n;
+};
+
 /* The PostgreSQL store's journal: a struct journal (journal_int.h) first. */
 struct journal_pg {
 	struct journal	 base;		/* its mtx guards conn */
 	PGconn		*conn;
+	struct jpg_preps preps;		/* prepared on conn */
 	int64_t		 reset_failed_ns; /* the last failed reconnect, or 0 */
 	/* Written under the mutex, read without it. */
 	_Atomic enum journal_pg_health health;
@@ -56,6 +68,19 @@ struct jpg_params {
 	int		 len[JPG_MAXP], fmt[JPG_MAXP];
 	int		 n, binary, binary_result;
 };
+
+/*
+ * journal_pg_prep.c. jpg_prep: the name of sql's prepared statement on
+ * j's connection, prepared now if it is new (nparams parameters, their
+ * types inferred as PQexecParams would): 1 with name set; 0 when it
+ * cannot be kept (run it unnamed); -1 when preparing failed, *res the
+ * server's answer (or NULL), which the caller reports and clears.
+ * jpg_prep_forget: the connection was reset or closed; frees the texts.
+ * Mutex held.
+ */
+int	jpg_prep(struct journal *j, const char *sql, int nparams,
+	    char name[JPG_PREP_NAME], PGresult **res);
+void	jpg_prep_forget(struct journal *j);
 
 /* Appends a string (NULL: SQL NULL) or an integer parameter. */
 void	jpg_str(struct jpg_params *p, const char *v);
@@ -170,7 +195,7 @@ int	journal_pg_find_nonce(struct journal *, const char *, const char *,
 int	journal_pg_session_jobs(struct journal *, const char *, int,
 	    struct job **);
 int	journal_pg_running_jobs(struct journal *, struct job **);
-int	journal_pg_queued_jobs(struct journal *, struct job **);
+int	journal_pg_queued_jobs(struct journal *, int64_t, struct job **);
 int	journal_pg_recover(struct journal *, int64_t, struct job **);
 int64_t	journal_pg_max_seq(struct journal *);
 int	journal_pg_evict(struct journal *, int64_t, int64_t, int64_t,

@@ -86,9 +86,11 @@ jpg_admit_tx(struct journal *j, struct job *jb, int max_active,
 	if (r == 1)
 		return JOURNAL_ADMIT_NONCE;
 	if (max_active > 0) {
-		if ((n = journal_pg_int(j, "SELECT count(*) FROM jobs WHERE "
-		    "session = $1 AND state IN ('queued', 'running')", &p,
-		    func)) == -1)
+		/* Counted up to the cap: its cost is the cap's, at most. */
+		jpg_int(&p, max_active);
+		if ((n = journal_pg_int(j, "SELECT count(*) FROM (SELECT 1 "
+		    "FROM jobs WHERE session = $1 AND state IN ('queued', "
+		    "'running') LIMIT $2) AS active", &p, func)) == -1)
 			return -1;
 		if (n >= max_active)
 			return JOURNAL_ADMIT_CAP;

@@ -272,12 +272,16 @@ journal_pg_running_jobs(struct journal *j, struct job **out)
 }
 
 static const char jpg_queued_sql[] = "SELECT " JOURNAL_PG_COLS
-	" FROM jobs WHERE state = 'queued' ORDER BY seq";
+	" FROM jobs WHERE state = 'queued' AND seq > $1 ORDER BY seq";
 
 int
-journal_pg_queued_jobs(struct journal *j, struct job **out)
+journal_pg_queued_jobs(struct journal *j, int64_t after_seq,
+    struct job **out)
 {
-	return journal_pg_select(j, jpg_queued_sql, NULL, out, NULL,
+	struct jpg_params	 p = { .n = 0 };
+
+	jpg_int(&p, after_seq);
+	return journal_pg_select(j, jpg_queued_sql, &p, out, NULL,
 	    "journal_queued_jobs");
 }
 
@@ -286,9 +290,10 @@ static int
 journal_pg_recover_tx(struct journal *j, int64_t now_ms, struct job **v,
     const char *func)
 {
-	struct jpg_params	 p = { .n = 0 }, node = { .n = 0 };
+	struct jpg_params	 p = { .n = 0 }, node = { .n = 0 }, all = { .n = 0 };
 	PGresult		*res;
 
+	jpg_int(&all, 0);
 	jpg_int(&p, now_ms);
 	jpg_str(&p, JOURNAL_INTERRUPTED);
 	jpg_str(&p, j->node);
@@ -302,7 +307,7 @@ journal_pg_recover_tx(struct journal *j, int64_t now_ms, struct job **v,
 	    "AND ($3 = '' OR node = $3)", &p, func) == -1 ||
 	    journal_pg_cmd(j, "DELETE FROM cluster_slots WHERE node = $1",
 	    &node, func) == -1 ||
-	    (res = journal_pg_run(j, jpg_queued_sql, NULL, func)) == NULL)
+	    (res = journal_pg_run(j, jpg_queued_sql, &all, func)) == NULL)
 		return -1;
 	return journal_pg_collect(j, res, v, func);
 }

@@ -37,6 +37,7 @@ enum journal_stmt {
 	JST_SESSION,
 	JST_RECOVER_FAIL,
 	JST_RECOVER_LIST,
+	JST_QUEUED_AFTER,
 	JST_RUNNING,
 	JST_MAX_SEQ,
 	JST_TTL_LIST,
@@ -100,7 +101,7 @@ int	journal_sqlite_find_nonce(struct journal *, const char *, const char *,
 int	journal_sqlite_session_jobs(struct journal *, const char *, int,
 	    struct job **);
 int	journal_sqlite_running_jobs(struct journal *, struct job **);
-int	journal_sqlite_queued_jobs(struct journal *, struct job **);
+int	journal_sqlite_queued_jobs(struct journal *, int64_t, struct job **);
 int	journal_sqlite_recover(struct journal *, int64_t, struct job **);
 int64_t	journal_sqlite_max_seq(struct journal *);
 int	journal_sqlite_evict(struct journal *, int64_t, int64_t, int64_t,

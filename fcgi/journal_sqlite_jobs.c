@@ -274,9 +274,21 @@ journal_sqlite_running_jobs(struct journal *j, struct job **out)
 }
 
 int
-journal_sqlite_queued_jobs(struct journal *j, struct job **out)
+journal_sqlite_queued_jobs(struct journal *j, int64_t after_seq,
+    struct job **out)
 {
-	return journal_all(j, JST_RECOVER_LIST, out, "journal_queued_jobs");
+	sqlite3_stmt	*s;
+	int		 ret = -1;
+
+	pthread_mutex_lock(&j->mtx);
+	s = JSQ(j)->st[JST_QUEUED_AFTER];
+	if (sqlite3_bind_int64(s, 1, after_seq) != SQLITE_OK) {
+		journal_dberr(j, "journal_queued_jobs");
+		journal_done(s);
+	} else
+		ret = journal_collect(j, s, -1, out, "journal_queued_jobs");
+	pthread_mutex_unlock(&j->mtx);
+	return ret;
 }
 
 /*

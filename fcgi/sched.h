@@ -388,8 +388,9 @@ void		 sched_audit_starts(struct sched *, int on);
  * too when this node offers its task. sched_cluster_gone: id started
  * on another node or ended: a waiter of it here is forgotten, and the
  * locks of scope "cluster" may start again. sched_cluster_poll: the
- * safety net for notifications missed, every second: every queued job
- * is mirrored. A cancel asked of another node ("c ID") is sched_cancel
+ * safety net for notifications missed, every second: the jobs queued
+ * since the poll before last are mirrored (every 30th poll: the whole
+ * queue); one thread calls it. A cancel asked of another node ("c ID") is sched_cancel
  * with a NULL session. No-ops unless s's journal is the cluster's.
  */
 void		 sched_cluster_queued(struct sched *, const char *id);

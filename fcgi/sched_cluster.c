@@ -64,17 +64,32 @@ sched_cluster_gone(struct sched *s, const char *id)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * A poll reads the jobs queued after the highest seq the poll before the
+ * last one saw: a job whose seq was drawn before a poll and committed
+ * after it is still read by the next (its notification, at its commit,
+ * is how it normally comes). Every CLUSTER_FULL_POLL-th poll reads the
+ * whole queue, for a commit slower than a poll's interval. So a poll's
+ * cost is what was queued since, not the queue's length.
+ */
+#define CLUSTER_FULL_POLL	30
+
 void
 sched_cluster_poll(struct sched *s)
 {
 	struct job	*v = NULL;
+	int64_t		 after;
 	int		 i, n;
 
 	if (!sched_clustered(s))
 		return;
+	after = s->polls++ % CLUSTER_FULL_POLL == 0 ? 0 : s->poll_seen[0];
 	/* Read outside the mutex: the page must not wait on the database. */
-	if ((n = journal_queued_jobs(s->jr, &v)) == -1)
+	if ((n = journal_queued_after(s->jr, after, &v)) == -1)
 		return;
+	s->poll_seen[0] = s->poll_seen[1];
+	if (n > 0 && v[n - 1].seq > s->poll_seen[1])
+		s->poll_seen[1] = v[n - 1].seq;
 	pthread_mutex_lock(&s->mu);
 	for (i = 0; i < n; i++)
 		sched_mirror_job(s, &v[i]);

@@ -212,6 +212,10 @@ struct sched {
 	pthread_t		 timer;
 	int			 timer_started;
 	int64_t			 probe_ns;	/* next journal_probe, mono */
+	/* sched_cluster_poll's own (one thread calls it, without mu): the
+	   highest seq the poll before last and the last read, the polls. */
+	int64_t			 poll_seen[2];
+	unsigned		 polls;
 	struct sched_ev		 ev;
 };
 
