@@ -133,13 +133,16 @@ int	journal_pg_lookup(struct journal *j, PGresult *res, struct job *out,
 #define JOURNAL_PG_CHANNEL	"sluice_jobs"
 
 /* A job's insert with seq the SQL expression for its seq; RETURNING seq. */
-#define JPG_INSERT_SQL(seq) \
+#define JPG_INSERT_COLS \
 	"INSERT INTO jobs (id, seq, session, nonce, task, kernel, locks, " \
 	"params, state, created_ms, started_ms, finished_ms, slot, device, " \
-	"result, error, has_png, inputs, file_bytes, client, origin) VALUES " \
-	"($1, " seq ", $3, $4, $5, $6, $7, $8, $9, $10::bigint, " \
+	"result, error, has_png, inputs, file_bytes, client, origin) "
+#define JPG_INSERT_VALS(seq) \
+	"$1, " seq ", $3, $4, $5, $6, $7, $8, $9, $10::bigint, " \
 	"$11::bigint, $12::bigint, $13::int, $14, $15, $16, $17::int, $18, " \
-	"$19::bigint, $20, NULLIF($21, '')) RETURNING seq"
+	"$19::bigint, $20, NULLIF($21, '')"
+#define JPG_INSERT_SQL(seq) \
+	JPG_INSERT_COLS "VALUES (" JPG_INSERT_VALS(seq) ") RETURNING seq"
 
 /*
  * jb's columns as JPG_INSERT_SQL's parameters, in order, into p: $2 is

@@ -18,9 +18,27 @@
 #include "journal_int.h"
 #include "journal_pg.h"
 
-/* A seq given (> 0) is kept; the cluster's come from jobs_seq. */
-static const char jpg_admit_sql[] = JPG_INSERT_SQL("CASE WHEN "
-	"$2::bigint > 0 THEN $2::bigint ELSE nextval('jobs_seq') END");
+/*
+ * Admission in one statement, after the session's advisory lock (so
+ * that its snapshot sees every admission of the session before ours):
+ * the job (session, nonce) made, if any; the session's active jobs,
+ * counted up to the cap ($22, 0: none); the row inserted, and every node
+ * told, only when neither refuses it. Its one row: old id, active count,
+ * the new seq (NULL when not inserted). A seq given (> 0) is kept; the
+ * cluster's come from jobs_seq.
+ */
+static const char jpg_admit_sql[] =
+	"WITH old AS (SELECT id FROM jobs WHERE session = $3 AND nonce = $4 "
+	"AND $4 <> ''), "
+	"active AS (SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE "
+	"session = $3 AND state IN ('queued', 'running') LIMIT $22) AS a), "
+	"ins AS (" JPG_INSERT_COLS "SELECT " JPG_INSERT_VALS("CASE WHEN "
+	"$2::bigint > 0 THEN $2::bigint ELSE nextval('jobs_seq') END")
+	" WHERE NOT EXISTS (SELECT 1 FROM old) AND ($22::bigint = 0 OR "
+	"(SELECT n FROM active) < $22::bigint) RETURNING id, seq) "
+	"SELECT (SELECT id FROM old), (SELECT n FROM active), "
+	"(SELECT seq FROM ins), (SELECT pg_notify('" JOURNAL_PG_CHANNEL
+	"', 'q ' || id) FROM ins)";
 
 /*
  * "VERB ID" to every node, with the caller's commit ("s" says which
@@ -42,66 +60,40 @@ jpg_tell(struct journal *j, const char *verb, const char *id,
 	    "', $1)", &p, func) == -1 ? -1 : 0;
 }
 
-/*
- * In admit's transaction, after the session's lock: the job (session,
- * nonce) made, into old_id (1), or 0, or -1.
- */
-static int
-jpg_admit_nonce(struct journal *j, const struct job *jb,
-    char old_id[JOB_ID_LEN + 1], const char *func)
-{
-	struct jpg_params	 p = { .n = 0 };
-	PGresult		*res;
-	int			 found;
-
-	if (jb->nonce[0] == '\0')
-		return 0;
-	jpg_str(&p, jb->session);
-	jpg_str(&p, jb->nonce);
-	if ((res = journal_pg_run(j, "SELECT id FROM jobs WHERE session = $1 "
-	    "AND nonce = $2", &p, func)) == NULL)
-		return -1;
-	if ((found = PQntuples(res) > 0 &&
-	    job_id_valid(PQgetvalue(res, 0, 0))))
-		memcpy(old_id, PQgetvalue(res, 0, 0), JOB_ID_LEN + 1);
-	PQclear(res);
-	return found;
-}
-
 /* admit's transaction: an enum journal_admit_rc, or -1. */
 static int
 jpg_admit_tx(struct journal *j, struct job *jb, int max_active,
     char old_id[JOB_ID_LEN + 1], const char *func)
 {
 	struct jpg_params	 p = { .n = 0 }, q = { .n = 0 };
-	int64_t			 n;
-	int			 r;
+	PGresult		*res;
+	int			 rc = -1;
 
 	jpg_str(&p, jb->session);
 	/* Two nodes admitting for one session take turns here. */
 	if (journal_pg_cmd(j, "SELECT pg_advisory_xact_lock(hashtext($1))",
-	    &p, func) == -1 ||
-	    (r = jpg_admit_nonce(j, jb, old_id, func)) == -1)
+	    &p, func) == -1)
 		return -1;
-	if (r == 1)
-		return JOURNAL_ADMIT_NONCE;
-	if (max_active > 0) {
-		/* Counted up to the cap: its cost is the cap's, at most. */
-		jpg_int(&p, max_active);
-		if ((n = journal_pg_int(j, "SELECT count(*) FROM (SELECT 1 "
-		    "FROM jobs WHERE session = $1 AND state IN ('queued', "
-		    "'running') LIMIT $2) AS active", &p, func)) == -1)
-			return -1;
-		if (n >= max_active)
-			return JOURNAL_ADMIT_CAP;
-	}
 	jpg_insert_params(j, &q, jb);
-	if ((n = journal_pg_int(j, jpg_admit_sql, &q, func)) <= 0)
+	jpg_int(&q, max_active > 0 ? max_active : 0);
+	if ((res = journal_pg_run(j, jpg_admit_sql, &q, func)) == NULL)
 		return -1;
-	jb->seq = n;
-	if (journal_pg_files_put(j, jb->id, JOBDIR_IN, jb->inputs, func) == -1)
-		return -1;
-	return jpg_tell(j, "q", jb->id, func) == -1 ? -1 : JOURNAL_ADMITTED;
+	if (PQntuples(res) != 1)
+		journal_seterr(j, "%s: admission returned no row", func);
+	else if (!PQgetisnull(res, 0, 0) &&
+	    job_id_valid(PQgetvalue(res, 0, 0))) {
+		memcpy(old_id, PQgetvalue(res, 0, 0), JOB_ID_LEN + 1);
+		rc = JOURNAL_ADMIT_NONCE;
+	} else if (!PQgetisnull(res, 0, 2)) {
+		jb->seq = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		rc = JOURNAL_ADMITTED;
+	} else
+		rc = JOURNAL_ADMIT_CAP;
+	PQclear(res);
+	if (rc == JOURNAL_ADMITTED && journal_pg_files_put(j, jb->id,
+	    JOBDIR_IN, jb->inputs, func) == -1)
+		rc = -1;
+	return rc;
 }
 
 int
