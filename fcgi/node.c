@@ -76,9 +76,8 @@ node_cancel(void *arg, const char *id)
 	struct node	*n = arg;
 	struct sched	*s = atomic_load(&n->sched);
 
-	/* Not ours (or ended): another node's, or nobody's to stop. */
 	if (s != NULL)
-		(void)sched_cancel(s, id, NULL);
+		sched_cluster_cancel(s, id);
 }
 
 /* The cluster's nodes read again for /metrics (a failed read keeps the

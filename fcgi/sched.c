@@ -615,8 +615,8 @@ cancel_journaled(struct sched *s, const char *id, const char *session)
  * the executor's run returns. Without an executor (the tests' hook) a
  * running job cannot be stopped.
  */
-static enum sched_rc
-cancel_running(struct sched *s, struct sjob *j)
+enum sched_rc
+sched_cancel_running(struct sched *s, struct sjob *j)
 {
 	const struct sched_exec	*x = s->opts.exec;
 
@@ -640,6 +640,7 @@ sched_cancel(struct sched *s, const char *id, const char *session)
 	struct sjob	*j;
 	struct job	*snap = NULL;
 	enum sched_rc	 rc;
+	int		 tell = 0;
 
 	if (id == NULL)
 		return SCHED_NOT_FOUND;
@@ -652,17 +653,25 @@ sched_cancel(struct sched *s, const char *id, const char *session)
 	    j->pending)
 		rc = SCHED_NOT_FOUND;
 	else if (j->job.state == JOB_RUNNING)
-		rc = cancel_running(s, j);
+		rc = sched_cancel_running(s, j);
 	else if (j->job.state != JOB_QUEUED)
 		rc = SCHED_CONFLICT;
 	else {
 		sjob_end(s, j, JOB_CANCELLED, NULL, strdup("cancelled"), 0);
 		snap = sched_snapshot(s, j);
 		sched_dispatch(s);
+		tell = sched_clustered(s);
 		rc = SCHED_OK;
 	}
 	pthread_mutex_unlock(&s->mu);
 	sched_snapshot_write(s, snap);
+	/*
+	 * A waiter here may be another node's start already (its "s ID" not
+	 * heard yet): the end written above was fenced off, and that node
+	 * must hear the cancel.
+	 */
+	if (tell && journal_notify(s->jr, "c", id) == -1)
+		rc = SCHED_ERROR;
 	return rc;
 }
 

@@ -390,11 +390,15 @@ void		 sched_audit_starts(struct sched *, int on);
  * locks of scope "cluster" may start again. sched_cluster_poll: the
  * safety net for notifications missed, every second: the jobs queued
  * since the poll before last are mirrored (every 30th poll: the whole
- * queue); one thread calls it. A cancel asked of another node ("c ID") is sched_cancel
- * with a NULL session. No-ops unless s's journal is the cluster's.
+ * queue); one thread calls it. sched_cluster_cancel: a node asked for
+ * id's cancel ("c ID"): its worker stops if it runs here; nothing is
+ * written or told (the asking node wrote the end of a queued job, and
+ * the node that runs it writes the end of a running one). No-ops unless
+ * s's journal is the cluster's.
  */
 void		 sched_cluster_queued(struct sched *, const char *id);
 void		 sched_cluster_gone(struct sched *, const char *id);
 void		 sched_cluster_poll(struct sched *);
+void		 sched_cluster_cancel(struct sched *, const char *id);
 
 #endif

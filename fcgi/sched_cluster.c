@@ -64,6 +64,21 @@ sched_cluster_gone(struct sched *s, const char *id)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void
+sched_cluster_cancel(struct sched *s, const char *id)
+{
+	struct sjob	*j;
+
+	if (!sched_clustered(s))
+		return;
+	/* A running job here is this node's: another's is forgotten. */
+	pthread_mutex_lock(&s->mu);
+	if ((j = sched_job_find(s, id)) != NULL && !j->pending &&
+	    j->job.state == JOB_RUNNING)
+		(void)sched_cancel_running(s, j);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /*
  * A poll reads the jobs queued after the highest seq the poll before the
  * last one saw: a job whose seq was drawn before a poll and committed

@@ -320,6 +320,8 @@ void		 sched_forget_finished(struct sched *, struct sjob *);
  * queued j is another node's now: forgotten the same way.
  */
 void		 sched_unstart(struct sched *, struct sjob *, int full);
+/* sched.c, under mu: running j's worker is asked to stop (once). */
+enum sched_rc	 sched_cancel_running(struct sched *, struct sjob *);
 void		 sched_forget_waiter(struct sched *, struct sjob *);
 /* sched_cluster.c: every queued job not pending is let go of (drain). */
 void		 sched_cluster_let_go(struct sched *);
