@@ -23,8 +23,8 @@
  * that its snapshot sees every admission of the session before ours):
  * the job (session, nonce) made, if any; the session's active jobs,
  * counted up to the cap ($22, 0: none); the row inserted, and every node
- * told, only when neither refuses it. Its one row: old id, active count,
- * the new seq (NULL when not inserted). A seq given (> 0) is kept; the
+ * told, only when neither refuses it. Its one row: the old id and the
+ * new seq (NULL each when there is none: both NULL is the cap's refusal). A seq given (> 0) is kept; the
  * cluster's come from jobs_seq.
  */
 static const char jpg_admit_sql[] =
@@ -36,8 +36,8 @@ static const char jpg_admit_sql[] =
 	"$2::bigint > 0 THEN $2::bigint ELSE nextval('jobs_seq') END")
 	" WHERE NOT EXISTS (SELECT 1 FROM old) AND ($22::bigint = 0 OR "
 	"(SELECT n FROM active) < $22::bigint) RETURNING id, seq) "
-	"SELECT (SELECT id FROM old), (SELECT n FROM active), "
-	"(SELECT seq FROM ins), (SELECT pg_notify('" JOURNAL_PG_CHANNEL
+	"SELECT (SELECT id FROM old), (SELECT seq FROM ins), "
+	"(SELECT pg_notify('" JOURNAL_PG_CHANNEL
 	"', 'q ' || id) FROM ins)";
 
 /*
@@ -84,8 +84,8 @@ jpg_admit_tx(struct journal *j, struct job *jb, int max_active,
 	    job_id_valid(PQgetvalue(res, 0, 0))) {
 		memcpy(old_id, PQgetvalue(res, 0, 0), JOB_ID_LEN + 1);
 		rc = JOURNAL_ADMIT_NONCE;
-	} else if (!PQgetisnull(res, 0, 2)) {
-		jb->seq = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	} else if (!PQgetisnull(res, 0, 1)) {
+		jb->seq = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		rc = JOURNAL_ADMITTED;
 	} else
 		rc = JOURNAL_ADMIT_CAP;
